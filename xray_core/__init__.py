@@ -1,0 +1,41 @@
+"""X-Ray for decision pipelines: record each step's input, output, reasoning and decisions.
+
+::
+
+    import xray_core as xray
+
+    xr = xray.XRay(store=xray.SQLiteStore("traces.db"))
+    with xr.trace("competitor-selection") as trace:
+        with trace.step("filter_and_select") as step:
+            step.add_evaluation(item_id="B0X", item_data={"price": 9.5},
+                                filters=[{"name": "price", "passed": False, "detail": "9.50 < 12.50"}],
+                                qualified=False, reasoning="too cheap")
+"""
+
+from __future__ import annotations
+
+from .ambient import configure, get_recorder, step, trace
+from .diff import RunDiff, TraceDiff, diff_runs, diff_traces, normalize_trace
+from .exceptions import (
+    QueryError,
+    SchemaVersionError,
+    StoreError,
+    UnknownItemError,
+    UnknownRunError,
+    UnknownStepError,
+    XRayError,
+)
+from .models import Decision, Evaluation, FilterResult, Run, Step, Trace
+from .recorder import StepContext, TraceContext, XRay, current_step, current_trace
+from .serialize import to_jsonable
+from .store import MemoryStore, SQLiteStore, Store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Decision", "Evaluation", "FilterResult", "MemoryStore", "QueryError", "Run", "RunDiff",
+    "SQLiteStore", "SchemaVersionError", "Step", "StepContext", "Store", "StoreError", "Trace",
+    "TraceContext", "TraceDiff", "UnknownItemError", "UnknownRunError", "UnknownStepError",
+    "XRay", "XRayError", "configure", "current_step", "current_trace", "diff_runs", "diff_traces",
+    "get_recorder", "normalize_trace", "step", "to_jsonable", "trace",
+]  # fmt: skip

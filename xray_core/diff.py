@@ -1,0 +1,432 @@
+"""Semantic diffs of traces: the one engine behind baselines, ``xray diff`` and the report.
+
+A trace is first *normalized* (:func:`normalize_trace`): ids, timestamps and durations dropped,
+evaluations keyed by item, LLM metadata and reasoning set apart, the error reduced to its first
+line. Two normalized traces are then compared step by step (steps paired by their nesting path
+and occurrence) into typed changes. Decision changes, step changes and field changes fail a
+comparison; LLM configuration drift and reasoning text are reported as *drift*, apart, unless
+``include_llm=True`` / ``include_reasoning=True``.
+
+Ignore patterns are :mod:`fnmatch` globs over change paths such as
+``keyword_generation.output.keywords``, ``filter_and_select.evaluations.B0X.item_data.price``,
+``trace.metadata.request_id`` or ``*.detail`` (``*`` also matches dots).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from .models import Trace
+
+TRACE_PATH = "trace"
+_UNSET: Any = object()
+
+
+# -- normalization ------------------------------------------------------------------------------
+def normalize_trace(trace: Trace | dict[str, Any]) -> dict[str, Any]:
+    """The comparable content of a trace, as sorted, JSON-able data with no volatile fields.
+
+    Accepts a :class:`Trace` or an already normalized dict (returned unchanged), so baselines
+    read from JSON and live traces go through the same comparison.
+    """
+    if isinstance(trace, dict):
+        return trace
+    ids = {s.step_id: s for s in trace.steps}
+    counts: dict[str, int] = {}
+    steps = []
+    for step in sorted(trace.steps, key=lambda s: s.step_order):
+        path = step.name
+        parent = ids.get(step.parent_id) if step.parent_id else None
+        while parent is not None:
+            path = f"{parent.name}/{path}"
+            parent = ids.get(parent.parent_id) if parent.parent_id else None
+        occurrence = counts.get(path, 0)
+        counts[path] = occurrence + 1
+        key = path if occurrence == 0 else f"{path}#{occurrence + 1}"
+        metadata = {k: v for k, v in step.metadata.items() if k not in ("evaluations", "llm")}
+        steps.append(
+            {
+                "key": key,
+                "status": step.status,
+                "input": step.input,
+                "output": step.output,
+                "reasoning": step.reasoning,
+                "metadata": metadata,
+                "llm": step.llm,
+                "evaluations": {
+                    e.item_id: {
+                        "qualified": e.qualified,
+                        "filters": {
+                            f.name: {"passed": f.passed, "detail": f.detail} for f in e.filters
+                        },
+                        "reasoning": e.reasoning,
+                        "item_data": e.item_data,
+                    }
+                    for e in step.evaluations
+                },
+                "error": step.error.splitlines()[0] if step.error else None,
+            }
+        )
+    return {
+        "name": trace.name,
+        "status": trace.status,
+        "metadata": {k: v for k, v in trace.metadata.items() if k != "error"},
+        "steps": steps,
+    }
+
+
+# -- typed changes ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Change:
+    """One difference between two traces. ``path`` is what ignore patterns match."""
+
+    path: str
+
+    @property
+    def sort_rank(self) -> int:
+        """Display order: decisions first, then steps, then fields, then drift."""
+        return 2
+
+    def describe(self) -> str:
+        """The change in words, as one line."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class StepAdded(Change):
+    """A step present only in the current trace."""
+
+    step: str = ""
+    status: str = ""
+    sort_rank = 1  # type: ignore[assignment]
+
+    def describe(self) -> str:
+        return f"step {self.step!r} added ({self.status})"
+
+
+@dataclass(frozen=True)
+class StepRemoved(Change):
+    """A step present only in the baseline."""
+
+    step: str = ""
+    status: str = ""
+    sort_rank = 1  # type: ignore[assignment]
+
+    def describe(self) -> str:
+        return f"step {self.step!r} removed (was {self.status})"
+
+
+@dataclass(frozen=True)
+class StatusChanged(Change):
+    """A step's (or the trace's) status changed."""
+
+    step: str = ""
+    before: str = ""
+    after: str = ""
+    sort_rank = 1  # type: ignore[assignment]
+
+    def describe(self) -> str:
+        what = "trace" if self.step == TRACE_PATH else f"step {self.step!r}"
+        return f"{what}: status {self.before} -> {self.after}"
+
+
+@dataclass(frozen=True)
+class FilterFlip:
+    """One filter of one candidate whose outcome or detail changed."""
+
+    name: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+    def describe(self) -> str:
+        return f"{self.name}: {_filter_words(self.before)} -> {_filter_words(self.after)}"
+
+
+def _filter_words(outcome: dict[str, Any] | None) -> str:
+    if outcome is None:
+        return "absent"
+    word = "passed" if outcome.get("passed") else "failed"
+    return f"{outcome['detail']} ({word})" if outcome.get("detail") else word
+
+
+@dataclass(frozen=True)
+class DecisionChanged(Change):
+    """A candidate's verdict changed, appeared or disappeared, or its filters flipped."""
+
+    step: str = ""
+    item_id: str = ""
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    filters: tuple[FilterFlip, ...] = ()
+    sort_rank = 0  # type: ignore[assignment]
+
+    @property
+    def flipped(self) -> bool:
+        """True when the verdict itself changed (qualified <-> rejected)."""
+        return (
+            self.before is not None
+            and self.after is not None
+            and self.before["qualified"] != self.after["qualified"]
+        )
+
+    def describe(self) -> str:
+        text = f"{self.item_id}: {_verdict(self.before)} -> {_verdict(self.after)}"
+        if self.filters:
+            text += " (" + "; ".join(f.describe() for f in self.filters) + ")"
+        return f"{text} [step {self.step!r}]"
+
+
+def _verdict(evaluation: dict[str, Any] | None) -> str:
+    if evaluation is None:
+        return "not evaluated"
+    if evaluation["qualified"]:
+        return "qualified"
+    failed = [name for name, f in evaluation["filters"].items() if not f["passed"]]
+    return "rejected by " + ", ".join(failed) if failed else "rejected"
+
+
+@dataclass(frozen=True)
+class FieldChanged(Change):
+    """A value at ``path`` changed (missing values are shown as ``<absent>``)."""
+
+    before: Any = None
+    after: Any = None
+
+    def describe(self) -> str:
+        return f"{self.path}: {_short(self.before)} -> {_short(self.after)}"
+
+
+@dataclass(frozen=True)
+class LLMChanged(FieldChanged):
+    """LLM call configuration drift (model, temperature, tokens, prompt, ...)."""
+
+    sort_rank = 3  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class ReasoningChanged(FieldChanged):
+    """A step's or a candidate's reasoning text changed."""
+
+    sort_rank = 3  # type: ignore[assignment]
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    if value is _UNSET:
+        return "<absent>"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- the diff -----------------------------------------------------------------------------------
+@dataclass
+class TraceDiff:
+    """The changes from a baseline trace to a current one; falsy when nothing fails."""
+
+    name: str
+    changes: list[Change] = field(default_factory=list)
+    drift: list[Change] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def decisions(self) -> list[DecisionChanged]:
+        """The decision changes, verdict flips first."""
+        found = [c for c in self.changes if isinstance(c, DecisionChanged)]
+        return sorted(found, key=lambda c: not c.flipped)
+
+    def lines(self) -> list[str]:
+        """The plain-text rendering, one change per line."""
+        if not self.changes and not self.drift:
+            return [f"trace {self.name!r}: no changes"]
+        out = [f"trace {self.name!r}: {len(self.changes)} change(s)"]
+        out += [f"  {c.describe()}" for c in self.changes]
+        if self.drift:
+            out.append(f"  not compared ({len(self.drift)}):")
+            out += [f"    {c.describe()}" for c in self.drift]
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        text = Text()
+        text.append(f"trace {self.name!r}: ", style="bold")
+        text.append(f"{len(self.changes)} change(s)\n", style="red" if self.changes else "green")
+        for change in self.changes:
+            style = "bold red" if isinstance(change, DecisionChanged) else "yellow"
+            text.append(f"  {change.describe()}\n", style=style)
+        for change in self.drift:
+            text.append(f"  ~ {change.describe()}\n", style="dim")
+        return text
+
+
+def diff_traces(
+    baseline: Trace | dict[str, Any],
+    current: Trace | dict[str, Any],
+    ignore: Sequence[str] = (),
+    *,
+    tolerance: float = 0.0,
+    include_llm: bool = False,
+    include_reasoning: bool = False,
+) -> TraceDiff:
+    """Compare two traces (models or normalized dicts) into a :class:`TraceDiff`.
+
+    :param ignore: glob patterns of change paths to leave out (see the module docstring).
+    :param tolerance: absolute difference under which two numbers count as equal.
+    :param include_llm: make LLM configuration drift fail the comparison.
+    :param include_reasoning: make reasoning text changes fail the comparison.
+    """
+    before, after = normalize_trace(baseline), normalize_trace(current)
+    found: list[Change] = []
+    if before.get("status") != after.get("status"):
+        found.append(StatusChanged(TRACE_PATH, TRACE_PATH, before.get("status"), after.get("status")))
+    found += _values(f"{TRACE_PATH}.metadata", before.get("metadata"), after.get("metadata"),
+                     tolerance)  # fmt: skip
+    old = {s["key"]: s for s in before.get("steps", [])}
+    new = {s["key"]: s for s in after.get("steps", [])}
+    for key in list(old) + [k for k in new if k not in old]:
+        if key not in new:
+            found.append(StepRemoved(key, key, old[key]["status"]))
+        elif key not in old:
+            found.append(StepAdded(key, key, new[key]["status"]))
+        else:
+            found += _step_changes(key, old[key], new[key], tolerance)
+    kept = [c for c in found if not _ignored(c.path, ignore)]
+    drift_types = (LLMChanged,) * (not include_llm) + (ReasoningChanged,) * (not include_reasoning)
+    changes = [c for c in kept if not isinstance(c, drift_types)]
+    drift = [c for c in kept if isinstance(c, drift_types)]
+    changes.sort(key=lambda c: (c.sort_rank, not getattr(c, "flipped", False)))
+    return TraceDiff(str(after.get("name") or before.get("name")), changes, drift)
+
+
+def _ignored(path: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(path, p) or path.startswith(p + ".") for p in patterns)
+
+
+def _step_changes(key: str, old: dict[str, Any], new: dict[str, Any], tol: float) -> list[Change]:
+    found: list[Change] = []
+    if old["status"] != new["status"]:
+        found.append(StatusChanged(f"{key}.status", key, old["status"], new["status"]))
+    for part in ("input", "output", "metadata", "error"):
+        found += _values(f"{key}.{part}", old.get(part), new.get(part), tol)
+    found += _values(f"{key}.llm", old.get("llm"), new.get("llm"), tol, kind=LLMChanged)
+    if old.get("reasoning") != new.get("reasoning"):
+        found.append(ReasoningChanged(f"{key}.reasoning", old.get("reasoning"), new.get("reasoning")))
+    found += _evaluation_changes(key, old.get("evaluations") or {}, new.get("evaluations") or {},
+                                 tol)  # fmt: skip
+    return found
+
+
+def _evaluation_changes(
+    key: str, old: dict[str, Any], new: dict[str, Any], tol: float
+) -> list[Change]:
+    found: list[Change] = []
+    for item in list(old) + [i for i in new if i not in old]:
+        path = f"{key}.evaluations.{item}"
+        a, b = old.get(item), new.get(item)
+        if a is None or b is None:
+            found.append(DecisionChanged(path, key, item, a, b))
+            continue
+        flips = tuple(
+            FilterFlip(name, a["filters"].get(name), b["filters"].get(name))
+            for name in list(a["filters"]) + [n for n in b["filters"] if n not in a["filters"]]
+            if a["filters"].get(name) != b["filters"].get(name)
+        )
+        outcome_flips = tuple(
+            f for f in flips if (f.before or {}).get("passed") != (f.after or {}).get("passed")
+        )
+        if a["qualified"] != b["qualified"] or outcome_flips:
+            found.append(DecisionChanged(path, key, item, a, b, flips))
+        else:
+            for flip in flips:  # same outcome, different detail text
+                found.append(FieldChanged(f"{path}.filters.{flip.name}.detail",
+                                          (flip.before or {}).get("detail"),
+                                          (flip.after or {}).get("detail")))  # fmt: skip
+        if a.get("reasoning") != b.get("reasoning"):
+            found.append(ReasoningChanged(f"{path}.reasoning", a.get("reasoning"), b.get("reasoning")))
+        found += _values(f"{path}.item_data", a.get("item_data"), b.get("item_data"), tol)
+    return found
+
+
+def _values(
+    path: str, before: Any, after: Any, tol: float, kind: type[FieldChanged] = FieldChanged
+) -> list[Change]:
+    """Leaf-by-leaf differences between two JSON-able values."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found: list[Change] = []
+        for k in list(before) + [k for k in after if k not in before]:
+            found += _values(f"{path}.{k}", before.get(k, _UNSET), after.get(k, _UNSET), tol, kind)
+        return found
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        found = []
+        for i, (a, b) in enumerate(zip(before, after)):
+            found += _values(f"{path}[{i}]", a, b, tol, kind)
+        return found
+    if _equal(before, after, tol):
+        return []
+    return [kind(path, before, after)]
+
+
+def _equal(a: Any, b: Any, tol: float) -> bool:
+    if a is _UNSET or b is _UNSET:
+        return a is b
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) \
+            and not isinstance(b, bool):  # fmt: skip
+        return a == b or (tol > 0 and math.isclose(a, b, rel_tol=0.0, abs_tol=tol))
+    return bool(a == b)
+
+
+# -- pairing traces of two runs -----------------------------------------------------------------
+TraceKey = tuple[str, str, int]
+
+
+def trace_key_map(traces: Iterable[Trace]) -> dict[TraceKey, Trace]:
+    """Traces keyed by (test node id, trace name, occurrence index), in recording order."""
+    keyed: dict[TraceKey, Trace] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for trace in sorted(traces, key=lambda t: t.start_time):
+        base = (trace.test_id or "", trace.name)
+        index = seen.get(base, 0)
+        seen[base] = index + 1
+        keyed[(base[0], base[1], index)] = trace
+    return keyed
+
+
+@dataclass
+class RunDiff:
+    """Trace diffs between two runs, paired by (test id, trace name, occurrence)."""
+
+    diffs: dict[TraceKey, TraceDiff] = field(default_factory=dict)
+    added: list[TraceKey] = field(default_factory=list)
+    removed: list[TraceKey] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or any(self.diffs.values()))
+
+    @property
+    def changed(self) -> dict[TraceKey, TraceDiff]:
+        """Only the paired traces whose comparison fails."""
+        return {k: d for k, d in self.diffs.items() if d}
+
+
+def diff_runs(
+    baseline: Iterable[Trace], current: Iterable[Trace], ignore: Sequence[str] = (), **options: Any
+) -> RunDiff:
+    """Diff every trace pair of two runs; unpaired traces count as added or removed."""
+    old, new = trace_key_map(baseline), trace_key_map(current)
+    result = RunDiff()
+    for key in sorted(set(old) | set(new)):
+        if key not in new:
+            result.removed.append(key)
+        elif key not in old:
+            result.added.append(key)
+        else:
+            result.diffs[key] = diff_traces(old[key], new[key], ignore, **options)
+    return result

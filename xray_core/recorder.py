@@ -1,0 +1,410 @@
+"""The recorder: :class:`XRay`, its trace and step contexts, and the observers of finished traces.
+
+The hot path (entering and leaving a step) only builds plain dicts; pydantic models are built when
+a trace is read. Every recording operation is guarded: a failure inside X-Ray is logged and never
+reaches the observed pipeline. The current trace and step live in :mod:`contextvars`, so threads
+and asyncio tasks each see their own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+import traceback
+import uuid
+from contextvars import ContextVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .serialize import to_jsonable
+
+if TYPE_CHECKING:
+    from .models import Trace
+    from .store.base import Store
+
+logger = logging.getLogger("xray_core")
+
+_current_trace: ContextVar[TraceContext | None] = ContextVar("xray_trace", default=None)
+_current_step: ContextVar[StepContext | None] = ContextVar("xray_step", default=None)
+
+
+class TraceObserver(Protocol):
+    """Receives every trace recorded in this process (the pytest plugin is one)."""
+
+    def trace_started(self, record: dict[str, Any]) -> None:
+        """Called when a trace starts; may set ``record["test_id"]`` / ``record["run_id"]``."""
+
+    def trace_finished(self, trace: TraceContext) -> None:
+        """Called when a trace ends, with its context (``trace.to_model()`` builds the model)."""
+
+
+_observers: list[TraceObserver] = []
+
+
+def add_observer(observer: TraceObserver) -> None:
+    """Make ``observer`` the one that receives traces until it is removed.
+
+    Observers stack: only the most recently added one is told, so a pytest session run inside
+    another (pytester) captures its own traces without the outer session seeing them.
+    """
+    _observers.append(observer)
+
+
+def remove_observer(observer: TraceObserver) -> None:
+    """Stop telling ``observer`` about traces (no error if it was not added)."""
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def _guarded(what: str, func: Any, *args: Any) -> Any:
+    try:
+        return func(*args)
+    except Exception:  # noqa: BLE001 - recording must never crash the observed pipeline
+        logger.exception("xray: %s failed; the pipeline goes on", what)
+        return None
+
+
+def format_error(exc: BaseException) -> str:
+    """``"<ExcType>: <message>"`` on the first line, then the formatted traceback."""
+    head = f"{type(exc).__name__}: {exc}"
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return f"{head}\n{tb}".rstrip("\n")
+
+
+class XRay:
+    """A recorder writing traces into ``store``.
+
+    To record::
+
+        xr = XRay(store=SQLiteStore("traces.db"))
+        with xr.trace("competitor-selection", metadata={"product_id": "P1"}) as trace:
+            with trace.step("keyword_generation", input={"title": t}) as step:
+                step.set_output({"keywords": kws})
+
+    :param store: where traces go; a new :class:`~xray_core.store.memory.MemoryStore` by default.
+    :param enabled: when False, ``trace()`` returns a no-op context and nothing is recorded.
+    """
+
+    def __init__(self, store: Store | None = None, *, enabled: bool = True) -> None:
+        if store is None:
+            from .store.memory import MemoryStore
+
+            store = MemoryStore()
+        self.store: Store = store
+        self.enabled = enabled
+
+    def trace(
+        self, name: str, metadata: dict[str, Any] | None = None
+    ) -> TraceContext | NullTrace:
+        """A context manager (sync or async) recording one trace called ``name``."""
+        if not self.enabled:
+            return NULL_TRACE
+        return TraceContext(self.store, name, metadata)
+
+
+class _Recording:
+    """What trace and step contexts share: status, timing and the error of a failure."""
+
+    __slots__ = ()
+    record: dict[str, Any]
+
+    def _finish(self, started: float, exc: BaseException | None) -> None:
+        record = self.record
+        duration = (time.perf_counter() - started) * 1000.0
+        record["duration_ms"] = duration
+        record["end_time"] = record["start_time"] + duration / 1000.0
+        if exc is None:
+            if record["status"] == "running":
+                record["status"] = "completed"
+        else:
+            record["status"] = "failed"
+            self._set_error(format_error(exc))
+
+    def _set_error(self, error: str) -> None:
+        raise NotImplementedError
+
+
+class TraceContext(_Recording):
+    """One trace being recorded; returned by ``XRay.trace`` and ``xray_core.trace``."""
+
+    __slots__ = ("store", "record", "steps", "_order", "_started", "_token", "_step_token")
+
+    def __init__(self, store: Store, name: str, metadata: dict[str, Any] | None) -> None:
+        self.store = store
+        self.record: dict[str, Any] = {
+            "trace_id": uuid.uuid4().hex,
+            "name": str(name),
+            "status": "running",
+            "start_time": time.time(),
+            "end_time": None,
+            "duration_ms": None,
+            "metadata": to_jsonable(metadata) if metadata else {},
+            "run_id": None,
+            "test_id": None,
+        }
+        self.steps: list[dict[str, Any]] = []
+        self._order = itertools.count()
+        self._started = 0.0
+        self._token: Any = None
+        self._step_token: Any = None
+
+    @property
+    def trace_id(self) -> str:
+        """The id under which the store keeps this trace."""
+        return self.record["trace_id"]  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str:
+        """The trace's name."""
+        return self.record["name"]  # type: ignore[no-any-return]
+
+    def __enter__(self) -> TraceContext:
+        record = self.record
+        record["start_time"] = time.time()
+        if _observers:
+            _guarded("observing a trace start", _observers[-1].trace_started, record)
+        _guarded("storing a trace start", self.store.start_trace, record)
+        self._token = _current_trace.set(self)
+        self._step_token = _current_step.set(None)
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._finish(self._started, exc)
+        _current_step.reset(self._step_token)
+        _current_trace.reset(self._token)
+        _guarded("storing a trace end", self.store.end_trace, self.record)
+        if _observers:
+            _guarded("observing a trace end", _observers[-1].trace_finished, self)
+
+    async def __aenter__(self) -> TraceContext:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def _set_error(self, error: str) -> None:
+        self.record["metadata"]["error"] = error
+
+    def step(self, name: str, input: Any = None) -> StepContext:
+        """A context manager recording one step of this trace (nested under the current step)."""
+        parent = _current_step.get()
+        parent_id = parent.step_id if parent is not None and parent.trace is self else None
+        return StepContext(self, name, input, parent_id)
+
+    def set_metadata(self, data: dict[str, Any]) -> None:
+        """Merge ``data`` into the trace's free-form metadata."""
+        self.record["metadata"].update(to_jsonable(dict(data)))
+
+    def to_model(self) -> Trace:
+        """The trace as recorded so far, as a :class:`~xray_core.models.Trace`."""
+        from .store.records import trace_from_records
+
+        return trace_from_records(self.record, list(self.steps))
+
+
+class StepContext(_Recording):
+    """One step being recorded; returned by ``trace.step``, ``step.step`` and ``xray_core.step``."""
+
+    __slots__ = ("trace", "record", "_started", "_token")
+
+    def __init__(self, trace: TraceContext, name: str, input: Any, parent_id: str | None) -> None:
+        self.trace = trace
+        order = next(trace._order)
+        self.record: dict[str, Any] = {
+            "step_id": f"{trace.record['trace_id']}.{order}",
+            "trace_id": trace.record["trace_id"],
+            "parent_id": parent_id,
+            "name": str(name),
+            "step_order": order,
+            "input": None if input is None else to_jsonable(input),
+            "output": None,
+            "reasoning": None,
+            "metadata": {},
+            "status": "running",
+            "error": None,
+            "start_time": 0.0,
+            "end_time": None,
+            "duration_ms": None,
+        }
+        self._started = 0.0
+        self._token: Any = None
+
+    @property
+    def step_id(self) -> str:
+        """The id of this step (unique in the store)."""
+        return self.record["step_id"]  # type: ignore[no-any-return]
+
+    @property
+    def trace_id(self) -> str:
+        """The id of the trace this step belongs to."""
+        return self.record["trace_id"]  # type: ignore[no-any-return]
+
+    def __enter__(self) -> StepContext:
+        self.record["start_time"] = time.time()
+        self._token = _current_step.set(self)
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._finish(self._started, exc)
+        _current_step.reset(self._token)
+        self.trace.steps.append(self.record)
+        _guarded("storing a step", self.trace.store.save_step, self.record)
+
+    async def __aenter__(self) -> StepContext:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def _set_error(self, error: str) -> None:
+        self.record["error"] = error
+        self.trace.record["status"] = "failed"
+
+    def step(self, name: str, input: Any = None) -> StepContext:
+        """A context manager recording a sub-step of this step."""
+        return StepContext(self.trace, name, input, self.step_id)
+
+    def set_input(self, data: Any) -> None:
+        """Record the step's input (converted by :func:`~xray_core.serialize.to_jsonable`)."""
+        self.record["input"] = to_jsonable(data)
+
+    def set_output(self, data: Any) -> None:
+        """Record the step's output."""
+        self.record["output"] = to_jsonable(data)
+
+    def set_reasoning(self, text: str) -> None:
+        """Record why the step decided what it did, in words."""
+        self.record["reasoning"] = text if type(text) is str else str(to_jsonable(text))
+
+    def set_metadata(self, data: dict[str, Any]) -> None:
+        """Merge ``data`` into the step's free-form metadata."""
+        try:
+            self.record["metadata"].update(to_jsonable(dict(data)))
+        except (TypeError, ValueError):
+            logger.warning("xray: set_metadata expects a dict, got %s", type(data).__name__)
+
+    def add_evaluation(
+        self,
+        item_id: Any,
+        item_data: Any = None,
+        filters: Any = None,
+        qualified: bool = False,
+        reasoning: str | None = None,
+    ) -> None:
+        """Record one candidate's evaluation in ``metadata["evaluations"]``.
+
+        ``filters`` is a list of ``{"name", "passed", "detail"}`` dicts (or
+        :class:`~xray_core.models.FilterResult` objects).
+        """
+        evaluation = {
+            "item_id": str(item_id),
+            "item_data": to_jsonable(item_data) if item_data is not None else {},
+            "filters": [_filter_dict(f) for f in (filters or ())],
+            "qualified": bool(qualified),
+            "reasoning": reasoning,
+        }
+        self.record["metadata"].setdefault("evaluations", []).append(evaluation)
+
+    def add_llm_metadata(
+        self,
+        model: str,
+        tokens_used: int | None = None,
+        temperature: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Record an LLM call's configuration in ``metadata["llm"]`` (prompt, response, ...)."""
+        self.record["metadata"]["llm"] = to_jsonable(
+            {"model": model, "tokens_used": tokens_used, "temperature": temperature, **kwargs}
+        )
+
+
+def _filter_dict(value: Any) -> dict[str, Any]:
+    data = to_jsonable(value)
+    if not isinstance(data, dict):
+        return {"name": str(data), "passed": False, "detail": None}
+    return {
+        "name": str(data.get("name", "?")),
+        "passed": bool(data.get("passed", False)),
+        "detail": None if data.get("detail") is None else str(data.get("detail")),
+    }
+
+
+class NullStep:
+    """The step returned when nothing is recorded: every method does nothing."""
+
+    __slots__ = ()
+    step_id = None
+    trace_id = None
+
+    def __enter__(self) -> NullStep:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    async def __aenter__(self) -> NullStep:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def step(self, name: str, input: Any = None) -> NullStep:
+        """No-op sub-step."""
+        return self
+
+    def _ignore(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    set_input = set_output = set_reasoning = set_metadata = _ignore
+    add_evaluation = add_llm_metadata = _ignore
+
+
+class NullTrace(NullStep):
+    """The trace returned when recording is off."""
+
+    __slots__ = ()
+    name = None
+    steps: list[dict[str, Any]] = []
+
+    def __enter__(self) -> NullTrace:
+        return self
+
+    async def __aenter__(self) -> NullTrace:
+        return self
+
+
+NULL_STEP = NullStep()
+NULL_TRACE = NullTrace()
+
+
+def current_trace() -> TraceContext | None:
+    """The trace being recorded in this thread or task, if any."""
+    return _current_trace.get()
+
+
+def current_step() -> StepContext | None:
+    """The innermost step being recorded in this thread or task, if any."""
+    return _current_step.get()

@@ -1,0 +1,189 @@
+"""Safe conversion of any Python value into JSON-able data.
+
+Recording must never crash the pipeline it observes, so :func:`to_jsonable` accepts anything and
+always returns plain ``dict``/``list``/``str``/``int``/``float``/``bool``/``None``:
+
+==========================  ===============================================
+value                       stored as
+==========================  ===============================================
+datetime / date / time      ISO-8601 string
+Decimal, UUID, Path         ``str(value)``
+set / frozenset             sorted list (by repr when items don't compare)
+bytes / bytearray           ``"base64:<data>"``
+Enum                        its ``value`` (converted again)
+dataclass, pydantic model   dict of fields
+numpy scalar / array        number / nested list
+NaN, +inf, -inf             ``"NaN"``, ``"Infinity"``, ``"-Infinity"``
+a container seen above      ``"<cycle>"``
+anything else               ``repr(value)`` (``"<unreprable T>"`` if repr fails)
+==========================  ===============================================
+
+Strings longer than :data:`MAX_STRING` characters and containers longer than
+:data:`MAX_ITEMS` entries are truncated with an explicit marker that gives the original size.
+Dict keys become strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as _dt
+import enum
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import PurePath
+from typing import Any
+from uuid import UUID
+
+MAX_STRING = 10_000
+MAX_ITEMS = 1_000
+MAX_DEPTH = 50
+TRUNCATED_KEY = "__truncated__"
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def to_jsonable(value: Any) -> Any:
+    """Return ``value`` as JSON-able data; never raises (see the module docstring for the rules)."""
+    try:
+        return _convert(value, set(), 0)
+    except Exception as exc:  # noqa: BLE001 - the observed pipeline must never see our failure
+        return f"<unserializable {type(value).__name__}: {type(exc).__name__}>"
+
+
+def _convert(value: Any, seen: set[int], depth: int) -> Any:
+    kind = type(value)
+    if kind is str:
+        return _text(value)
+    if kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return _float(value)
+    if kind is dict:
+        return _mapping(value, seen, depth)
+    if kind is list or kind is tuple:
+        return _sequence(value, seen, depth)
+    return _other(value, seen, depth)
+
+
+def _text(value: str) -> str:
+    if len(value) <= MAX_STRING:
+        return value
+    return value[:MAX_STRING] + f"...<truncated: {len(value)} chars>"
+
+
+def _float(value: float) -> Any:
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _enter(value: Any, seen: set[int], depth: int) -> bool:
+    """Mark a container as being converted; False when it is a cycle or too deep."""
+    if id(value) in seen or depth >= MAX_DEPTH:
+        return False
+    seen.add(id(value))
+    return True
+
+
+def _mapping(value: Mapping[Any, Any], seen: set[int], depth: int) -> Any:
+    if not _enter(value, seen, depth):
+        return "<cycle>" if id(value) in seen else "<too deep>"
+    try:
+        out: dict[str, Any] = {}
+        for index, (key, item) in enumerate(value.items()):
+            if index == MAX_ITEMS:
+                out[TRUNCATED_KEY] = f"{len(value)} items, {MAX_ITEMS} kept"
+                break
+            out[key if type(key) is str else _key(key)] = _convert(item, seen, depth + 1)
+        return out
+    finally:
+        seen.discard(id(value))
+
+
+def _key(key: Any) -> str:
+    converted = _convert(key, set(), MAX_DEPTH - 1)
+    return converted if isinstance(converted, str) else str(converted)
+
+
+def _sequence(value: Any, seen: set[int], depth: int) -> Any:
+    if not _enter(value, seen, depth):
+        return "<cycle>" if id(value) in seen else "<too deep>"
+    try:
+        items = list(value)
+        out = [_convert(item, seen, depth + 1) for item in items[:MAX_ITEMS]]
+        if len(items) > MAX_ITEMS:
+            out.append(f"<truncated: {len(items)} items, {MAX_ITEMS} kept>")
+        return out
+    finally:
+        seen.discard(id(value))
+
+
+def _other(value: Any, seen: set[int], depth: int) -> Any:
+    if isinstance(value, _SCALARS):  # subclasses of str/int (str-enums are handled below)
+        if isinstance(value, enum.Enum):
+            return _convert(value.value, seen, depth)
+        return _text(str(value)) if isinstance(value, str) else int(value)
+    if isinstance(value, float):
+        return _float(float(value))
+    if isinstance(value, enum.Enum):
+        return _convert(value.value, seen, depth)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, (Decimal, UUID, PurePath)):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "base64:" + base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, Mapping):
+        return _mapping(value, seen, depth)
+    if isinstance(value, (set, frozenset)):
+        return _sequence(_sorted(value), seen, depth)
+    if isinstance(value, (list, tuple)):
+        return _sequence(value, seen, depth)
+    return _structured(value, seen, depth)
+
+
+def _sorted(items: Any) -> list[Any]:
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=repr)
+
+
+def _structured(value: Any, seen: set[int], depth: int) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if not _enter(value, seen, depth):
+            return "<cycle>"
+        try:
+            fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            return _mapping(fields, seen, depth + 1)
+        finally:
+            seen.discard(id(value))
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):  # pydantic v2 models
+        return _convert(dump(mode="python"), seen, depth)
+    numpy_value = _numpy(value)
+    if numpy_value is not _NOT_NUMPY:
+        return _convert(numpy_value, seen, depth)
+    return _repr(value)
+
+
+_NOT_NUMPY = object()
+
+
+def _numpy(value: Any) -> Any:
+    """numpy scalars and arrays without importing numpy (``tolist``/``item`` are its protocol)."""
+    if type(value).__module__ != "numpy":
+        return _NOT_NUMPY
+    tolist = getattr(value, "tolist", None)
+    return tolist() if callable(tolist) else _NOT_NUMPY
+
+
+def _repr(value: Any) -> str:
+    try:
+        return _text(repr(value))
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not break recording
+        return f"<unreprable {type(value).__name__}>"

@@ -1,0 +1,92 @@
+"""The interface every store implements."""
+
+from __future__ import annotations
+
+import abc
+from datetime import datetime
+from typing import Any, Iterable
+
+from ..models import Run, Trace
+
+
+class Store(abc.ABC):
+    """Keeps traces and runs. The recorder writes plain-dict records; reads return models.
+
+    Writes never raise into the observed pipeline unless the store was created ``strict=True``;
+    failures are logged and counted in :attr:`errors`.
+    """
+
+    strict: bool = False
+    errors: int = 0
+
+    # -- recording (hot path: records are the recorder's dicts, see xray_core.recorder) --
+    @abc.abstractmethod
+    def start_trace(self, record: dict[str, Any]) -> None:
+        """A trace started (status ``running``)."""
+
+    @abc.abstractmethod
+    def save_step(self, record: dict[str, Any]) -> None:
+        """A step finished."""
+
+    @abc.abstractmethod
+    def end_trace(self, record: dict[str, Any]) -> None:
+        """A trace finished; every step saved before is durable when this returns."""
+
+    # -- whole traces and runs --
+    @abc.abstractmethod
+    def save_traces(self, traces: Iterable[Trace]) -> int:
+        """Insert or replace complete traces (with their steps); returns how many were written."""
+
+    @abc.abstractmethod
+    def get_trace(self, trace_id: str) -> Trace | None:
+        """The trace with this id, with its steps, or None."""
+
+    @abc.abstractmethod
+    def list_traces(
+        self,
+        limit: int | None = 100,
+        offset: int = 0,
+        *,
+        status: str | None = None,
+        name: str | None = None,
+        run_id: str | None = None,
+        test_id: str | None = None,
+        since: datetime | None = None,
+    ) -> list[Trace]:
+        """Traces matching every given filter, oldest first, paginated by ``limit``/``offset``."""
+
+    @abc.abstractmethod
+    def trace_ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids of traces starting with ``prefix`` (to resolve abbreviated ids)."""
+
+    @abc.abstractmethod
+    def save_run(self, run: Run, tests: Iterable[dict[str, Any]] = ()) -> None:
+        """Insert or update a run, with optional per-test rows (test_id, outcome, baseline)."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> Run | None:
+        """The run with this id, or None."""
+
+    @abc.abstractmethod
+    def list_runs(self, limit: int | None = None, offset: int = 0) -> list[Run]:
+        """Runs, most recently started first."""
+
+    @abc.abstractmethod
+    def run_tests(self, run_id: str) -> list[dict[str, Any]]:
+        """The per-test rows of a run (test_id, outcome, baseline), ordered by test id."""
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run, its test rows and its traces."""
+
+    def flush(self) -> None:
+        """Make every write so far durable (a no-op for stores without buffering)."""
+
+    def close(self) -> None:
+        """Flush and release resources."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

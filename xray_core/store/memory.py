@@ -1,0 +1,105 @@
+"""An in-process store: dicts in memory, optionally bounded."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any, Iterable
+
+from ..models import Run, Trace
+from .base import Store
+from .records import trace_from_records, trace_to_records
+
+
+class MemoryStore(Store):
+    """Keeps traces in memory.
+
+    :param max_traces: keep only the most recent traces (the oldest are dropped); None keeps all.
+    """
+
+    def __init__(self, max_traces: int | None = None) -> None:
+        self.max_traces = max_traces
+        self._traces: OrderedDict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = OrderedDict()
+        self._runs: dict[str, tuple[Run, list[dict[str, Any]]]] = {}
+        self._lock = threading.Lock()
+
+    def start_trace(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._traces[record["trace_id"]] = (record, [])
+            if self.max_traces is not None and len(self._traces) > self.max_traces:
+                self._traces.popitem(last=False)
+
+    def save_step(self, record: dict[str, Any]) -> None:
+        entry = self._traces.get(record["trace_id"])
+        if entry is not None:
+            entry[1].append(record)
+
+    def end_trace(self, record: dict[str, Any]) -> None:
+        if record["trace_id"] not in self._traces:
+            self.start_trace(record)
+
+    def save_traces(self, traces: Iterable[Trace]) -> int:
+        count = 0
+        for trace in traces:
+            record, steps = trace_to_records(trace)
+            with self._lock:
+                self._traces[trace.trace_id] = (record, steps)
+            count += 1
+        return count
+
+    def get_trace(self, trace_id: str) -> Trace | None:
+        entry = self._traces.get(trace_id)
+        return None if entry is None else trace_from_records(entry[0], list(entry[1]))
+
+    def list_traces(
+        self,
+        limit: int | None = 100,
+        offset: int = 0,
+        *,
+        status: str | None = None,
+        name: str | None = None,
+        run_id: str | None = None,
+        test_id: str | None = None,
+        since: datetime | None = None,
+    ) -> list[Trace]:
+        wanted = {"status": status, "name": name, "run_id": run_id, "test_id": test_id}
+        with self._lock:
+            entries = list(self._traces.values())
+        traces = [trace_from_records(record, list(steps)) for record, steps in entries]
+        matching = [
+            t
+            for t in traces
+            if all(v is None or getattr(t, k) == v for k, v in wanted.items())
+            and (since is None or t.start_time >= since)
+        ]
+        matching.sort(key=lambda t: t.start_time)
+        end = None if limit is None else offset + limit
+        return matching[offset:end]
+
+    def trace_ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
+        return sorted(t for t in self._traces if t.startswith(prefix))[:limit]
+
+    def save_run(self, run: Run, tests: Iterable[dict[str, Any]] = ()) -> None:
+        rows = list(tests)
+        previous = self._runs.get(run.run_id)
+        self._runs[run.run_id] = (run, rows or (previous[1] if previous else []))
+
+    def get_run(self, run_id: str) -> Run | None:
+        entry = self._runs.get(run_id)
+        return None if entry is None else entry[0]
+
+    def list_runs(self, limit: int | None = None, offset: int = 0) -> list[Run]:
+        runs = sorted((r for r, _ in self._runs.values()), key=lambda r: r.started_at, reverse=True)
+        end = None if limit is None else offset + limit
+        return runs[offset:end]
+
+    def run_tests(self, run_id: str) -> list[dict[str, Any]]:
+        entry = self._runs.get(run_id)
+        return sorted(entry[1], key=lambda row: row["test_id"]) if entry else []
+
+    def delete_run(self, run_id: str) -> None:
+        self._runs.pop(run_id, None)
+        with self._lock:
+            for trace_id in [k for k, (r, _) in self._traces.items() if r.get("run_id") == run_id]:
+                del self._traces[trace_id]

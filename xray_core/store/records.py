@@ -1,0 +1,32 @@
+"""Conversions between the recorder's plain-dict records and the pydantic models."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..models import Step, Trace, utc_from_epoch
+
+_TIME_FIELDS = ("start_time", "end_time")
+
+
+def _with_datetimes(record: dict[str, Any]) -> dict[str, Any]:
+    data = dict(record)
+    for key in _TIME_FIELDS:
+        value = data.get(key)
+        if isinstance(value, (int, float)):
+            data[key] = utc_from_epoch(value)
+    return data
+
+
+def trace_from_records(trace: dict[str, Any], steps: Iterable[dict[str, Any]]) -> Trace:
+    """Build a :class:`Trace` from a trace record and its step records (ordered by step_order)."""
+    ordered = sorted(steps, key=lambda s: s["step_order"])
+    data = _with_datetimes(trace)
+    data["steps"] = [Step.model_validate(_with_datetimes(s)) for s in ordered]
+    return Trace.model_validate(data)
+
+
+def trace_to_records(trace: Trace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Split a :class:`Trace` into a trace record and step records (datetimes kept)."""
+    record = trace.model_dump(exclude={"steps"})
+    return record, [step.model_dump() for step in trace.steps]

@@ -1,0 +1,468 @@
+"""The SQLite store: sqlite-utils for the schema and reads, a writer thread for recording.
+
+Durability: the recorder's writes (trace start, each finished step, trace end) are queued to one
+writer thread per store, which commits whatever has accumulated in one transaction (group
+commit). A finished step is committed as soon as the writer reaches it (well under 100 ms unless
+another process holds the write lock), and ``end_trace`` returns only once every write of the
+trace is committed. The database runs in WAL mode with ``synchronous=NORMAL``: a committed step
+survives the process being killed (SIGKILL) at any moment; readers never block the writer.
+At interpreter exit every open store is flushed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import weakref
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import sqlite_utils
+
+from ..exceptions import SchemaVersionError, StoreError
+from ..models import Run, Trace
+from .base import Store
+from .records import trace_from_records, trace_to_records
+
+logger = logging.getLogger("xray_core")
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+FLUSH_TIMEOUT_S = 60.0
+_BATCH = 2000
+
+TRACE_COLUMNS = (
+    "trace_id", "name", "start_time", "end_time", "duration_ms", "metadata", "status",
+    "run_id", "test_id",
+)  # fmt: skip
+STEP_COLUMNS = (
+    "step_id", "trace_id", "parent_id", "name", "step_order", "input", "output", "reasoning",
+    "metadata", "status", "error", "start_time", "end_time", "duration_ms",
+)  # fmt: skip
+_JSON_STEP_FIELDS = ("input", "output", "metadata")
+
+_UPSERT_TRACE = (
+    f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)}) VALUES ({', '.join('?' * len(TRACE_COLUMNS))})"
+    " ON CONFLICT(trace_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in TRACE_COLUMNS[1:])
+)
+_INSERT_STEP = (
+    f"INSERT OR REPLACE INTO steps ({', '.join(STEP_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(STEP_COLUMNS))})"
+)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    return datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def trace_row(record: dict[str, Any]) -> tuple[Any, ...]:
+    """The ``traces`` row of a trace record (times as ISO-8601 text, metadata as JSON)."""
+    return (
+        record["trace_id"], record["name"], _iso(record["start_time"]), _iso(record.get("end_time")),
+        record.get("duration_ms"), _json(record.get("metadata") or {}), record["status"],
+        record.get("run_id"), record.get("test_id"),
+    )  # fmt: skip
+
+
+def step_row(record: dict[str, Any]) -> tuple[Any, ...]:
+    """The ``steps`` row of a step record."""
+    return (
+        record["step_id"], record["trace_id"], record.get("parent_id"), record["name"],
+        record["step_order"], _json(record.get("input")), _json(record.get("output")),
+        record.get("reasoning"), _json(record.get("metadata") or {}), record["status"],
+        record.get("error"), _iso(record["start_time"]), _iso(record.get("end_time")),
+        record.get("duration_ms"),
+    )  # fmt: skip
+
+
+def _create_v1(db: sqlite_utils.Database) -> None:
+    db["runs"].create(  # type: ignore[union-attr]
+        {"run_id": str, "started_at": str, "finished_at": str, "git_commit": str,
+         "git_branch": str, "git_dirty": int, "command": str, "counts": str},
+        pk="run_id", not_null={"started_at"},
+    )  # fmt: skip
+    db["traces"].create(  # type: ignore[union-attr]
+        {"trace_id": str, "name": str, "start_time": str, "end_time": str, "duration_ms": float,
+         "metadata": str, "status": str, "run_id": str, "test_id": str, "created_at": str},
+        pk="trace_id", not_null={"name", "start_time", "status"},
+        defaults={"created_at": "CURRENT_TIMESTAMP"},
+    )  # fmt: skip
+    db["steps"].create(  # type: ignore[union-attr]
+        {"step_id": str, "trace_id": str, "parent_id": str, "name": str, "step_order": int,
+         "input": str, "output": str, "reasoning": str, "metadata": str, "status": str,
+         "error": str, "start_time": str, "end_time": str, "duration_ms": float},
+        pk="step_id", not_null={"trace_id", "name", "status"},
+        foreign_keys=[("trace_id", "traces", "trace_id")],
+    )  # fmt: skip
+    db["run_tests"].create(  # type: ignore[union-attr]
+        {"run_id": str, "test_id": str, "outcome": str, "baseline": str, "duration_ms": float},
+        pk=("run_id", "test_id"), foreign_keys=[("run_id", "runs", "run_id")],
+    )  # fmt: skip
+    for table, columns in (
+        ("traces", ["status"]), ("traces", ["created_at"]), ("traces", ["run_id"]),
+        ("traces", ["test_id"]), ("traces", ["name"]), ("steps", ["trace_id"]),
+        ("runs", ["started_at"]),
+    ):  # fmt: skip
+        db[table].create_index(columns, if_not_exists=True)  # type: ignore[union-attr]
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _create_v1}
+"""Migration to version N, applied in order to databases below :data:`SCHEMA_VERSION`."""
+
+_open_stores: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_open_stores() -> None:
+    for store in list(_open_stores):
+        store.close()
+
+
+class SQLiteStore(Store):
+    """Traces and runs in a SQLite file.
+
+    To create an instance::
+
+        store = SQLiteStore("traces.db")
+
+    :param path: the database file (parent directories are created).
+    :param strict: raise :class:`~xray_core.exceptions.StoreError` on failures instead of
+        logging and counting them in :attr:`errors`.
+    """
+
+    def __init__(self, path: str | Path, *, strict: bool = False) -> None:
+        self.path = Path(path)
+        self.strict = strict
+        self.errors = 0
+        self._failure: BaseException | None = None
+        self._refused: str | None = None
+        self._queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._writer_lock = threading.Lock()
+        self._read_lock = threading.RLock()
+        self._closed = False
+        self._db = self._open()
+        _open_stores.add(self)
+
+    # -- opening and schema --
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def _open(self) -> sqlite_utils.Database:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect()
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{self.path}: cannot open as an X-Ray database: {exc}") from exc
+        if version > SCHEMA_VERSION:
+            conn.close()
+            self._refuse(
+                f"{self.path}: schema version {version} was written by a newer X-Ray "
+                f"(this one reads up to {SCHEMA_VERSION}); upgrade decisiontracex. "
+                "The database was not modified."
+            )
+            return sqlite_utils.Database(memory=True)
+        try:
+            if version < SCHEMA_VERSION:
+                self._migrate(conn)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(f"{self.path}: cannot prepare the database: {exc}") from exc
+        return sqlite_utils.Database(conn)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            db = sqlite_utils.Database(conn)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[target](db)
+                conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _refuse(self, message: str) -> None:
+        self._refused = message
+        if self.strict:
+            raise SchemaVersionError(message)
+        logger.error("xray: %s", message)
+
+    def _check_readable(self) -> None:
+        if self._refused:
+            raise SchemaVersionError(self._refused)
+
+    # -- recording --
+    def start_trace(self, record: dict[str, Any]) -> None:
+        self._enqueue("trace", trace_row(record))
+
+    def save_step(self, record: dict[str, Any]) -> None:
+        self._enqueue("step", record)
+
+    def end_trace(self, record: dict[str, Any]) -> None:
+        self._enqueue("trace", trace_row(record))
+        self.flush()
+
+    def _enqueue(self, kind: str, payload: Any) -> None:
+        if self._refused or self._closed:
+            self._fail(StoreError(self._refused or f"{self.path}: store is closed"))
+            return
+        if self._writer is None:
+            self._start_writer()
+        self._queue.put((kind, payload))
+
+    def _start_writer(self) -> None:
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_loop, args=(self._connect(),), name="xray-sqlite-writer",
+                    daemon=True,
+                )  # fmt: skip
+                self._writer.start()
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            done = [payload for kind, payload in batch if kind == "flush"]
+            rows = [(kind, payload) for kind, payload in batch if kind in ("trace", "step")]
+            if rows:
+                self._commit(conn, rows)
+            for event in done:
+                event.set()
+            if any(kind == "stop" for kind, _ in batch):
+                conn.close()
+                return
+
+    def _commit(self, conn: sqlite3.Connection, rows: list[tuple[str, Any]]) -> None:
+        try:
+            prepared = [(k, p if k == "trace" else step_row(p)) for k, p in rows]
+            self._execute(conn, prepared)
+        except Exception:  # noqa: BLE001 - retry row by row so one bad row loses only itself
+            for kind, payload in rows:
+                try:
+                    self._execute(conn, [(kind, payload if kind == "trace" else step_row(payload))])
+                except Exception as exc:  # noqa: BLE001
+                    self._fail(StoreError(f"{self.path}: could not write a {kind}: {exc}"))
+
+    @staticmethod
+    def _execute(conn: sqlite3.Connection, rows: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            start = 0
+            while start < len(rows):  # consecutive rows of one kind go in one executemany
+                kind = rows[start][0]
+                end = start
+                while end < len(rows) and rows[end][0] == kind:
+                    end += 1
+                sql = _UPSERT_TRACE if kind == "trace" else _INSERT_STEP
+                conn.executemany(sql, [row for _, row in rows[start:end]])
+                start = end
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _fail(self, exc: BaseException) -> None:
+        self.errors += 1
+        if self.strict:
+            self._failure = exc
+        logger.error("xray: %s", exc)
+
+    def flush(self) -> None:
+        """Wait until every queued write is committed (raises the first failure when strict)."""
+        if self._writer is not None and self._writer.is_alive():
+            event = threading.Event()
+            self._queue.put(("flush", event))
+            if not event.wait(FLUSH_TIMEOUT_S):
+                self._fail(StoreError(f"{self.path}: writes not committed after {FLUSH_TIMEOUT_S}s"))
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
+
+    def close(self) -> None:
+        """Commit pending writes and stop the writer thread."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            if self._writer is not None and self._writer.is_alive():
+                self._queue.put(("stop", None))
+                self._writer.join(FLUSH_TIMEOUT_S)
+            self._db.close()
+
+    # -- whole traces and runs --
+    def save_traces(self, traces: Iterable[Trace]) -> int:
+        count = 0
+        for trace in traces:
+            record, steps = trace_to_records(trace)
+            self._enqueue("trace", trace_row(record))
+            for step in steps:
+                self._enqueue("step", step)
+            count += 1
+        self.flush()
+        return count
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        self._check_readable()
+        if self._writer is not None:
+            self.flush()
+        with self._read_lock:
+            try:
+                cursor = self._db.execute(sql, list(args))
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def get_trace(self, trace_id: str) -> Trace | None:
+        found = self._load("SELECT * FROM traces WHERE trace_id = ?", [trace_id])
+        return found[0] if found else None
+
+    def list_traces(
+        self,
+        limit: int | None = 100,
+        offset: int = 0,
+        *,
+        status: str | None = None,
+        name: str | None = None,
+        run_id: str | None = None,
+        test_id: str | None = None,
+        since: datetime | None = None,
+    ) -> list[Trace]:
+        clauses, args = [], []
+        for column, value in (("status", status), ("name", name), ("run_id", run_id),
+                              ("test_id", test_id)):  # fmt: skip
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if since is not None:
+            clauses.append("start_time >= ?")
+            args.append(_iso(since))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT * FROM traces{where} ORDER BY start_time, rowid LIMIT ? OFFSET ?"
+        return self._load(sql, [*args, -1 if limit is None else limit, offset])
+
+    def _load(self, sql: str, args: Sequence[Any]) -> list[Trace]:
+        trace_rows = self._rows(sql, args)
+        steps: dict[str, list[dict[str, Any]]] = {r["trace_id"]: [] for r in trace_rows}
+        ids = list(steps)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for row in self._rows(f"SELECT * FROM steps WHERE trace_id IN ({marks})", chunk):
+                for field in _JSON_STEP_FIELDS:
+                    row[field] = json.loads(row[field]) if row[field] is not None else None
+                row["metadata"] = row["metadata"] or {}
+                steps[row["trace_id"]].append(row)
+        traces = []
+        for row in trace_rows:
+            row.pop("created_at", None)
+            row["metadata"] = json.loads(row["metadata"]) if row["metadata"] else {}
+            traces.append(trace_from_records(row, steps[row["trace_id"]]))
+        return traces
+
+    def trace_ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._rows(
+            "SELECT trace_id FROM traces WHERE trace_id LIKE ? ESCAPE '\\' ORDER BY trace_id LIMIT ?",
+            [escaped + "%", limit],
+        )
+        return [r["trace_id"] for r in rows]
+
+    def _write_now(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
+        self._check_readable()
+        self.flush()
+        with self._read_lock:
+            conn = self._db.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for sql, args in statements:
+                    conn.execute(sql, list(args))
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: {exc}") from exc
+
+    def save_run(self, run: Run, tests: Iterable[dict[str, Any]] = ()) -> None:
+        row = (
+            run.run_id, _iso(run.started_at), _iso(run.finished_at), run.git_commit,
+            run.git_branch, None if run.git_dirty is None else int(run.git_dirty), run.command,
+            json.dumps(run.counts, sort_keys=True),
+        )  # fmt: skip
+        statements: list[tuple[str, Sequence[Any]]] = [(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id) DO UPDATE SET "
+            "started_at=excluded.started_at, finished_at=excluded.finished_at, "
+            "git_commit=excluded.git_commit, git_branch=excluded.git_branch, "
+            "git_dirty=excluded.git_dirty, command=excluded.command, counts=excluded.counts",
+            row,
+        )]  # fmt: skip
+        for test in tests:
+            statements.append((
+                "INSERT OR REPLACE INTO run_tests VALUES (?, ?, ?, ?, ?)",
+                (run.run_id, test["test_id"], test.get("outcome"), test.get("baseline"),
+                 test.get("duration_ms")),
+            ))  # fmt: skip
+        self._write_now(statements)
+
+    @staticmethod
+    def _run(row: dict[str, Any]) -> Run:
+        row["counts"] = json.loads(row["counts"]) if row["counts"] else {}
+        row["git_dirty"] = None if row["git_dirty"] is None else bool(row["git_dirty"])
+        return Run.model_validate(row)
+
+    def get_run(self, run_id: str) -> Run | None:
+        rows = self._rows("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        return self._run(rows[0]) if rows else None
+
+    def list_runs(self, limit: int | None = None, offset: int = 0) -> list[Run]:
+        rows = self._rows(
+            "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?",
+            [-1 if limit is None else limit, offset],
+        )
+        return [self._run(r) for r in rows]
+
+    def run_tests(self, run_id: str) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT test_id, outcome, baseline, duration_ms FROM run_tests WHERE run_id = ? "
+            "ORDER BY test_id",
+            [run_id],
+        )
+
+    def delete_run(self, run_id: str) -> None:
+        self._write_now([
+            ("DELETE FROM steps WHERE trace_id IN (SELECT trace_id FROM traces WHERE run_id = ?)",
+             [run_id]),
+            ("DELETE FROM traces WHERE run_id = ?", [run_id]),
+            ("DELETE FROM run_tests WHERE run_id = ?", [run_id]),
+            ("DELETE FROM runs WHERE run_id = ?", [run_id]),
+        ])  # fmt: skip
