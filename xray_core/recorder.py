@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .exceptions import StoreError
 from .serialize import to_jsonable
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ def remove_observer(observer: TraceObserver) -> None:
 def _guarded(what: str, func: Any, *args: Any) -> Any:
     try:
         return func(*args)
+    except StoreError:  # raised only by stores created strict=True, which asked for it
+        raise
     except Exception:  # noqa: BLE001 - recording must never crash the observed pipeline
         logger.exception("xray: %s failed; the pipeline goes on", what)
         return None
@@ -229,15 +232,10 @@ class StepContext(_Recording):
             "name": str(name),
             "step_order": order,
             "input": None if input is None else to_jsonable(input),
-            "output": None,
-            "reasoning": None,
             "metadata": {},
             "status": "running",
-            "error": None,
             "start_time": 0.0,
-            "end_time": None,
-            "duration_ms": None,
-        }
+        }  # output, reasoning, error, end_time and duration_ms are added when known
         self._started = 0.0
         self._token: Any = None
 
@@ -265,8 +263,14 @@ class StepContext(_Recording):
     ) -> None:
         self._finish(self._started, exc)
         _current_step.reset(self._token)
-        self.trace.steps.append(self.record)
-        _guarded("storing a step", self.trace.store.save_step, self.record)
+        trace = self.trace
+        trace.steps.append(self.record)
+        try:
+            trace.store.save_step(self.record)
+        except StoreError:
+            raise
+        except Exception:  # noqa: BLE001 - inlined _guarded: this is the recording hot path
+            logger.exception("xray: storing a step failed; the pipeline goes on")
 
     async def __aenter__(self) -> StepContext:
         return self.__enter__()

@@ -42,10 +42,23 @@ MAX_DEPTH = 50
 TRUNCATED_KEY = "__truncated__"
 
 _SCALARS = (str, int, bool, type(None))
+_FLAT = frozenset(_SCALARS)
 
 
 def to_jsonable(value: Any) -> Any:
     """Return ``value`` as JSON-able data; never raises (see the module docstring for the rules)."""
+    if type(value) is dict and len(value) <= MAX_ITEMS:
+        # Fast path for the common flat dict of short scalars: recording a step is a hot path.
+        for key, item in value.items():
+            kind = type(item)
+            if (
+                type(key) is not str
+                or (kind not in _FLAT and not (kind is float and item - item == 0))
+                or (kind is str and len(item) > MAX_STRING)
+            ):
+                break
+        else:
+            return value.copy()
     try:
         return _convert(value, set(), 0)
     except Exception as exc:  # noqa: BLE001 - the observed pipeline must never see our failure

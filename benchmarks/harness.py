@@ -1,0 +1,50 @@
+"""Shared measuring and printing for the benchmarks: medians of repeats, ratios to peers."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass
+class Figure:
+    """One measured figure, compared with a peer measured in the same run.
+
+    ``ratio`` is ``value / peer_value``; ``target`` states the goal as text (for example
+    ``"<= 0.25x"``) and ``met`` whether the ratio meets it.
+    """
+
+    group: str
+    name: str
+    value: float
+    unit: str
+    peer: str | None = None
+    peer_value: float | None = None
+    target: str | None = None
+    met: bool | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.peer_value in (None, 0):
+            return None
+        return self.value / self.peer_value  # type: ignore[operator]
+
+
+def median_seconds(func: Callable[[], object], repeat: int = 7, number: int = 1) -> float:
+    """Median wall time of ``number`` calls of ``func`` over ``repeat`` repeats, per call."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            func()
+        times.append((time.perf_counter() - start) / number)
+    return statistics.median(times)
+
+
+def check(ratio: float | None, op: str, bound: float) -> bool | None:
+    """Whether ``ratio`` satisfies ``op bound`` (op is "<=" or ">=")."""
+    if ratio is None:
+        return None
+    return ratio <= bound if op == "<=" else ratio >= bound

@@ -1,0 +1,61 @@
+"""What the HTML report is rendered from: the contract between its producers and the renderer.
+
+The pytest plugin (``--xray-report``) and the ``xray report`` command both build a
+:class:`ReportData` and hand it to :func:`xray_core.report.write_report`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..diff import RunDiff, TraceDiff
+from ..models import Run, Trace
+from ..stability import DecisionStability
+
+
+@dataclass
+class TestResult:
+    """One test of the run, as the report lists it."""
+
+    test_id: str
+    outcome: str  #: passed | failed | skipped | error | xfailed | xpassed
+    duration_ms: float | None = None
+    #: baseline verdict: passed | failed | written | missing | error, or None (no assert_baseline)
+    baseline: str | None = None
+    #: the semantic diffs of a failed baseline (one per compared trace), flipped decisions first
+    baseline_diffs: list[TraceDiff] = field(default_factory=list)
+    #: the failure text pytest reported (longrepr), when the test failed
+    message: str | None = None
+
+
+@dataclass
+class Panel:
+    """A custom panel added by the ``pytest_xray_report_panel`` hook for one step.
+
+    ``rows`` (a list of flat dicts) is shown as a table; ``data`` as a collapsible JSON tree;
+    ``text`` as preformatted text. All are rendered as text, never as HTML.
+    """
+
+    title: str
+    rows: list[dict[str, Any]] | None = None
+    data: Any = None
+    text: str | None = None
+
+
+@dataclass
+class ReportData:
+    """Everything one report shows."""
+
+    title: str = "X-Ray report"
+    run: Run | None = None
+    traces: list[Trace] = field(default_factory=list)
+    tests: list[TestResult] = field(default_factory=list)
+    #: custom panels by step_id
+    panels: dict[str, list[Panel]] = field(default_factory=dict)
+    #: a second run to compare ``run`` against (``xray report RUN_A RUN_B``)
+    baseline_run: Run | None = None
+    baseline_traces: list[Trace] = field(default_factory=list)
+    comparison: RunDiff | None = None
+    #: decision stability over several runs or repeated traces (unstable first)
+    stability: list[DecisionStability] = field(default_factory=list)
