@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Figure:
     def ratio(self) -> float | None:
         if self.peer_value in (None, 0):
             return None
-        return self.value / self.peer_value  # type: ignore[operator]
+        return self.value / self.peer_value
 
 
 def median_seconds(func: Callable[[], object], repeat: int = 7, number: int = 1) -> float:
@@ -48,3 +48,21 @@ def check(ratio: float | None, op: str, bound: float) -> bool | None:
     if ratio is None:
         return None
     return ratio <= bound if op == "<=" else ratio >= bound
+
+
+def interleaved_medians(
+    funcs: Mapping[str, Callable[[], object]], repeat: int = 7, number: int = 1
+) -> dict[str, float]:
+    """Median seconds per call of each function, their repeats interleaved round-robin.
+
+    Interleaving spreads a noisy neighbour's load over every contender instead of whichever
+    happened to run at that moment, which keeps the *ratios* meaningful on a shared machine.
+    """
+    times: dict[str, list[float]] = {name: [] for name in funcs}
+    for _ in range(repeat):
+        for name, func in funcs.items():
+            start = time.perf_counter()
+            for _ in range(number):
+                func()
+            times[name].append((time.perf_counter() - start) / number)
+    return {name: statistics.median(values) for name, values in times.items()}

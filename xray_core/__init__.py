@@ -28,14 +28,15 @@ from .exceptions import (
 from .models import Decision, Evaluation, FilterResult, Run, Step, Trace
 from .recorder import StepContext, TraceContext, XRay, current_step, current_trace
 from .serialize import to_jsonable
+from .stability import DecisionStability, decision_stability
 from .store import MemoryStore, SQLiteStore, Store
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Decision", "Evaluation", "FilterResult", "MemoryStore", "QueryError", "Run", "RunDiff",
+    "Decision", "DecisionStability", "Evaluation", "FilterResult", "MemoryStore", "QueryError", "Run", "RunDiff",
     "SQLiteStore", "SchemaVersionError", "Step", "StepContext", "Store", "StoreError", "Trace",
     "TraceContext", "TraceDiff", "UnknownItemError", "UnknownRunError", "UnknownStepError",
-    "XRay", "XRayError", "configure", "current_step", "current_trace", "diff_runs", "diff_traces",
+    "XRay", "XRayError", "configure", "current_step", "current_trace", "decision_stability", "diff_runs", "diff_traces",
     "get_recorder", "normalize_trace", "step", "to_jsonable", "trace",
 ]  # fmt: skip

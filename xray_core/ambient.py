@@ -71,9 +71,10 @@ def get_recorder() -> XRay:
 def configure(store: Store | None = None, enabled: bool | None = None) -> XRay:
     """Set the default recorder's store and/or switch recording on or off.
 
-    ``configure(store=S)`` without ``enabled`` keeps recording on, into ``S``;
-    ``configure(enabled=False)`` turns every ambient ``trace``/``step`` into a no-op.
-    Returns the new default recorder.
+    ``configure(store=S)`` without ``enabled`` changes only the store: recording stays as it was
+    (on, unless ``XRAY_ENABLED`` or an earlier ``configure(enabled=False)`` turned it off).
+    ``configure(enabled=False)`` turns every ambient ``trace``/``step`` into a no-op and
+    ``configure(enabled=True)`` turns them back on. Returns the new default recorder.
     """
     global _default
     with _lock:
@@ -81,7 +82,7 @@ def configure(store: Store | None = None, enabled: bool | None = None) -> XRay:
         if store is None:
             store = previous.store if previous is not None else _store_from_env()
         if enabled is None:
-            enabled = True if previous is None or store is not previous.store else previous.enabled
+            enabled = previous.enabled if previous is not None else enabled_from_env()
         _default = XRay(store=store, enabled=enabled)
         return _default
 
@@ -140,6 +141,7 @@ def _arguments(signature: inspect.Signature | None, args: Any, kwargs: Any) -> A
         if signature is None:
             return {"args": list(args), "kwargs": kwargs}
         bound = signature.bind_partial(*args, **kwargs)
+        bound.apply_defaults()  # the input is what the call ran with, defaults included
         return {k: v for k, v in bound.arguments.items() if k not in ("self", "cls")}
 
     return _guarded("binding step arguments", bind) or {}

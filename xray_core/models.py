@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 Status = Literal["running", "completed", "failed"]
 
@@ -93,7 +93,14 @@ class Step(_Model):
         raw = self.metadata.get("evaluations")
         if not isinstance(raw, list):
             return []
-        return [Evaluation.model_validate(e) for e in raw if isinstance(e, dict) and "item_id" in e]
+        found = []
+        for entry in raw:
+            if isinstance(entry, dict) and "item_id" in entry:
+                try:
+                    found.append(Evaluation.model_validate(entry))
+                except ValidationError:  # free-form metadata written by hand, not by add_evaluation
+                    continue
+        return found
 
     @property
     def llm(self) -> dict[str, Any] | None:

@@ -12,8 +12,13 @@ from .models import Decision, Evaluation, Step, Trace
 def closest_first(wanted: str, known: Iterable[str]) -> list[str]:
     """``known`` (deduplicated), the names closest to ``wanted`` first."""
     names = list(dict.fromkeys(known))
-    close = difflib.get_close_matches(wanted, names, n=len(names), cutoff=0.0)
-    return close or names
+    matcher = difflib.SequenceMatcher(b=wanted)
+
+    def distance(name: str) -> float:
+        matcher.set_seq1(name)
+        return -matcher.ratio()
+
+    return sorted(names, key=distance)  # stable: equally close names keep their recorded order
 
 
 def find_step(trace: Trace, name: str) -> Step:

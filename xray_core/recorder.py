@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import StoreError
-from .serialize import to_jsonable
+from .serialize import MAX_STRING, to_jsonable
 
 if TYPE_CHECKING:
     from .models import Trace
@@ -69,10 +69,19 @@ def _guarded(what: str, func: Any, *args: Any) -> Any:
 
 
 def format_error(exc: BaseException) -> str:
-    """``"<ExcType>: <message>"`` on the first line, then the formatted traceback."""
-    head = f"{type(exc).__name__}: {exc}"
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return f"{head}\n{tb}".rstrip("\n")
+    """``"<ExcType>: <message>"`` on the first line, then the formatted traceback.
+
+    Never raises, even for an exception whose ``__str__`` does.
+    """
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not replace the user's exception
+        message = "<exception str() failed>"
+    try:
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception:  # noqa: BLE001
+        tb = ""
+    return f"{type(exc).__name__}: {message}\n{tb}".rstrip("\n")
 
 
 class XRay:
@@ -142,7 +151,7 @@ class TraceContext(_Recording):
             "start_time": time.time(),
             "end_time": None,
             "duration_ms": None,
-            "metadata": to_jsonable(metadata) if metadata else {},
+            "metadata": _as_dict(metadata, "trace metadata") if metadata else {},
             "run_id": None,
             "test_id": None,
         }
@@ -180,11 +189,17 @@ class TraceContext(_Recording):
         tb: TracebackType | None,
     ) -> None:
         self._finish(self._started, exc)
-        _current_step.reset(self._step_token)
-        _current_trace.reset(self._token)
-        _guarded("storing a trace end", self.store.end_trace, self.record)
-        if _observers:
-            _guarded("observing a trace end", _observers[-1].trace_finished, self)
+        try:
+            _current_step.reset(self._step_token)
+            _current_trace.reset(self._token)
+        except ValueError:  # left in another context (a generator, a callback): unwind by value
+            _current_step.set(None)
+            _current_trace.set(None)
+        try:
+            _guarded("storing a trace end", self.store.end_trace, self.record)
+        finally:  # the observer (the pytest plugin) gets the trace even when a strict store raised
+            if _observers:
+                _guarded("observing a trace end", _observers[-1].trace_finished, self)
 
     async def __aenter__(self) -> TraceContext:
         return self.__enter__()
@@ -208,7 +223,7 @@ class TraceContext(_Recording):
 
     def set_metadata(self, data: dict[str, Any]) -> None:
         """Merge ``data`` into the trace's free-form metadata."""
-        self.record["metadata"].update(to_jsonable(dict(data)))
+        self.record["metadata"].update(_as_dict(data, "trace.set_metadata"))
 
     def to_model(self) -> Trace:
         """The trace as recorded so far, as a :class:`~xray_core.models.Trace`."""
@@ -262,7 +277,10 @@ class StepContext(_Recording):
         tb: TracebackType | None,
     ) -> None:
         self._finish(self._started, exc)
-        _current_step.reset(self._token)
+        try:
+            _current_step.reset(self._token)
+        except ValueError:  # left in another context than the one it entered
+            _current_step.set(None)
         trace = self.trace
         trace.steps.append(self.record)
         try:
@@ -301,14 +319,13 @@ class StepContext(_Recording):
 
     def set_reasoning(self, text: str) -> None:
         """Record why the step decided what it did, in words."""
-        self.record["reasoning"] = text if type(text) is str else str(to_jsonable(text))
+        self.record["reasoning"] = (
+            text if type(text) is str and len(text) <= MAX_STRING else _text(text)
+        )
 
     def set_metadata(self, data: dict[str, Any]) -> None:
         """Merge ``data`` into the step's free-form metadata."""
-        try:
-            self.record["metadata"].update(to_jsonable(dict(data)))
-        except (TypeError, ValueError):
-            logger.warning("xray: set_metadata expects a dict, got %s", type(data).__name__)
+        self.record["metadata"].update(_as_dict(data, "step.set_metadata"))
 
     def add_evaluation(
         self,
@@ -323,13 +340,17 @@ class StepContext(_Recording):
         ``filters`` is a list of ``{"name", "passed", "detail"}`` dicts (or
         :class:`~xray_core.models.FilterResult` objects).
         """
-        evaluation = {
-            "item_id": str(item_id),
-            "item_data": to_jsonable(item_data) if item_data is not None else {},
-            "filters": [_filter_dict(f) for f in (filters or ())],
-            "qualified": bool(qualified),
-            "reasoning": reasoning,
-        }
+        try:
+            evaluation = {
+                "item_id": _text(item_id),
+                "item_data": _as_dict(item_data, "item_data") if item_data is not None else {},
+                "filters": [_filter_dict(f) for f in (filters or ())],
+                "qualified": bool(qualified),
+                "reasoning": None if reasoning is None else _text(reasoning),
+            }
+        except Exception:  # noqa: BLE001 - e.g. a filters argument that is not iterable
+            logger.exception("xray: add_evaluation(%r) could not be recorded", item_id)
+            return
         self.record["metadata"].setdefault("evaluations", []).append(evaluation)
 
     def add_llm_metadata(
@@ -345,14 +366,29 @@ class StepContext(_Recording):
         )
 
 
+def _text(value: Any) -> str:
+    """``value`` as (possibly truncated) text; never raises."""
+    converted = to_jsonable(value)
+    return converted if type(converted) is str else to_jsonable(str(converted))  # type: ignore[no-any-return]
+
+
+def _as_dict(value: Any, what: str) -> dict[str, Any]:
+    """``value`` converted to a JSON-able dict; a non-mapping is kept as ``{"value": ...}``."""
+    data = to_jsonable(value)
+    if isinstance(data, dict):
+        return data
+    logger.warning("xray: %s expects a dict, got %s", what, type(value).__name__)
+    return {"value": data}
+
+
 def _filter_dict(value: Any) -> dict[str, Any]:
     data = to_jsonable(value)
     if not isinstance(data, dict):
-        return {"name": str(data), "passed": False, "detail": None}
+        return {"name": _text(data), "passed": False, "detail": None}
     return {
-        "name": str(data.get("name", "?")),
+        "name": _text(data.get("name", "?")),
         "passed": bool(data.get("passed", False)),
-        "detail": None if data.get("detail") is None else str(data.get("detail")),
+        "detail": None if data.get("detail") is None else _text(data.get("detail")),
     }
 
 

@@ -18,9 +18,11 @@ a container seen above      ``"<cycle>"``
 anything else               ``repr(value)`` (``"<unreprable T>"`` if repr fails)
 ==========================  ===============================================
 
-Strings longer than :data:`MAX_STRING` characters and containers longer than
-:data:`MAX_ITEMS` entries are truncated with an explicit marker that gives the original size.
-Dict keys become strings.
+Strings longer than :data:`MAX_STRING` characters, bytes longer than :data:`MAX_BYTES` and
+containers longer than :data:`MAX_ITEMS` entries are truncated with an explicit marker that gives
+the original size; nesting deeper than :data:`MAX_DEPTH` becomes ``"<too deep>"``. Dict keys become
+strings. A value whose own conversion fails (a broken ``model_dump``, a mapping whose ``items()``
+raises) falls back to its ``repr()``, so the rest of the structure is kept.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 from uuid import UUID
 
 MAX_STRING = 10_000
+MAX_BYTES = 7_500  # 10,000 base64 characters
 MAX_ITEMS = 1_000
 MAX_DEPTH = 50
 TRUNCATED_KEY = "__truncated__"
@@ -136,6 +139,13 @@ def _sequence(value: Any, seen: set[int], depth: int) -> Any:
 
 
 def _other(value: Any, seen: set[int], depth: int) -> Any:
+    try:
+        return _known(value, seen, depth)
+    except Exception:  # noqa: BLE001 - one odd value must not lose the whole structure
+        return _repr(value)
+
+
+def _known(value: Any, seen: set[int], depth: int) -> Any:
     if isinstance(value, _SCALARS):  # subclasses of str/int (str-enums are handled below)
         if isinstance(value, enum.Enum):
             return _convert(value.value, seen, depth)
@@ -149,7 +159,7 @@ def _other(value: Any, seen: set[int], depth: int) -> Any:
     if isinstance(value, (Decimal, UUID, PurePath)):
         return str(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return "base64:" + base64.b64encode(bytes(value)).decode("ascii")
+        return _bytes(bytes(value))
     if isinstance(value, Mapping):
         return _mapping(value, seen, depth)
     if isinstance(value, (set, frozenset)):
@@ -157,6 +167,11 @@ def _other(value: Any, seen: set[int], depth: int) -> Any:
     if isinstance(value, (list, tuple)):
         return _sequence(value, seen, depth)
     return _structured(value, seen, depth)
+
+
+def _bytes(data: bytes) -> str:
+    text = "base64:" + base64.b64encode(data[:MAX_BYTES]).decode("ascii")
+    return text if len(data) <= MAX_BYTES else text + f"...<truncated: {len(data)} bytes>"
 
 
 def _sorted(items: Any) -> list[Any]:
@@ -179,6 +194,9 @@ def _structured(value: Any, seen: set[int], depth: int) -> Any:
     if callable(dump) and not isinstance(value, type):  # pydantic v2 models
         return _convert(dump(mode="python"), seen, depth)
     numpy_value = _numpy(value)
+    if isinstance(numpy_value, _TruncatedArray):
+        kept = _convert(numpy_value.items, seen, depth)
+        return [*kept, f"<truncated: {numpy_value.size} items, {MAX_ITEMS} kept>"]
     if numpy_value is not _NOT_NUMPY:
         return _convert(numpy_value, seen, depth)
     return _repr(value)
@@ -192,7 +210,21 @@ def _numpy(value: Any) -> Any:
     if type(value).__module__ != "numpy":
         return _NOT_NUMPY
     tolist = getattr(value, "tolist", None)
-    return tolist() if callable(tolist) else _NOT_NUMPY
+    if not callable(tolist):
+        return _NOT_NUMPY
+    if getattr(value, "ndim", 0) >= 1 and len(value) > MAX_ITEMS:
+        return _TruncatedArray(value[:MAX_ITEMS].tolist(), len(value))  # don't expand it all
+    return tolist()
+
+
+class _TruncatedArray:
+    """The first items of a numpy array too long to keep, and its original length."""
+
+    __slots__ = ("items", "size")
+
+    def __init__(self, items: list[Any], size: int) -> None:
+        self.items = items
+        self.size = size
 
 
 def _repr(value: Any) -> str:

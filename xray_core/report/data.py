@@ -18,6 +18,8 @@ from ..stability import DecisionStability
 class TestResult:
     """One test of the run, as the report lists it."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     test_id: str
     outcome: str  #: passed | failed | skipped | error | xfailed | xpassed
     duration_ms: float | None = None

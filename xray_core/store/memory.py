@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from ..models import Run, Trace
@@ -64,6 +64,8 @@ class MemoryStore(Store):
         since: datetime | None = None,
     ) -> list[Trace]:
         wanted = {"status": status, "name": name, "run_id": run_id, "test_id": test_id}
+        if since is not None and since.tzinfo is None:  # naive means UTC, as in the models
+            since = since.replace(tzinfo=timezone.utc)
         with self._lock:
             entries = list(self._traces.values())
         traces = [trace_from_records(record, list(steps)) for record, steps in entries]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -31,10 +32,11 @@ from .records import trace_from_records, trace_to_records
 
 logger = logging.getLogger("xray_core")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
 FLUSH_TIMEOUT_S = 60.0
 _BATCH = 2000
+_LOGGED_ERRORS = 10
 
 TRACE_COLUMNS = (
     "trace_id", "name", "start_time", "end_time", "duration_ms", "metadata", "status",
@@ -58,11 +60,14 @@ _INSERT_STEP = (
 
 
 def _iso(value: Any) -> str | None:
+    """UTC ISO-8601 text with microseconds, so that text order is time order (naive = UTC)."""
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
-    return datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.fromtimestamp(value, tz=timezone.utc).isoformat(timespec="microseconds")
 
 
 def _json(value: Any) -> str | None:
@@ -120,16 +125,34 @@ def _create_v1(db: sqlite_utils.Database) -> None:
         db[table].create_index(columns, if_not_exists=True)  # type: ignore[union-attr]
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _create_v1}
+def _add_v2_indexes(db: sqlite_utils.Database) -> None:
+    """v2: the seed's (trace_id, step_order) index; trace listing by time; runs by commit."""
+    for table, columns in (
+        ("steps", ["trace_id", "step_order"]), ("traces", ["start_time"]), ("runs", ["git_commit"]),
+    ):  # fmt: skip
+        db[table].create_index(columns, if_not_exists=True)  # type: ignore[union-attr]
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _create_v1, 2: _add_v2_indexes}
 """Migration to version N, applied in order to databases below :data:`SCHEMA_VERSION`."""
 
 _open_stores: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+_inherited: list[Any] = []  # a forked child's copies of the parent's connections, never closed
 
 
 @atexit.register
 def _flush_open_stores() -> None:
     for store in list(_open_stores):
         store.close()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_open_stores):
+        store._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class SQLiteStore(Store):
@@ -141,60 +164,91 @@ class SQLiteStore(Store):
 
     :param path: the database file (parent directories are created).
     :param strict: raise :class:`~xray_core.exceptions.StoreError` on failures instead of
-        logging and counting them in :attr:`errors`.
+        logging them and counting them in :attr:`errors`.
+    :param timeout: seconds a write waits for another process's write lock before failing.
     """
 
-    def __init__(self, path: str | Path, *, strict: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, *, strict: bool = False, timeout: float = BUSY_TIMEOUT_S
+    ) -> None:
         self.path = Path(path)
         self.strict = strict
+        self.timeout = timeout
+        #: records that could not be written, plus failed opens (non-strict stores only count)
         self.errors = 0
+        self._errors_lock = threading.Lock()
         self._failure: BaseException | None = None
-        self._refused: str | None = None
+        self._unusable: StoreError | None = None
+        self._read_lock = threading.RLock()
+        self._closed = False
+        self._reset_writer()
+        self._db = self._open()
+        _open_stores.add(self)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r}, strict={self.strict})"
+
+    def _reset_writer(self) -> None:
         self._queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
+
+    def _forked(self) -> None:
+        """In a forked child: the writer thread and connections are the parent's; start afresh.
+
+        Records the parent had queued stay with the parent, which writes them.
+        """
+        self._reset_writer()
         self._read_lock = threading.RLock()
-        self._closed = False
-        self._db = self._open()
-        _open_stores.add(self)
+        self._errors_lock = threading.Lock()
+        if self._unusable is None and not self._closed:
+            _inherited.append(self._db)  # closing the parent's connection here is unsafe
+            try:
+                self._db = sqlite_utils.Database(self._connect())
+            except sqlite3.Error as exc:
+                self._db = self._give_up(StoreError(f"{self.path}: cannot reopen: {exc}"))
 
     # -- opening and schema --
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            str(self.path), timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         return conn
 
     def _open(self) -> sqlite_utils.Database:
+        conn: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._connect()
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"{self.path}: cannot open as an X-Ray database: {exc}") from exc
+            if conn is not None:
+                conn.close()
+            return self._give_up(StoreError(f"{self.path}: cannot open as an X-Ray database: {exc}"))
         if version > SCHEMA_VERSION:
             conn.close()
-            self._refuse(
+            return self._give_up(SchemaVersionError(
                 f"{self.path}: schema version {version} was written by a newer X-Ray "
                 f"(this one reads up to {SCHEMA_VERSION}); upgrade decisiontracex. "
                 "The database was not modified."
-            )
-            return sqlite_utils.Database(memory=True)
+            ))  # fmt: skip
         try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
             if version < SCHEMA_VERSION:
                 self._migrate(conn)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             conn.close()
-            raise StoreError(f"{self.path}: cannot prepare the database: {exc}") from exc
+            return self._give_up(StoreError(f"{self.path}: cannot prepare the database: {exc}"))
         return sqlite_utils.Database(conn)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Read again under the write lock: another process may have migrated meanwhile.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             db = sqlite_utils.Database(conn)
             for target in range(version + 1, SCHEMA_VERSION + 1):
@@ -205,15 +259,31 @@ class SQLiteStore(Store):
             conn.execute("ROLLBACK")
             raise
 
-    def _refuse(self, message: str) -> None:
-        self._refused = message
+    def _give_up(self, exc: StoreError) -> sqlite_utils.Database:
+        """The database cannot be used: raise when strict, else log, count and record nothing."""
+        self._unusable = exc
         if self.strict:
-            raise SchemaVersionError(message)
-        logger.error("xray: %s", message)
+            raise exc
+        self._count(exc)
+        return sqlite_utils.Database(memory=True)
 
     def _check_readable(self) -> None:
-        if self._refused:
-            raise SchemaVersionError(self._refused)
+        if self._unusable is not None:
+            raise type(self._unusable)(str(self._unusable))
+
+    def _count(self, exc: BaseException, records: int = 1) -> None:
+        with self._errors_lock:
+            self.errors += records
+            total = self.errors
+        # The first failures are logged in full; after that, a line per 1,000 keeps logs usable
+        # when a database stays unwritable for a long-running process.
+        if total - records < _LOGGED_ERRORS or total // 1000 > (total - records) // 1000:
+            logger.error("xray: %s (%d store error(s) so far)", exc, total)
+
+    def _fail(self, exc: StoreError, records: int = 1) -> None:
+        self._count(exc, records)
+        if self.strict and self._failure is None:
+            self._failure = exc
 
     # -- recording --
     def start_trace(self, record: dict[str, Any]) -> None:
@@ -227,21 +297,35 @@ class SQLiteStore(Store):
         self.flush()
 
     def _enqueue(self, kind: str, payload: Any) -> None:
-        if self._refused or self._closed:
-            self._fail(StoreError(self._refused or f"{self.path}: store is closed"))
+        if self._unusable is not None or self._closed:
+            exc = self._unusable or StoreError(f"{self.path}: store is closed")
+            if self.strict:
+                raise type(exc)(str(exc))
+            self._count(exc)
             return
         if self._writer is None:
-            self._start_writer()
+            try:
+                self._start_writer()
+            except StoreError as exc:
+                if self.strict:
+                    raise
+                self._count(exc)
+                return
         self._queue.put((kind, payload))
 
     def _start_writer(self) -> None:
         with self._writer_lock:
             if self._writer is None:
-                self._writer = threading.Thread(
-                    target=self._write_loop, args=(self._connect(),), name="xray-sqlite-writer",
-                    daemon=True,
-                )  # fmt: skip
-                self._writer.start()
+                try:
+                    conn = self._connect()
+                except sqlite3.Error as exc:
+                    self._unusable = StoreError(f"{self.path}: cannot open for writing: {exc}")
+                    raise self._unusable from exc
+                writer = threading.Thread(
+                    target=self._write_loop, args=(conn,), name="xray-sqlite-writer", daemon=True
+                )
+                writer.start()
+                self._writer = writer
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         while True:
@@ -265,7 +349,12 @@ class SQLiteStore(Store):
         try:
             prepared = [(k, p if k == "trace" else step_row(p)) for k, p in rows]
             self._execute(conn, prepared)
-        except Exception:  # noqa: BLE001 - retry row by row so one bad row loses only itself
+        except sqlite3.OperationalError as exc:
+            # Locked past the timeout, read-only, disk full: retrying row by row would only wait
+            # the busy timeout once per row, so the batch is counted as lost at once.
+            self._fail(StoreError(f"{self.path}: could not write {len(rows)} record(s): {exc}"),
+                       records=len(rows))  # fmt: skip
+        except Exception:  # noqa: BLE001 - a bad row: retry one by one so it loses only itself
             for kind, payload in rows:
                 try:
                     self._execute(conn, [(kind, payload if kind == "trace" else step_row(payload))])
@@ -274,7 +363,7 @@ class SQLiteStore(Store):
 
     @staticmethod
     def _execute(conn: sqlite3.Connection, rows: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")  # outside the try: a failed BEGIN has nothing to roll back
         try:
             start = 0
             while start < len(rows):  # consecutive rows of one kind go in one executemany
@@ -290,15 +379,10 @@ class SQLiteStore(Store):
             conn.execute("ROLLBACK")
             raise
 
-    def _fail(self, exc: BaseException) -> None:
-        self.errors += 1
-        if self.strict:
-            self._failure = exc
-        logger.error("xray: %s", exc)
-
     def flush(self) -> None:
         """Wait until every queued write is committed (raises the first failure when strict)."""
-        if self._writer is not None and self._writer.is_alive():
+        writer = self._writer
+        if writer is not None and writer.is_alive():
             event = threading.Event()
             self._queue.put(("flush", event))
             if not event.wait(FLUSH_TIMEOUT_S):
@@ -308,13 +392,14 @@ class SQLiteStore(Store):
             raise failure
 
     def close(self) -> None:
-        """Commit pending writes and stop the writer thread."""
+        """Commit pending writes and stop the writer thread (the store records nothing after)."""
         if self._closed:
             return
         try:
             self.flush()
         finally:
             self._closed = True
+            _open_stores.discard(self)
             if self._writer is not None and self._writer.is_alive():
                 self._queue.put(("stop", None))
                 self._writer.join(FLUSH_TIMEOUT_S)
@@ -400,18 +485,27 @@ class SQLiteStore(Store):
         return [r["trace_id"] for r in rows]
 
     def _write_now(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
-        self._check_readable()
-        self.flush()
-        with self._read_lock:
-            conn = self._db.conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                for sql, args in statements:
-                    conn.execute(sql, list(args))
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: {exc}") from exc
+        """Run ``statements`` in one transaction now (runs are written outside the hot path)."""
+        try:
+            self._check_readable()
+            self.flush()
+            with self._read_lock:
+                conn = self._db.conn
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
+                    raise StoreError(f"{self.path}: {exc}") from exc
+                try:
+                    for sql, args in statements:
+                        conn.execute(sql, list(args))
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    conn.execute("ROLLBACK")
+                    raise StoreError(f"{self.path}: {exc}") from exc
+        except StoreError as exc:
+            if self.strict:
+                raise
+            self._count(exc)
 
     def save_run(self, run: Run, tests: Iterable[dict[str, Any]] = ()) -> None:
         row = (

@@ -1,0 +1,3 @@
+"""The pipeline's three steps, one module each: keywords, search, filter."""
+
+from __future__ import annotations

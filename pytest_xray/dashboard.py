@@ -1,0 +1,67 @@
+"""``--xray-report``: the session as :class:`xray_core.report.data.ReportData`, written as HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from xray_core.diff import TraceDiff
+    from xray_core.models import Run, Trace
+    from xray_core.report.data import Panel, ReportData
+
+    from .session import BaselineResult, XraySession
+
+
+def _diffs(results: list[BaselineResult]) -> list[TraceDiff]:
+    from .baseline import compare
+
+    diffs: list[TraceDiff] = []
+    for result in results:
+        if result.verdict == "failed" and result.baseline is not None:
+            comparison = compare(result.baseline, result.current or [], result.ignore)
+            diffs += [d for d in comparison.diffs if d]
+    return diffs
+
+
+def panels(state: XraySession, traces: list[Trace]) -> dict[str, list[Panel]]:
+    """Custom panels from ``pytest_xray_report_panel``, by step id."""
+    hook = state.config.hook.pytest_xray_report_panel
+    if not hook.get_hookimpls():
+        return {}
+    found: dict[str, list[Panel]] = {}
+    for trace in traces:
+        for step in trace.steps:
+            for result in hook(step=step, trace=trace):
+                for panel in result if isinstance(result, list) else [result]:
+                    if panel is not None:
+                        found.setdefault(step.step_id, []).append(panel)
+    return found
+
+
+def build(state: XraySession, run: Run | None) -> ReportData:
+    """Everything the report shows about this session."""
+    from xray_core.report.data import ReportData, TestResult
+
+    from .session import test_verdict
+
+    traces = [c.model() for c in state.traces]
+    tests = [
+        TestResult(
+            test_id=test_id,
+            outcome=outcome,
+            duration_ms=state.durations.get(test_id),
+            baseline=test_verdict(state.baselines.get(test_id, [])),
+            baseline_diffs=_diffs(state.baselines.get(test_id, [])),
+            message=state.messages.get(test_id),
+        )
+        for test_id, outcome in state.outcomes.items()
+    ]
+    return ReportData(run=run, traces=traces, tests=tests, panels=panels(state, traces))
+
+
+def write(state: XraySession, run: Run | None, path: Path) -> None:
+    """Render the report to ``path`` (parents created)."""
+    from xray_core.report import write_report
+
+    write_report(path, build(state, run))

@@ -1,0 +1,227 @@
+"""What a test gets from the ``xray`` fixture: its traces, decision queries and assertions.
+
+Queries go through :mod:`xray_core` (``Trace.step``, ``Trace.decision``, ``Decision.explain``);
+this module only picks the traces and words the failures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from xray_core.exceptions import QueryError
+
+from . import baseline as baselines
+from .session import BaselineResult
+
+if TYPE_CHECKING:
+    from xray_core.models import Decision, Step, Trace
+
+    from .session import Captured, XraySession
+
+
+class TraceSelectionError(QueryError):
+    """The test recorded no trace, or several when one was asked for."""
+
+
+class TraceView:
+    """Queries and assertions over a list of captured traces.
+
+    :param session: the plugin's per-session state.
+    :param captured: returns the traces to look at (called on every query, so it stays live).
+    :param label: how failure messages name the traces ("test_x", "this capture() block").
+    """
+
+    def __init__(
+        self, session: XraySession, captured: Callable[[], list[Captured]], label: Callable[[], str]
+    ) -> None:
+        self._session = session
+        self._captured = captured
+        self._label = label
+
+    # -- queries --
+    @property
+    def traces(self) -> list[Trace]:
+        """Every trace recorded (in the test, or in the ``capture()`` block), in finishing order."""
+        return [c.model() for c in self._captured()]
+
+    @property
+    def trace(self) -> Trace:
+        """The one trace recorded; :class:`TraceSelectionError` when there are none or several."""
+        traces = self.traces
+        if len(traces) == 1:
+            return traces[0]
+        if not traces:
+            raise TraceSelectionError(
+                f"{self._label()} recorded no trace: is the pipeline instrumented with "
+                "xray_core.trace(...) and is recording enabled (XRAY_ENABLED)?"
+            )
+        names = ", ".join(repr(t.name) for t in traces)
+        raise TraceSelectionError(
+            f"{self._label()} recorded {len(traces)} traces ({names}); use xray.traces, or "
+            "wrap each pipeline call in `with xray.capture() as cap:` and ask cap.trace"
+        )
+
+    def step(self, name: str) -> Step:
+        """The step called ``name`` of the trace (UnknownStepError lists the steps, closest first)."""
+        return self.trace.step(name)
+
+    def decision(self, item_id: Any, step: str | None = None) -> Decision:
+        """What happened to candidate ``item_id`` (its last evaluation, or in step ``step``)."""
+        return self.trace.decision(str(item_id), step=step)
+
+    # -- assertions --
+    def _fail(self, decision: Decision, expected: str) -> None:
+        __tracebackhide__ = True
+        verdict = "qualified" if decision.qualified else "rejected"
+        if decision.failed_filters:
+            verdict += " by " + ", ".join(repr(f.name) for f in decision.failed_filters)
+        head = f"{decision.item_id} was {verdict} in step {decision.step!r}."
+        explanation = decision.explain()
+        rest = explanation[len(head):] if explanation.startswith(head) else " " + explanation
+        message = f"{head[:-1]}, expected {expected}.\n{rest.strip()}".rstrip()
+        if self._session.config.get_verbosity() >= 2:
+            data = json.dumps(decision.item_data, indent=2, sort_keys=True, default=str)
+            message += f"\nItem data: {data}"
+        raise AssertionError(message)
+
+    def assert_rejected(self, item_id: Any, by: str | None = None, step: str | None = None) -> Decision:
+        """Fail unless ``item_id`` was rejected (by filter ``by`` when given); returns the decision."""
+        __tracebackhide__ = True
+        decision = self.decision(item_id, step=step)
+        if decision.qualified or (by is not None and not decision.rejected_by(by)):
+            self._fail(decision, "rejected" + (f" by {by!r}" if by else ""))
+        return decision
+
+    def assert_qualified(self, item_id: Any, step: str | None = None) -> Decision:
+        """Fail unless ``item_id`` was qualified (in ``step`` when given); returns the decision."""
+        __tracebackhide__ = True
+        decision = self.decision(item_id, step=step)
+        if not decision.qualified:
+            self._fail(decision, "qualified")
+        return decision
+
+    def assert_step(self, name: str, status: str = "completed") -> Step:
+        """Fail unless step ``name`` ended with ``status``; returns the step."""
+        __tracebackhide__ = True
+        found = self.step(name)
+        if found.status != status:
+            message = f"step {name!r} of trace {self.trace.name!r} is {found.status}, expected {status}."
+            if found.error:
+                message += f"\nError: {found.error.splitlines()[0]}"
+            raise AssertionError(message)
+        return found
+
+    def assert_baseline(self, name: str | None = None, ignore: Sequence[str] = ()) -> None:
+        """Fail unless the decisions equal the reviewed baseline (``--xray-update`` writes it).
+
+        :param name: keep several baselines in one test (one file per name).
+        :param ignore: glob patterns of change paths left out of the baseline and the comparison,
+            e.g. ``"keyword_generation.output.keywords"`` or ``"*.item_data.price"``.
+        """
+        __tracebackhide__ = True
+        item = self._session.current
+        if item is None:
+            raise TraceSelectionError("assert_baseline() was called outside a running test")
+        traces = self.traces
+        if not traces:
+            self.trace  # raises the "recorded no trace" error  # noqa: B018
+        result = check_baseline(self._session, item, traces, name, list(ignore))
+        self._session.record_baseline(item.nodeid, result)
+        if result.message is not None:
+            pytest.fail(result.message, pytrace=True)
+
+
+def _current(session: XraySession, item: pytest.Item, traces: list[Trace], ignore: list[str]) -> list[dict[str, Any]]:
+    from xray_core.diff import normalize_trace
+
+    hook = session.config.hook.pytest_xray_normalize
+    current = []
+    for trace in traces:
+        data = json.loads(json.dumps(normalize_trace(trace)))  # a private copy the hook may edit
+        for returned in hook(trace_dict=data, item=item):
+            if isinstance(returned, dict):
+                data = returned
+        current.append(baselines.strip_ignored(data, ignore))
+    return current
+
+
+def check_baseline(
+    session: XraySession, item: pytest.Item, traces: list[Trace], name: str | None, ignore: list[str]
+) -> BaselineResult:
+    """Compare (or, under ``--xray-update``, write) the baseline of ``item``."""
+    path = baselines.baseline_path(item, name)
+    shown = session.relpath(path)
+    current = _current(session, item, traces, ignore)
+    text = baselines.dumps(current)
+    command = f"pytest --xray-update '{item.nodeid}'"
+    if session.options.update:
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            return BaselineResult(str(path), "passed")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return BaselineResult(str(path), "written")
+    if not path.is_file():
+        message = f"no baseline {shown} for this test yet.\nCreate it with: {command}"
+        return BaselineResult(str(path), "missing", message)
+    try:
+        stored = baselines.load(path, shown)
+    except baselines.BaselineFileError as exc:
+        return BaselineResult(str(path), "error", f"{exc}\nRewrite it with: {command}")
+    comparison = baselines.compare(stored, current, ignore)
+    if not comparison:
+        return BaselineResult(str(path), "passed")
+    message = (
+        f"decisions differ from the baseline {shown}:\n{comparison.text()}\n"
+        f"If the new decisions are right, accept them with: {command}"
+    )
+    return BaselineResult(str(path), "failed", message, stored, current, ignore)
+
+
+class XrayFixture(TraceView):
+    """The object behind the ``xray`` fixture: it always answers for the *running* test.
+
+    It is session-scoped (hypothesis refuses function-scoped fixtures in ``@given`` tests), so
+    every query looks up the test running at the time of the call.
+    """
+
+    def __init__(self, session: XraySession) -> None:
+        super().__init__(session, self._test_traces, self._test_label)
+
+    def _test_item(self) -> pytest.Item:
+        item = self._session.current
+        if item is None:
+            raise TraceSelectionError("the xray fixture was used outside a running test")
+        return item
+
+    def _test_traces(self) -> list[Captured]:
+        return list(self._session.traces_of(self._test_item().nodeid))
+
+    def _test_label(self) -> str:
+        return f"test {self._test_item().nodeid!r}"
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[TraceView]:
+        """Look only at the traces recorded inside the ``with`` block (one hypothesis example)::
+
+            with xray.capture() as cap:
+                pick = select_competitor(product)
+            cap.assert_qualified(pick)
+        """
+        nodeid = self._test_item().nodeid
+        start = len(self._session.traces_of(nodeid))
+        end: list[int] = []
+
+        def captured() -> list[Captured]:
+            traces = self._session.traces_of(nodeid)
+            return list(traces[start : end[0] if end else None])
+
+        view = TraceView(self._session, captured, lambda: "this xray.capture() block")
+        try:
+            yield view
+        finally:
+            end.append(len(self._session.traces_of(nodeid)))

@@ -1,0 +1,102 @@
+"""The run row of ``--xray-db``: git state, command line, counts, and writing it with its traces."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from xray_core.models import Run, Trace
+
+    from .session import XraySession
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_state(cwd: Path) -> tuple[str | None, str | None, bool | None]:
+    """(full commit SHA, branch, dirty) of the repository at ``cwd``; Nones outside a repo."""
+    commit = _git(cwd, "rev-parse", "--verify", "HEAD")
+    if commit is None or len(commit) != 40:
+        return None, None, None
+    branch = _git(cwd, "rev-parse", "--abbrev-ref", "HEAD")
+    status = _git(cwd, "status", "--porcelain", "--untracked-files=no")
+    return commit, (branch if branch and branch != "HEAD" else None), (
+        None if status is None else bool(status)
+    )
+
+
+def counts(state: XraySession, unused: int) -> dict[str, int]:
+    """The run's counters (tests, outcomes, traces, steps, baseline verdicts)."""
+    from .session import test_verdict
+
+    outcomes = list(state.outcomes.values())
+    traces = [c.model() for c in state.traces]
+    verdicts = [test_verdict(r) for r in state.baselines.values()]
+    return {
+        "tests": len(outcomes),
+        "passed": sum(o in ("passed", "xpassed") for o in outcomes),
+        "failed": sum(o in ("failed", "error") for o in outcomes),
+        "skipped": sum(o in ("skipped", "xfailed") for o in outcomes),
+        "traces": len(traces),
+        "steps": sum(len(t.steps) for t in traces),
+        "failed_steps": sum(s.status == "failed" for t in traces for s in t.steps),
+        "baseline_passed": verdicts.count("passed"),
+        "baseline_failed": sum(v in ("failed", "missing", "error") for v in verdicts),
+        "baseline_written": verdicts.count("written"),
+        "baseline_unused": unused,
+    }
+
+
+def build_run(state: XraySession, unused: int) -> Run:
+    """The :class:`xray_core.models.Run` of this session."""
+    from xray_core.models import Run, utc_from_epoch
+
+    commit, branch, dirty = git_state(state.config.rootpath)
+    args = [str(a) for a in state.config.invocation_params.args]
+    return Run(
+        run_id=state.run_id,
+        started_at=utc_from_epoch(state.started),
+        finished_at=utc_from_epoch(state.finished),
+        git_commit=commit,
+        git_branch=branch,
+        git_dirty=dirty,
+        command=shlex.join(["pytest", *args]),
+        counts=counts(state, unused),
+    )
+
+
+def test_rows(state: XraySession) -> list[dict[str, Any]]:
+    """One row per test for ``run_tests``: test_id, outcome, baseline verdict, duration."""
+    from .session import test_verdict
+
+    return [
+        {
+            "test_id": test_id,
+            "outcome": outcome,
+            "baseline": test_verdict(state.baselines.get(test_id, [])),
+            "duration_ms": round(state.durations.get(test_id, 0.0), 3),
+        }
+        for test_id, outcome in state.outcomes.items()
+    ]
+
+
+def save(path: Path, run: Run, tests: list[dict[str, Any]], traces: list[Trace]) -> None:
+    """Write the run, its test rows and its traces (strict: failures raise StoreError)."""
+    from xray_core.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(path, strict=True)
+    try:
+        store.save_traces(traces)
+        store.save_run(run, tests=tests)
+    finally:
+        store.close()

@@ -1,0 +1,103 @@
+"""The pytest plugin's wiring: options, hook specs, the per-session object and the fixture.
+
+Everything else lives in the modules next to this one and is imported lazily: pytest imports
+this module in every run of every project where decisiontracex is installed.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .fixture import XrayFixture
+
+session_key = pytest.StashKey["XraySession"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the ``--xray-*`` options and their ini twins."""
+    group = parser.getgroup("xray", "decision-pipeline tracing (decisiontracex)")
+    group.addoption("--xray-report", dest="xray_report", metavar="PATH", default=None,
+                    help="write the self-contained HTML dashboard of this run to PATH.")
+    group.addoption("--xray-db", dest="xray_db", metavar="PATH", nargs="?", const="", default=None,
+                    help="keep this run and its traces in SQLite (default .xray/runs.db).")
+    group.addoption("--xray-update", dest="xray_update", action="store_true", default=False,
+                    help="write/refresh baselines; delete unused ones when the whole suite runs.")
+    group.addoption("--xray-unused", dest="xray_unused", metavar="POLICY", default=None,
+                    choices=("report", "fail", "ignore"),
+                    help="unused baselines: report (default), fail (exit 1) or ignore.")
+    parser.addini("xray_report", "path of the HTML dashboard written after each run", default="")
+    parser.addini("xray_db", "SQLite file keeping every run (like --xray-db=PATH)", default="")
+    parser.addini("xray_update", "always write/refresh baselines (like --xray-update)",
+                  type="bool", default=False)
+    parser.addini("xray_unused", "unused-baseline policy: report, fail or ignore", default="report")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Add the ``pytest_xray_*`` hook specs (see docs/hooks.md)."""
+    from . import hooks
+
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Create this session's state, register it as a plugin and as the trace observer."""
+    from .capture import attach
+    from .session import XraySession
+
+    state = XraySession(config)
+    config.stash[session_key] = state
+    config.pluginmanager.register(state, f"xray-session-{id(state)}")
+    if config.pluginmanager.hasplugin("xdist") and not state.is_worker:
+        from .xdist import XdistController
+
+        config.pluginmanager.register(XdistController(state), f"xray-xdist-{id(state)}")
+    attach(state)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Detach and unregister this session's state."""
+    from .capture import detach
+
+    state = config.stash.get(session_key, None)
+    if state is None:
+        return
+    detach(state)
+    for name in (f"xray-session-{id(state)}", f"xray-xdist-{id(state)}"):
+        plugin = config.pluginmanager.get_plugin(name)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin)
+    del config.stash[session_key]
+
+
+def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any, right: Any) -> Any:
+    """Explain a failed ``==`` between two decisions or two traces in decision terms."""
+    models = sys.modules.get("xray_core.models")
+    if models is None:  # neither side can be ours: skip the work
+        return None
+    from .assertrepr import compare
+
+    return compare(op, left, right, models)
+
+
+@pytest.fixture(scope="session")
+def xray(request: pytest.FixtureRequest) -> XrayFixture:
+    """The traces of the running test, decision queries and assertions, and baselines.
+
+    Example::
+
+        def test_cheap_candidates_are_rejected(xray):
+            pick = select_competitor(product, seed=7)
+            xray.assert_rejected("B0CHEAP", by="price")
+            xray.assert_qualified(pick)
+            xray.assert_baseline()
+
+    Session-scoped so that hypothesis ``@given`` tests can use it: it always answers for the
+    test running when it is called; use ``with xray.capture() as cap:`` per example.
+    """
+    from .fixture import XrayFixture
+
+    return XrayFixture(request.config.stash[session_key])

@@ -1,0 +1,224 @@
+"""Per-session state: traces captured per test, outcomes, baseline bookkeeping, the finish.
+
+One :class:`XraySession` is created per pytest session (kept in ``config.stash``), registered
+as a pytest plugin and as the recorder's observer; nothing lives in module globals, so the
+nested sessions of ``pytester`` stay apart.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Generator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .baseline import Collected
+from .constants import RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
+from .options import Options
+
+if TYPE_CHECKING:
+    from xray_core.models import Trace
+    from xray_core.recorder import TraceContext
+
+    from .summary import XraySummary
+
+#: worst first: a test's overall baseline verdict is the worst of its checks
+VERDICT_ORDER = ("failed", "error", "missing", "written", "passed")
+
+
+class Captured:
+    """A trace captured during the session; the pydantic model is built on first use."""
+
+    __slots__ = ("_model", "context", "test_id")
+
+    def __init__(self, context: TraceContext | None = None, model: Trace | None = None) -> None:
+        self.context = context
+        self._model = model
+        record = context.record if context is not None else None
+        self.test_id: str | None = record["test_id"] if record else model.test_id  # type: ignore[union-attr]
+
+    def model(self) -> Trace:
+        """The trace as a :class:`xray_core.models.Trace`."""
+        if self._model is None:
+            assert self.context is not None
+            self._model = self.context.to_model()
+        return self._model
+
+
+@dataclass
+class BaselineResult:
+    """One ``assert_baseline`` call: its file and verdict (plus the data of a failed diff)."""
+
+    path: str
+    verdict: str  #: passed | failed | written | missing | error
+    message: str | None = None
+    baseline: list[dict[str, Any]] | None = None
+    current: list[dict[str, Any]] | None = None
+    ignore: list[str] = field(default_factory=list)
+
+
+def test_verdict(results: list[BaselineResult]) -> str | None:
+    """The worst verdict of a test's baseline checks (None when it checked none)."""
+    verdicts = {r.verdict for r in results}
+    return next((v for v in VERDICT_ORDER if v in verdicts), None)
+
+
+def _outcome(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
+    if report.failed:
+        return "failed" if report.when == "call" else "error"
+    return str(report.outcome)
+
+
+class XraySession:
+    """What the plugin knows about one pytest session."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.options = Options.from_config(config)
+        workerinput = getattr(config, "workerinput", None)
+        self.is_worker = workerinput is not None
+        self.run_id: str = (workerinput or {}).get(RUN_ID_INPUT_KEY) or uuid.uuid4().hex
+        self.started = time.time()
+        self.finished: float | None = None
+        self.current: pytest.Item | None = None
+        self.items: dict[str, pytest.Item] = {}
+        self.traces: list[Captured] = []
+        self.by_test: dict[str, list[Captured]] = {}
+        self.outcomes: dict[str, str] = {}
+        self.durations: dict[str, float] = {}
+        self.messages: dict[str, str] = {}
+        self.baselines: dict[str, list[BaselineResult]] = {}
+        self.used: set[str] = set()
+        self.collected = Collected()
+        self.summary: XraySummary | None = None
+
+    # -- the recorder's observer (called from any thread) --
+    def trace_started(self, record: dict[str, Any]) -> None:
+        """Attach a starting trace to the running test and to this run."""
+        item = self.current
+        if item is not None:
+            record["test_id"] = item.nodeid
+        record["run_id"] = self.run_id
+
+    def trace_finished(self, context: TraceContext) -> None:
+        """Keep a finished trace under its test and tell ``pytest_xray_trace_captured``."""
+        captured = Captured(context)
+        self.traces.append(captured)
+        if captured.test_id is not None:
+            self.by_test.setdefault(captured.test_id, []).append(captured)
+        hook = self.config.hook.pytest_xray_trace_captured
+        if hook.get_hookimpls():
+            item = self.items.get(captured.test_id) if captured.test_id else None
+            hook(trace=captured.model(), item=item)
+
+    def traces_of(self, test_id: str) -> list[Captured]:
+        """The traces captured so far while ``test_id`` ran."""
+        return self.by_test.get(test_id, [])
+
+    def record_baseline(self, test_id: str, result: BaselineResult) -> None:
+        """Remember an ``assert_baseline`` verdict of ``test_id``."""
+        self.baselines.setdefault(test_id, []).append(result)
+        self.used.add(result.path)
+
+    # -- pytest hooks (this object is registered as a plugin) --
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Remember the collected tests for unused-baseline detection."""
+        self.collected.add(session.items)
+        if any("::" in str(arg) for arg in self.config.args):
+            self.collected.partial = True
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        """Deselected tests keep their baselines: remember them as owners."""
+        self.collected.add(items)
+        self.collected.partial = True
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        """Track the running test: traces started now belong to it."""
+        self.items[item.nodeid] = item
+        previous, self.current = self.current, item
+        try:
+            return (yield)
+        finally:
+            self.current = previous
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Record each test's outcome (on the xdist controller too: reports are forwarded)."""
+        nodeid = report.nodeid
+        self.durations[nodeid] = self.durations.get(nodeid, 0.0) + report.duration * 1000.0
+        outcome = _outcome(report)
+        if report.when == "call" or outcome in ("failed", "error", "skipped", "xfailed"):
+            if self.outcomes.get(nodeid) not in ("failed", "error"):
+                self.outcomes[nodeid] = outcome
+        elif nodeid not in self.outcomes and report.when == "teardown":
+            self.outcomes[nodeid] = outcome
+        if report.failed:
+            self.messages[nodeid] = report.longreprtext
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Workers hand their state to the controller; otherwise write the DB and report."""
+        self.finished = time.time()
+        if self.is_worker:
+            self.config.workeroutput[WORKER_OUTPUT_KEY] = self.worker_payload()  # type: ignore[attr-defined]
+            return
+        from .finish import finish_session
+
+        self.summary = finish_session(self, session)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Print the X-Ray summary when the plugin had something to say."""
+        if self.is_worker or self.summary is None or not self.summary.has_content:
+            return
+        color = self.config.get_terminal_writer().hasmarkup
+        terminalreporter.write_sep("-", "xray summary")
+        for line in self.summary.render(color=color):
+            terminalreporter.write_line(line)
+
+    # -- pytest-xdist transport --
+    def worker_payload(self) -> str:
+        """This worker's traces, baseline verdicts and collection, as one JSON string."""
+        return json.dumps(
+            {
+                "traces": [c.model().model_dump(mode="json") for c in self.traces],
+                "baselines": {k: [asdict(r) for r in v] for k, v in self.baselines.items()},
+                "collected": self.collected.as_dict(),
+            }
+        )
+
+    def merge_worker(self, payload: str) -> None:
+        """Add what a pytest-xdist worker captured (see :meth:`worker_payload`)."""
+        from xray_core.models import Trace
+
+        data = json.loads(payload)
+        for raw in data["traces"]:
+            trace = Trace.model_validate(raw)
+            trace.run_id = self.run_id
+            captured = Captured(model=trace)
+            self.traces.append(captured)
+            if trace.test_id is not None:
+                self.by_test.setdefault(trace.test_id, []).append(captured)
+        for test_id, results in data["baselines"].items():
+            for result in results:
+                self.record_baseline(test_id, BaselineResult(**result))
+        self.collected.merge(data["collected"])
+
+    def unused_candidates_passed(self) -> set[str]:
+        """Node ids of tests that ran and passed (only they can leave a baseline unused)."""
+        return {n for n, outcome in self.outcomes.items() if outcome == "passed"}
+
+    def relpath(self, path: str | Path) -> str:
+        """``path`` relative to the rootdir when it is inside it."""
+        try:
+            return str(Path(path).relative_to(self.config.rootpath))
+        except ValueError:
+            return str(path)

@@ -1,0 +1,158 @@
+"""The terminal summary as data: :class:`XraySummary` and its ``lines`` (no terminal I/O here)."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from gettext import ngettext
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from xray_core.models import Run
+
+    from .session import XraySession
+
+#: how many failing node ids the "next step" command lists before falling back to the whole suite
+MAX_IDS_IN_COMMAND = 3
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n} {ngettext(singular, plural, n)}"
+
+
+@dataclass
+class XraySummary:
+    """What the plugin did in one session, and the text that tells the user."""
+
+    traces: int = 0
+    tests_with_traces: int = 0
+    verdicts: dict[str, int] = field(default_factory=dict)
+    #: node ids whose baseline failed, was missing or unreadable
+    failing: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)
+    unused_deleted: bool = False
+    unused_policy: str = "report"
+    partial: bool = False
+    report_path: str | None = None
+    db_path: str | None = None
+    run: Run | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def has_content(self) -> bool:
+        """False when the plugin had nothing to say (then nothing is printed)."""
+        return bool(
+            self.traces or self.verdicts or self.unused or self.report_path or self.db_path
+            or self.errors
+        )  # fmt: skip
+
+    def _baseline_line(self) -> str:
+        order = ("passed", "failed", "missing", "error", "written")
+        parts = [f"{self.verdicts[v]} {v}" for v in order if self.verdicts.get(v)]
+        total = sum(self.verdicts.values())
+        return f"{_count(total, 'baseline', 'baselines')}: " + ", ".join(parts)
+
+    def _unused_lines(self) -> list[tuple[str, str]]:
+        if not self.unused or (self.unused_policy == "ignore" and not self.unused_deleted):
+            return []
+        n = len(self.unused)
+        if self.unused_deleted:
+            head, style = _count(n, "unused baseline deleted", "unused baselines deleted"), "cyan"
+        else:
+            head, style = _count(n, "unused baseline", "unused baselines"), "yellow"
+        return [(head + ":", style)] + [(f"  {path}", style) for path in self.unused]
+
+    def _run_line(self) -> str:
+        assert self.run is not None
+        where = f"run {self.run.run_id[:12]} saved to {self.db_path}"
+        if self.run.git_commit:
+            git = f"commit {self.run.git_commit[:10]}"
+            git += f" on {self.run.git_branch}" if self.run.git_branch else ""
+            git += ", dirty" if self.run.git_dirty else ""
+            where += f" ({git})"
+        return where
+
+    def next_step(self) -> str:
+        """The one thing to do next, as a sentence ending with a command when there is one."""
+        if self.failing:
+            ids = " ".join(shlex.quote(i) for i in self.failing[:MAX_IDS_IN_COMMAND])
+            command = f"pytest --xray-update {ids if len(self.failing) <= MAX_IDS_IN_COMMAND else ''}"
+            if not any(self.verdicts.get(v) for v in ("failed", "error")):
+                return f"Next: create the missing baselines with: {command.rstrip()}"
+            return (
+                "Next: review the changes above; if the new decisions are right, accept them "
+                f"with: {command.rstrip()}"
+            )
+        if self.unused and not self.unused_deleted and self.unused_policy != "ignore":
+            if self.partial:
+                return "Next: run the whole suite with --xray-update to delete unused baselines."
+            return "Next: re-run pytest with --xray-update to delete the unused baselines."
+        if self.report_path:
+            return f"Next: open {self.report_path} in a browser."
+        if self.db_path:
+            return "Next: compare with the previous run: xray diff latest~1 latest"
+        return "Next: keep runs with --xray-db, or see the traces with --xray-report=PATH."
+
+    def entries(self) -> list[tuple[str, str]]:
+        """(text, rich style) pairs, one per line."""
+        out: list[tuple[str, str]] = []
+        if self.traces:
+            tests = _count(self.tests_with_traces, "test", "tests")
+            out.append((f"{_count(self.traces, 'trace', 'traces')} captured in {tests}", "bold"))
+        if self.verdicts:
+            bad = any(self.verdicts.get(v) for v in ("failed", "missing", "error"))
+            out.append((self._baseline_line(), "bold red" if bad else "green"))
+        out += self._unused_lines()
+        if self.report_path:
+            out.append((f"report: {self.report_path}", ""))
+        if self.run is not None and self.db_path:
+            out.append((self._run_line(), ""))
+        out += [(f"error: {e}", "bold red") for e in self.errors]
+        out.append((self.next_step(), "bold cyan"))
+        return out
+
+    @property
+    def lines(self) -> list[str]:
+        """The summary as plain text lines."""
+        return [text for text, _ in self.entries()]
+
+    def render(self, color: bool) -> list[str]:
+        """The lines, styled with rich when ``color`` (pytest decided it: --color, NO_COLOR)."""
+        if not color:
+            return self.lines
+        from rich.console import Console
+        from rich.text import Text
+
+        console = Console(force_terminal=True, no_color=False, color_system="standard", width=10_000)
+        rendered = []
+        for text, style in self.entries():
+            with console.capture() as capture:
+                console.print(Text(text, style=style), end="", soft_wrap=True)
+            rendered.append(capture.get())
+        return rendered
+
+
+def build_summary(state: XraySession, unused: list[Path], deleted: bool) -> XraySummary:
+    """The summary of ``state`` after the unused-baseline detection."""
+    from .session import test_verdict
+
+    verdicts: dict[str, int] = {}
+    failing = []
+    for test_id, results in state.baselines.items():
+        verdict = test_verdict(results)
+        if verdict is not None:
+            verdicts[verdict] = verdicts.get(verdict, 0) + 1
+        if verdict in ("failed", "missing", "error"):
+            failing.append(test_id)
+    return XraySummary(
+        traces=len(state.traces),
+        tests_with_traces=sum(1 for t in state.by_test.values() if t),
+        verdicts=verdicts,
+        failing=failing,
+        unused=[state.relpath(p) for p in unused],
+        unused_deleted=deleted,
+        unused_policy=state.options.unused,
+        partial=state.collected.partial,
+    )

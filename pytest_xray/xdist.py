@@ -1,0 +1,31 @@
+"""pytest-xdist: the controller hands its run id to workers and merges what they captured.
+
+Registered only when pytest-xdist is loaded, on the controller. Workers put their state in
+``config.workeroutput`` (see :meth:`XraySession.worker_payload`) at the end of their session.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .constants import RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
+
+if TYPE_CHECKING:
+    from .session import XraySession
+
+
+class XdistController:
+    """The controller side of the transport."""
+
+    def __init__(self, session: XraySession) -> None:
+        self.session = session
+
+    def pytest_configure_node(self, node: Any) -> None:
+        """Give each worker this run's id, so its traces carry it."""
+        node.workerinput[RUN_ID_INPUT_KEY] = self.session.run_id
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """Merge a finished worker's traces, baseline verdicts and collection."""
+        payload = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+        if payload:
+            self.session.merge_worker(payload)

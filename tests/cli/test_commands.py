@@ -1,0 +1,222 @@
+"""Each ``xray`` command in-process, on histories written with the real store and recorder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from xray_core import Run, SQLiteStore
+
+from .conftest import COMMIT_A, COMMIT_B, add_run, select_competitors
+
+Cli = Callable[..., tuple[int, str, str]]
+History = tuple[Path, list[Run]]
+
+
+def test_runs_table_and_json(cli: Cli, history: History) -> None:
+    db, runs = history
+    status, out, err = cli("runs", "--db", db)
+    assert (status, err) == (0, "")
+    assert "3 run(s), most recent first" in out
+    rows = [line for line in out.splitlines() if runs[0].run_id[:8] in line]
+    assert rows and "aaaaaaaa main" in rows[0]
+    assert out.index(runs[2].run_id[:8]) < out.index(runs[0].run_id[:8])  # newest first
+
+    status, out, _ = cli("runs", "--db", db, "--limit", "2", "--json")
+    listed = json.loads(out)
+    assert [r["run_id"] for r in listed] == [runs[2].run_id, runs[1].run_id]
+    assert listed[0]["git_commit"] == COMMIT_B and listed[0]["counts"]["tests"] == 1
+
+
+def test_default_db_is_found_from_a_subfolder(cli: Cli, history: History,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    db, runs = history
+    sub = db.parent.parent / "pkg" / "deep"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    status, out, _ = cli("runs", "--json")
+    assert status == 0 and len(json.loads(out)) == 3
+
+
+def test_show_prefix_tree_and_json(cli: Cli, history: History) -> None:
+    db, runs = history
+    with SQLiteStore(db) as store:
+        trace = store.list_traces(1, run_id=runs[2].run_id)[0]
+    status, out, _ = cli("show", "--db", db, trace.trace_id[:10])
+    assert status == 0
+    for text in ("competitor-selection", "keyword_generation", "filter_and_select",
+                 "4 evaluated, 3 rejected", "price (15.00 vs min 20.00)",
+                 "reasoning: 1 of 4 qualified", "model=mock-llm",
+                 "tests/test_pick.py::test_pick"):  # fmt: skip
+        assert text in out
+    rejected = [out.index(item) for item in ("B01", "B02", "B03")]
+    assert max(rejected) < out.rindex("B04")  # rejected first (B04 also shows in the output)
+    status, out, _ = cli("show", "--db", db, trace.trace_id, "--json")
+    assert json.loads(out)["trace_id"] == trace.trace_id
+
+
+def test_show_prints_user_text_literally(cli: Cli, tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    run = add_run(db, 10.0, commit=COMMIT_A, index=0, tests=("t.py::test_[bold]red[/bold]",))
+    with SQLiteStore(db) as store:
+        trace_id = store.list_traces(1, run_id=run.run_id)[0].trace_id
+    status, out, _ = cli("show", "--db", db, trace_id)
+    assert status == 0 and "t.py::test_[bold]red[/bold]" in out
+
+
+def test_show_unknown_and_ambiguous_trace(cli: Cli, history: History) -> None:
+    db, runs = history
+    status, out, err = cli("show", "--db", db, "zz")
+    assert (status, out) == (2, "") and "no trace id starts with 'zz'" in err
+    with SQLiteStore(db, strict=True) as store:
+        trace = store.list_traces(1)[0]
+        store.save_traces(
+            trace.model_copy(update={
+                "trace_id": new_id,
+                "steps": [s.model_copy(update={"trace_id": new_id, "step_id": new_id + s.name})
+                          for s in trace.steps],
+            })
+            for new_id in ("same-1", "same-2")
+        )  # fmt: skip
+    status, out, err = cli("show", "--db", db, "same")
+    assert (status, out) == (2, "")
+    assert err == "xray: error: trace 'same' is ambiguous; it matches: same-1, same-2\n"
+    status, out, _ = cli("show", "--db", db, "same-2")
+    assert status == 0 and "same-2" in out
+
+
+def test_diff_flip_exits_1_and_explains(cli: Cli, history: History) -> None:
+    db, runs = history
+    status, out, err = cli("diff", "--db", db, "latest~1", "latest")
+    assert (status, err) == (1, "")
+    assert "tests/test_pick.py::test_pick :: competitor-selection" in out
+    assert "B02: qualified -> rejected by price" in out
+    assert out.strip().splitlines()[-1].startswith("decisions differ: 1 trace(s) compared, 1 changed")
+
+
+def test_diff_same_commit_exits_0(cli: Cli, history: History) -> None:
+    db, runs = history
+    status, out, _ = cli("diff", "--db", db, runs[0].run_id[:12], runs[1].run_id)
+    assert status == 0
+    assert "no differences: 1 trace(s) compared, 0 changed" in out
+
+
+def test_diff_by_commit_and_json(cli: Cli, history: History) -> None:
+    db, runs = history
+    status, out, _ = cli("diff", "--db", db, COMMIT_A[:10], COMMIT_B[:7], "--json")
+    data = json.loads(out)
+    assert status == 1 and data["differs"] is True
+    assert data["a"]["run_id"] == runs[1].run_id  # the commit's latest run
+    assert data["b"]["run_id"] == runs[2].run_id
+    (changed,) = data["changed"]
+    assert (changed["test_id"], changed["trace"], changed["occurrence"]) == (
+        "tests/test_pick.py::test_pick", "competitor-selection", 0)  # fmt: skip
+    flip = changed["changes"][0]
+    assert flip["kind"] == "DecisionChanged" and flip["item_id"] == "B02" and flip["flipped"]
+    assert flip["before"]["qualified"] is True and flip["after"]["qualified"] is False
+    assert {d["kind"] for d in changed["drift"]} == {"ReasoningChanged"}
+
+
+def test_diff_ignore_and_test_pattern(cli: Cli, history: History) -> None:
+    db, _ = history
+    status, out, _ = cli("diff", "--db", db, "latest~1", "latest",
+                         "--ignore", "filter_and_select.evaluations.*",
+                         "--ignore", "filter_and_select.output")  # fmt: skip
+    assert status == 0, out
+    status, _, _ = cli("diff", "--db", db, "latest~1", "latest", "--test", "test_pick")
+    assert status == 1
+    status, _, err = cli("diff", "--db", db, "latest~1", "latest", "--test", "*nothing*")
+    assert status == 2 and "--test '*nothing*'" in err
+
+
+def test_diff_reports_traces_only_in_one_run(cli: Cli, tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    add_run(db, 10.0, commit=COMMIT_A, index=0, tests=("t.py::old", "t.py::kept"))
+    add_run(db, 10.0, commit=COMMIT_B, index=1, tests=("t.py::kept", "t.py::new"), repeats=2)
+    status, out, _ = cli("diff", "--db", db, "latest~1", "latest")
+    assert status == 0  # unpaired traces are listed, they are not decision changes
+    assert "only in A (1):\n  t.py::old :: competitor-selection" in out
+    assert "only in B (3):" in out and "t.py::kept :: competitor-selection #2" in out
+    assert "2 only in A" not in out and "1 only in A, 3 only in B" in out
+
+
+def test_stability_across_runs_and_repeats(cli: Cli, tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    for index, price in enumerate((10.0, 20.0, 10.0)):  # B02 flips twice
+        add_run(db, price, commit=COMMIT_A, index=index)
+    status, out, _ = cli("stability", "--db", db, "--json")
+    data = json.loads(out)
+    assert status == 0
+    first = data["decisions"][0]
+    assert (first["item_id"], first["flips"], first["flip_rate"]) == ("B02", 2, 1.0)
+    assert first["rejected_by"] == {"price": 1}
+    assert all(d["stable"] for d in data["decisions"][1:])
+    status, out, _ = cli("stability", "--db", db, "--fail-unstable")
+    assert status == 1 and "1 of 4 decision(s) unstable over 3 run(s), 3 trace(s)" in out
+    status, out, _ = cli("stability", "--db", db, "--last", "1", "--fail-unstable")
+    assert status == 0 and "0 of 4 decision(s) unstable over 1 run(s)" in out
+
+
+def test_stability_within_one_run(cli: Cli, tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    run = add_run(db, 10.0, commit=COMMIT_A, index=0)
+    extra = select_competitors(20.0, test_id="tests/test_pick.py::test_pick", run_id=run.run_id,
+                               when=run.started_at.replace(minute=30))  # fmt: skip
+    with SQLiteStore(db, strict=True) as store:
+        store.save_traces([extra])
+    status, out, _ = cli("stability", "--db", db, "--last", "1", "--json", "--test", "test_pick")
+    first = json.loads(out)["decisions"][0]
+    assert (first["item_id"], first["observations"], first["flips"]) == ("B02", 2, 1)
+
+
+def test_prune_keep_before_and_dry_run(cli: Cli, tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    runs = [add_run(db, 10.0, commit=COMMIT_A, index=i) for i in range(4)]
+    status, out, _ = cli("prune", "--db", db, "--keep", "2", "--dry-run")
+    assert status == 0 and "would delete 2 run(s), kept 2" in out
+    status, out, _ = cli("prune", "--db", db, "--keep", "3", "--json")
+    assert json.loads(out) == {"deleted": [runs[0].run_id], "kept": 3}
+    status, out, _ = cli("prune", "--db", db, "--before", runs[2].started_at.isoformat())
+    assert status == 0 and "deleted 1 run(s), kept 2" in out
+    with SQLiteStore(db) as store:
+        assert [r.run_id for r in store.list_runs()] == [runs[3].run_id, runs[2].run_id]
+        assert {t.run_id for t in store.list_traces(None)} == {runs[3].run_id, runs[2].run_id}
+        assert store.run_tests(runs[1].run_id) == []
+
+
+def test_export_import_commands(cli: Cli, history: History, tmp_path: Path) -> None:
+    db, runs = history
+    target = tmp_path / "out" / "runs.jsonl"
+    status, out, _ = cli("export", "--db", db, "latest", "latest~2", "-o", target)
+    assert status == 0 and "exported 2 run(s)" in out and target.is_file()
+    copy = tmp_path / "copy.db"
+    for expected_added in (2, 0):  # the second import adds nothing
+        status, out, _ = cli("import", "--db", copy, target, "--json")
+        (result,) = json.loads(out)["files"]
+        assert status == 0 and len(result["added"]) == expected_added
+    status, out, _ = cli("diff", "--db", copy, runs[0].run_id, runs[2].run_id)
+    assert status == 1  # the imported history answers the same question
+
+
+def test_import_is_all_or_nothing_across_files(cli: Cli, history: History,
+                                               tmp_path: Path) -> None:
+    db, _ = history
+    good = tmp_path / "good.jsonl"
+    assert cli("export", "--db", db, "latest", "-o", good)[0] == 0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(good.read_text().splitlines()[0] + "\n{oops\n")
+    copy = tmp_path / "copy.db"
+    status, out, err = cli("import", "--db", copy, good, bad)
+    assert status == 2 and out == ""
+    assert err == f"xray: error: {bad}:2: not valid JSON (Expecting property name enclosed in " \
+                  "double quotes at column 2); nothing was imported from it\n"  # fmt: skip
+    assert not copy.exists()
+
+
+def test_json_refused_where_there_is_none(cli: Cli, history: History) -> None:
+    db, _ = history
+    status, _, err = cli("report", "--db", db, "-o", "r.html", "--json")
+    assert status == 2 and "has no --json output" in err

@@ -1,0 +1,243 @@
+"""The ambient API: module-level trace/step, the step decorator, configure and the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+import xray_core as xray
+from xray_core import ambient
+from xray_core.recorder import NullStep
+
+
+@pytest.fixture
+def memory() -> xray.MemoryStore:
+    store = xray.MemoryStore()
+    xray.configure(store=store)
+    return store
+
+
+def test_step_as_a_context_manager_records_into_the_current_trace(
+    memory: xray.MemoryStore,
+) -> None:
+    with xray.trace("ambient", metadata={"k": "v"}) as trace:
+        with xray.step("first", input={"q": 1}) as step:
+            step.set_output("out")
+            with xray.step("nested"):
+                pass
+        with xray.step() as unnamed:
+            unnamed.set_reasoning("no name given")
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    assert [(s.name, s.input) for s in stored.steps] == [
+        ("first", {"q": 1}), ("nested", None), ("step", None)
+    ]  # fmt: skip
+    assert stored.steps[1].parent_id == stored.steps[0].step_id
+    assert stored.metadata == {"k": "v"}
+
+
+def test_step_outside_a_trace_is_a_no_op(memory: xray.MemoryStore) -> None:
+    with xray.step("lonely", input={"x": 1}) as step:
+        assert isinstance(step, NullStep)
+        step.set_output(1)
+        step.add_evaluation("a", qualified=True)
+        with step.step("child") as child:
+            child.set_reasoning("ignored")
+    assert memory.list_traces() == []
+
+
+def test_the_decorator_records_arguments_and_return_value(memory: xray.MemoryStore) -> None:
+    @xray.step("rank")
+    def rank(items: list[int], *, reverse: bool = False) -> list[int]:
+        return sorted(items, reverse=reverse)
+
+    @xray.step
+    def bare(x: int) -> int:
+        return x * 2
+
+    class Ranker:
+        @xray.step("method")
+        def run(self, n: int) -> int:
+            return n + 1
+
+    assert rank([3, 1, 2]) == [1, 2, 3]  # outside a trace: a plain call
+    with xray.trace("decorated") as trace:
+        assert rank([3, 1, 2], reverse=True) == [3, 2, 1]
+        assert bare(4) == 8
+        assert Ranker().run(1) == 2
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    assert len(memory.list_traces()) == 1
+    first, second, third = stored.steps
+    assert (first.name, first.input, first.output) == (
+        "rank", {"items": [3, 1, 2], "reverse": True}, [3, 2, 1]
+    )  # fmt: skip
+    assert second.name.endswith("bare") and second.input == {"x": 4} and second.output == 8
+    assert third.input == {"n": 1}  # self is left out
+
+
+def test_the_decorator_works_on_async_functions(memory: xray.MemoryStore) -> None:
+    @xray.step("fetch")
+    async def fetch(n: int) -> dict[str, int]:
+        await asyncio.sleep(0)
+        return {"n": n}
+
+    @xray.step("explode")
+    async def explode() -> None:
+        raise LookupError("nothing here")
+
+    async def main() -> str:
+        assert await fetch(0) == {"n": 0}  # outside a trace
+        async with xray.trace("async-decorated") as trace:
+            await asyncio.gather(fetch(1), fetch(2))
+            with pytest.raises(LookupError):
+                await explode()
+        return trace.trace_id
+
+    stored = memory.get_trace(asyncio.run(main()))
+    assert stored is not None
+    assert sorted((s.input["n"], s.output["n"]) for s in stored.steps[:2]) == [(1, 1), (2, 2)]
+    assert stored.steps[2].status == "failed"
+    assert stored.steps[2].error is not None
+    assert stored.steps[2].error.startswith("LookupError: nothing here")
+
+
+def test_a_decorated_function_that_raises_records_a_failed_step(
+    memory: xray.MemoryStore,
+) -> None:
+    @xray.step("divide")
+    def divide(a: int, b: int) -> float:
+        return a / b
+
+    with pytest.raises(ZeroDivisionError):
+        with xray.trace("t") as trace:
+            divide(1, 0)
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    assert stored.status == "failed"
+    assert stored.steps[0].error is not None
+    assert stored.steps[0].error.splitlines()[0] == "ZeroDivisionError: division by zero"
+
+
+def test_a_context_manager_from_step_can_also_decorate_inside_a_trace(
+    memory: xray.MemoryStore,
+) -> None:
+    with xray.trace("t") as trace:
+        double = xray.step("double")(lambda x: 2 * x)
+        assert double(3) == 6
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    assert [(s.name, s.output) for s in stored.steps] == [("double", 6)]
+
+
+def test_step_outside_a_trace_costs_well_under_a_microsecond_more_than_a_call() -> None:
+    def plain() -> None:
+        pass
+
+    @xray.step("decorated")
+    def decorated() -> None:
+        pass
+
+    def cm() -> None:
+        with xray.step("cm"):
+            pass
+
+    def best(func: object, n: int = 20_000) -> float:
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(n):
+                func()  # type: ignore[operator]
+            runs.append((time.perf_counter() - start) / n)
+        return min(runs)
+
+    floor = best(plain)
+    # the issue's target is 0.5 µs; a shared 2-core machine gets a 4x margin here
+    assert best(decorated) - floor < 2e-6
+    assert best(cm) - floor < 2e-6
+
+
+def test_configure_with_a_store_keeps_recording_on() -> None:
+    first, second = xray.MemoryStore(), xray.MemoryStore()
+    assert xray.configure(store=first).enabled is True
+    with xray.trace("one"):
+        pass
+    assert xray.configure(store=second).enabled is True
+    with xray.trace("two"):
+        pass
+    assert [t.name for t in first.list_traces()] == ["one"]
+    assert [t.name for t in second.list_traces()] == ["two"]
+    assert xray.get_recorder().store is second
+
+
+def test_configure_enabled_switches_recording_and_keeps_the_store() -> None:
+    store = xray.MemoryStore()
+    xray.configure(store=store)
+    xray.configure(enabled=False)
+    assert xray.get_recorder().store is store
+    with xray.trace("off") as trace:
+        with xray.step("s") as step:
+            assert isinstance(step, NullStep)
+    assert trace.trace_id is None
+    xray.configure(store=xray.MemoryStore())  # a new store alone does not switch it back on
+    assert xray.get_recorder().enabled is False
+    xray.configure(store=store, enabled=True)
+    with xray.trace("on"):
+        pass
+    assert [t.name for t in store.list_traces()] == ["on"]
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "off", "FALSE", " Off "])
+def test_xray_enabled_false_words_turn_recording_off(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("XRAY_ENABLED", value)
+    assert xray.get_recorder().enabled is False
+    with xray.trace("t") as trace:
+        assert trace.trace_id is None
+    assert xray.configure(store=xray.MemoryStore()).enabled is False  # the switch wins
+
+
+@pytest.mark.parametrize("value", ["", "1", "true", "yes", "on", "anything"])
+def test_other_xray_enabled_values_leave_recording_on(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("XRAY_ENABLED", value)
+    assert xray.get_recorder().enabled is True
+    assert ambient.enabled_from_env({"XRAY_ENABLED": value}) is True
+
+
+def test_without_xray_db_the_default_store_is_a_bounded_memory_store() -> None:
+    store = xray.get_recorder().store
+    assert isinstance(store, xray.MemoryStore) and store.max_traces == 1000
+    assert xray.get_recorder() is xray.get_recorder()
+
+
+def test_xray_db_records_into_that_sqlite_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "nested" / "env.db"
+    monkeypatch.setenv("XRAY_DB", str(path))
+    with xray.trace("from-env") as trace:
+        with xray.step("s"):
+            pass
+    store = xray.get_recorder().store
+    assert isinstance(store, xray.SQLiteStore) and store.path == path
+    store.close()
+    with xray.SQLiteStore(path, strict=True) as reader:
+        stored = reader.get_trace(trace.trace_id)
+    assert stored is not None and [s.name for s in stored.steps] == ["s"]
+
+
+def test_an_unusable_xray_db_never_breaks_the_pipeline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XRAY_DB", str(tmp_path))  # a directory
+    with xray.trace("t"):
+        with xray.step("s") as step:
+            step.set_output(1)
+    store = xray.get_recorder().store
+    assert store.errors >= 1

@@ -1,0 +1,347 @@
+"""The recorder: trace and step contexts, timing, failures, helpers and context isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timezone
+from typing import Any, Callable
+
+import pytest
+
+import xray_core as xray
+from xray_core.recorder import NULL_TRACE, add_observer, format_error, remove_observer
+
+
+@pytest.fixture
+def memory() -> xray.MemoryStore:
+    return xray.MemoryStore()
+
+
+@pytest.fixture
+def xr(memory: xray.MemoryStore) -> xray.XRay:
+    return xray.XRay(store=memory)
+
+
+def test_a_trace_records_steps_in_order_with_helpers(
+    xr: xray.XRay, memory: xray.MemoryStore, record_pipeline: Callable[..., str]
+) -> None:
+    trace = memory.get_trace(record_pipeline(xr))
+    assert trace is not None
+    assert trace.status == "completed"
+    assert trace.metadata == {"product_id": "P1"}
+    assert [s.name for s in trace.steps] == ["keywords", "filter"]
+    assert [s.step_order for s in trace.steps] == [0, 1]
+    keywords = trace.step("keywords")
+    assert keywords.input == {"title": "Steel bottle"}
+    assert keywords.output == {"keywords": ["steel", "bottle"]}
+    assert keywords.reasoning == "material and kind"
+    assert keywords.llm == {"model": "mock-llm", "tokens_used": 42, "temperature": 0.2}
+    assert [e.item_id for e in trace.step("filter").evaluations] == ["B0X", "B0Y"]
+
+
+def test_times_are_aware_utc_and_durations_are_sub_millisecond_floats(
+    xr: xray.XRay, memory: xray.MemoryStore
+) -> None:
+    with xr.trace("t") as trace:
+        with trace.step("quick"):
+            pass
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    step = stored.steps[0]
+    for moment in (stored.start_time, stored.end_time, step.start_time, step.end_time):
+        assert moment is not None and moment.tzinfo is not None
+        assert moment.utcoffset() == timezone.utc.utcoffset(None)
+    assert isinstance(step.duration_ms, float) and 0 <= step.duration_ms < 1.0
+    assert stored.duration_ms is not None and stored.duration_ms >= step.duration_ms
+    assert step.end_time is not None and step.end_time >= step.start_time
+
+
+def test_a_failing_step_is_recorded_and_the_exception_propagates(
+    xr: xray.XRay, memory: xray.MemoryStore
+) -> None:
+    with pytest.raises(KeyError, match="missing"):
+        with xr.trace("t") as trace:
+            with trace.step("ok"):
+                pass
+            with trace.step("boom"):
+                raise KeyError("missing")
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    assert stored.status == "failed"
+    boom = stored.step("boom")
+    assert boom.status == "failed"
+    assert boom.error is not None
+    first, *rest = boom.error.splitlines()
+    assert first == "KeyError: 'missing'"
+    assert rest[0] == "Traceback (most recent call last):"
+    assert 'raise KeyError("missing")' in boom.error
+    assert stored.step("ok").status == "completed"
+    assert stored.metadata["error"].startswith("KeyError: 'missing'")
+
+
+def test_a_failed_step_fails_its_trace_even_when_the_exception_is_caught(
+    xr: xray.XRay, memory: xray.MemoryStore
+) -> None:
+    with xr.trace("t") as trace:
+        try:
+            with trace.step("flaky"):
+                raise ValueError("once")
+        except ValueError:
+            pass
+        with trace.step("after"):
+            pass
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    assert stored.status == "failed"
+    assert [s.status for s in stored.steps] == ["failed", "completed"]
+
+
+def test_an_exception_whose_str_raises_is_still_recorded(
+    xr: xray.XRay, memory: xray.MemoryStore
+) -> None:
+    class Nasty(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no str for you")
+
+    with pytest.raises(Nasty):
+        with xr.trace("t") as trace:
+            with trace.step("s"):
+                raise Nasty()
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    assert stored.steps[0].error is not None
+    assert stored.steps[0].error.startswith("Nasty: <exception str() failed>")
+    assert format_error(Nasty()).startswith("Nasty: ")
+
+
+def test_nested_steps_keep_their_parent(xr: xray.XRay, memory: xray.MemoryStore) -> None:
+    with xr.trace("t") as trace:
+        with trace.step("outer") as outer:
+            with outer.step("explicit child") as child:
+                with trace.step("implicit grandchild") as grandchild:
+                    pass
+            with trace.step("implicit child") as implicit:
+                pass
+        with trace.step("sibling") as sibling:
+            pass
+    assert child.record["parent_id"] == outer.step_id
+    assert grandchild.record["parent_id"] == child.step_id
+    assert implicit.record["parent_id"] == outer.step_id
+    assert sibling.record["parent_id"] is None
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    assert [s.name for s in stored.steps] == [
+        "outer", "explicit child", "implicit grandchild", "implicit child", "sibling"
+    ]  # fmt: skip
+
+
+def test_async_with_works_for_traces_and_steps(xr: xray.XRay, memory: xray.MemoryStore) -> None:
+    async def main() -> str:
+        async with xr.trace("async") as trace:
+            async with trace.step("fetch") as step:
+                await asyncio.sleep(0)
+                step.set_output({"n": 1})
+                async with step.step("parse") as sub:
+                    sub.set_output("ok")
+            with pytest.raises(RuntimeError):
+                async with trace.step("fails"):
+                    raise RuntimeError("async boom")
+        return trace.trace_id
+
+    stored = memory.get_trace(asyncio.run(main()))
+    assert stored is not None
+    assert [(s.name, s.status) for s in stored.steps] == [
+        ("fetch", "completed"), ("parse", "completed"), ("fails", "failed")
+    ]  # fmt: skip
+    assert stored.steps[1].parent_id == stored.steps[0].step_id
+    assert stored.status == "failed"
+
+
+def test_helpers_convert_values_and_never_raise(xr: xray.XRay, memory: xray.MemoryStore) -> None:
+    with xr.trace("t", metadata="not a dict") as trace:  # type: ignore[arg-type]
+        trace.set_metadata({"when": {1, 2}})
+        trace.set_metadata(["not", "a", "dict"])  # type: ignore[arg-type]
+        with trace.step("s") as step:
+            step.set_input({"ids": {3, 1, 2}})
+            step.set_metadata({"k": b"\x00"})
+            step.set_metadata(42)  # type: ignore[arg-type]
+            step.set_reasoning(123)  # type: ignore[arg-type]
+            step.add_evaluation(7, item_data=["a"], filters=[("odd",)], qualified=1,
+                                reasoning={"why": "dict"})  # type: ignore[arg-type]
+            step.add_evaluation("bad-filters", filters=3, qualified=True)
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    # a non-dict is kept under "value" (the second one replaced the first)
+    assert stored.metadata == {"value": ["not", "a", "dict"], "when": [1, 2]}
+    step = stored.steps[0]
+    assert step.input == {"ids": [1, 2, 3]}
+    assert step.metadata["k"] == "base64:AA=="
+    assert step.metadata["value"] == 42
+    assert step.reasoning == "123"
+    [evaluation] = step.evaluations  # the one with non-iterable filters was not recorded
+    assert evaluation.item_id == "7"
+    assert evaluation.item_data == {"value": ["a"]}
+    assert evaluation.qualified is True
+    assert evaluation.reasoning == "{'why': 'dict'}"
+    assert evaluation.filters[0].name == "['odd']"
+
+
+def test_a_disabled_recorder_records_nothing(memory: xray.MemoryStore) -> None:
+    xr = xray.XRay(store=memory, enabled=False)
+    with xr.trace("t") as trace:
+        assert trace is NULL_TRACE
+        with trace.step("s") as step:
+            step.set_output(1)
+            step.add_evaluation("x", qualified=True)
+    assert memory.list_traces() == []
+
+
+def test_threads_do_not_mix_steps(xr: xray.XRay, memory: xray.MemoryStore) -> None:
+    barrier = threading.Barrier(8)
+
+    def work(index: int) -> None:
+        with xr.trace(f"thread-{index}") as trace:
+            barrier.wait()
+            for n in range(20):
+                with xray.step(f"t{index}-s{n}") as step:  # ambient: must find *this* trace
+                    step.set_output(n)
+                    with xray.step(f"t{index}-s{n}-child"):
+                        pass
+            assert xray.current_trace() is trace
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    traces = memory.list_traces()
+    assert len(traces) == 8
+    for trace in traces:
+        index = trace.name.split("-")[1]
+        assert len(trace.steps) == 40
+        assert all(s.name.startswith(f"t{index}-") for s in trace.steps)
+        by_id = {s.step_id: s for s in trace.steps}
+        for step in trace.steps:
+            if step.name.endswith("-child"):
+                assert by_id[step.parent_id or ""].name == step.name.removesuffix("-child")
+
+
+def test_fifty_concurrent_asyncio_traces_do_not_mix(
+    xr: xray.XRay, memory: xray.MemoryStore
+) -> None:
+    async def one(index: int) -> None:
+        async with xr.trace(f"task-{index}"):
+            for n in range(5):
+                async with xray.step(f"task-{index}-step-{n}") as step:
+                    await asyncio.sleep(0.001 * ((index + n) % 3))
+                    step.set_output(index)
+
+    async def main() -> None:
+        await asyncio.gather(*(one(i) for i in range(50)))
+
+    asyncio.run(main())
+    traces = memory.list_traces(limit=None)
+    assert len(traces) == 50
+    for trace in traces:
+        index = int(trace.name.split("-")[1])
+        assert [s.name for s in trace.steps] == [f"task-{index}-step-{n}" for n in range(5)]
+        assert all(s.output == index and s.parent_id is None for s in trace.steps)
+
+
+def test_tasks_spawned_inside_a_step_nest_under_it(
+    xr: xray.XRay, memory: xray.MemoryStore
+) -> None:
+    async def child(n: int) -> None:
+        with xray.step(f"child-{n}"):
+            await asyncio.sleep(0)
+
+    async def main() -> str:
+        async with xr.trace("fan-out") as trace:
+            async with trace.step("parent"):
+                await asyncio.gather(*(child(n) for n in range(3)))
+        return trace.trace_id
+
+    stored = memory.get_trace(asyncio.run(main()))
+    assert stored is not None
+    parent = stored.step("parent")
+    assert sorted(s.name for s in stored.steps if s.parent_id == parent.step_id) == [
+        "child-0", "child-1", "child-2"
+    ]  # fmt: skip
+
+
+def test_a_step_left_in_another_context_does_not_crash(
+    xr: xray.XRay, memory: xray.MemoryStore
+) -> None:
+    def steps() -> Any:  # a generator leaves its step in the caller's context
+        with xr.trace("gen") as trace:
+            with trace.step("yielding"):
+                yield 1
+            yield 2
+
+    gen = steps()
+    assert next(gen) == 1
+    assert list(gen) == [2]
+    assert xray.current_trace() is None and xray.current_step() is None
+    [trace] = memory.list_traces()
+    assert trace.steps[0].status == "completed"
+
+
+def test_the_latest_observer_sees_traces_start_and_finish(xr: xray.XRay) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    class Observer:
+        def trace_started(self, record: dict[str, Any]) -> None:
+            record["test_id"] = "tests/test_x.py::test_y"
+            seen.append(("started", record["name"]))
+
+        def trace_finished(self, trace: xray.TraceContext) -> None:
+            seen.append(("finished", trace.to_model()))
+
+    outer, inner = Observer(), Observer()
+    add_observer(outer)
+    add_observer(inner)
+    try:
+        with xr.trace("observed") as trace:
+            with trace.step("s"):
+                pass
+    finally:
+        remove_observer(inner)
+        remove_observer(outer)
+    assert len(seen) == 2  # only the most recent observer is told
+    assert seen[0] == ("started", "observed")
+    model = seen[1][1]
+    assert isinstance(model, xray.Trace)
+    assert model.test_id == "tests/test_x.py::test_y" and model.status == "completed"
+    assert [s.name for s in model.steps] == ["s"]
+
+
+def test_a_failing_observer_or_store_never_reaches_the_pipeline(xr: xray.XRay) -> None:
+    class Broken:
+        def trace_started(self, record: dict[str, Any]) -> None:
+            raise RuntimeError("observer bug")
+
+        def trace_finished(self, trace: xray.TraceContext) -> None:
+            raise RuntimeError("observer bug")
+
+    class BrokenStore(xray.MemoryStore):
+        def save_step(self, record: dict[str, Any]) -> None:
+            raise OSError("disk on fire")
+
+    observer = Broken()
+    add_observer(observer)
+    try:
+        with xray.XRay(store=BrokenStore()).trace("t") as trace:
+            with trace.step("s") as step:
+                step.set_output(1)
+    finally:
+        remove_observer(observer)
+    assert trace.record["status"] == "completed"
+
+
+def test_a_strict_store_failure_reaches_the_caller(db_path: Any) -> None:
+    strict = xray.SQLiteStore(db_path, strict=True)
+    strict.close()
+    with pytest.raises(xray.StoreError, match="closed"):
+        with xray.XRay(store=strict).trace("t"):
+            pass

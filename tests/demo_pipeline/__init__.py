@@ -1,0 +1,1 @@
+"""Unit tests of the demo pipeline, without the xray fixture."""

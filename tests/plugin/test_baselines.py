@@ -1,0 +1,157 @@
+"""Part 4: the baseline lifecycle, file naming and content, ``name=`` and ``ignore=``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+TEST = """
+from pipeline import select
+
+def test_pick(xray):
+    select([5, 20])
+    xray.assert_baseline()
+"""
+
+
+def baseline_file(pytester: pytest.Pytester, module: str, stem: str):  # noqa: ANN201
+    return pytester.path / "__xray_baselines__" / module / f"{stem}.json"
+
+
+def test_lifecycle(project: pytest.Pytester) -> None:
+    project.makepyfile(test_life=TEST)
+    path = baseline_file(project, "test_life", "test_pick")
+
+    missing = project.runpytest()
+    missing.assert_outcomes(failed=1)
+    missing.stdout.fnmatch_lines(
+        [
+            "E       Failed: no baseline __xray_baselines__/test_life/test_pick.json for this test yet.",
+            "E       Create it with: pytest --xray-update 'test_life.py::test_pick'",
+            "1 baseline: 1 missing",
+            "Next: create the missing baselines with: pytest --xray-update test_life.py::test_pick",
+        ]
+    )
+    assert not path.exists()
+
+    written = project.runpytest("--xray-update")
+    written.assert_outcomes(passed=1)
+    written.stdout.fnmatch_lines(["1 baseline: 1 written"])
+    content = json.loads(path.read_text())
+    assert content["format"] == 1
+    [trace] = content["traces"]
+    assert trace["steps"][1]["evaluations"]["B0"]["qualified"] is False
+    text = path.read_text()
+    assert text.endswith("}\n") and "trace_id" not in text and "duration_ms" not in text
+
+    project.runpytest().assert_outcomes(passed=1)
+    mtime = path.stat().st_mtime_ns
+    unchanged = project.runpytest("--xray-update")
+    unchanged.stdout.fnmatch_lines(["1 baseline: 1 passed"])
+    assert path.stat().st_mtime_ns == mtime, "an unchanged baseline is not rewritten"
+
+    project.makepyfile(test_life=TEST.replace("[5, 20]", "[15, 20]"))
+    flipped = project.runpytest()
+    flipped.assert_outcomes(failed=1)
+    flipped.stdout.fnmatch_lines(
+        [
+            "E       Failed: decisions differ from the baseline __xray_baselines__/test_life/test_pick.json:",
+            "E       trace 'selection': * change(s)",
+            "E         B0: rejected by price -> qualified (price: * (failed) -> * (passed)) *",
+            "E       If the new decisions are right, accept them with: "
+            "pytest --xray-update 'test_life.py::test_pick'",
+            "1 baseline: 1 failed",
+        ]
+    )
+    assert "+++" not in flipped.stdout.str(), "a semantic diff, not a text diff"
+
+    path.write_text('{"format": 1, "traces": [')
+    corrupt = project.runpytest()
+    corrupt.assert_outcomes(failed=1)
+    corrupt.stdout.fnmatch_lines(
+        [
+            "E       Failed: baseline __xray_baselines__/test_life/test_pick.json is not valid "
+            "JSON: Expecting value: line 1 column 26 (char 25)",
+            "1 baseline: 1 error",
+        ]
+    )
+    path.write_text('{"steps": []}')
+    project.runpytest().stdout.fnmatch_lines(["*has no valid 'traces' list*"])
+
+
+def test_corrupt_file_fails_only_its_test(project: pytest.Pytester) -> None:
+    project.makepyfile(test_two=TEST + TEST.replace("test_pick", "test_other"))
+    project.runpytest("--xray-update").assert_outcomes(passed=2)
+    baseline_file(project, "test_two", "test_pick").write_text("not json")
+    result = project.runpytest()
+    result.assert_outcomes(failed=1, passed=1)
+
+
+def test_names_parametrize_and_classes(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_names="""
+        import pytest
+        from pipeline import select
+
+        @pytest.mark.parametrize("prices", [[5], [20]], ids=["cheap/one", "ok"])
+        def test_param(xray, prices):
+            select(prices)
+            xray.assert_baseline()
+
+        class TestGroup:
+            def test_named(self, xray):
+                with xray.capture() as first:
+                    select([5])
+                with xray.capture() as second:
+                    select([30])
+                first.assert_baseline(name="first")
+                second.assert_baseline(name="second run")
+        """
+    )
+    project.runpytest("--xray-update").assert_outcomes(passed=3)
+    names = sorted(p.name for p in (project.path / "__xray_baselines__" / "test_names").iterdir())
+    assert names[0].startswith("TestGroup.test_named.first")
+    assert names[1].startswith("TestGroup.test_named.second_run-")
+    assert names[2].startswith("test_param[cheap_one-") and names[3] == "test_param[ok].json"
+    project.runpytest().assert_outcomes(passed=3)
+
+
+def test_ignore_removes_paths_from_the_file_and_the_comparison(project: pytest.Pytester) -> None:
+    source = """
+    from pipeline import select
+
+    def test_pick(xray):
+        select([5, PRICE])
+        xray.assert_baseline(ignore=["*.item_data.price", "*.detail", "filter_and_select.input",
+                                     "trace.metadata.count"])
+    """
+    project.makepyfile(test_ign=source.replace("PRICE", "20"))
+    project.runpytest("--xray-update").assert_outcomes(passed=1)
+    text = baseline_file(project, "test_ign", "test_pick").read_text()
+    assert '"price": 20' not in text and "detail" not in text and '"count"' not in text
+    assert '"input"' in text and '"prices"' not in text
+    project.makepyfile(test_ign=source.replace("PRICE", "25"))
+    project.runpytest().assert_outcomes(passed=1)
+    project.makepyfile(test_ign=source.replace("PRICE", "55"))
+    project.runpytest().assert_outcomes(failed=1)
+
+
+def test_llm_drift_and_reasoning_do_not_fail(project: pytest.Pytester) -> None:
+    project.makepyfile(test_drift=TEST)
+    project.runpytest("--xray-update").assert_outcomes(passed=1)
+    pipeline = project.path / "pipeline.py"
+    pipeline.write_text(
+        pipeline.read_text().replace("tokens_used=42", "tokens_used=77").replace(
+            '"in range"', '"within range"'
+        )
+    )
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_no_trace_is_an_error_not_an_empty_baseline(project: pytest.Pytester) -> None:
+    project.makepyfile(test_empty="def test_nothing(xray):\n    xray.assert_baseline()\n")
+    result = project.runpytest("--xray-update")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*recorded no trace*"])
+    assert not (project.path / "__xray_baselines__").exists()

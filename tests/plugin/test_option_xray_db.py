@@ -1,0 +1,121 @@
+"""``--xray-db[=PATH]`` (ini ``xray_db``): one run row with git state, counts, tests and traces."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+
+import pytest
+from xray_core import SQLiteStore
+
+TESTS = """
+import pytest
+from pipeline import select
+
+def test_pass(xray):
+    select([5, 20])
+    select([30], name="again")
+
+def test_fail():
+    select([5])
+    assert False
+
+@pytest.mark.skip
+def test_skip():
+    pass
+
+def test_baseline(xray):
+    select([5])
+    xray.assert_baseline()
+"""
+
+
+def only_run(path):  # noqa: ANN001, ANN201
+    store = SQLiteStore(path, strict=True)
+    try:
+        [run] = store.list_runs()
+        return run, store.run_tests(run.run_id), store.list_traces(None, run_id=run.run_id)
+    finally:
+        store.close()
+
+
+def test_run_row_tests_and_traces(project: pytest.Pytester) -> None:
+    project.makepyfile(test_db=TESTS)
+    result = project.runpytest("--xray-db")
+    result.assert_outcomes(passed=1, failed=2, skipped=1)
+    result.stdout.fnmatch_lines(["run * saved to .xray/runs.db",
+                                 "Next: create the missing baselines with: *"])
+    run, tests, traces = only_run(project.path / ".xray" / "runs.db")
+    assert run.git_commit is None and run.git_branch is None and run.git_dirty is None
+    assert run.command.startswith("pytest --xray-db")
+    assert run.started_at <= run.finished_at
+    assert run.counts == {
+        "tests": 4, "passed": 1, "failed": 2, "skipped": 1, "traces": 4, "steps": 8,
+        "failed_steps": 0, "baseline_passed": 0, "baseline_failed": 1, "baseline_written": 0,
+        "baseline_unused": 0,
+    }
+    assert [(t["test_id"], t["outcome"], t["baseline"]) for t in tests] == [
+        ("test_db.py::test_baseline", "failed", "missing"),
+        ("test_db.py::test_fail", "failed", None),
+        ("test_db.py::test_pass", "passed", None),
+        ("test_db.py::test_skip", "skipped", None),
+    ]
+    assert all(t["duration_ms"] >= 0 for t in tests)
+    assert sorted((t.test_id, t.name) for t in traces) == [
+        ("test_db.py::test_baseline", "selection"),
+        ("test_db.py::test_fail", "selection"),
+        ("test_db.py::test_pass", "again"),
+        ("test_db.py::test_pass", "selection"),
+    ]
+    assert traces[0].step("filter_and_select").evaluations[0].item_id == "B0"
+
+
+def test_git_state_is_recorded(project: pytest.Pytester) -> None:
+    project.makepyfile(test_g="from pipeline import select\n\ndef test_g():\n    select([5])\n")
+    git = ["git", "-c", "user.email=x@example.com", "-c", "user.name=x"]
+    for args in (["init", "-q", "-b", "trunk"], ["add", "."], ["commit", "-q", "-m", "one"]):
+        subprocess.run([*git, *args], cwd=project.path, check=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project.path, check=True,
+                          capture_output=True, text=True).stdout.strip()
+    project.runpytest("--xray-db=runs.db").assert_outcomes(passed=1)
+    run, _, _ = only_run(project.path / "runs.db")
+    assert (run.git_commit, run.git_branch, run.git_dirty) == (head, "trunk", False)
+    (project.path / "pipeline.py").write_text((project.path / "pipeline.py").read_text() + "\n")
+    result = project.runpytest("--xray-db=runs.db")
+    result.stdout.fnmatch_lines([f"run * saved to runs.db (commit {head[:10]} on trunk, dirty)"])
+
+
+def test_path_parents_are_created_and_runs_accumulate(project: pytest.Pytester) -> None:
+    project.makepyfile(test_p="from pipeline import select\n\ndef test_p():\n    select([5])\n")
+    project.runpytest("--xray-db=deep/er/history.db").assert_outcomes(passed=1)
+    project.runpytest("--xray-db=deep/er/history.db").assert_outcomes(passed=1)
+    store = SQLiteStore(project.path / "deep" / "er" / "history.db", strict=True)
+    assert len(store.list_runs()) == 2
+    assert len(store.list_traces(None)) == 2
+    store.close()
+
+
+def test_ini_twin(project: pytest.Pytester) -> None:
+    project.makeini("[pytest]\nxray_db = history/runs.db\n")
+    project.makepyfile(test_i="def test_i():\n    pass\n")
+    project.runpytest().assert_outcomes(passed=1)
+    run, tests, _ = only_run(project.path / "history" / "runs.db")
+    assert run.counts["tests"] == 1 and tests[0]["outcome"] == "passed"
+
+
+def test_a_test_path_after_the_option_is_a_usage_error(project: pytest.Pytester) -> None:
+    (project.path / "tests").mkdir()
+    result = project.runpytest("--xray-db", "tests")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--xray-db got 'tests', which looks like a test path*"])
+
+
+def test_newer_database_is_refused_and_fails_the_run(project: pytest.Pytester) -> None:
+    db = project.path / "new.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    project.makepyfile(test_n="def test_n():\n    pass\n")
+    result = project.runpytest("--xray-db=new.db")
+    result.assert_outcomes(passed=1)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["error: the run was not saved to *new.db: *schema version 999*"])

@@ -1,0 +1,295 @@
+"""The report in real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xray_core import XRay, diff_runs
+from xray_core.report import Panel, ReportData, write_report
+from xray_core.stability import decision_stability
+
+from .recording import CATALOG, HOSTILE, select_competitors
+from .test_render import hostile_data
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Watched:
+    """A page and everything suspicious it did: dialogs, console errors, script errors."""
+
+    page: Any
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def open(self, path: Path, fragment: str = "") -> Any:
+        self.page.goto(path.as_uri() + fragment)
+        self.page.wait_for_selector("body[data-ready]")
+        return self.page
+
+    def click(self, target: Any) -> None:
+        """Click a link (a selector or locator) and wait until the page has routed to it."""
+        before = self.page.evaluate("document.body.dataset.routed")
+        (self.page.locator(target) if isinstance(target, str) else target).click()
+        self.page.wait_for_function(f"document.body.dataset.routed !== {before!r}")
+
+    def rows(self) -> Any:
+        return self.page.locator("#trace-list .row")
+
+
+@pytest.fixture
+def watched(browser: Any) -> Iterator[Watched]:
+    # bypass_csp: the hostile-data test must show that escaping alone keeps data inert (the
+    # page's Content-Security-Policy is a second layer), and Playwright's waits need eval.
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    seen = Watched(page)
+
+    def on_dialog(dialog: Any) -> None:
+        seen.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen.errors.append(str(e)))
+    yield seen
+    context.close()
+    assert seen.errors == [] and seen.dialogs == []
+
+
+@pytest.fixture
+def report(tmp_path: Path, sample_data: ReportData) -> Path:
+    return write_report(tmp_path / "report.html", sample_data)
+
+
+def step_fragment(data: ReportData, index: int, step: str, item: str | None = None) -> str:
+    trace = data.traces[index]
+    fragment = f"#trace={trace.trace_id}&step={trace.step(step).step_id}"
+    return fragment + (f"&item={item}" if item else "")
+
+
+def test_list_shows_every_trace_as_text(watched: Watched, report: Path, sample_data: ReportData) -> None:
+    page = watched.open(report)
+    rows = watched.rows()
+    assert rows.count() == 4  # three traces and the test that recorded none
+    texts = rows.all_inner_texts()
+    for trace, text in zip(sample_data.traces, texts):
+        assert trace.name in text and (trace.test_id or "") in text
+    assert "tests/test_other.py::test_without_trace" in texts[3]
+    assert page.locator(".row.failed").count() == 2
+    assert page.title() == "Pipeline regression report"
+    assert "3 traces, 1 test without trace" in page.inner_text("#list-count")
+    header = page.inner_text("header.top")
+    assert "commit aaaaaaaaaa" in header and "branch main" in header
+
+
+def test_trace_evaluations_and_rejected_only(
+    watched: Watched, report: Path, sample_data: ReportData
+) -> None:
+    page = watched.open(report)
+    watched.click(watched.rows().first)
+    trace = sample_data.traces[0]
+    assert page.evaluate("location.hash") == f"#trace={trace.trace_id}"
+    assert page.locator(".wf-row").count() == 4
+    assert page.locator(".wf-row .wf-name").all_inner_texts()[3].strip().endswith("rank")
+    watched.click(page.locator(".wf-row", has_text="filter_and_select"))
+    assert page.evaluate("location.hash") == step_fragment(sample_data, 0, "filter_and_select")
+    table = page.locator("table.evals")
+    rows = table.locator("tbody tr")
+    assert rows.count() == len(CATALOG)
+    headers = table.locator("thead th").all_inner_texts()
+    assert headers[0] == "candidate" and headers[-2:] == ["verdict", "reasoning"]
+    assert [h.split("\n")[0] for h in headers[1:4]] == ["price", "rating", "reviews"]
+    assert [h.split("\n")[-1] for h in headers[1:4]] == ["2 rejected", "1 rejected", "2 rejected"]
+    b02 = table.locator("tr[data-item=B02]")
+    assert "✗ 8.00 in [10.00, 40.00]" in b02.inner_text() and "fails price" in b02.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-evaluations.png"))
+    page.check("#rejected-only")
+    visible = [r for r in rows.all() if r.is_visible()]
+    assert [r.get_attribute("data-item") for r in visible] == ["B02", "B03", "B05"]
+    page.uncheck("#rejected-only")
+    assert sum(r.is_visible() for r in rows.all()) == len(CATALOG)
+    table.locator("th", has_text="reviews").locator("button.rej-count").click()
+    visible = [r.get_attribute("data-item") for r in rows.all() if r.is_visible()]
+    assert visible == ["B03", "B05"]  # the candidates the reviews filter failed
+    table.locator("th", has_text="reviews").locator("button.rej-count").click()
+    assert sum(r.is_visible() for r in rows.all()) == len(CATALOG)
+
+
+def test_keyboard_moves_through_the_list(
+    watched: Watched, report: Path, sample_data: ReportData
+) -> None:
+    page = watched.open(report)
+    for key, index in (("j", 0), ("j", 1), ("ArrowDown", 2), ("k", 1)):
+        before = page.evaluate("document.body.dataset.routed")
+        page.keyboard.press(key)
+        page.wait_for_function(f"document.body.dataset.routed !== {before!r}")
+        assert page.evaluate("location.hash") == f"#trace={sample_data.traces[index].trace_id}"
+        assert sample_data.traces[index].test_id in page.inner_text(".row.selected")
+    page.focus("#search")
+    page.keyboard.press("j")  # typing in the search box does not move the selection
+    assert page.evaluate("location.hash") == f"#trace={sample_data.traces[1].trace_id}"
+
+
+def test_llm_panel_json_tree_and_custom_panel(
+    watched: Watched, report: Path, sample_data: ReportData
+) -> None:
+    page = watched.open(report, step_fragment(sample_data, 0, "keyword_generation"))
+    llm = page.inner_text("section.llm")
+    for expected in ("model", "mock-llm", "tokens_used", "42", "temperature", "0.2", "prompt",
+                     "Keywords for: Steel water bottle 750ml", "response"):  # fmt: skip
+        assert expected in llm
+    output = page.locator(".io .block", has_text="Output")
+    assert 'keywords: [3 items]' in output.inner_text().replace("\n", " ")
+    assert '"steel"' in output.inner_text()
+    page.goto(page.url.split("#")[0] + step_fragment(sample_data, 0, "filter_and_select"))
+    panel = page.locator("section.panel")
+    assert panel.locator("h3").text_content() == "Price histogram"
+    assert panel.locator("tbody tr").all_inner_texts() == ["0-10\t1", "10-40\t3"]
+
+
+def test_failed_step_shows_error_and_traceback(
+    watched: Watched, report: Path, sample_data: ReportData
+) -> None:
+    page = watched.open(report, step_fragment(sample_data, 1, "rank"))
+    assert page.inner_text("#step-detail .error-head") == "ValueError: ranking exploded"
+    assert "Traceback" in page.inner_text("#step-detail .traceback")
+    assert "ranking exploded" in page.inner_text(".failure")
+    assert page.locator(".wf-row.st-failed").count() == 2  # rank and its parent step
+
+
+def test_baseline_diff_flipped_first(watched: Watched, report: Path, sample_data: ReportData) -> None:
+    page = watched.open(report, f"#trace={sample_data.traces[2].trace_id}")
+    first = page.locator("section.baseline table.decisions tbody tr").first
+    assert "B01" in first.inner_text() and "flipped" in first.inner_text()
+    assert "qualified" in first.locator("td").nth(2).inner_text()
+    assert "rejected" in first.locator("td").nth(3).inner_text()
+    assert "filter_and_select.output.selected" in page.inner_text("section.baseline .changes")
+
+
+def test_search_status_filter_and_sort(watched: Watched, report: Path) -> None:
+    page = watched.open(report)
+    page.fill("#search", "rank_fails")
+    page.wait_for_function("document.querySelectorAll('#trace-list .row').length === 1")
+    assert "test_rank_fails" in watched.rows().inner_text()
+    page.fill("#search", "passes every filter")  # evaluation reasoning
+    page.wait_for_function("document.querySelectorAll('#trace-list .row').length === 3")
+    page.fill("#search", "no-such-item")
+    page.wait_for_selector("#trace-list .hint")
+    page.fill("#search", "")
+    page.select_option("#status", "failed")
+    assert watched.rows().count() == 2
+    page.select_option("#status", "baseline-failed")
+    assert "test_baseline" in watched.rows().inner_text()
+    page.select_option("#status", "")
+    page.select_option("#sort", "failures")
+    assert "test_baseline" in watched.rows().first.inner_text()
+
+
+def test_deep_link_selects_trace_step_and_item(
+    watched: Watched, report: Path, sample_data: ReportData
+) -> None:
+    page = watched.open(report, step_fragment(sample_data, 0, "filter_and_select", item="B03"))
+    assert page.locator(".row.selected").count() == 1
+    assert "test_selects_best" in page.inner_text(".row.selected")
+    assert page.locator(".wf-row.selected").inner_text().startswith("filter_and_select")
+    target = page.locator("tr.target")
+    assert target.get_attribute("data-item") == "B03" and target.is_visible()
+    watched.click("tr[data-item=B05] a.item-id")
+    assert page.evaluate("location.hash").endswith("&item=B05")
+    page.go_back()
+    page.wait_for_function("document.querySelector('tr.target').dataset.item === 'B03'")
+    missing = watched.open(report, "#trace=nope")
+    assert "not in this report" in missing.inner_text("#detail")
+
+
+def test_comparison_and_stability_views(watched: Watched, tmp_path: Path, xr: XRay) -> None:
+    cheaper = [dict(CATALOG[0], price=9.0), *CATALOG[1:]]
+    old = [select_competitors(xr, test_id="t::a"), select_competitors(xr, test_id="t::gone")]
+    new = [select_competitors(xr, catalog=cheaper, test_id="t::a")]
+    data = ReportData(traces=new, baseline_traces=old, comparison=diff_runs(old, new),
+                      stability=decision_stability([*old[:1], *new]))  # fmt: skip
+    page = watched.open(write_report(tmp_path / "r.html", data))
+    watched.click("#tabs a[data-view=compare]")
+    view = page.locator("#view-compare")
+    assert view.is_visible() and not page.locator("#view-traces").is_visible()
+    row = view.locator("table.decisions tbody tr").first
+    assert "B01" in row.inner_text() and "flipped" in row.inner_text()
+    assert "t::gone" in view.inner_text()
+    watched.click("#tabs a[data-view=stability]")
+    first = page.locator("#view-stability tbody tr").first
+    assert "B01" in first.inner_text() and "100%" in first.inner_text()
+    watched.click("#tabs a[data-view=traces]")
+    assert page.locator("#view-traces").is_visible()
+
+
+def test_hostile_trace_runs_no_script(watched: Watched, tmp_path: Path, xr: XRay) -> None:
+    data = hostile_data(xr)
+    trace = data.traces[0]
+    page = watched.open(write_report(tmp_path / "hostile.html", data))
+    assert page.title() == HOSTILE
+    assert HOSTILE in watched.rows().inner_text()  # the name and test id, as text
+    watched.click(watched.rows().first)
+    watched.click(page.locator(".wf-row").first)
+    page.locator(".io details, #step-detail details").evaluate_all(
+        "nodes => nodes.forEach(n => { n.open = true; })")  # fmt: skip
+
+    def texts(selector: str) -> list[str]:
+        return page.locator(selector).evaluate_all("nodes => nodes.map(n => n.textContent)")
+
+    assert texts(".trace-name") == [HOSTILE]
+    assert texts(".failure pre") == [HOSTILE]
+    assert texts("#step-detail p.reasoning") == [HOSTILE]
+    assert texts("table.evals a.item-id") == [HOSTILE]
+    assert texts("table.evals th.filter-col")[0].startswith(HOSTILE)
+    assert texts("table.evals .f-detail") == [" " + HOSTILE]
+    assert texts("table.evals td.reasoning") == [HOSTILE]
+    assert HOSTILE in texts("section.llm dd") and texts("section.llm pre") == [HOSTILE, HOSTILE]
+    assert texts("section.panel h3") == [HOSTILE]
+    assert texts("section.panel th") == texts("section.panel td") == [HOSTILE]
+    assert HOSTILE in texts("section.panel .j-key") and HOSTILE in texts("section.panel pre")
+    assert HOSTILE in texts("#step-detail .io .j-key")  # input keys in the JSON tree
+    page.goto(page.url.split("#")[0] + f"#trace={trace.trace_id}&step={trace.steps[1].step_id}")
+    assert HOSTILE.split("\u2028")[0] in page.inner_text("#step-detail .error-head")
+    assert page.title() == f"{HOSTILE} · {HOSTILE}"
+    assert page.locator("img").count() == 0
+    assert page.locator("script").count() == 2
+    assert page.evaluate("typeof window.alert") == "function"
+
+
+def test_two_thousand_traces_render_lazily(watched: Watched, tmp_path: Path, xr: XRay) -> None:
+    one = select_competitors(xr)
+    traces = [one.model_copy(update={"trace_id": f"t{i:04d}", "test_id": f"t::{i}"})
+              for i in range(2000)]  # fmt: skip
+    page = watched.open(write_report(tmp_path / "big.html", ReportData(traces=traces)))
+    page.wait_for_function("document.querySelectorAll('#trace-list .row').length === 2000")
+    assert page.evaluate("document.getElementsByTagName('*').length") < 30_000
+    assert "t::1999" in watched.rows().last.inner_text()
+    assert page.locator("table.evals").count() == 0  # details are built on demand
+    panel = ReportData(traces=traces[:1], panels={"x": [Panel("p", text="t")]})
+    assert write_report(tmp_path / "small.html", panel).stat().st_size < (tmp_path / "big.html").stat().st_size

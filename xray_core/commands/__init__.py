@@ -1,0 +1,10 @@
+"""The ``xray`` subcommands, one module each; every module has ``register(subparsers)``."""
+
+from __future__ import annotations
+
+from . import diff, prune, report, runs, show, stability, transfer
+
+#: in the order ``xray --help`` lists them
+COMMANDS = (runs, show, diff, report, stability, transfer, prune)
+
+__all__ = ["COMMANDS"]

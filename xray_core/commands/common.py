@@ -1,0 +1,189 @@
+"""What every ``xray`` command shares: finding and opening the database, output helpers."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import sqlite3
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator
+
+from rich.console import Console
+from rich.text import Text
+
+from ..exceptions import XRayError
+from ..models import Run, Trace
+from ..runref import resolve_run
+from ..store.sqlite import SCHEMA_VERSION, SQLiteStore
+
+DEFAULT_DB = Path(".xray") / "runs.db"
+
+
+class CommandSet:
+    """Where each command module adds its subcommand; every one gets the shared options."""
+
+    def __init__(self, subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+        self._subparsers = subparsers
+        self._parents = parents
+
+    def add(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """A new subcommand parser (``--db`` and ``--json`` included)."""
+        parser: argparse.ArgumentParser = self._subparsers.add_parser(
+            name, parents=self._parents, **kwargs
+        )
+        return parser
+
+
+class UsageError(XRayError):
+    """The command line asked for something impossible (bad value, missing file, empty DB)."""
+
+
+@dataclass
+class Context:
+    """What a command runs with: where its database is, and where its output goes."""
+
+    db: Path | None
+    console: Console
+    as_json: bool = False
+
+    def db_path(self) -> Path:
+        """The database named by ``--db``, else ``.xray/runs.db`` found upwards from here."""
+        return self.db if self.db is not None else find_db(Path.cwd())
+
+    @contextmanager
+    def open_store(self) -> Iterator[SQLiteStore]:
+        """The existing database, checked to be an X-Ray one (never creates a file)."""
+        path = self.db_path()
+        check_db(path)
+        store = SQLiteStore(path, strict=True)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    @contextmanager
+    def create_store(self) -> Iterator[SQLiteStore]:
+        """The database, created (with its parent directories) when missing."""
+        path = self.db if self.db is not None else _found_or_default(Path.cwd())
+        if path.exists():
+            check_db(path)
+        store = SQLiteStore(path, strict=True)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    @property
+    def stdout(self) -> IO[str]:
+        """Where results go (the process's standard output)."""
+        return sys.stdout
+
+    def say(self, text: str | Text) -> None:
+        """One result line, never wrapped (user data printed as text, never as markup)."""
+        self.console.print(text if isinstance(text, Text) else Text(text), soft_wrap=True)
+
+    def print_json(self, data: Any) -> None:
+        """Machine-readable output: one JSON document on stdout."""
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def find_db(start: Path) -> Path:
+    """``.xray/runs.db`` in ``start`` or its nearest parent that has one."""
+    for folder in (start, *start.parents):
+        candidate = folder / DEFAULT_DB
+        if candidate.is_file():
+            return candidate
+    raise UsageError(
+        f"no X-Ray database: no {DEFAULT_DB} in {start} or its parents "
+        "(record one with `pytest --xray-db`, or pass --db PATH)"
+    )
+
+
+def _found_or_default(start: Path) -> Path:
+    try:
+        return find_db(start)
+    except UsageError:
+        return start / DEFAULT_DB
+
+
+def check_db(path: Path) -> None:
+    """Refuse a missing file, a file that is not SQLite, or a SQLite file X-Ray did not write.
+
+    Read-only: the file is opened with ``mode=ro`` so nothing is created or changed here (a
+    database of a newer schema is refused by :class:`SQLiteStore` itself, untouched).
+    """
+    if not path.exists():
+        raise UsageError(f"{path}: no such database file")
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory, not a database file")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise UsageError(f"{path}: not an SQLite database ({exc})") from None
+    if version <= SCHEMA_VERSION and "runs" not in tables:
+        raise UsageError(f"{path}: an SQLite database, but not an X-Ray one (no runs table)")
+
+
+def all_runs(store: SQLiteStore) -> list[Run]:
+    """Every run, most recent first; an empty database is a usage error."""
+    runs = store.list_runs()
+    if not runs:
+        raise UsageError(f"{store.path}: the database has no runs yet (record one with "
+                         "`pytest --xray-db`)")  # fmt: skip
+    return runs
+
+
+def resolve(store: SQLiteStore, refs: Iterable[str]) -> list[Run]:
+    """The runs named by ``refs`` (see :mod:`xray_core.runref`)."""
+    runs = all_runs(store)
+    return [resolve_run(runs, ref) for ref in refs]
+
+
+def match_test(test_id: str | None, pattern: str | None) -> bool:
+    """Whether a test id is selected by ``--test``: a glob if it has ``*?[``, else a substring."""
+    if not pattern:
+        return True
+    test_id = test_id or ""
+    if any(c in pattern for c in "*?["):
+        return fnmatch.fnmatchcase(test_id, pattern)
+    return pattern in test_id
+
+
+def run_traces(store: SQLiteStore, run: Run, pattern: str | None = None) -> list[Trace]:
+    """The traces of ``run`` (recording order), only those of tests matching ``pattern``."""
+    traces = store.list_traces(None, run_id=run.run_id)
+    return [t for t in traces if match_test(t.test_id, pattern)]
+
+
+def format_ms(value: float | None) -> str:
+    """A duration for people: ``850 ms``, ``1.25 s``, or ``-``."""
+    if value is None:
+        return "-"
+    if value < 10:
+        return f"{value:.1f} ms"
+    return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.2f} s"
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    """A run as JSON-able data."""
+    return run.model_dump(mode="json")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value

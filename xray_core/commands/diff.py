@@ -1,0 +1,177 @@
+"""``xray diff A B``: what changed in the decisions from run A to run B (a CI gate)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.rule import Rule
+from rich.text import Text
+
+from ..diff import (
+    Change,
+    DecisionChanged,
+    FieldChanged,
+    RunDiff,
+    StatusChanged,
+    StepAdded,
+    StepRemoved,
+    TraceDiff,
+    TraceKey,
+    diff_runs,
+)
+from ..models import Run, Trace
+from ..runref import describe_run
+from .common import CommandSet, Context, UsageError, resolve, run_json, run_traces
+
+EXIT_SAME, EXIT_DIFFERENT = 0, 1
+
+
+def register(commands: CommandSet) -> None:
+    """Add ``xray diff`` to the command line."""
+    parser = commands.add(
+        "diff", help="compare the decisions of two runs (exit 1 when they differ)",
+        description="Compare run A (before) with run B (after), trace by trace, paired by test "
+                    "id, trace name and occurrence, with the same rules as baselines. Exit 0 "
+                    "when nothing compared differs, 1 when something does, 2 on usage errors.",
+        epilog="Runs: a run id or unique prefix, latest, latest~N (N runs before the latest), "
+               "or a git commit / revision (its latest run).",
+    )  # fmt: skip
+    parser.add_argument("run_a", metavar="A", help="the run before (e.g. latest~1)")
+    parser.add_argument("run_b", metavar="B", help="the run after (e.g. latest)")
+    add_compare_options(parser)
+    parser.add_argument("--drift", action="store_true",
+                        help="also print traces whose only changes are LLM/reasoning drift")  # fmt: skip
+    parser.set_defaults(handler=run, json_ok=True)
+
+
+def add_compare_options(parser: argparse.ArgumentParser) -> None:
+    """The options shared by the commands comparing runs (diff, report)."""
+    parser.add_argument("--test", metavar="PATTERN",
+                        help="only tests whose id contains PATTERN (a glob if it has * ? [)")  # fmt: skip
+    parser.add_argument("--ignore", metavar="PATTERN", action="append", default=[],
+                        help="ignore changes at paths matching this glob (repeatable), "
+                             "e.g. 'keyword_generation.output.*' or '*.detail'")  # fmt: skip
+    parser.add_argument("--tolerance", type=float, default=0.0, metavar="X",
+                        help="numbers closer than X count as equal")  # fmt: skip
+    parser.add_argument("--include-llm", action="store_true",
+                        help="make LLM configuration drift count as a difference")  # fmt: skip
+    parser.add_argument("--include-reasoning", action="store_true",
+                        help="make reasoning text changes count as a difference")  # fmt: skip
+
+
+def compare(
+    args: argparse.Namespace, ctx: Context, refs: list[str]
+) -> tuple[list[Run], RunDiff, list[list[Trace]]]:
+    """Resolve ``refs`` and diff the first run against the last; also returns each run's traces."""
+    with ctx.open_store() as store:
+        runs = resolve(store, refs)
+        traces = [run_traces(store, r, args.test) for r in runs]
+    if args.test and not any(traces):
+        raise UsageError(f"--test {args.test!r}: no trace of the compared runs belongs to a "
+                         "matching test")  # fmt: skip
+    result = diff_runs(
+        traces[0], traces[-1], args.ignore, tolerance=args.tolerance,
+        include_llm=args.include_llm, include_reasoning=args.include_reasoning,
+    )  # fmt: skip
+    return runs, result, traces
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    """Print the diff of the two runs; exit 1 when a compared trace differs."""
+    (a, b), result, _ = compare(args, ctx, [args.run_a, args.run_b])
+    if ctx.as_json:
+        ctx.print_json(diff_json(a, b, result))
+    else:
+        print_diff(ctx, a, b, result, show_drift=args.drift)
+    return EXIT_DIFFERENT if result.changed else EXIT_SAME
+
+
+def _key_label(key: TraceKey) -> str:
+    test_id, name, index = key
+    label = f"{test_id or '(no test)'} :: {name}"
+    return label if index == 0 else f"{label} #{index + 1}"
+
+
+def print_diff(ctx: Context, a: Run, b: Run, result: RunDiff, *, show_drift: bool = False) -> None:
+    """The human rendering: changed traces, unpaired traces, one summary line."""
+    console = ctx.console
+    console.print(Text(f"A: {describe_run(a)}\nB: {describe_run(b)}", style="dim"))
+    for key, trace_diff in result.diffs.items():
+        if trace_diff or (show_drift and trace_diff.drift):
+            console.print(Rule(Text(_key_label(key), style="bold"), align="left"))
+            console.print(trace_diff, soft_wrap=True)  # one change, one greppable line
+    for title, keys in (("only in A", result.removed), ("only in B", result.added)):
+        if keys:
+            console.print(Text(f"{title} ({len(keys)}):", style="bold yellow"))
+            for key in keys:
+                console.print(Text(f"  {_key_label(key)}"))
+    style = "bold red" if result.changed else "bold green"
+    console.print(Text(summary_line(result), style=style), soft_wrap=True)
+
+
+def summary_line(result: RunDiff) -> str:
+    """One line: traces compared and changed, decision flips, unpaired, drift."""
+    changed = result.changed
+    flips = sum(len([d for d in diff.decisions if d.flipped]) for diff in changed.values())
+    decisions = sum(len(diff.decisions) for diff in changed.values())
+    drift = sum(1 for d in result.diffs.values() if d.drift)
+    parts = [
+        f"{len(result.diffs)} trace(s) compared",
+        f"{len(changed)} changed",
+        f"{decisions} decision change(s) ({flips} flipped)",
+        f"{len(result.removed)} only in A",
+        f"{len(result.added)} only in B",
+    ]
+    if drift:
+        parts.append(f"{drift} with LLM/reasoning drift (not compared)")
+    verdict = "decisions differ" if changed else "no differences"
+    return f"{verdict}: " + ", ".join(parts)
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    """One typed change as JSON-able data (``kind``, ``path``, ``description`` and its fields)."""
+    data: dict[str, Any] = {"kind": type(change).__name__, "path": change.path,
+                            "description": change.describe()}  # fmt: skip
+    if isinstance(change, DecisionChanged):
+        data.update(step=change.step, item_id=change.item_id, flipped=change.flipped,
+                    before=change.before, after=change.after,
+                    filters=[{"name": f.name, "before": f.before, "after": f.after}
+                             for f in change.filters])  # fmt: skip
+    elif isinstance(change, (StepAdded, StepRemoved)):
+        data.update(step=change.step, status=change.status)
+    elif isinstance(change, StatusChanged):
+        data.update(step=change.step, before=change.before, after=change.after)
+    elif isinstance(change, FieldChanged):
+        for side in ("before", "after"):
+            value = getattr(change, side)
+            data[side] = value if _is_json(value) else None
+            data[f"{side}_absent"] = not _is_json(value)
+    return data
+
+
+def _is_json(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool, list, dict))
+
+
+def _trace_json(key: TraceKey, diff: TraceDiff | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"test_id": key[0], "trace": key[1], "occurrence": key[2]}
+    if diff is not None:
+        data["changes"] = [change_json(c) for c in diff.changes]
+        data["drift"] = [change_json(c) for c in diff.drift]
+    return data
+
+
+def diff_json(a: Run, b: Run, result: RunDiff) -> dict[str, Any]:
+    """The whole comparison as JSON-able data (``differs`` mirrors the exit status)."""
+    return {
+        "a": run_json(a),
+        "b": run_json(b),
+        "differs": bool(result.changed),
+        "compared": len(result.diffs),
+        "changed": [_trace_json(k, d) for k, d in result.changed.items()],
+        "drift_only": [_trace_json(k, d) for k, d in result.diffs.items() if not d and d.drift],
+        "only_in_a": [_trace_json(k) for k in result.removed],
+        "only_in_b": [_trace_json(k) for k in result.added],
+        "summary": summary_line(result),
+    }

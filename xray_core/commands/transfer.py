@@ -1,0 +1,77 @@
+"""``xray export`` / ``xray import``: move runs between machines as JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+
+from ..jsonl import bundle_run, import_bundles, read_export, write_export
+from ..runref import short_id
+from .common import CommandSet, Context, UsageError, resolve
+
+
+def register(commands: CommandSet) -> None:
+    """Add ``xray export`` and ``xray import`` to the command line."""
+    export = commands.add(
+        "export", help="write runs (tests, traces, steps) to a JSON-lines file",
+        description="Write runs, with their test rows and traces, to a JSON-lines file that "
+                    "`xray import` reads on another machine.",
+    )  # fmt: skip
+    export.add_argument("runs", metavar="RUN", nargs="+", help="run references (e.g. latest)")
+    export.add_argument("-o", "--output", required=True, metavar="FILE.jsonl",
+                        help="the file to write ('-' for stdout)")  # fmt: skip
+    export.set_defaults(handler=run_export, json_ok=False)
+    load = commands.add(
+        "import", help="add runs from JSON-lines exports (idempotent, keeps ids)",
+        description="Add the runs of JSON-lines files written by `xray export` to the database "
+                    "(created when missing). Ids are kept, so importing twice adds nothing. "
+                    "Every file is checked completely first: if one is malformed, nothing is "
+                    "imported.",
+    )  # fmt: skip
+    load.add_argument("files", metavar="FILE.jsonl", nargs="+", type=Path)
+    load.set_defaults(handler=run_import, json_ok=True)
+
+
+def run_export(args: argparse.Namespace, ctx: Context) -> int:
+    """Write the export file."""
+    with ctx.open_store() as store:
+        runs = list({r.run_id: r for r in resolve(store, args.runs)}.values())
+        bundles = [bundle_run(store, r) for r in runs]
+    if args.output == "-":
+        write_export(ctx.stdout, bundles)
+        return 0
+    target = Path(args.output)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("w", encoding="utf-8") as out:
+            lines = write_export(out, bundles)
+        os.replace(partial, target)  # a reader never sees half a file
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    traces = sum(len(b.traces) for b in bundles)
+    ctx.say(f"exported {len(bundles)} run(s) ({', '.join(short_id(r.run_id) for r in runs)}), "
+            f"{traces} trace(s), {lines} line(s) to {target}")  # fmt: skip
+    return 0
+
+
+def run_import(args: argparse.Namespace, ctx: Context) -> int:
+    """Check every file, then import them all."""
+    parsed = [(path, read_export(path)) for path in args.files]
+    with ctx.create_store() as store:
+        results = [(path, import_bundles(store, bundles)) for path, bundles in parsed]
+        db = store.path
+    if ctx.as_json:
+        ctx.print_json({"db": str(db), "files": [
+            {"file": str(p), "added": r.added, "already_present": r.present, "traces": r.traces}
+            for p, r in results
+        ]})  # fmt: skip
+        return 0
+    for path, result in results:
+        ctx.say(f"{path}: {len(result.added)} run(s) added, {len(result.present)} already "
+                f"present ({result.traces} trace(s) written) in {db}")  # fmt: skip
+    return 0

@@ -1,0 +1,187 @@
+"""ReportData -> the compact JSON document the page's script reads.
+
+The page receives one JSON document (see :func:`build_payload`) embedded in a
+``<script type="application/json">`` element. :func:`script_json` serializes it and escapes it
+for that HTML context, so no user string can close the element or open a comment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+import pydantic_core
+
+from ..diff import Change, DecisionChanged, RunDiff, TraceDiff
+from ..models import Run, Step, Trace
+from ..stability import DecisionStability
+from .data import Panel, ReportData, TestResult
+
+#: bytes that must not appear raw inside a <script> element (or that break JS string literals)
+_HTML_ESCAPES = (
+    (b"<", b"\\u003c"),
+    (b">", b"\\u003e"),
+    (b"&", b"\\u0026"),
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+)
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON that is safe to place verbatim inside a ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` only occur inside JSON strings, where their ``\\u`` escapes decode to
+    the same characters; so ``</script>`` or ``<!--`` in user data cannot end the element.
+    Values JSON cannot hold (NaN, unknown objects) become strings instead of failing.
+    """
+    raw = pydantic_core.to_json(value, inf_nan_mode="strings", fallback=repr)
+    for needle, escape in _HTML_ESCAPES:
+        if needle in raw:
+            raw = raw.replace(needle, escape)
+    return raw.decode("utf-8")
+
+
+def build_payload(data: ReportData) -> dict[str, Any]:
+    """Everything the page shows, as plain JSON-able data with short keys."""
+    return {
+        "title": data.title,
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "run": _run(data.run),
+        "baseline_run": _run(data.baseline_run),
+        "tests": [_test(t) for t in data.tests],
+        "traces": [_trace(t) for t in data.traces],
+        "panels": {sid: [_panel(p) for p in panels] for sid, panels in data.panels.items()},
+        "comparison": _comparison(data.comparison, data.traces, data.baseline_traces),
+        "stability": [_stability(s) for s in data.stability],
+    }
+
+
+def _run(run: Run | None) -> dict[str, Any] | None:
+    return None if run is None else run.model_dump(mode="json")
+
+
+def _test(test: TestResult) -> dict[str, Any]:
+    return {
+        "id": test.test_id,
+        "outcome": test.outcome,
+        "dur": test.duration_ms,
+        "baseline": test.baseline,
+        "message": test.message,
+        "diffs": [_trace_diff(d) for d in test.baseline_diffs],
+    }
+
+
+def _trace(trace: Trace) -> dict[str, Any]:
+    start = trace.start_time
+    steps = sorted(trace.steps, key=lambda s: s.step_order)
+    return {
+        "id": trace.trace_id,
+        "name": trace.name,
+        "status": trace.status,
+        "test": trace.test_id,
+        "run": trace.run_id,
+        "start": start.isoformat(),
+        "dur": trace.duration_ms,
+        "meta": trace.metadata,
+        "rejected": _rejected_count(steps),
+        "steps": [_step(s, start) for s in steps],
+    }
+
+
+def _step(step: Step, trace_start: datetime) -> dict[str, Any]:
+    return {
+        "id": step.step_id,
+        "parent": step.parent_id,
+        "name": step.name,
+        "status": step.status,
+        "at": round((step.start_time - trace_start).total_seconds() * 1000.0, 3),
+        "dur": step.duration_ms,
+        "input": step.input,
+        "output": step.output,
+        "reasoning": step.reasoning,
+        "meta": step.metadata,
+        "error": step.error,
+    }
+
+
+def _rejected_count(steps: Iterable[Step]) -> int:
+    """Candidates whose final (last) evaluation rejected them, read from the raw metadata."""
+    final: dict[str, bool] = {}
+    for step in steps:
+        evaluations = step.metadata.get("evaluations")
+        if not isinstance(evaluations, list):
+            continue
+        for evaluation in evaluations:
+            if isinstance(evaluation, dict) and "item_id" in evaluation:
+                final[str(evaluation["item_id"])] = bool(evaluation.get("qualified"))
+    return sum(1 for qualified in final.values() if not qualified)
+
+
+def _panel(panel: Panel) -> dict[str, Any]:
+    return {"title": panel.title, "rows": panel.rows, "data": panel.data, "text": panel.text}
+
+
+def _change(change: Change) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "kind": type(change).__name__,
+        "path": change.path,
+        "text": change.describe(),
+    }
+    if isinstance(change, DecisionChanged):
+        found.update(
+            step=change.step,
+            item=change.item_id,
+            flipped=change.flipped,
+            before=change.before,
+            after=change.after,
+            filters=[f.describe() for f in change.filters],
+        )
+    return found
+
+
+def _trace_diff(diff: TraceDiff) -> dict[str, Any]:
+    decisions = diff.decisions
+    others = [c for c in diff.changes if not isinstance(c, DecisionChanged)]
+    return {
+        "name": diff.name,
+        "changes": [_change(c) for c in [*decisions, *others]],
+        "drift": [_change(c) for c in diff.drift],
+    }
+
+
+def _comparison(
+    comparison: RunDiff | None, current: list[Trace], baseline: list[Trace]
+) -> dict[str, Any] | None:
+    if comparison is None:
+        return None
+    from ..diff import trace_key_map
+
+    ids = {key: t.trace_id for key, t in trace_key_map(current).items()}
+    changed = [
+        {"key": list(key), "trace": ids.get(key), **_trace_diff(diff)}
+        for key, diff in comparison.diffs.items()
+        if diff or diff.drift
+    ]
+    return {
+        "changed": changed,
+        "same": sum(1 for d in comparison.diffs.values() if not d and not d.drift),
+        "added": [{"key": list(k), "trace": ids.get(k)} for k in comparison.added],
+        "removed": [{"key": list(k), "trace": None} for k in comparison.removed],
+        "baseline_traces": len(baseline),
+    }
+
+
+def _stability(entry: DecisionStability) -> dict[str, Any]:
+    return {
+        "test": entry.test_id,
+        "trace": entry.trace_name,
+        "step": entry.step,
+        "item": entry.item_id,
+        "n": entry.observations,
+        "qualified": entry.qualified,
+        "rejected": entry.rejected,
+        "flips": entry.flips,
+        "rate": entry.flip_rate,
+        "rejected_by": dict(entry.rejected_by.most_common()),
+    }

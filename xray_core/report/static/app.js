@@ -1,0 +1,279 @@
+/* The page: run header, filter bar, the lazily rendered trace list, and fragment routing
+   (#trace=ID&step=ID&item=ID, #test=ID, #view=compare|stability). */
+
+const DATA = JSON.parse(document.getElementById("xray-data").textContent);
+const FIRST_ROWS = 80;
+const ROW_CHUNK = 400;
+
+const testsById = new Map(DATA.tests.map((t) => [t.id, t]));
+const entries = buildEntries();
+const byTrace = new Map(entries.filter((e) => e.trace).map((e) => [e.trace.id, e]));
+const rowCache = new Map();
+const listEl = document.getElementById("trace-list");
+const detailEl = document.getElementById("detail");
+let listGeneration = 0;
+let shownEntries = [];
+
+function buildEntries() {
+  const out = [];
+  const traced = new Set();
+  DATA.traces.forEach((trace) => {
+    traced.add(trace.test);
+    out.push(makeEntry(trace, trace.test != null ? testsById.get(trace.test) || null : null));
+  });
+  for (const test of DATA.tests) if (!traced.has(test.id)) out.push(makeEntry(null, test));
+  out.forEach((e, i) => { e.index = i; });
+  return out;
+}
+
+function makeEntry(trace, test) {
+  const failedSteps = trace ? trace.steps.filter((s) => s.status === "failed").length : 0;
+  const testFailed = !!test && (test.outcome === "failed" || test.outcome === "error");
+  return {
+    trace, test, failedSteps,
+    failed: testFailed || (!!trace && trace.status === "failed"),
+    baselineFailed: !!test && test.baseline === "failed",
+    name: trace ? trace.name : "",
+    testId: trace ? trace.test || "" : test.id,
+    dur: trace ? trace.dur : test.dur,
+    hay: null,
+  };
+}
+
+/* ---- header -------------------------------------------------------------------------- */
+
+function renderHeader() {
+  const run = DATA.run;
+  const info = document.getElementById("run-info");
+  const when = run ? run.started_at : DATA.generated;
+  add(info, el("span", null, (run ? "run " : "generated ") + fmtTime(when)));
+  if (run && run.git_commit) {
+    add(info, el("span", { class: "mono", title: run.git_commit }, "commit " + run.git_commit.slice(0, 10)));
+  }
+  if (run && run.git_branch) add(info, el("span", { class: "mono" }, "branch " + run.git_branch));
+  if (run && run.git_dirty) add(info, badge("uncommitted changes", "warn"));
+  if (run && run.command) add(info, el("span", { class: "mono cmd" }, run.command));
+  const tests = DATA.tests;
+  const failedTests = tests.filter((t) => t.outcome === "failed" || t.outcome === "error").length;
+  const steps = DATA.traces.reduce((n, t) => n + t.steps.length, 0);
+  const failedSteps = entries.reduce((n, e) => n + e.failedSteps, 0);
+  const baseline = {};
+  for (const t of tests) if (t.baseline) baseline[t.baseline] = (baseline[t.baseline] || 0) + 1;
+  const totals = document.getElementById("totals");
+  if (tests.length) {
+    add(totals, chip("tests", tests.length));
+    add(totals, chip("passed", tests.filter((t) => t.outcome === "passed").length, "good"));
+    add(totals, chip("failed", failedTests, failedTests ? "bad" : ""));
+  }
+  add(totals, chip("traces", DATA.traces.length));
+  add(totals, chip("steps", steps));
+  add(totals, chip("failed steps", failedSteps, failedSteps ? "bad" : ""));
+  for (const verdict of Object.keys(baseline).sort()) {
+    add(totals, chip("baseline " + verdict, baseline[verdict], verdict === "passed" || verdict === "written" ? "good" : "bad"));
+  }
+  const tabs = document.getElementById("tabs");
+  add(tabs, el("a", { href: "#view=traces", "data-view": "traces" }, "Traces"));
+  if (DATA.comparison) add(tabs, el("a", { href: "#view=compare", "data-view": "compare" }, "Comparison"));
+  if (DATA.stability.length) add(tabs, el("a", { href: "#view=stability", "data-view": "stability" }, "Stability"));
+  tabs.hidden = tabs.children.length < 2;
+}
+
+/* ---- list ---------------------------------------------------------------------------- */
+
+function haystack(entry) {
+  if (entry.hay === null) {
+    const parts = [entry.testId, entry.name];
+    const trace = entry.trace;
+    if (trace) {
+      for (const s of trace.steps) {
+        parts.push(s.name, s.reasoning || "");
+        const evaluations = s.meta && s.meta.evaluations;
+        if (Array.isArray(evaluations)) {
+          for (const e of evaluations) if (e) parts.push(String(e.item_id), e.reasoning || "");
+        }
+      }
+    }
+    entry.hay = parts.join("\n").toLowerCase();
+  }
+  return entry.hay;
+}
+
+function matches(entry, terms, status) {
+  if (status === "passed" && entry.failed) return false;
+  if (status === "failed" && !entry.failed) return false;
+  if (status === "baseline-failed" && !entry.baselineFailed) return false;
+  if (terms.length === 0) return true;
+  const hay = haystack(entry);
+  return terms.every((t) => hay.includes(t));
+}
+
+const SORTS = {
+  order: (a, b) => a.index - b.index,
+  duration: (a, b) => (b.dur || 0) - (a.dur || 0),
+  name: (a, b) => compareText(a.name, b.name) || compareText(a.testId, b.testId) || a.index - b.index,
+  failures: (a, b) => (b.failed - a.failed) || (b.baselineFailed - a.baselineFailed) ||
+    (b.failedSteps - a.failedSteps) || a.index - b.index,
+};
+
+function compareText(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function visibleEntries() {
+  const terms = document.getElementById("search").value.toLowerCase().split(/\s+/).filter(Boolean);
+  const status = document.getElementById("status").value;
+  const sort = SORTS[document.getElementById("sort").value] || SORTS.order;
+  return entries.filter((e) => matches(e, terms, status)).sort(sort);
+}
+
+function renderList() {
+  const generation = ++listGeneration;
+  const visible = visibleEntries();
+  shownEntries = visible;
+  clear(listEl);
+  const untraced = entries.length - DATA.traces.length;
+  const total = plural(DATA.traces.length, "trace") + (untraced ? `, ${plural(untraced, "test")} without trace` : "");
+  document.getElementById("list-count").textContent =
+    visible.length === entries.length ? total : `${visible.length} shown of ${total}`;
+  if (visible.length === 0) listEl.appendChild(el("p", { class: "hint" }, "Nothing matches."));
+  let next = 0;
+  const chunk = () => {
+    if (generation !== listGeneration) return;
+    const end = Math.min(visible.length, next + (next === 0 ? FIRST_ROWS : ROW_CHUNK));
+    const frag = document.createDocumentFragment();
+    for (; next < end; next++) frag.appendChild(rowFor(visible[next]));
+    listEl.appendChild(frag);
+    if (next < visible.length) setTimeout(chunk, 0);
+  };
+  chunk();
+  markSelected();
+}
+
+function rowFor(entry) {
+  let row = rowCache.get(entry.index);
+  if (row) return row;
+  const trace = entry.trace;
+  const href = trace ? hashFor({ trace: trace.id }) : hashFor({ test: entry.test.id });
+  row = el("a", {
+    class: "row" + (entry.failed ? " failed" : "") + (entry.baselineFailed ? " baseline-failed" : ""),
+    href, role: "listitem", "data-index": entry.index,
+  },
+  el("span", { class: "dot " + (entry.failed ? "bad" : trace && trace.status === "running" ? "warn" : "good"), "aria-hidden": "true" }),
+  el("span", { class: "row-main" },
+    el("span", { class: "row-line" },
+      el("span", { class: "row-name" }, trace ? trace.name : el("span", { class: "muted" }, "no trace")),
+      entry.failed && badge(trace && trace.status === "failed" ? "failed" : "test " + entry.test.outcome, "bad"),
+      entry.baselineFailed && badge("baseline", "bad")),
+    el("span", { class: "row-test mono" }, entry.testId || "(no test)")),
+  el("span", { class: "row-meta" },
+    el("span", { class: "row-dur mono" }, fmtMs(entry.dur)),
+    trace && el("span", { class: "row-counts" }, plural(trace.steps.length, "step"), " · ",
+      el("span", { class: trace.rejected ? "rej" : "" }, `${trace.rejected} rejected`))));
+  rowCache.set(entry.index, row);
+  return row;
+}
+
+function markSelected() {
+  const selected = listEl.querySelector(".row.selected");
+  if (selected) selected.classList.remove("selected");
+  const entry = currentEntry();
+  if (!entry) return;
+  const row = rowCache.get(entry.index);
+  if (row && row.parentNode === listEl) row.classList.add("selected");
+}
+
+/* ---- routing ------------------------------------------------------------------------- */
+
+function currentEntry() {
+  const params = readHash();
+  if (params.trace) return byTrace.get(params.trace) || null;
+  if (params.test) return entries.find((e) => !e.trace && e.test.id === params.test) || null;
+  return null;
+}
+
+function route() {
+  const params = readHash();
+  const view = params.view === "compare" && DATA.comparison ? "compare"
+    : params.view === "stability" && DATA.stability.length ? "stability" : "traces";
+  for (const name of ["traces", "compare", "stability"]) {
+    document.getElementById("view-" + name).hidden = name !== view;
+  }
+  for (const tab of document.querySelectorAll("#tabs a")) tab.classList.toggle("active", tab.dataset.view === view);
+  if (view === "compare") showOnce("view-compare", () => comparisonView(DATA.comparison));
+  else if (view === "stability") showOnce("view-stability", () => stabilityView(DATA.stability));
+  else showTraces(params);
+  document.body.dataset.routed = String(Number(document.body.dataset.routed || 0) + 1);
+}
+
+function showTraces(params) {
+  const entry = currentEntry();
+  clear(detailEl);
+  if (!entry) {
+    add(detailEl, overview(params));
+  } else {
+    add(detailEl, entry.trace ? traceDetail(entry, params.step, params.item) : testDetail(entry.test));
+    document.title = `${entry.trace ? entry.trace.name : entry.test.id} · ${DATA.title}`;
+  }
+  markSelected();
+  revealTarget(params);
+}
+
+function showOnce(id, build) {
+  const node = document.getElementById(id);
+  if (!node.firstChild) node.appendChild(build());
+}
+
+function revealTarget(params) {
+  const target = detailEl.querySelector(params.item ? "tr.target" : "#step-detail");
+  if (target) target.scrollIntoView({ block: params.item ? "center" : "nearest" });
+  else detailEl.scrollTop = 0;
+  const entry = currentEntry();
+  const row = entry && rowCache.get(entry.index);
+  if (row && row.parentNode === listEl) row.scrollIntoView({ block: "nearest" });
+}
+
+function overview(params) {
+  document.title = DATA.title;
+  const missing = params.trace || params.test;
+  const failing = entries.filter((e) => e.failed || e.baselineFailed).slice(0, 50);
+  return el("div", { class: "overview" },
+    missing && el("p", { class: "notice" }, "The linked trace is not in this report: ", el("span", { class: "mono" }, missing)),
+    entries.length === 0
+      ? el("p", { class: "hint" }, "No trace was recorded in this run.")
+      : el("p", { class: "hint" }, "Select a trace to see its timeline, steps and decisions."),
+    failing.length > 0 && section("Needs attention",
+      el("ul", { class: "attention" }, failing.map((e) => el("li", null,
+        el("a", { href: e.trace ? hashFor({ trace: e.trace.id }) : hashFor({ test: e.test.id }) },
+          el("span", { class: "mono" }, e.testId || "(no test)"), e.trace ? " · " + e.trace.name : ""),
+        " ", e.failed && badge("failed", "bad"), e.baselineFailed && badge("baseline", "bad"))))));
+}
+
+/* j/k or the arrow keys move through the listed traces (outside text fields). */
+function onKey(event) {
+  if (event.target.closest("input, select, textarea") || event.altKey || event.ctrlKey || event.metaKey) return;
+  const step = { ArrowDown: 1, j: 1, ArrowUp: -1, k: -1 }[event.key];
+  if (!step || document.getElementById("view-traces").hidden || shownEntries.length === 0) return;
+  event.preventDefault();
+  const at = shownEntries.indexOf(currentEntry());
+  const next = shownEntries[Math.max(0, Math.min(shownEntries.length - 1, at < 0 ? 0 : at + step))];
+  location.hash = next.trace ? hashFor({ trace: next.trace.id }) : hashFor({ test: next.test.id });
+}
+
+function debounce(fn, ms) {
+  let timer = null;
+  return () => { clearTimeout(timer); timer = setTimeout(fn, ms); };
+}
+
+function init() {
+  renderHeader();
+  document.getElementById("search").addEventListener("input", debounce(renderList, 120));
+  document.getElementById("status").addEventListener("change", renderList);
+  document.getElementById("sort").addEventListener("change", renderList);
+  window.addEventListener("hashchange", route);
+  document.addEventListener("keydown", onKey);
+  renderList();
+  route();
+  document.body.dataset.ready = "true";
+}
+
+init();
