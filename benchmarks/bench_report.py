@@ -51,14 +51,20 @@ def template_trace(evaluations: int = 50) -> Trace:
             for i in range(evaluations):
                 step.add_evaluation(
                     item_id=f"B0ITEM{i:03d}",
-                    item_data={"title": f"Steel Water Bottle {i}", "price": 20.0 + i,
-                               "rating": 4.2, "reviews": 100 + 37 * i},  # fmt: skip
-                    filters=[{"name": "price", "passed": True, "detail": "22.00 in [12.50, 50.00]"},
-                             {"name": "rating", "passed": True, "detail": "4.20 > 3.8"},
-                             {"name": "reviews", "passed": i % 3 > 0, "detail": f"{37 * i} > 100"}],
+                    item_data={
+                        "title": f"Steel Water Bottle {i}",
+                        "price": 20.0 + i,
+                        "rating": 4.2,
+                        "reviews": 100 + 37 * i,
+                    },
+                    filters=[
+                        {"name": "price", "passed": True, "detail": "22.00 in [12.50, 50.00]"},
+                        {"name": "rating", "passed": True, "detail": "4.20 > 3.8"},
+                        {"name": "reviews", "passed": i % 3 > 0, "detail": f"{37 * i} > 100"},
+                    ],
                     qualified=i % 3 > 0,
                     reasoning="Rejected by reviews" if i % 3 == 0 else "Qualified",
-                )  # fmt: skip
+                )
             step.set_output({"selected": "B0ITEM001"})
     recorded = recorder.store.get_trace(trace.trace_id)
     assert recorded is not None
@@ -146,8 +152,12 @@ def run(quick: bool = False) -> list[Figure]:
         peer_size = theirs.stat().st_size
         found: dict[str, Any] = {}
         if Path(CHROMIUM).exists():
-            found["ours"] = load_times(ours.as_uri(), "#trace-list .row",
-                                       "document.querySelectorAll('#trace-list .row').length", n)
+            found["ours"] = load_times(
+                ours.as_uri(),
+                "#trace-list .row",
+                "document.querySelectorAll('#trace-list .row').length",
+                n,
+            )
             found["theirs"] = load_times(
                 theirs.as_uri(), "#results-table tbody.results-table-row",
                 "document.querySelectorAll('#results-table tbody.results-table-row').length", n)  # fmt: skip

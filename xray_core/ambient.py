@@ -162,9 +162,16 @@ def step(name: str | Callable[..., Any] | None = None, input: Any = None) -> Any
     input and its return value as output. ``@xray_core.step`` alone names the step after the
     function.
     """
+    current = _current_trace.get()
+    if current is None and type(name) is str:  # the no-op path: keep it allocation-free
+        null = _NULL_STEPS.get(name)
+        if null is None:
+            null = _NullOrDecorator(name)
+            if len(_NULL_STEPS) < 1024:
+                _NULL_STEPS[name] = null
+        return null
     if callable(name):
         return _StepFactory(None, None)(name)
-    current = _current_trace.get()
     if current is None:
         return _NullOrDecorator(name)
     return _LiveOrDecorator(current, name, input)
@@ -180,6 +187,9 @@ class _NullOrDecorator(NullStep):
 
     def __call__(self, func: F) -> F:
         return _StepFactory(self.name, None)(func)
+
+
+_NULL_STEPS: dict[str, _NullOrDecorator] = {}
 
 
 class _LiveOrDecorator:

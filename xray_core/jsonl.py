@@ -5,7 +5,7 @@ A file holds one header line, then for each run: its run record, its per-test ro
 
     {"format": "xray-runs", "version": 1}
     {"type": "run", "run": {"run_id": "...", "started_at": "...", "git_commit": "...", ...}}
-    {"type": "test", "run_id": "...", "test_id": "tests/test_a.py::test_x", "outcome": "passed", ...}
+    {"type": "test", "run_id": "...", "test_id": "tests/test_a.py::test_x", "outcome": ...}
     {"type": "trace", "trace": {"trace_id": "...", "run_id": "...", "steps": [...], ...}}
 
 Import keeps every id, so importing the same file twice adds nothing. A file is read and checked
@@ -141,7 +141,7 @@ class _Reader:
         version = data.get("version")
         if not isinstance(version, int) or version < 1 or version > FORMAT_VERSION:
             raise self.fail(number, f"format version {version!r} is not supported (this xray "
-                                    f"reads version {FORMAT_VERSION}); upgrade decisiontracex")  # fmt: skip
+                                    f"reads {FORMAT_VERSION}); upgrade decisiontracex")  # fmt: skip
         self.header = True
 
     def read_run(self, number: int, data: dict[str, Any]) -> None:
@@ -153,7 +153,8 @@ class _Reader:
     def owner(self, number: int, run_id: Any, what: str) -> RunBundle:
         bundle = self.bundles.get(run_id) if isinstance(run_id, str) else None
         if bundle is None:
-            raise self.fail(number, f"{what} belongs to run {run_id!r}, which no earlier line defines")
+            raise self.fail(number, f"{what} belongs to run {run_id!r}, which no earlier line "
+                                    "defines")  # fmt: skip
         return bundle
 
     def read_test(self, number: int, data: dict[str, Any]) -> None:
@@ -186,7 +187,10 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def import_bundles(store: Store, bundles: Iterable[RunBundle]) -> ImportResult:
-    """Write ``bundles`` into ``store``, keeping ids (traces first, so a run present is complete)."""
+    """Write ``bundles`` into ``store``, keeping ids.
+
+    Traces are written before their run row, so a run present in the store is complete.
+    """
     result = ImportResult()
     for bundle in bundles:
         existed = store.get_run(bundle.run.run_id) is not None

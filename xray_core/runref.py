@@ -80,7 +80,8 @@ def resolve_run(runs: Sequence[Run], ref: str, *, git_cwd: str | None = None) ->
 def _nth(runs: Sequence[Run], n: int, ref: str) -> Run:
     if n >= len(runs):
         raise UnknownRunError(
-            f"run {ref!r}: only {len(runs)} run(s) recorded, so the oldest is latest~{len(runs) - 1}"
+            f"run {ref!r}: only {len(runs)} run(s) recorded, "
+            f"so the oldest is latest~{len(runs) - 1}"
         )
     return runs[n]
 

@@ -57,8 +57,9 @@ def add_run(db: Path, min_price: float, *, commit: str, index: int,
             repeats: int = 1, run_id: str | None = None) -> Run:
     """Append one run (each test records ``repeats`` traces) to the database at ``db``."""
     when = T0 + timedelta(hours=index)
-    run = Run(run_id=run_id or uuid.uuid4().hex, started_at=when, finished_at=when + timedelta(seconds=3),
-              git_commit=commit, git_branch="main", git_dirty=False, command="pytest --xray-db",
+    run = Run(run_id=run_id or uuid.uuid4().hex, started_at=when,
+              finished_at=when + timedelta(seconds=3), git_commit=commit, git_branch="main",
+              git_dirty=False, command="pytest --xray-db",
               counts={"tests": len(tests), "passed": len(tests), "failed": 0,
                       "traces": len(tests) * repeats, "baseline_failed": 0})
     traces = [

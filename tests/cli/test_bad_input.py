@@ -6,6 +6,7 @@ Databases are checked byte for byte afterwards: reading never creates or alters 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Callable
 
@@ -127,3 +128,12 @@ def test_malformed_jsonl_imports_nothing(tmp_path: Path) -> None:
 )
 def test_usage_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     _one_line_error(run_xray(*args, cwd=tmp_path), message, "--help")
+
+
+def test_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    for index in range(30):
+        add_run(db, 10.0, commit=COMMIT_A, index=index)
+    done = subprocess.run(f"xray runs --db {db} --json --limit 30 | head -c 10", shell=True,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.stdout == "[\n  {\n    \"r"[:10] and done.stderr == ""

@@ -33,7 +33,7 @@ def test_runs_table_and_json(cli: Cli, history: History) -> None:
 
 def test_default_db_is_found_from_a_subfolder(cli: Cli, history: History,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    db, runs = history
+    db, _runs = history
     sub = db.parent.parent / "pkg" / "deep"
     sub.mkdir(parents=True)
     monkeypatch.chdir(sub)
@@ -68,7 +68,7 @@ def test_show_prints_user_text_literally(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_show_unknown_and_ambiguous_trace(cli: Cli, history: History) -> None:
-    db, runs = history
+    db, _runs = history
     status, out, err = cli("show", "--db", db, "zz")
     assert (status, out) == (2, "") and "no trace id starts with 'zz'" in err
     with SQLiteStore(db, strict=True) as store:
@@ -89,12 +89,13 @@ def test_show_unknown_and_ambiguous_trace(cli: Cli, history: History) -> None:
 
 
 def test_diff_flip_exits_1_and_explains(cli: Cli, history: History) -> None:
-    db, runs = history
+    db, _runs = history
     status, out, err = cli("diff", "--db", db, "latest~1", "latest")
     assert (status, err) == (1, "")
     assert "tests/test_pick.py::test_pick :: competitor-selection" in out
     assert "B02: qualified -> rejected by price" in out
-    assert out.strip().splitlines()[-1].startswith("decisions differ: 1 trace(s) compared, 1 changed")
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("decisions differ: 1 trace(s) compared, 1 changed")
 
 
 def test_diff_same_commit_exits_0(cli: Cli, history: History) -> None:
@@ -167,7 +168,7 @@ def test_stability_within_one_run(cli: Cli, tmp_path: Path) -> None:
                                when=run.started_at.replace(minute=30))  # fmt: skip
     with SQLiteStore(db, strict=True) as store:
         store.save_traces([extra])
-    status, out, _ = cli("stability", "--db", db, "--last", "1", "--json", "--test", "test_pick")
+    _status, out, _ = cli("stability", "--db", db, "--last", "1", "--json", "--test", "test_pick")
     first = json.loads(out)["decisions"][0]
     assert (first["item_id"], first["observations"], first["flips"]) == ("B02", 2, 1)
 
@@ -220,3 +221,34 @@ def test_json_refused_where_there_is_none(cli: Cli, history: History) -> None:
     db, _ = history
     status, _, err = cli("report", "--db", db, "-o", "r.html", "--json")
     assert status == 2 and "has no --json output" in err
+
+
+def test_export_to_stdout_and_import_into_a_new_default_db(
+    cli: Cli, history: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, runs = history
+    status, out, _ = cli("export", "--db", db, "latest", "-o", "-")
+    lines = out.splitlines()
+    assert status == 0 and json.loads(lines[0])["format"] == "xray-runs"
+    assert json.loads(lines[1])["run"]["run_id"] == runs[2].run_id
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "in.jsonl").write_text(out)
+    monkeypatch.chdir(elsewhere)
+    status, out, _ = cli("import", "in.jsonl")
+    assert status == 0 and "1 run(s) added" in out
+    with SQLiteStore(elsewhere / ".xray" / "runs.db") as store:
+        assert [r.run_id for r in store.list_runs()] == [runs[2].run_id]
+
+
+def test_corrupt_row_is_one_line_internal_error(cli: Cli, history: History) -> None:
+    import sqlite3
+
+    db, _ = history
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE traces SET metadata = '{not json'")
+    conn.commit()
+    conn.close()
+    status, out, err = cli("diff", "--db", db, "latest~1", "latest")
+    assert (status, out) == (3, "")
+    assert err.startswith("xray: error: internal error: JSONDecodeError: ") and err.count("\n") == 1

@@ -32,7 +32,8 @@ def test_round_trip_keeps_everything(tmp_path: Path) -> None:
     add_run(db, 10.0, commit=COMMIT_A, index=0, tests=("t.py::a", "t.py::b"), repeats=2)
     lines = _export(db, tmp_path / "e.jsonl")
     assert json.loads(lines[0]) == {"format": "xray-runs", "version": 1}
-    assert [json.loads(line)["type"] for line in lines[1:]] == ["run"] + ["test"] * 2 + ["trace"] * 4
+    kinds = [json.loads(line)["type"] for line in lines[1:]]
+    assert kinds == ["run"] + ["test"] * 2 + ["trace"] * 4
 
     other = tmp_path / "b.db"
     with SQLiteStore(other, strict=True) as store:

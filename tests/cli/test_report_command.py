@@ -69,5 +69,5 @@ def test_report_unwritable_target(cli: Cli, history: History, tmp_path: Path) ->
     db, _ = history
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    status, out, err = cli("report", "--db", db, "-o", blocker / "r.html")
+    status, _out, err = cli("report", "--db", db, "-o", blocker / "r.html")
     assert status == 2 and err.startswith(f"xray: error: {blocker / 'r.html'}: cannot write")

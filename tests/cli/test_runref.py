@@ -56,7 +56,7 @@ def test_ambiguous_prefix_lists_candidates() -> None:
 
 def test_prefix_of_an_id_and_of_a_commit_is_ambiguous() -> None:
     runs = [_run("dead0009", None, 9), *RUNS]
-    with pytest.raises(UnknownRunError, match="ambiguous.*dead0009.*beef0001"):
+    with pytest.raises(UnknownRunError, match=r"ambiguous.*dead0009.*beef0001"):
         resolve_run(runs, "dead")
 
 
@@ -64,7 +64,7 @@ def test_prefix_of_an_id_and_of_a_commit_is_ambiguous() -> None:
     ("ref", "message"),
     [
         ("latest~4", "only 4 run"),
-        ("nope", "no run matches 'nope'; recent runs: f00d0003"),
+        ("nope", r"no run matches 'nope'; recent runs: f00d0003"),
         ("  ", "empty run reference"),
     ],
 )

@@ -25,9 +25,14 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 if not CHROMIUM.exists():
     if os.environ.get("CI"):
         pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True)
+    pytest.skip(
+        f"{CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True
+    )
 
-sync_api = pytest.importorskip("playwright.sync_api")
+if os.environ.get("CI"):
+    from playwright import sync_api  # in CI a missing Playwright is an error, not a skip
+else:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +97,9 @@ def step_fragment(data: ReportData, index: int, step: str, item: str | None = No
     return fragment + (f"&item={item}" if item else "")
 
 
-def test_list_shows_every_trace_as_text(watched: Watched, report: Path, sample_data: ReportData) -> None:
+def test_list_shows_every_trace_as_text(
+    watched: Watched, report: Path, sample_data: ReportData
+) -> None:
     page = watched.open(report)
     rows = watched.rows()
     assert rows.count() == 4  # three traces and the test that recorded none
@@ -165,7 +172,7 @@ def test_llm_panel_json_tree_and_custom_panel(
                      "Keywords for: Steel water bottle 750ml", "response"):  # fmt: skip
         assert expected in llm
     output = page.locator(".io .block", has_text="Output")
-    assert 'keywords: [3 items]' in output.inner_text().replace("\n", " ")
+    assert "keywords: [3 items]" in output.inner_text().replace("\n", " ")
     assert '"steel"' in output.inner_text()
     page.goto(page.url.split("#")[0] + step_fragment(sample_data, 0, "filter_and_select"))
     panel = page.locator("section.panel")
@@ -183,7 +190,9 @@ def test_failed_step_shows_error_and_traceback(
     assert page.locator(".wf-row.st-failed").count() == 2  # rank and its parent step
 
 
-def test_baseline_diff_flipped_first(watched: Watched, report: Path, sample_data: ReportData) -> None:
+def test_baseline_diff_flipped_first(
+    watched: Watched, report: Path, sample_data: ReportData
+) -> None:
     page = watched.open(report, f"#trace={sample_data.traces[2].trace_id}")
     first = page.locator("section.baseline table.decisions tbody tr").first
     assert "B01" in first.inner_text() and "flipped" in first.inner_text()
@@ -292,4 +301,7 @@ def test_two_thousand_traces_render_lazily(watched: Watched, tmp_path: Path, xr:
     assert "t::1999" in watched.rows().last.inner_text()
     assert page.locator("table.evals").count() == 0  # details are built on demand
     panel = ReportData(traces=traces[:1], panels={"x": [Panel("p", text="t")]})
-    assert write_report(tmp_path / "small.html", panel).stat().st_size < (tmp_path / "big.html").stat().st_size
+    assert (
+        write_report(tmp_path / "small.html", panel).stat().st_size
+        < (tmp_path / "big.html").stat().st_size
+    )

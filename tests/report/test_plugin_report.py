@@ -12,7 +12,7 @@ import xray_core  # noqa: F401 - imported once, so in-process pytester runs do n
 
 from .test_render import payload_of
 
-PIPELINE = '''
+PIPELINE = """
 import xray_core as xc
 
 
@@ -26,9 +26,9 @@ def select(prices):
                                               "detail": f"{price} in [10, 40]"}],
                                     qualified=ok, reasoning="in range" if ok else "out of range")
             step.set_output({"kept": [p for p in prices if 10 <= p <= 40]})
-'''
+"""
 
-TESTS = '''
+TESTS = """
 import os
 import pytest
 from pipeline import select
@@ -58,9 +58,9 @@ def test_many(n):
 
 def test_no_trace():
     pass
-'''
+"""
 
-CONFTEST = '''
+CONFTEST = """
 from xray_core.report import Panel
 
 
@@ -68,7 +68,7 @@ def pytest_xray_report_panel(step, trace):
     if step.name == "filter_and_select":
         return Panel("Kept prices", rows=[{"price": p} for p in step.output["kept"]])
     return None
-'''
+"""
 
 
 @pytest.fixture
@@ -109,7 +109,9 @@ def test_report_of_a_session(suite: pytest.Pytester) -> None:
     assert payload["run"] is None or payload["run"]["run_id"]
 
 
-def test_report_shows_a_failed_baseline(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_report_shows_a_failed_baseline(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     suite.runpytest("--xray-update").assert_outcomes(passed=7, failed=1)
     monkeypatch.setenv("PRICES", "12 30 30")  # B1 now qualifies
     result = suite.runpytest("--xray-report=report.html")
@@ -124,7 +126,9 @@ def test_report_shows_a_failed_baseline(suite: pytest.Pytester, monkeypatch: pyt
 
 def test_report_under_xdist(suite: pytest.Pytester) -> None:
     suite.runpytest("--xray-update").assert_outcomes(passed=7, failed=1)
-    result = suite.runpytest_subprocess("-n", "2", "--xray-report=report.html", "-p", "no:cacheprovider")
+    result = suite.runpytest_subprocess(
+        "-n", "2", "--xray-report=report.html", "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=7, failed=1)
     payload = read_report(suite.path / "report.html")
     check_suite_report(payload)

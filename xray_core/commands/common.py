@@ -21,6 +21,7 @@ from ..runref import resolve_run
 from ..store.sqlite import SCHEMA_VERSION, SQLiteStore
 
 DEFAULT_DB = Path(".xray") / "runs.db"
+TEST_HELP = "only tests whose node id contains PATTERN (a glob when it has * ? or [)"
 
 
 class CommandSet:
@@ -124,7 +125,8 @@ def check_db(path: Path) -> None:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            tables = {r[0] for r in rows}
         finally:
             conn.close()
     except sqlite3.Error as exc:

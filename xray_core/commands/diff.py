@@ -22,7 +22,7 @@ from ..diff import (
 )
 from ..models import Run, Trace
 from ..runref import describe_run
-from .common import CommandSet, Context, UsageError, resolve, run_json, run_traces
+from .common import TEST_HELP, CommandSet, Context, UsageError, resolve, run_json, run_traces
 
 EXIT_SAME, EXIT_DIFFERENT = 0, 1
 
@@ -41,14 +41,14 @@ def register(commands: CommandSet) -> None:
     parser.add_argument("run_b", metavar="B", help="the run after (e.g. latest)")
     add_compare_options(parser)
     parser.add_argument("--drift", action="store_true",
-                        help="also print traces whose only changes are LLM/reasoning drift")  # fmt: skip
+                        help="also print traces whose only changes are LLM or reasoning "
+                             "drift")  # fmt: skip
     parser.set_defaults(handler=run, json_ok=True)
 
 
 def add_compare_options(parser: argparse.ArgumentParser) -> None:
     """The options shared by the commands comparing runs (diff, report)."""
-    parser.add_argument("--test", metavar="PATTERN",
-                        help="only tests whose id contains PATTERN (a glob if it has * ? [)")  # fmt: skip
+    parser.add_argument("--test", metavar="PATTERN", help=TEST_HELP)
     parser.add_argument("--ignore", metavar="PATTERN", action="append", default=[],
                         help="ignore changes at paths matching this glob (repeatable), "
                              "e.g. 'keyword_generation.output.*' or '*.detail'")  # fmt: skip

@@ -63,7 +63,7 @@ def build_report_data(
             traces[-2], traces[-1], args.ignore, tolerance=args.tolerance,
             include_llm=args.include_llm, include_reasoning=args.include_reasoning,
         )  # fmt: skip
-        ordered = sorted(zip(runs, traces), key=lambda pair: pair[0].started_at)
+        ordered = sorted(zip(runs, traces, strict=False), key=lambda pair: pair[0].started_at)
         data.stability = decision_stability(t for _, run_list in ordered for t in run_list)
     return data
 

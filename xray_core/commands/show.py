@@ -30,7 +30,7 @@ def register(commands: CommandSet) -> None:
     )  # fmt: skip
     parser.add_argument("trace_id", metavar="TRACE_ID", help="a trace id or a unique prefix")
     parser.add_argument("--all-items", action="store_true",
-                        help="list every evaluated candidate (default: up to 20 per step)")  # fmt: skip
+                        help="list every evaluated candidate (default: 20 per step)")  # fmt: skip
     parser.set_defaults(handler=run, json_ok=True)
 
 

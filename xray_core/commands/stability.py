@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..stability import DecisionStability, decision_stability
-from .common import CommandSet, Context, all_runs, match_test, positive_int
+from .common import TEST_HELP, CommandSet, Context, all_runs, match_test, positive_int
 
 EXIT_STABLE, EXIT_UNSTABLE = 0, 1
 
@@ -26,8 +26,7 @@ def register(commands: CommandSet) -> None:
     )  # fmt: skip
     parser.add_argument("--last", type=positive_int, default=10, metavar="N",
                         help="use the N most recent runs (default 10)")  # fmt: skip
-    parser.add_argument("--test", metavar="PATTERN",
-                        help="only tests whose id contains PATTERN (a glob if it has * ? [)")  # fmt: skip
+    parser.add_argument("--test", metavar="PATTERN", help=TEST_HELP)
     parser.add_argument("--all", action="store_true", dest="show_all",
                         help="also list the stable decisions")  # fmt: skip
     parser.add_argument("--fail-unstable", action="store_true",
@@ -91,6 +90,6 @@ def stability_table(entries: list[DecisionStability]) -> Table:
             f"{e.qualified}/{e.rejected}",
             Text(f"{e.flips}/{max(e.observations - 1, 0)} {e.flip_rate:4.0%}",
                  style="red" if e.flips else "green"),
-            Text(", ".join(f"{name} ×{n}" for name, n in e.rejected_by.most_common())),
+            Text(", ".join(f"{name} x{n}" for name, n in e.rejected_by.most_common())),
         )  # fmt: skip
     return table

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
-
 
 from ..jsonl import bundle_run, import_bundles, read_export, write_export
 from ..runref import short_id

@@ -156,7 +156,7 @@ function rowFor(entry) {
   const href = trace ? hashFor({ trace: trace.id }) : hashFor({ test: entry.test.id });
   row = el("a", {
     class: "row" + (entry.failed ? " failed" : "") + (entry.baselineFailed ? " baseline-failed" : ""),
-    href, role: "listitem", "data-index": entry.index,
+    href, "data-index": entry.index,
   },
   el("span", { class: "dot " + (entry.failed ? "bad" : trace && trace.status === "running" ? "warn" : "good"), "aria-hidden": "true" }),
   el("span", { class: "row-main" },

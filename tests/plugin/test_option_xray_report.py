@@ -1,0 +1,62 @@
+"""``--xray-report=PATH`` (ini ``xray_report``): one self-contained HTML file per session."""
+
+from __future__ import annotations
+
+import pytest
+
+report = pytest.importorskip("xray_core.report")
+if not hasattr(report, "write_report"):  # the renderer is written in parallel
+    pytest.skip("xray_core.report.write_report does not exist yet", allow_module_level=True)
+
+TESTS = """
+from pipeline import select
+
+def test_pick(xray):
+    select([5, 20], name="pick<script>")
+    xray.assert_baseline()
+"""
+
+
+def test_report_is_written_with_tests_traces_and_diffs(project: pytest.Pytester) -> None:
+    project.makepyfile(test_r=TESTS)
+    project.runpytest("--xray-update").assert_outcomes(passed=1)
+    project.makepyfile(test_r=TESTS.replace("[5, 20]", "[15, 20]"))
+    result = project.runpytest("--xray-report=out/report.html")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["report: out/report.html"])
+    html = (project.path / "out" / "report.html").read_text()
+    assert "test_r.py::test_pick" in html
+    assert "pick<script>" not in html, "user data is escaped"
+    assert "B0" in html
+
+
+def test_report_data_built_by_the_plugin(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        """
+        import pytest
+        from pytest_xray import dashboard, plugin
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_sessionfinish(session):
+            state = session.config.stash[plugin.session_key]
+            data = dashboard.build(state, None)
+            print("TESTS", [(t.test_id, t.outcome, t.baseline, len(t.baseline_diffs))
+                            for t in data.tests])
+            print("TRACES", [t.test_id for t in data.traces])
+        """
+    )
+    project.makepyfile(test_r=TESTS)
+    project.runpytest("--xray-update")
+    project.makepyfile(test_r=TESTS.replace("[5, 20]", "[15, 20]"))
+    result = project.runpytest("-s", "--xray-report=r.html")
+    result.stdout.fnmatch_lines(
+        ["*TESTS [[]('test_r.py::test_pick', 'failed', 'failed', 1)[]]",
+         "TRACES [[]'test_r.py::test_pick'[]]"]
+    )
+
+
+def test_ini_twin(project: pytest.Pytester) -> None:
+    project.makeini("[pytest]\nxray_report = reports/x.html\n")
+    project.makepyfile(test_i="from pipeline import select\n\ndef test_i():\n    select([5])\n")
+    project.runpytest().assert_outcomes(passed=1)
+    assert (project.path / "reports" / "x.html").is_file()

@@ -1,0 +1,45 @@
+"""Part 7: under pytest-xdist (``-n 2``) there is one run, one report and the same summary."""
+
+from __future__ import annotations
+
+import pytest
+from xray_core import SQLiteStore
+
+pytest.importorskip("xdist")
+
+TESTS = """
+import pytest
+from pipeline import select
+
+@pytest.mark.parametrize("n", range(6))
+def test_many(xray, n):
+    select([5, 20 + n])
+    xray.assert_baseline()
+
+def test_stale():
+    pass
+"""
+
+
+def test_one_run_with_every_trace_and_unused_detection(project: pytest.Pytester) -> None:
+    project.makepyfile(test_x=TESTS.replace("def test_stale():\n    pass",
+                                            "def test_stale(xray):\n    select([1])\n"
+                                            "    xray.assert_baseline()"))
+    project.runpytest("--xray-update").assert_outcomes(passed=7)
+    project.makepyfile(test_x=TESTS)
+    result = project.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--xray-db=runs.db")
+    result.assert_outcomes(passed=7)
+    result.stdout.fnmatch_lines(
+        ["6 traces captured in 6 tests", "6 baselines: 6 passed", "1 unused baseline:",
+         "  __xray_baselines__/test_x/test_stale.json", "run * saved to runs.db"]
+    )
+    store = SQLiteStore(project.path / "runs.db", strict=True)
+    [run] = store.list_runs()
+    traces = store.list_traces(None, run_id=run.run_id)
+    assert len(traces) == 6 and len({t.test_id for t in traces}) == 6
+    assert run.counts["tests"] == 7 and run.counts["baseline_passed"] == 6
+    assert run.counts["baseline_unused"] == 1
+    store.close()
+    deleted = project.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--xray-update")
+    deleted.stdout.fnmatch_lines(["1 unused baseline deleted:"])
+    assert not (project.path / "__xray_baselines__" / "test_x" / "test_stale.json").exists()
