@@ -75,8 +75,25 @@ def attach(observer: Any) -> None:
         _attached[id(observer)] = module
         return
     _finder.pending.append(observer)
-    if _finder not in sys.meta_path:
-        sys.meta_path.insert(0, _finder)
+    # First in line: pytest's assertion rewriter (inserted before us) would otherwise load
+    # xray_core itself, since pytest marks the modules of entry-point plugins for rewriting.
+    if _finder in sys.meta_path:
+        sys.meta_path.remove(_finder)
+    sys.meta_path.insert(0, _finder)
+
+
+def ensure(observer: Any) -> None:
+    """Attach ``observer`` if the recorder was imported in a way the finder did not see.
+
+    Cheap enough to call before every test: two dict look-ups when all is well.
+    """
+    module = sys.modules.get(RECORDER)
+    if module is None or _attached.get(id(observer)) is module:
+        return
+    if observer in _finder.pending:
+        _finder.pending.remove(observer)
+    module.add_observer(observer)
+    _attached[id(observer)] = module
 
 
 def detach(observer: Any) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .baseline import Collected
+from .capture import ensure as ensure_attached
 from .constants import RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
 from .options import Options
 
@@ -144,6 +145,7 @@ class XraySession:
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
         """Track the running test: traces started now belong to it."""
+        ensure_attached(self)
         self.items[item.nodeid] = item
         previous, self.current = self.current, item
         try:

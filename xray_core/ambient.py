@@ -17,7 +17,8 @@ import functools
 import inspect
 import os
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .recorder import (
     NULL_STEP,
@@ -26,7 +27,6 @@ from .recorder import (
     StepContext,
     TraceContext,
     XRay,
-    _current_step,
     _current_trace,
     _guarded,
 )

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .models import Trace
 
@@ -101,7 +102,7 @@ class StepAdded(Change):
 
     step: str = ""
     status: str = ""
-    sort_rank = 1  # type: ignore[assignment]
+    sort_rank = 1
 
     def describe(self) -> str:
         return f"step {self.step!r} added ({self.status})"
@@ -113,7 +114,7 @@ class StepRemoved(Change):
 
     step: str = ""
     status: str = ""
-    sort_rank = 1  # type: ignore[assignment]
+    sort_rank = 1
 
     def describe(self) -> str:
         return f"step {self.step!r} removed (was {self.status})"
@@ -126,7 +127,7 @@ class StatusChanged(Change):
     step: str = ""
     before: str = ""
     after: str = ""
-    sort_rank = 1  # type: ignore[assignment]
+    sort_rank = 1
 
     def describe(self) -> str:
         what = "trace" if self.step == TRACE_PATH else f"step {self.step!r}"
@@ -161,7 +162,7 @@ class DecisionChanged(Change):
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     filters: tuple[FilterFlip, ...] = ()
-    sort_rank = 0  # type: ignore[assignment]
+    sort_rank = 0
 
     @property
     def flipped(self) -> bool:
@@ -203,14 +204,14 @@ class FieldChanged(Change):
 class LLMChanged(FieldChanged):
     """LLM call configuration drift (model, temperature, tokens, prompt, ...)."""
 
-    sort_rank = 3  # type: ignore[assignment]
+    sort_rank = 3
 
 
 @dataclass(frozen=True)
 class ReasoningChanged(FieldChanged):
     """A step's or a candidate's reasoning text changed."""
 
-    sort_rank = 3  # type: ignore[assignment]
+    sort_rank = 3
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -285,7 +286,10 @@ def diff_traces(
     before, after = normalize_trace(baseline), normalize_trace(current)
     found: list[Change] = []
     if before.get("status") != after.get("status"):
-        found.append(StatusChanged(TRACE_PATH, TRACE_PATH, before.get("status"), after.get("status")))
+        found.append(
+            StatusChanged(TRACE_PATH, TRACE_PATH, str(before.get("status")),
+                          str(after.get("status")))  # fmt: skip
+        )
     found += _values(f"{TRACE_PATH}.metadata", before.get("metadata"), after.get("metadata"),
                      tolerance)  # fmt: skip
     old = {s["key"]: s for s in before.get("steps", [])}
@@ -300,7 +304,7 @@ def diff_traces(
     kept = [c for c in found if not _ignored(c.path, ignore)]
     drift_types = (LLMChanged,) * (not include_llm) + (ReasoningChanged,) * (not include_reasoning)
     changes = [c for c in kept if not isinstance(c, drift_types)]
-    drift = [c for c in kept if isinstance(c, drift_types)]
+    drift: list[Change] = [c for c in kept if isinstance(c, drift_types)]
     changes.sort(key=lambda c: (c.sort_rank, not getattr(c, "flipped", False)))
     return TraceDiff(str(after.get("name") or before.get("name")), changes, drift)
 
@@ -317,7 +321,9 @@ def _step_changes(key: str, old: dict[str, Any], new: dict[str, Any], tol: float
         found += _values(f"{key}.{part}", old.get(part), new.get(part), tol)
     found += _values(f"{key}.llm", old.get("llm"), new.get("llm"), tol, kind=LLMChanged)
     if old.get("reasoning") != new.get("reasoning"):
-        found.append(ReasoningChanged(f"{key}.reasoning", old.get("reasoning"), new.get("reasoning")))
+        found.append(
+            ReasoningChanged(f"{key}.reasoning", old.get("reasoning"), new.get("reasoning"))
+        )
     found += _evaluation_changes(key, old.get("evaluations") or {}, new.get("evaluations") or {},
                                  tol)  # fmt: skip
     return found
@@ -349,7 +355,9 @@ def _evaluation_changes(
                                           (flip.before or {}).get("detail"),
                                           (flip.after or {}).get("detail")))  # fmt: skip
         if a.get("reasoning") != b.get("reasoning"):
-            found.append(ReasoningChanged(f"{path}.reasoning", a.get("reasoning"), b.get("reasoning")))
+            found.append(
+                ReasoningChanged(f"{path}.reasoning", a.get("reasoning"), b.get("reasoning"))
+            )
         found += _values(f"{path}.item_data", a.get("item_data"), b.get("item_data"), tol)
     return found
 
@@ -365,7 +373,7 @@ def _values(
         return found
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         found = []
-        for i, (a, b) in enumerate(zip(before, after)):
+        for i, (a, b) in enumerate(zip(before, after, strict=True)):
             found += _values(f"{path}[{i}]", a, b, tol, kind)
         return found
     if _equal(before, after, tol):

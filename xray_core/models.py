@@ -43,7 +43,7 @@ class FilterResult(_Model):
 
 
 class Evaluation(_Model):
-    """A candidate evaluated by a step (``metadata["evaluations"]``, written by ``add_evaluation``)."""
+    """A candidate evaluated by a step (``metadata["evaluations"]``, from ``add_evaluation``)."""
 
     item_id: str
     item_data: dict[str, Any] = Field(default_factory=dict)
@@ -167,7 +167,7 @@ class Trace(_Model):
     _utc = field_validator("start_time", "end_time")(_as_utc)
 
     def step(self, name: str) -> Step:
-        """The first step called ``name``; :class:`~xray_core.exceptions.UnknownStepError` if none."""
+        """The first step called ``name``; :class:`~xray_core.UnknownStepError` if none."""
         from .query import find_step
 
         return find_step(self, name)

@@ -164,12 +164,12 @@ class TraceContext(_Recording):
     @property
     def trace_id(self) -> str:
         """The id under which the store keeps this trace."""
-        return self.record["trace_id"]  # type: ignore[no-any-return]
+        return self.record["trace_id"]
 
     @property
     def name(self) -> str:
         """The trace's name."""
-        return self.record["name"]  # type: ignore[no-any-return]
+        return self.record["name"]
 
     def __enter__(self) -> TraceContext:
         record = self.record
@@ -197,6 +197,10 @@ class TraceContext(_Recording):
             _current_trace.set(None)
         try:
             _guarded("storing a trace end", self.store.end_trace, self.record)
+        except StoreError:
+            if exc is None:
+                raise
+            logger.exception("xray: storing a failed trace failed too")  # keep the user's error
         finally:  # the observer (the pytest plugin) gets the trace even when a strict store raised
             if _observers:
                 _guarded("observing a trace end", _observers[-1].trace_finished, self)
@@ -257,12 +261,12 @@ class StepContext(_Recording):
     @property
     def step_id(self) -> str:
         """The id of this step (unique in the store)."""
-        return self.record["step_id"]  # type: ignore[no-any-return]
+        return self.record["step_id"]
 
     @property
     def trace_id(self) -> str:
         """The id of the trace this step belongs to."""
-        return self.record["trace_id"]  # type: ignore[no-any-return]
+        return self.record["trace_id"]
 
     def __enter__(self) -> StepContext:
         self.record["start_time"] = time.time()
@@ -286,7 +290,9 @@ class StepContext(_Recording):
         try:
             trace.store.save_step(self.record)
         except StoreError:
-            raise
+            if exc is None:
+                raise
+            logger.exception("xray: storing a failed step failed too")  # keep the user's error
         except Exception:  # noqa: BLE001 - inlined _guarded: this is the recording hot path
             logger.exception("xray: storing a step failed; the pipeline goes on")
 
@@ -369,7 +375,7 @@ class StepContext(_Recording):
 def _text(value: Any) -> str:
     """``value`` as (possibly truncated) text; never raises."""
     converted = to_jsonable(value)
-    return converted if type(converted) is str else to_jsonable(str(converted))  # type: ignore[no-any-return]
+    return converted if type(converted) is str else to_jsonable(str(converted))
 
 
 def _as_dict(value: Any, what: str) -> dict[str, Any]:

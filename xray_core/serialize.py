@@ -146,7 +146,7 @@ def _other(value: Any, seen: set[int], depth: int) -> Any:
 
 
 def _known(value: Any, seen: set[int], depth: int) -> Any:
-    if isinstance(value, _SCALARS):  # subclasses of str/int (str-enums are handled below)
+    if isinstance(value, (str, int)):  # subclasses (bool and None never get here)
         if isinstance(value, enum.Enum):
             return _convert(value.value, seen, depth)
         return _text(str(value)) if isinstance(value, str) else int(value)

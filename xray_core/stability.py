@@ -7,8 +7,8 @@ recording many traces, as hypothesis examples or repeated runs do) should decide
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from .models import Trace
 
@@ -44,7 +44,7 @@ class DecisionStability:
     @property
     def flips(self) -> int:
         """How many times the verdict changed from one execution to the next."""
-        return sum(a != b for a, b in zip(self.verdicts, self.verdicts[1:]))
+        return sum(a != b for a, b in zip(self.verdicts, self.verdicts[1:], strict=False))
 
     @property
     def flip_rate(self) -> float:

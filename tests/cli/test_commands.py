@@ -115,6 +115,10 @@ def test_diff_by_commit_and_json(cli: Cli, history: History) -> None:
     (changed,) = data["changed"]
     assert (changed["test_id"], changed["trace"], changed["occurrence"]) == (
         "tests/test_pick.py::test_pick", "competitor-selection", 0)  # fmt: skip
+    with SQLiteStore(db) as store:
+        trace_a, trace_b = (store.get_trace(changed[f"trace_id_{side}"]) for side in "ab")
+    assert trace_a is not None and trace_a.run_id == runs[1].run_id
+    assert trace_b is not None and trace_b.run_id == runs[2].run_id
     flip = changed["changes"][0]
     assert flip["kind"] == "DecisionChanged" and flip["item_id"] == "B02" and flip["flipped"]
     assert flip["before"]["qualified"] is True and flip["after"]["qualified"] is False
@@ -224,15 +228,15 @@ def test_json_refused_where_there_is_none(cli: Cli, history: History) -> None:
 
 
 def test_export_to_stdout_and_import_into_a_new_default_db(
-    cli: Cli, history: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, history: History, tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     db, runs = history
     status, out, _ = cli("export", "--db", db, "latest", "-o", "-")
     lines = out.splitlines()
     assert status == 0 and json.loads(lines[0])["format"] == "xray-runs"
     assert json.loads(lines[1])["run"]["run_id"] == runs[2].run_id
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
+    elsewhere = tmp_path_factory.mktemp("elsewhere")  # no .xray/runs.db here or above
     (elsewhere / "in.jsonl").write_text(out)
     monkeypatch.chdir(elsewhere)
     status, out, _ = cli("import", "in.jsonl")
@@ -252,3 +256,33 @@ def test_corrupt_row_is_one_line_internal_error(cli: Cli, history: History) -> N
     status, out, err = cli("diff", "--db", db, "latest~1", "latest")
     assert (status, out) == (3, "")
     assert err.startswith("xray: error: internal error: JSONDecodeError: ") and err.count("\n") == 1
+
+
+def test_show_nested_and_failed_steps(cli: Cli, tmp_path: Path) -> None:
+    from xray_core import XRay
+
+    db = tmp_path / "x.db"
+    store = SQLiteStore(db, strict=True)
+    with pytest.raises(ValueError, match="ranker exploded"):
+        with XRay(store=store).trace("ranking") as trace:
+            with trace.step("outer", input={"n": 3}) as outer:
+                with outer.step("inner") as inner:
+                    inner.set_reasoning("sorted by reviews")
+                with outer.step("broken"):
+                    raise ValueError("ranker exploded")
+    store.close()
+    status, out, _ = cli("show", "--db", db, trace.trace_id)
+    assert status == 0
+    lines = out.splitlines()
+    outer_line = next(i for i, line in enumerate(lines) if "outer" in line)
+    inner_line = next(i for i, line in enumerate(lines) if "inner" in line)
+    assert lines[inner_line].index("inner") > lines[outer_line].index("outer")  # nested deeper
+    assert "✗ ranking" in lines[0] and "failed" in lines[0]
+    assert "error: ValueError: ranker exploded" in out and "reasoning: sorted by reviews" in out
+
+
+def test_prune_on_an_empty_history_is_not_an_error(cli: Cli, tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    SQLiteStore(db, strict=True).close()
+    status, out, err = cli("prune", "--db", db, "--keep", "5")
+    assert (status, err) == (0, "") and "deleted 0 run(s), kept 0" in out

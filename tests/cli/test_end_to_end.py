@@ -149,10 +149,11 @@ def test_diff_same_commit_is_clean(project: dict[str, Any]) -> None:
 
 def test_show_stability_and_report(project: dict[str, Any], tmp_path: Path) -> None:
     repo = project["repo"]
-    trace_id = _json("diff", "latest~1", "latest", cwd=repo)["b"]["run_id"]
-    shown = run_xray("show", "--db", project["db"], _first_trace(project["db"], trace_id)[:8],
-                     cwd=tmp_path)  # fmt: skip
+    diff = _json("diff", "latest~1", "latest", "--test", "*::test_pick", cwd=repo)
+    (changed,) = diff["changed"]
+    shown = run_xray("show", "--db", project["db"], changed["trace_id_b"][:8], cwd=tmp_path)
     assert shown.returncode == 0 and "4 evaluated, 3 rejected" in shown.stdout
+    assert "✗ price (15.00 vs min 20.00)" in shown.stdout
     stability = _json("stability", cwd=repo)
     b02 = [d for d in stability["decisions"] if d["item_id"] == "B02"]
     # test_pick: B02 qualified, qualified, rejected -> 1 flip; test_pick_twice has two traces
@@ -163,13 +164,6 @@ def test_show_stability_and_report(project: dict[str, Any], tmp_path: Path) -> N
     done = run_xray("report", "latest~1", "latest", "-o", report, cwd=repo)
     assert done.returncode == 0, done.stderr
     assert "tests/test_pick.py::test_pick_twice" in report.read_text(encoding="utf-8")
-
-
-def _first_trace(db: Path, run_id: str) -> str:
-    from xray_core import SQLiteStore
-
-    with SQLiteStore(db) as store:
-        return store.list_traces(1, run_id=run_id)[0].trace_id
 
 
 def test_export_import_round_trip(project: dict[str, Any], tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from datetime import timezone
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -345,3 +346,18 @@ def test_a_strict_store_failure_reaches_the_caller(db_path: Any) -> None:
     with pytest.raises(xray.StoreError, match="closed"):
         with xray.XRay(store=strict).trace("t"):
             pass
+
+
+def test_a_strict_store_failure_never_hides_the_pipelines_own_exception(db_path: Any) -> None:
+    strict = xray.SQLiteStore(db_path, strict=True)
+    xr = xray.XRay(store=strict)
+    with pytest.raises(RuntimeError, match="pipeline bug"):  # not the StoreError of the trace end
+        with xr.trace("t") as trace:
+            strict.close()  # the store goes away while the trace runs
+            with pytest.raises(ZeroDivisionError):  # not the StoreError of the step
+                with trace.step("s"):
+                    1 / 0  # noqa: B018
+            with pytest.raises(xray.StoreError, match="closed"):  # a clean step: strict raises
+                with trace.step("fine"):
+                    pass
+            raise RuntimeError("pipeline bug")

@@ -1,4 +1,4 @@
-"""Safe serialization: every type of the documented table, limits, and a round trip through SQLite."""
+"""Safe serialization: every type of the documented table, limits, a round trip through SQLite."""
 
 from __future__ import annotations
 
@@ -202,7 +202,8 @@ def test_every_table_type_round_trips_through_sqlite(store: xray.SQLiteStore) ->
 json_leaves = (
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
     | st.binary(max_size=20) | st.decimals() | st.datetimes() | st.dates() | st.uuids()
-    | st.sampled_from([Color.RED, Level.HIGH, Mode.FAST]) | st.builds(OnlyRepr) | st.builds(BrokenRepr)
+    | st.sampled_from([Color.RED, Level.HIGH, Mode.FAST])
+    | st.builds(OnlyRepr) | st.builds(BrokenRepr)
     | st.builds(np.int32, st.integers(-100, 100)) | st.builds(np.float64, st.floats())
 )  # fmt: skip
 nested = st.recursive(

@@ -255,7 +255,10 @@ def test_errors_are_logged_at_first_then_sparsely(
 @pytest.fixture(params=["sqlite", "memory"])
 def any_store(request: pytest.FixtureRequest, db_path: Path) -> Iterator[xray.Store]:
     store: xray.Store
-    store = xray.SQLiteStore(db_path, strict=True) if request.param == "sqlite" else xray.MemoryStore()
+    if request.param == "sqlite":
+        store = xray.SQLiteStore(db_path, strict=True)
+    else:
+        store = xray.MemoryStore()
     yield store
     store.close()
 
@@ -367,3 +370,15 @@ def test_a_store_inherited_by_a_forked_child_still_records(store: xray.SQLiteSto
     traces = store.list_traces()
     assert len(traces) == 2 and parent_trace in {t.trace_id for t in traces}
     assert all(len(t.steps) == 1 for t in traces)
+
+
+def test_text_utf8_cannot_encode_is_stored_escaped_not_lost(store: xray.SQLiteStore) -> None:
+    name = "report-\udc80.csv"  # a file name decoded with surrogateescape
+    with xray.XRay(store=store).trace(name) as trace:
+        with trace.step("read", input={"file": name}) as step:
+            step.set_reasoning(f"read {name}")
+    stored = store.get_trace(trace.trace_id)
+    assert store.errors == 0 and stored is not None
+    assert stored.name == "report-\\udc80.csv"
+    assert stored.steps[0].input == {"file": name}  # JSON escapes survive exactly
+    assert stored.steps[0].reasoning == "read report-\\udc80.csv"

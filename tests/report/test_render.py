@@ -293,3 +293,25 @@ def test_size_grows_linearly_and_stays_near_the_json(xr: XRay) -> None:
     assert large <= 2 * own
     fixed = 2 * small - large  # the page without any trace
     assert 0 < fixed < 80_000
+
+
+# -- panels given as data -----------------------------------------------------------------------
+def test_panel_as_mapping_is_accepted(sample_data: ReportData) -> None:
+    step_id = sample_data.traces[0].steps[0].step_id
+    sample_data.panels = {step_id: [{"title": "From a dict", "text": "ok"}]}  # type: ignore[list-item]
+    _, payload = rendered(sample_data)
+    assert payload["panels"][step_id] == [
+        {"title": "From a dict", "rows": None, "data": None, "text": "ok"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("panel", "message"),
+    [
+        ("just text", r"custom panel for step 'S1' must be an xray_core.report.Panel, got str"),
+        (Panel("T", rows=[1, 2]), r"custom panel 'T' \(step 'S1'\): rows must be a list of dicts"),
+    ],
+)
+def test_bad_panel_is_a_clear_error(panel: Any, message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        render_report(ReportData(panels={"S1": [panel]}))

@@ -7,7 +7,7 @@ import fnmatch
 import json
 import sqlite3
 import sys
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
@@ -55,28 +55,18 @@ class Context:
         """The database named by ``--db``, else ``.xray/runs.db`` found upwards from here."""
         return self.db if self.db is not None else find_db(Path.cwd())
 
-    @contextmanager
-    def open_store(self) -> Iterator[SQLiteStore]:
+    def open_store(self) -> AbstractContextManager[SQLiteStore]:
         """The existing database, checked to be an X-Ray one (never creates a file)."""
         path = self.db_path()
         check_db(path)
-        store = SQLiteStore(path, strict=True)
-        try:
-            yield store
-        finally:
-            store.close()
+        return _opened(path)
 
-    @contextmanager
-    def create_store(self) -> Iterator[SQLiteStore]:
+    def create_store(self) -> AbstractContextManager[SQLiteStore]:
         """The database, created (with its parent directories) when missing."""
         path = self.db if self.db is not None else _found_or_default(Path.cwd())
         if path.exists():
             check_db(path)
-        store = SQLiteStore(path, strict=True)
-        try:
-            yield store
-        finally:
-            store.close()
+        return _opened(path)
 
     @property
     def stdout(self) -> IO[str]:
@@ -90,6 +80,15 @@ class Context:
     def print_json(self, data: Any) -> None:
         """Machine-readable output: one JSON document on stdout."""
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[SQLiteStore]:
+    store = SQLiteStore(path, strict=True)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def find_db(start: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.rule import Rule
@@ -19,9 +20,10 @@ from ..diff import (
     TraceDiff,
     TraceKey,
     diff_runs,
+    trace_key_map,
 )
 from ..models import Run, Trace
-from ..runref import describe_run
+from ..runref import describe_run, short_id
 from .common import TEST_HELP, CommandSet, Context, UsageError, resolve, run_json, run_traces
 
 EXIT_SAME, EXIT_DIFFERENT = 0, 1
@@ -60,10 +62,28 @@ def add_compare_options(parser: argparse.ArgumentParser) -> None:
                         help="make reasoning text changes count as a difference")  # fmt: skip
 
 
-def compare(
-    args: argparse.Namespace, ctx: Context, refs: list[str]
-) -> tuple[list[Run], RunDiff, list[list[Trace]]]:
-    """Resolve ``refs`` and diff the first run against the last; also returns each run's traces."""
+@dataclass
+class Comparison:
+    """Two (or more) resolved runs, their traces, and the diff of the first against the last."""
+
+    runs: list[Run]
+    traces: list[list[Trace]]
+    result: RunDiff
+    _ids: dict[TraceKey, tuple[str | None, str | None]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        before, after = trace_key_map(self.traces[0]), trace_key_map(self.traces[-1])
+        for key in set(before) | set(after):
+            old, new = before.get(key), after.get(key)
+            self._ids[key] = (old.trace_id if old else None, new.trace_id if new else None)
+
+    def trace_ids(self, key: TraceKey) -> tuple[str | None, str | None]:
+        """The ids of the paired traces in the first and the last run (None when absent)."""
+        return self._ids.get(key, (None, None))
+
+
+def compare(args: argparse.Namespace, ctx: Context, refs: list[str]) -> Comparison:
+    """Resolve ``refs`` and diff the first run's traces against the last run's."""
     with ctx.open_store() as store:
         runs = resolve(store, refs)
         traces = [run_traces(store, r, args.test) for r in runs]
@@ -74,17 +94,17 @@ def compare(
         traces[0], traces[-1], args.ignore, tolerance=args.tolerance,
         include_llm=args.include_llm, include_reasoning=args.include_reasoning,
     )  # fmt: skip
-    return runs, result, traces
+    return Comparison(runs, traces, result)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Print the diff of the two runs; exit 1 when a compared trace differs."""
-    (a, b), result, _ = compare(args, ctx, [args.run_a, args.run_b])
+    comparison = compare(args, ctx, [args.run_a, args.run_b])
     if ctx.as_json:
-        ctx.print_json(diff_json(a, b, result))
+        ctx.print_json(diff_json(comparison))
     else:
-        print_diff(ctx, a, b, result, show_drift=args.drift)
-    return EXIT_DIFFERENT if result.changed else EXIT_SAME
+        print_diff(ctx, comparison, show_drift=args.drift)
+    return EXIT_DIFFERENT if comparison.result.changed else EXIT_SAME
 
 
 def _key_label(key: TraceKey) -> str:
@@ -93,19 +113,27 @@ def _key_label(key: TraceKey) -> str:
     return label if index == 0 else f"{label} #{index + 1}"
 
 
-def print_diff(ctx: Context, a: Run, b: Run, result: RunDiff, *, show_drift: bool = False) -> None:
+def _ids_label(ids: tuple[str | None, str | None]) -> str:
+    return " -> ".join(short_id(i) or "-" for i in ids)
+
+
+def print_diff(ctx: Context, comparison: Comparison, *, show_drift: bool = False) -> None:
     """The human rendering: changed traces, unpaired traces, one summary line."""
-    console = ctx.console
+    console, result = ctx.console, comparison.result
+    a, b = comparison.runs[0], comparison.runs[-1]
     console.print(Text(f"A: {describe_run(a)}\nB: {describe_run(b)}", style="dim"))
     for key, trace_diff in result.diffs.items():
         if trace_diff or (show_drift and trace_diff.drift):
-            console.print(Rule(Text(_key_label(key), style="bold"), align="left"))
+            title = Text(_key_label(key), style="bold")
+            title.append(f"  {_ids_label(comparison.trace_ids(key))}", style="dim")
+            console.print(Rule(title, align="left"))
             console.print(trace_diff, soft_wrap=True)  # one change, one greppable line
-    for title, keys in (("only in A", result.removed), ("only in B", result.added)):
+    for title_text, keys in (("only in A", result.removed), ("only in B", result.added)):
         if keys:
-            console.print(Text(f"{title} ({len(keys)}):", style="bold yellow"))
+            console.print(Text(f"{title_text} ({len(keys)}):", style="bold yellow"))
             for key in keys:
-                console.print(Text(f"  {_key_label(key)}"))
+                trace_id = next(i for i in comparison.trace_ids(key) if i)
+                console.print(Text(f"  {_key_label(key)}  {short_id(trace_id)}"), soft_wrap=True)
     style = "bold red" if result.changed else "bold green"
     console.print(Text(summary_line(result), style=style), soft_wrap=True)
 
@@ -154,24 +182,31 @@ def _is_json(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool, list, dict))
 
 
-def _trace_json(key: TraceKey, diff: TraceDiff | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"test_id": key[0], "trace": key[1], "occurrence": key[2]}
+def _trace_json(
+    comparison: Comparison, key: TraceKey, diff: TraceDiff | None = None
+) -> dict[str, Any]:
+    trace_a, trace_b = comparison.trace_ids(key)
+    data: dict[str, Any] = {"test_id": key[0], "trace": key[1], "occurrence": key[2],
+                            "trace_id_a": trace_a, "trace_id_b": trace_b}  # fmt: skip
     if diff is not None:
         data["changes"] = [change_json(c) for c in diff.changes]
         data["drift"] = [change_json(c) for c in diff.drift]
     return data
 
 
-def diff_json(a: Run, b: Run, result: RunDiff) -> dict[str, Any]:
+def diff_json(comparison: Comparison) -> dict[str, Any]:
     """The whole comparison as JSON-able data (``differs`` mirrors the exit status)."""
+    result = comparison.result
     return {
-        "a": run_json(a),
-        "b": run_json(b),
+        "a": run_json(comparison.runs[0]),
+        "b": run_json(comparison.runs[-1]),
         "differs": bool(result.changed),
         "compared": len(result.diffs),
-        "changed": [_trace_json(k, d) for k, d in result.changed.items()],
-        "drift_only": [_trace_json(k, d) for k, d in result.diffs.items() if not d and d.drift],
-        "only_in_a": [_trace_json(k) for k in result.removed],
-        "only_in_b": [_trace_json(k) for k in result.added],
+        "changed": [_trace_json(comparison, k, d) for k, d in result.changed.items()],
+        "drift_only": [
+            _trace_json(comparison, k, d) for k, d in result.diffs.items() if not d and d.drift
+        ],
+        "only_in_a": [_trace_json(comparison, k) for k in result.removed],
+        "only_in_b": [_trace_json(comparison, k) for k in result.added],
         "summary": summary_line(result),
     }

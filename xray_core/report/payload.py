@@ -7,7 +7,7 @@ for that HTML context, so no user string can close the element or open a comment
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -51,7 +51,7 @@ def build_payload(data: ReportData) -> dict[str, Any]:
         "baseline_run": _run(data.baseline_run),
         "tests": [_test(t) for t in data.tests],
         "traces": [_trace(t) for t in data.traces],
-        "panels": {sid: [_panel(p) for p in panels] for sid, panels in data.panels.items()},
+        "panels": {sid: [_panel(sid, p) for p in panels] for sid, panels in data.panels.items()},
         "comparison": _comparison(data.comparison, data.traces, data.baseline_traces),
         "stability": [_stability(s) for s in data.stability],
     }
@@ -118,8 +118,24 @@ def _rejected_count(steps: Iterable[Step]) -> int:
     return sum(1 for qualified in final.values() if not qualified)
 
 
-def _panel(panel: Panel) -> dict[str, Any]:
-    return {"title": panel.title, "rows": panel.rows, "data": panel.data, "text": panel.text}
+def _panel(step_id: str, panel: Panel | Mapping[str, Any]) -> dict[str, Any]:
+    """A panel as data; a mapping with a ``title`` is accepted as well as a :class:`Panel`."""
+    if isinstance(panel, Mapping) and "title" in panel:
+        panel = Panel(str(panel["title"]), panel.get("rows"), panel.get("data"), panel.get("text"))
+    if not isinstance(panel, Panel):
+        raise TypeError(
+            f"custom panel for step {step_id!r} must be an xray_core.report.Panel, "
+            f"got {type(panel).__name__}: {panel!r:.80}"
+        )
+    rows = panel.rows
+    if rows is not None and not (
+        isinstance(rows, list) and all(isinstance(r, Mapping) for r in rows)
+    ):
+        raise TypeError(
+            f"custom panel {panel.title!r} (step {step_id!r}): rows must be a list of dicts, "
+            f"got {rows!r:.80}"
+        )
+    return {"title": str(panel.title), "rows": rows, "data": panel.data, "text": panel.text}
 
 
 def _change(change: Change) -> dict[str, Any]:

@@ -20,7 +20,7 @@ STYLES = ("report.css",)
 
 @cache
 def _static(name: str) -> str:
-    return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
+    return (resources.files(__package__) / "static" / name).read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +63,11 @@ def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
         raise IsADirectoryError(f"report path {str(target)!r} is a directory; give a file name")
     target.parent.mkdir(parents=True, exist_ok=True)
     html = render_report(data)
+    # written beside the target, then renamed: a reader never sees a half-written page
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, target)
+    try:
+        tmp.write_text(html, encoding="utf-8")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
     return target

@@ -6,7 +6,11 @@ commit). A finished step is committed as soon as the writer reaches it (well und
 another process holds the write lock), and ``end_trace`` returns only once every write of the
 trace is committed. The database runs in WAL mode with ``synchronous=NORMAL``: a committed step
 survives the process being killed (SIGKILL) at any moment; readers never block the writer.
-At interpreter exit every open store is flushed.
+At interpreter exit every open store is flushed; a forked child gets its own writer thread.
+
+Errors: without ``strict``, a failed write is logged and counted in ``store.errors`` and the
+pipeline goes on; a database written by a newer schema is refused and never modified. The full
+design is in docs/storage.md.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ import queue
 import sqlite3
 import threading
 import weakref
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import sqlite_utils
 
@@ -49,7 +54,8 @@ STEP_COLUMNS = (
 _JSON_STEP_FIELDS = ("input", "output", "metadata")
 
 _UPSERT_TRACE = (
-    f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)}) VALUES ({', '.join('?' * len(TRACE_COLUMNS))})"
+    f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(TRACE_COLUMNS))})"
     " ON CONFLICT(trace_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in TRACE_COLUMNS[1:])
 )
@@ -77,8 +83,9 @@ def _json(value: Any) -> str | None:
 def trace_row(record: dict[str, Any]) -> tuple[Any, ...]:
     """The ``traces`` row of a trace record (times as ISO-8601 text, metadata as JSON)."""
     return (
-        record["trace_id"], record["name"], _iso(record["start_time"]), _iso(record.get("end_time")),
-        record.get("duration_ms"), _json(record.get("metadata") or {}), record["status"],
+        record["trace_id"], record["name"], _iso(record["start_time"]),
+        _iso(record.get("end_time")), record.get("duration_ms"),
+        _json(record.get("metadata") or {}), record["status"],
         record.get("run_id"), record.get("test_id"),
     )  # fmt: skip
 
@@ -92,6 +99,14 @@ def step_row(record: dict[str, Any]) -> tuple[Any, ...]:
         record.get("error"), _iso(record["start_time"]), _iso(record.get("end_time")),
         record.get("duration_ms"),
     )  # fmt: skip
+
+
+def _scrubbed(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``row`` with text that UTF-8 cannot encode (lone surrogates) written as ``\\udcxx``."""
+    return tuple(
+        v.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(v, str) else v
+        for v in row
+    )
 
 
 def _create_v1(db: sqlite_utils.Database) -> None:
@@ -226,7 +241,8 @@ class SQLiteStore(Store):
         except (OSError, sqlite3.Error) as exc:
             if conn is not None:
                 conn.close()
-            return self._give_up(StoreError(f"{self.path}: cannot open as an X-Ray database: {exc}"))
+            message = f"{self.path}: cannot open as an X-Ray database: {exc}"
+            return self._give_up(StoreError(message))
         if version > SCHEMA_VERSION:
             conn.close()
             return self._give_up(SchemaVersionError(
@@ -357,7 +373,11 @@ class SQLiteStore(Store):
         except Exception:  # noqa: BLE001 - a bad row: retry one by one so it loses only itself
             for kind, payload in rows:
                 try:
-                    self._execute(conn, [(kind, payload if kind == "trace" else step_row(payload))])
+                    row = payload if kind == "trace" else step_row(payload)
+                    try:
+                        self._execute(conn, [(kind, row)])
+                    except UnicodeEncodeError:  # lone surrogates (surrogateescape'd file names)
+                        self._execute(conn, [(kind, _scrubbed(row))])
                 except Exception as exc:  # noqa: BLE001
                     self._fail(StoreError(f"{self.path}: could not write a {kind}: {exc}"))
 
@@ -386,7 +406,8 @@ class SQLiteStore(Store):
             event = threading.Event()
             self._queue.put(("flush", event))
             if not event.wait(FLUSH_TIMEOUT_S):
-                self._fail(StoreError(f"{self.path}: writes not committed after {FLUSH_TIMEOUT_S}s"))
+                late = f"{self.path}: writes not committed after {FLUSH_TIMEOUT_S}s"
+                self._fail(StoreError(late))
         failure, self._failure = self._failure, None
         if failure is not None:
             raise failure
@@ -427,7 +448,7 @@ class SQLiteStore(Store):
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
             names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def get_trace(self, trace_id: str) -> Trace | None:
         found = self._load("SELECT * FROM traces WHERE trace_id = ?", [trace_id])
@@ -444,7 +465,8 @@ class SQLiteStore(Store):
         test_id: str | None = None,
         since: datetime | None = None,
     ) -> list[Trace]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[Any] = []
         for column, value in (("status", status), ("name", name), ("run_id", run_id),
                               ("test_id", test_id)):  # fmt: skip
             if value is not None:
@@ -479,7 +501,8 @@ class SQLiteStore(Store):
     def trace_ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self._rows(
-            "SELECT trace_id FROM traces WHERE trace_id LIKE ? ESCAPE '\\' ORDER BY trace_id LIMIT ?",
+            "SELECT trace_id FROM traces WHERE trace_id LIKE ? ESCAPE '\\' "
+            "ORDER BY trace_id LIMIT ?",
             [escaped + "%", limit],
         )
         return [r["trace_id"] for r in rows]

@@ -211,7 +211,12 @@ function showTraces(params) {
   if (!entry) {
     add(detailEl, overview(params));
   } else {
-    add(detailEl, entry.trace ? traceDetail(entry, params.step, params.item) : testDetail(entry.test));
+    try {
+      add(detailEl, entry.trace ? traceDetail(entry, params.step, params.item) : testDetail(entry.test));
+    } catch (error) {
+      // one malformed trace must not take the rest of the report down
+      add(detailEl, el("p", { class: "notice" }, "This trace could not be displayed: " + String(error)));
+    }
     document.title = `${entry.trace ? entry.trace.name : entry.test.id} · ${DATA.title}`;
   }
   markSelected();

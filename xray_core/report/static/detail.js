@@ -227,11 +227,13 @@ function customPanel(panel) {
 
 function rowsTable(rows) {
   const columns = [];
-  for (const row of rows) for (const k of Object.keys(row || {})) if (!columns.includes(k)) columns.push(k);
+  for (const row of rows) {
+    if (row && typeof row === "object") for (const k of Object.keys(row)) if (!columns.includes(k)) columns.push(k);
+  }
   return el("div", { class: "table-wrap" }, el("table", { class: "grid" },
     el("thead", null, el("tr", null, columns.map((c) => el("th", null, c)))),
     el("tbody", null, rows.map((row) => el("tr", null,
-      columns.map((c) => el("td", null, row && c in row ? shortValue(row[c]) : "")))))));
+      columns.map((c) => el("td", null, row && typeof row === "object" && c in row ? shortValue(row[c]) : "")))))));
 }
 
 function baselineDiffs(test) {
