@@ -1,6 +1,6 @@
 """Baseline files: where a test's baseline lives, what it holds, comparing and finding unused ones.
 
-A baseline is ``<module dir>/__xray_baselines__/<module stem>/<test>[.<name>].json`` holding
+A baseline is ``<module dir>/__xray_baselines__/<module stem>.<test>[.<name>].json`` holding
 ``{"format": 1, "traces": [...]}``: the test's traces as :func:`xray_core.diff.normalize_trace`
 returns them (volatile fields gone), after the ``pytest_xray_normalize`` hook and with the
 ``ignore=`` paths removed, written with sorted keys so that review diffs stay small.
@@ -9,6 +9,7 @@ returns them (volatile fields gone), after the ``pytest_xray_normalize`` hook an
 from __future__ import annotations
 
 import fnmatch
+import glob
 import hashlib
 import json
 import re
@@ -53,9 +54,9 @@ def item_stem(item: pytest.Item) -> str:
     return stem
 
 
-def module_dir(module_path: Path) -> Path:
-    """The directory holding the baselines of the tests of ``module_path``."""
-    return module_path.parent / BASELINE_DIR / module_path.stem
+def baseline_root(module_path: Path) -> Path:
+    """The directory holding the baselines of the test modules beside ``module_path``."""
+    return module_path.parent / BASELINE_DIR
 
 
 def baseline_path(item: pytest.Item, name: str | None = None) -> Path:
@@ -63,7 +64,7 @@ def baseline_path(item: pytest.Item, name: str | None = None) -> Path:
     stem = item_stem(item)
     if name:
         stem += "." + _safe(str(name), _UNSAFE_NAME)
-    return module_dir(item.path) / f"{stem}.json"
+    return baseline_root(item.path) / f"{item.path.stem}.{stem}.json"
 
 
 # -- content ------------------------------------------------------------------------------------
@@ -232,25 +233,25 @@ def find_unused(collected: Collected, used: set[str], passed: set[str]) -> list[
     unused: list[Path] = []
     roots: set[Path] = set()
     for module, stems in collected.modules.items():
-        directory = module_dir(Path(module))
-        roots.add(directory.parent)
-        for file in sorted(directory.glob("*.json")) if directory.is_dir() else ():
+        root = baseline_root(Path(module))
+        roots.add(root)
+        prefix = Path(module).stem + "."
+        for file in sorted(root.glob(glob.escape(prefix) + "*.json")) if root.is_dir() else ():
             if str(file) in used:
                 continue
-            owners = _owners(file.stem, stems)
+            owners = _owners(file.name[len(prefix) : -len(".json")], stems)
             if (owners and all(o in passed for o in owners)) or (not owners and not collected.partial):
                 unused.append(file)
     for root in sorted(r for r in roots if r.is_dir()):
-        for directory in sorted(p for p in root.iterdir() if p.is_dir()):
-            if not (root.parent / f"{directory.name}.py").exists():
-                unused += sorted(directory.glob("*.json"))
+        for file in sorted(root.glob("*.json")):
+            if not (root.parent / (file.name.split(".", 1)[0] + ".py")).exists():
+                unused.append(file)  # its test module is gone
     return unused
 
 
 def delete(files: Iterable[Path]) -> None:
-    """Remove unused baseline files, and their directories once empty."""
+    """Remove unused baseline files, and their directory once empty."""
     for file in files:
         file.unlink(missing_ok=True)
-        for directory in (file.parent, file.parent.parent):
-            if directory.is_dir() and not any(directory.iterdir()):
-                directory.rmdir()
+        if file.parent.is_dir() and not any(file.parent.iterdir()):
+            file.parent.rmdir()

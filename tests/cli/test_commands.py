@@ -103,6 +103,9 @@ def test_diff_same_commit_exits_0(cli: Cli, history: History) -> None:
     status, out, _ = cli("diff", "--db", db, runs[0].run_id[:12], runs[1].run_id)
     assert status == 0
     assert "no differences: 1 trace(s) compared, 0 changed" in out
+    assert "same run" not in out
+    status, out, _ = cli("diff", "--db", db, "latest", runs[2].run_id[:6])
+    assert status == 0 and "note: A and B are the same run" in out
 
 
 def test_diff_by_commit_and_json(cli: Cli, history: History) -> None:

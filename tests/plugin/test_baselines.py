@@ -27,7 +27,7 @@ def test_lifecycle(project: pytest.Pytester) -> None:
     missing.assert_outcomes(failed=1)
     missing.stdout.fnmatch_lines(
         [
-            "E       Failed: no baseline __xray_baselines__/test_life/test_pick.json for this test yet.",
+            "E       Failed: no baseline __xray_baselines__/test_life.test_pick.json for this test yet.",
             "E       Create it with: pytest --xray-update 'test_life.py::test_pick'",
             "1 baseline: 1 missing",
             "Next: create the missing baselines with: pytest --xray-update test_life.py::test_pick",
@@ -56,7 +56,7 @@ def test_lifecycle(project: pytest.Pytester) -> None:
     flipped.assert_outcomes(failed=1)
     flipped.stdout.fnmatch_lines(
         [
-            "E       Failed: decisions differ from the baseline __xray_baselines__/test_life/test_pick.json:",
+            "E       Failed: decisions differ from the baseline __xray_baselines__/test_life.test_pick.json:",
             "E       trace 'selection': * change(s)",
             "E         B0: rejected by price -> qualified (price: * (failed) -> * (passed)) *",
             "E       If the new decisions are right, accept them with: "
@@ -71,7 +71,7 @@ def test_lifecycle(project: pytest.Pytester) -> None:
     corrupt.assert_outcomes(failed=1)
     corrupt.stdout.fnmatch_lines(
         [
-            "E       Failed: baseline __xray_baselines__/test_life/test_pick.json is not valid "
+            "E       Failed: baseline __xray_baselines__/test_life.test_pick.json is not valid "
             "JSON: Expecting value: line 1 column 26 (char 25)",
             "1 baseline: 1 error",
         ]

@@ -38,13 +38,13 @@ def test_unused_is_reported_then_deleted(updated: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "1 unused baseline:",
-            "  __xray_baselines__/test_u/test_drop.json",
+            "  __xray_baselines__/test_u.test_drop.json",
             "Next: re-run pytest with --xray-update to delete the unused baselines.",
         ]
     )
     assert result.ret == 0
     deleted = updated.runpytest("--xray-update")
-    deleted.stdout.fnmatch_lines(["1 unused baseline deleted:", "  __xray_baselines__/test_u/test_drop.json"])
+    deleted.stdout.fnmatch_lines(["1 unused baseline deleted:", "  __xray_baselines__/test_u.test_drop.json"])
     assert baselines(updated) == ["test_u/test_keep.json"]
 
 

@@ -31,7 +31,7 @@ def test_one_run_with_every_trace_and_unused_detection(project: pytest.Pytester)
     result.assert_outcomes(passed=7)
     result.stdout.fnmatch_lines(
         ["6 traces captured in 6 tests", "6 baselines: 6 passed", "1 unused baseline:",
-         "  __xray_baselines__/test_x/test_stale.json", "run * saved to runs.db"]
+         "  __xray_baselines__/test_x.test_stale.json", "run * saved to runs.db"]
     )
     store = SQLiteStore(project.path / "runs.db", strict=True)
     [run] = store.list_runs()

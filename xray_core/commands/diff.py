@@ -122,6 +122,8 @@ def print_diff(ctx: Context, comparison: Comparison, *, show_drift: bool = False
     console, result = ctx.console, comparison.result
     a, b = comparison.runs[0], comparison.runs[-1]
     console.print(Text(f"A: {describe_run(a)}\nB: {describe_run(b)}", style="dim"))
+    if a.run_id == b.run_id:
+        console.print(Text("note: A and B are the same run", style="yellow"))
     for key, trace_diff in result.diffs.items():
         if trace_diff or (show_drift and trace_diff.drift):
             title = Text(_key_label(key), style="bold")

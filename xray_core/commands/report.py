@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from ..diff import diff_runs
 from ..models import Run, Trace
@@ -41,10 +40,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         traces = [run_traces(store, r, args.test) for r in runs]
         tests = _test_results(store, runs[-1], args.test)
     data = build_report_data(args, runs, traces, tests)
-    write = _renderer()
+    from ..report import write_report  # jinja2 only for this command: keeps `xray` quick
+
     try:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        write(args.output, data)
+        write_report(args.output, data)
     except OSError as exc:
         raise UsageError(f"{args.output}: cannot write the report: {exc.strerror or exc}") from None
     ctx.say(f"report written: {args.output} ({_what(runs, data)})")
@@ -89,12 +89,3 @@ def _what(runs: list[Run], data: ReportData) -> str:
     if data.comparison is not None:
         text += f"; vs {short_id(runs[-2].run_id)}: {summary_line(data.comparison)}"
     return text
-
-
-def _renderer() -> Any:
-    try:
-        from ..report import write_report
-    except ImportError:
-        raise UsageError("the HTML report renderer is not available in this installation "
-                         "(xray_core.report.write_report)") from None  # fmt: skip
-    return write_report
