@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
     from xray_core.diff import TraceDiff
 
+    from .collected import Collected
+
 _UNSAFE_ID = re.compile(r"[^\w.=+-]")
 _UNSAFE_NAME = re.compile(r"[^\w-]")
 
@@ -117,7 +119,9 @@ def strip_ignored(trace: dict[str, Any], patterns: Sequence[str]) -> dict[str, A
 
 def dumps(traces: list[dict[str, Any]]) -> str:
     """The text of a baseline file holding ``traces``."""
-    return json.dumps({"format": BASELINE_FORMAT, "traces": traces}, indent=2, sort_keys=True) + "\n"
+    return (
+        json.dumps({"format": BASELINE_FORMAT, "traces": traces}, indent=2, sort_keys=True) + "\n"
+    )
 
 
 def load(path: Path, shown: str | None = None) -> list[dict[str, Any]]:
@@ -194,31 +198,6 @@ def compare(
 
 
 # -- unused files -------------------------------------------------------------------------------
-@dataclass
-class Collected:
-    """What the unused-baseline detection needs to know about the collected tests."""
-
-    #: module path -> {item stem: node id} of every collected item, deselected ones included
-    modules: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: True when some tests were deselected or only some node ids were asked for
-    partial: bool = False
-
-    def add(self, items: Iterable[pytest.Item]) -> None:
-        """Record ``items`` (selected or deselected)."""
-        for item in items:
-            self.modules.setdefault(str(item.path), {})[item_stem(item)] = item.nodeid
-
-    def merge(self, other: dict[str, Any]) -> None:
-        """Merge what a pytest-xdist worker collected (see :meth:`as_dict`)."""
-        for module, stems in other.get("modules", {}).items():
-            self.modules.setdefault(module, {}).update(stems)
-        self.partial = self.partial or bool(other.get("partial"))
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able form, for pytest-xdist."""
-        return {"modules": self.modules, "partial": self.partial}
-
-
 def _owners(stem: str, stems: dict[str, str]) -> list[str]:
     return [nodeid for s, nodeid in stems.items() if stem == s or stem.startswith(s + ".")]
 
@@ -240,7 +219,9 @@ def find_unused(collected: Collected, used: set[str], passed: set[str]) -> list[
             if str(file) in used:
                 continue
             owners = _owners(file.name[len(prefix) : -len(".json")], stems)
-            if (owners and all(o in passed for o in owners)) or (not owners and not collected.partial):
+            if (owners and all(o in passed for o in owners)) or (
+                not owners and not collected.partial
+            ):
                 unused.append(file)
     for root in sorted(r for r in roots if r.is_dir()):
         for file in sorted(root.glob("*.json")):

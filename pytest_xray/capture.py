@@ -24,7 +24,7 @@ class _Loader(importlib.abc.Loader):
         self.finder = finder
 
     def create_module(self, spec: Any) -> ModuleType | None:
-        return self.loader.create_module(spec)  # type: ignore[no-any-return]
+        return self.loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
         # Put the real loader back so tracebacks and importlib.resources see it.

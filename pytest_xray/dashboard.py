@@ -43,7 +43,7 @@ def build(state: XraySession, run: Run | None) -> ReportData:
     """Everything the report shows about this session."""
     from xray_core.report.data import ReportData, TestResult
 
-    from .session import test_verdict
+    from .session import overall_verdict
 
     traces = [c.model() for c in state.traces]
     tests = [
@@ -51,13 +51,16 @@ def build(state: XraySession, run: Run | None) -> ReportData:
             test_id=test_id,
             outcome=outcome,
             duration_ms=state.durations.get(test_id),
-            baseline=test_verdict(state.baselines.get(test_id, [])),
+            baseline=overall_verdict(state.baselines.get(test_id, [])),
             baseline_diffs=_diffs(state.baselines.get(test_id, [])),
             message=state.messages.get(test_id),
         )
         for test_id, outcome in state.outcomes.items()
     ]
-    return ReportData(run=run, traces=traces, tests=tests, panels=panels(state, traces))
+    title = f"X-Ray report: {state.config.rootpath.name}"
+    return ReportData(
+        title=title, run=run, traces=traces, tests=tests, panels=panels(state, traces)
+    )
 
 
 def write(state: XraySession, run: Run | None, path: Path) -> None:

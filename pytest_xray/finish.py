@@ -26,7 +26,12 @@ def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
     deleted = False
     if state.options.unused != "ignore" or state.options.update:
         unused = find_unused(state.collected, state.used, state.unused_candidates_passed())
-        if unused and state.options.update and not state.collected.partial and not session.shouldfail:
+        if (
+            unused
+            and state.options.update
+            and not state.collected.partial
+            and not session.shouldfail
+        ):
             delete(unused)
             deleted = True
     summary = build_summary(state, unused, deleted)

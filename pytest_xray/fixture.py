@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -82,14 +83,16 @@ class TraceView:
             verdict += " by " + ", ".join(repr(f.name) for f in decision.failed_filters)
         head = f"{decision.item_id} was {verdict} in step {decision.step!r}."
         explanation = decision.explain()
-        rest = explanation[len(head):] if explanation.startswith(head) else " " + explanation
+        rest = explanation[len(head) :] if explanation.startswith(head) else " " + explanation
         message = f"{head[:-1]}, expected {expected}.\n{rest.strip()}".rstrip()
-        if self._session.config.get_verbosity() >= 2:
+        if self._session.config.getoption("verbose", 0) >= 2:
             data = json.dumps(decision.item_data, indent=2, sort_keys=True, default=str)
             message += f"\nItem data: {data}"
         raise AssertionError(message)
 
-    def assert_rejected(self, item_id: Any, by: str | None = None, step: str | None = None) -> Decision:
+    def assert_rejected(
+        self, item_id: Any, by: str | None = None, step: str | None = None
+    ) -> Decision:
         """Fail unless ``item_id`` was rejected (by filter ``by`` when given); returns the decision."""
         __tracebackhide__ = True
         decision = self.decision(item_id, step=step)
@@ -110,7 +113,9 @@ class TraceView:
         __tracebackhide__ = True
         found = self.step(name)
         if found.status != status:
-            message = f"step {name!r} of trace {self.trace.name!r} is {found.status}, expected {status}."
+            message = (
+                f"step {name!r} of trace {self.trace.name!r} is {found.status}, expected {status}."
+            )
             if found.error:
                 message += f"\nError: {found.error.splitlines()[0]}"
             raise AssertionError(message)
@@ -136,7 +141,9 @@ class TraceView:
             pytest.fail(result.message, pytrace=True)
 
 
-def _current(session: XraySession, item: pytest.Item, traces: list[Trace], ignore: list[str]) -> list[dict[str, Any]]:
+def _current(
+    session: XraySession, item: pytest.Item, traces: list[Trace], ignore: list[str]
+) -> list[dict[str, Any]]:
     from xray_core.diff import normalize_trace
 
     hook = session.config.hook.pytest_xray_normalize
@@ -151,14 +158,18 @@ def _current(session: XraySession, item: pytest.Item, traces: list[Trace], ignor
 
 
 def check_baseline(
-    session: XraySession, item: pytest.Item, traces: list[Trace], name: str | None, ignore: list[str]
+    session: XraySession,
+    item: pytest.Item,
+    traces: list[Trace],
+    name: str | None,
+    ignore: list[str],
 ) -> BaselineResult:
     """Compare (or, under ``--xray-update``, write) the baseline of ``item``."""
     path = baselines.baseline_path(item, name)
     shown = session.relpath(path)
     current = _current(session, item, traces, ignore)
     text = baselines.dumps(current)
-    command = f"pytest --xray-update '{item.nodeid}'"
+    command = f"pytest --xray-update {shlex.quote(item.nodeid)}"
     if session.options.update:
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             return BaselineResult(str(path), "passed")
@@ -208,9 +219,9 @@ class XrayFixture(TraceView):
     def capture(self) -> Iterator[TraceView]:
         """Look only at the traces recorded inside the ``with`` block (one hypothesis example)::
 
-            with xray.capture() as cap:
-                pick = select_competitor(product)
-            cap.assert_qualified(pick)
+        with xray.capture() as cap:
+            pick = select_competitor(product)
+        cap.assert_qualified(pick)
         """
         nodeid = self._test_item().nodeid
         start = len(self._session.traces_of(nodeid))

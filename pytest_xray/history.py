@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,18 +31,20 @@ def git_state(cwd: Path) -> tuple[str | None, str | None, bool | None]:
         return None, None, None
     branch = _git(cwd, "rev-parse", "--abbrev-ref", "HEAD")
     status = _git(cwd, "status", "--porcelain", "--untracked-files=no")
-    return commit, (branch if branch and branch != "HEAD" else None), (
-        None if status is None else bool(status)
+    return (
+        commit,
+        (branch if branch and branch != "HEAD" else None),
+        (None if status is None else bool(status)),
     )
 
 
 def counts(state: XraySession, unused: int) -> dict[str, int]:
     """The run's counters (tests, outcomes, traces, steps, baseline verdicts)."""
-    from .session import test_verdict
+    from .session import overall_verdict
 
     outcomes = list(state.outcomes.values())
     traces = [c.model() for c in state.traces]
-    verdicts = [test_verdict(r) for r in state.baselines.values()]
+    verdicts = [overall_verdict(r) for r in state.baselines.values()]
     return {
         "tests": len(outcomes),
         "passed": sum(o in ("passed", "xpassed") for o in outcomes),
@@ -65,7 +68,7 @@ def build_run(state: XraySession, unused: int) -> Run:
     args = [str(a) for a in state.config.invocation_params.args]
     return Run(
         run_id=state.run_id,
-        started_at=utc_from_epoch(state.started),
+        started_at=datetime.fromtimestamp(state.started, tz=timezone.utc),
         finished_at=utc_from_epoch(state.finished),
         git_commit=commit,
         git_branch=branch,
@@ -77,13 +80,13 @@ def build_run(state: XraySession, unused: int) -> Run:
 
 def test_rows(state: XraySession) -> list[dict[str, Any]]:
     """One row per test for ``run_tests``: test_id, outcome, baseline verdict, duration."""
-    from .session import test_verdict
+    from .session import overall_verdict
 
     return [
         {
             "test_id": test_id,
             "outcome": outcome,
-            "baseline": test_verdict(state.baselines.get(test_id, [])),
+            "baseline": overall_verdict(state.baselines.get(test_id, [])),
             "duration_ms": round(state.durations.get(test_id, 0.0), 3),
         }
         for test_id, outcome in state.outcomes.items()

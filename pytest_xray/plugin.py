@@ -13,26 +13,53 @@ import pytest
 
 if TYPE_CHECKING:
     from .fixture import XrayFixture
+    from .session import XraySession
 
-session_key = pytest.StashKey["XraySession"]()
+session_key: pytest.StashKey[XraySession] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the ``--xray-*`` options and their ini twins."""
     group = parser.getgroup("xray", "decision-pipeline tracing (decisiontracex)")
-    group.addoption("--xray-report", dest="xray_report", metavar="PATH", default=None,
-                    help="write the self-contained HTML dashboard of this run to PATH.")
-    group.addoption("--xray-db", dest="xray_db", metavar="PATH", nargs="?", const="", default=None,
-                    help="keep this run and its traces in SQLite (default .xray/runs.db).")
-    group.addoption("--xray-update", dest="xray_update", action="store_true", default=False,
-                    help="write/refresh baselines; delete unused ones when the whole suite runs.")
-    group.addoption("--xray-unused", dest="xray_unused", metavar="POLICY", default=None,
-                    choices=("report", "fail", "ignore"),
-                    help="unused baselines: report (default), fail (exit 1) or ignore.")
+    group.addoption(
+        "--xray-report",
+        dest="xray_report",
+        metavar="PATH",
+        default=None,
+        help="write the self-contained HTML dashboard of this run to PATH.",
+    )
+    group.addoption(
+        "--xray-db",
+        dest="xray_db",
+        metavar="PATH",
+        nargs="?",
+        const="",
+        default=None,
+        help="keep this run and its traces in SQLite (default .xray/runs.db).",
+    )
+    group.addoption(
+        "--xray-update",
+        dest="xray_update",
+        action="store_true",
+        default=False,
+        help="write/refresh baselines; delete unused ones when the whole suite runs.",
+    )
+    group.addoption(
+        "--xray-unused",
+        dest="xray_unused",
+        metavar="POLICY",
+        default=None,
+        choices=("report", "fail", "ignore"),
+        help="unused baselines: report (default), fail (exit 1) or ignore.",
+    )
     parser.addini("xray_report", "path of the HTML dashboard written after each run", default="")
     parser.addini("xray_db", "SQLite file keeping every run (like --xray-db=PATH)", default="")
-    parser.addini("xray_update", "always write/refresh baselines (like --xray-update)",
-                  type="bool", default=False)
+    parser.addini(
+        "xray_update",
+        "always write/refresh baselines (like --xray-update)",
+        type="bool",
+        default=False,
+    )
     parser.addini("xray_unused", "unused-baseline policy: report, fail or ignore", default="report")
 
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .baseline import Collected
 from .capture import ensure as ensure_attached
+from .collected import Collected
 from .constants import RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
 from .options import Options
 
@@ -40,8 +40,8 @@ class Captured:
     def __init__(self, context: TraceContext | None = None, model: Trace | None = None) -> None:
         self.context = context
         self._model = model
-        record = context.record if context is not None else None
-        self.test_id: str | None = record["test_id"] if record else model.test_id  # type: ignore[union-attr]
+        source = context.record["test_id"] if context is not None else None
+        self.test_id: str | None = source if model is None else model.test_id
 
     def model(self) -> Trace:
         """The trace as a :class:`xray_core.models.Trace`."""
@@ -63,7 +63,7 @@ class BaselineResult:
     ignore: list[str] = field(default_factory=list)
 
 
-def test_verdict(results: list[BaselineResult]) -> str | None:
+def overall_verdict(results: list[BaselineResult]) -> str | None:
     """The worst verdict of a test's baseline checks (None when it checked none)."""
     verdicts = {r.verdict for r in results}
     return next((v for v in VERDICT_ORDER if v in verdicts), None)
@@ -157,11 +157,10 @@ class XraySession:
         """Record each test's outcome (on the xdist controller too: reports are forwarded)."""
         nodeid = report.nodeid
         self.durations[nodeid] = self.durations.get(nodeid, 0.0) + report.duration * 1000.0
+        if report.passed and report.when != "call":
+            return  # a passing setup or teardown says nothing new
         outcome = _outcome(report)
-        if report.when == "call" or outcome in ("failed", "error", "skipped", "xfailed"):
-            if self.outcomes.get(nodeid) not in ("failed", "error"):
-                self.outcomes[nodeid] = outcome
-        elif nodeid not in self.outcomes and report.when == "teardown":
+        if self.outcomes.get(nodeid) not in ("failed", "error"):
             self.outcomes[nodeid] = outcome
         if report.failed:
             self.messages[nodeid] = report.longreprtext

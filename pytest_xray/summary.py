@@ -78,7 +78,9 @@ class XraySummary:
         """The one thing to do next, as a sentence ending with a command when there is one."""
         if self.failing:
             ids = " ".join(shlex.quote(i) for i in self.failing[:MAX_IDS_IN_COMMAND])
-            command = f"pytest --xray-update {ids if len(self.failing) <= MAX_IDS_IN_COMMAND else ''}"
+            command = (
+                f"pytest --xray-update {ids if len(self.failing) <= MAX_IDS_IN_COMMAND else ''}"
+            )
             if not any(self.verdicts.get(v) for v in ("failed", "error")):
                 return f"Next: create the missing baselines with: {command.rstrip()}"
             return (
@@ -125,7 +127,9 @@ class XraySummary:
         from rich.console import Console
         from rich.text import Text
 
-        console = Console(force_terminal=True, no_color=False, color_system="standard", width=10_000)
+        console = Console(
+            force_terminal=True, no_color=False, color_system="standard", width=10_000
+        )
         rendered = []
         for text, style in self.entries():
             with console.capture() as capture:
@@ -136,12 +140,12 @@ class XraySummary:
 
 def build_summary(state: XraySession, unused: list[Path], deleted: bool) -> XraySummary:
     """The summary of ``state`` after the unused-baseline detection."""
-    from .session import test_verdict
+    from .session import overall_verdict
 
     verdicts: dict[str, int] = {}
     failing = []
     for test_id, results in state.baselines.items():
-        verdict = test_verdict(results)
+        verdict = overall_verdict(results)
         if verdict is not None:
             verdicts[verdict] = verdicts.get(verdict, 0) + 1
         if verdict in ("failed", "missing", "error"):

@@ -30,7 +30,9 @@ def test_every_option_and_ini_key_is_documented(pytester: pytest.Pytester) -> No
 
 
 def test_every_hook_is_documented() -> None:
-    names = [n for n, f in inspect.getmembers(hooks, inspect.isfunction) if n.startswith("pytest_xray_")]
+    names = [
+        n for n, f in inspect.getmembers(hooks, inspect.isfunction) if n.startswith("pytest_xray_")
+    ]
     assert len(names) == 3
     text = (DOCS / "hooks.md").read_text(encoding="utf-8")
     assert [n for n in names if f"## `{n}(" not in text] == []

@@ -346,13 +346,18 @@ class StepContext(_Recording):
         ``filters`` is a list of ``{"name", "passed", "detail"}`` dicts (or
         :class:`~xray_core.models.FilterResult` objects).
         """
-        try:
+        try:  # the type checks inline the common case: this runs once per candidate
+            data = {} if item_data is None else to_jsonable(item_data)
             evaluation = {
-                "item_id": _text(item_id),
-                "item_data": _as_dict(item_data, "item_data") if item_data is not None else {},
+                "item_id": item_id
+                if type(item_id) is str and len(item_id) <= MAX_STRING
+                else _text(item_id),
+                "item_data": data if type(data) is dict else _as_dict(data, "item_data"),
                 "filters": [_filter_dict(f) for f in (filters or ())],
                 "qualified": bool(qualified),
-                "reasoning": None if reasoning is None else _text(reasoning),
+                "reasoning": reasoning
+                if reasoning is None or (type(reasoning) is str and len(reasoning) <= MAX_STRING)
+                else _text(reasoning),
             }
         except Exception:  # noqa: BLE001 - e.g. a filters argument that is not iterable
             logger.exception("xray: add_evaluation(%r) could not be recorded", item_id)
@@ -374,6 +379,8 @@ class StepContext(_Recording):
 
 def _text(value: Any) -> str:
     """``value`` as (possibly truncated) text; never raises."""
+    if type(value) is str and len(value) <= MAX_STRING:
+        return value
     converted = to_jsonable(value)
     return converted if type(converted) is str else to_jsonable(str(converted))
 
@@ -388,13 +395,15 @@ def _as_dict(value: Any, what: str) -> dict[str, Any]:
 
 
 def _filter_dict(value: Any) -> dict[str, Any]:
-    data = to_jsonable(value)
+    data = to_jsonable(value)  # strings inside come back already truncated
     if not isinstance(data, dict):
         return {"name": _text(data), "passed": False, "detail": None}
+    name = data.get("name", "?")
+    detail = data.get("detail")
     return {
-        "name": _text(data.get("name", "?")),
+        "name": name if type(name) is str else _text(name),
         "passed": bool(data.get("passed", False)),
-        "detail": None if data.get("detail") is None else _text(data.get("detail")),
+        "detail": detail if detail is None or type(detail) is str else _text(detail),
     }
 
 

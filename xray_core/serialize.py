@@ -15,7 +15,8 @@ dataclass, pydantic model   dict of fields
 numpy scalar / array        number / nested list
 NaN, +inf, -inf             ``"NaN"``, ``"Infinity"``, ``"-Infinity"``
 a container seen above      ``"<cycle>"``
-anything else               ``repr(value)`` (``"<unreprable T>"`` if repr fails)
+anything else               ``repr(value)`` without `` at 0x...`` addresses
+                            (``"<unreprable T>"`` if repr fails)
 ==========================  ===============================================
 
 Strings longer than :data:`MAX_STRING` characters, bytes longer than :data:`MAX_BYTES` and
@@ -32,6 +33,7 @@ import dataclasses
 import datetime as _dt
 import enum
 import math
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import PurePath
@@ -227,8 +229,14 @@ class _TruncatedArray:
         self.size = size
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def _repr(value: Any) -> str:
     try:
-        return _text(repr(value))
+        text = repr(value)
     except Exception:  # noqa: BLE001 - a broken __repr__ must not break recording
         return f"<unreprable {type(value).__name__}>"
+    # "<Foo object at 0x7f...>": the address differs on every run, so recordings of the same
+    # pipeline would never compare equal; without it they do.
+    return _text(_ADDRESS.sub("", text))

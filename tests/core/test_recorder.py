@@ -361,3 +361,23 @@ def test_a_strict_store_failure_never_hides_the_pipelines_own_exception(db_path:
                 with trace.step("fine"):
                     pass
             raise RuntimeError("pipeline bug")
+
+
+def test_a_bounded_memory_store_keeps_the_newest_traces() -> None:
+    store = xray.MemoryStore(max_traces=3)
+    xr = xray.XRay(store=store)
+    for n in range(5):
+        with xr.trace(f"t{n}") as trace:
+            with trace.step("s"):
+                pass
+    assert [t.name for t in store.list_traces()] == ["t2", "t3", "t4"]
+
+
+def test_to_model_gives_the_trace_as_recorded_so_far(xr: xray.XRay) -> None:
+    with xr.trace("live") as trace:
+        with trace.step("done"):
+            pass
+        with trace.step("open"):
+            model = trace.to_model()
+    assert model.status == "running" and [s.name for s in model.steps] == ["done"]
+    assert trace.to_model().status == "completed"

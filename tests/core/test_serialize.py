@@ -114,6 +114,21 @@ def test_each_documented_type_converts_as_documented(value: Any, expected: Any) 
     assert xray.to_jsonable(value) == expected
 
 
+class Plain:
+    pass
+
+
+def generate() -> Any:
+    yield 1
+
+
+def test_default_reprs_lose_their_memory_address() -> None:
+    assert xray.to_jsonable(Plain()) == f"<{__name__}.Plain object>"
+    assert xray.to_jsonable(generate()) == "<generator object generate>"
+    assert xray.to_jsonable([Plain(), Plain()]) == [f"<{__name__}.Plain object>"] * 2
+    assert xray.to_jsonable(generate) == "<function generate>"
+
+
 def test_a_path_is_stored_as_its_text(tmp_path: Path) -> None:
     assert xray.to_jsonable(tmp_path) == str(tmp_path)
 

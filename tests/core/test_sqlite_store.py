@@ -382,3 +382,38 @@ def test_text_utf8_cannot_encode_is_stored_escaped_not_lost(store: xray.SQLiteSt
     assert stored.name == "report-\\udc80.csv"
     assert stored.steps[0].input == {"file": name}  # JSON escapes survive exactly
     assert stored.steps[0].reasoning == "read report-\\udc80.csv"
+
+
+def test_a_relative_path_keeps_naming_the_same_file_after_a_chdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    store = xray.SQLiteStore("rel.db", strict=True)
+    monkeypatch.chdir(tmp_path / "b")  # the writer thread connects only on the first write
+    trace_id = record_one(store)
+    assert store.get_trace(trace_id) is not None
+    store.close()
+    assert (tmp_path / "a" / "rel.db").exists() and not (tmp_path / "b" / "rel.db").exists()
+
+
+def _fork_and_exit() -> None:
+    os._exit(0)
+
+
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # 3.12+: fork with threads
+def test_a_forked_child_touches_no_inherited_store_it_does_not_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = xray.SQLiteStore("parent.db", strict=True)
+    record_one(store)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    child = multiprocessing.get_context("fork").Process(target=_fork_and_exit)
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert os.listdir(tmp_path / "elsewhere") == []  # no file opened in the child's cwd
+    store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 import xray_core  # noqa: F401 - loaded once, so in-process pytester runs do not re-import it
 
 PIPELINE = '''

@@ -15,8 +15,8 @@ def test_pick(xray):
 """
 
 
-def baseline_file(pytester: pytest.Pytester, module: str, stem: str):  # noqa: ANN201
-    return pytester.path / "__xray_baselines__" / module / f"{stem}.json"
+def baseline_file(pytester: pytest.Pytester, module: str, stem: str):
+    return pytester.path / "__xray_baselines__" / f"{module}.{stem}.json"
 
 
 def test_lifecycle(project: pytest.Pytester) -> None:
@@ -28,7 +28,7 @@ def test_lifecycle(project: pytest.Pytester) -> None:
     missing.stdout.fnmatch_lines(
         [
             "E       Failed: no baseline __xray_baselines__/test_life.test_pick.json for this test yet.",
-            "E       Create it with: pytest --xray-update 'test_life.py::test_pick'",
+            "E       Create it with: pytest --xray-update test_life.py::test_pick",
             "1 baseline: 1 missing",
             "Next: create the missing baselines with: pytest --xray-update test_life.py::test_pick",
         ]
@@ -59,8 +59,10 @@ def test_lifecycle(project: pytest.Pytester) -> None:
             "E       Failed: decisions differ from the baseline __xray_baselines__/test_life.test_pick.json:",
             "E       trace 'selection': * change(s)",
             "E         B0: rejected by price -> qualified (price: * (failed) -> * (passed)) *",
-            "E       If the new decisions are right, accept them with: "
-            "pytest --xray-update 'test_life.py::test_pick'",
+            (
+                "E       If the new decisions are right, accept them with: "
+                "pytest --xray-update test_life.py::test_pick"
+            ),
             "1 baseline: 1 failed",
         ]
     )
@@ -71,8 +73,10 @@ def test_lifecycle(project: pytest.Pytester) -> None:
     corrupt.assert_outcomes(failed=1)
     corrupt.stdout.fnmatch_lines(
         [
-            "E       Failed: baseline __xray_baselines__/test_life.test_pick.json is not valid "
-            "JSON: Expecting value: line 1 column 26 (char 25)",
+            (
+                "E       Failed: baseline __xray_baselines__/test_life.test_pick.json is not valid "
+                "JSON: Expecting value: line 1 column 26 (char 25)"
+            ),
             "1 baseline: 1 error",
         ]
     )
@@ -110,10 +114,11 @@ def test_names_parametrize_and_classes(project: pytest.Pytester) -> None:
         """
     )
     project.runpytest("--xray-update").assert_outcomes(passed=3)
-    names = sorted(p.name for p in (project.path / "__xray_baselines__" / "test_names").iterdir())
-    assert names[0].startswith("TestGroup.test_named.first")
-    assert names[1].startswith("TestGroup.test_named.second_run-")
-    assert names[2].startswith("test_param[cheap_one-") and names[3] == "test_param[ok].json"
+    names = sorted(p.name for p in (project.path / "__xray_baselines__").iterdir())
+    assert names[0] == "test_names.TestGroup.test_named.first.json"
+    assert names[1].startswith("test_names.TestGroup.test_named.second_run-")
+    assert names[2].startswith("test_names.test_param[cheap_one-")
+    assert names[3] == "test_names.test_param[ok].json"
     project.runpytest().assert_outcomes(passed=3)
 
 
@@ -142,9 +147,9 @@ def test_llm_drift_and_reasoning_do_not_fail(project: pytest.Pytester) -> None:
     project.runpytest("--xray-update").assert_outcomes(passed=1)
     pipeline = project.path / "pipeline.py"
     pipeline.write_text(
-        pipeline.read_text().replace("tokens_used=42", "tokens_used=77").replace(
-            '"in range"', '"within range"'
-        )
+        pipeline.read_text()
+        .replace("tokens_used=42", "tokens_used=77")
+        .replace('"in range"', '"within range"')
     )
     project.runpytest().assert_outcomes(passed=1)
 

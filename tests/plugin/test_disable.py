@@ -27,6 +27,12 @@ def test_plugin_off(project: pytest.Pytester) -> None:
 def test_options_are_listed_in_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(
-        ["decision-pipeline tracing (decisiontracex):", "*--xray-report=PATH*", "*--xray-db*",
-         "*--xray-update*", "*--xray-unused=POLICY*", "*xray_db (string):*"]
+        [
+            "decision-pipeline tracing (decisiontracex):",
+            "*--xray-report=PATH*",
+            "*--xray-db*",
+            "*--xray-update*",
+            "*--xray-unused=POLICY*",
+            "*xray_db (string):*",
+        ]
     )

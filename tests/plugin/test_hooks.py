@@ -32,7 +32,7 @@ def test_normalize_in_place_and_by_return(project: pytest.Pytester) -> None:
         """.replace("PRICES", "[5, 20]")
     )
     project.runpytest("--xray-update").assert_outcomes(passed=1)
-    text = (project.path / "__xray_baselines__" / "test_n" / "test_pick.json").read_text()
+    text = (project.path / "__xray_baselines__" / "test_n.test_pick.json").read_text()
     assert '"name": "SELECTION"' in text and '"test": "test_pick"' in text
     assert '"prices"' not in text
 
@@ -81,6 +81,10 @@ def test_report_panel_hook(project: pytest.Pytester) -> None:
     project.makepyfile(test_p="from pipeline import select\n\ndef test_p():\n    select([5])\n")
     result = project.runpytest("-s")
     result.stdout.fnmatch_lines(
-        ["*PANELS [[]'LLM cost', 'filter_and_select in selection', "
-         "'keyword_generation in selection'[]]"]
+        [
+            (
+                "*PANELS [[]'LLM cost', 'filter_and_select in selection', "
+                "'keyword_generation in selection'[]]"
+            )
+        ]
     )

@@ -38,17 +38,25 @@ def test_decision_failures_are_in_words(project: pytest.Pytester) -> None:
     lines_in_order(
         result,
         [
-            ">       xray.assert_rejected(\"B0\", by=\"price\")",
-            "E       AssertionError: B0 was qualified in step 'filter_and_select', "
-            "expected rejected by 'price'.",
-            "E       price: passed (22.00 in [10.00, 40.00]); reviews: passed (1500 > 100). "
-            "Reasoning: in range",
+            '>       xray.assert_rejected("B0", by="price")',
+            (
+                "E       AssertionError: B0 was qualified in step 'filter_and_select', "
+                "expected rejected by 'price'."
+            ),
+            (
+                "E       price: passed (22.00 in [10.00, 40.00]); reviews: passed (1500 > 100). "
+                "Reasoning: in range"
+            ),
             "*B0 was rejected by 'price' in step 'filter_and_select', expected qualified.",
-            "E       price: failed (5.00 in [10.00, 40.00]); reviews: passed (1500 > 100). "
-            "Reasoning: outside the price range",
-            "*B0 was rejected by 'price', 'reviews' in step 'filter_and_select', "
-            "expected rejected by 'color'.",
-        ]
+            (
+                "E       price: failed (5.00 in [10.00, 40.00]); reviews: passed (1500 > 100). "
+                "Reasoning: outside the price range"
+            ),
+            (
+                "*B0 was rejected by 'price', 'reviews' in step 'filter_and_select', "
+                "expected rejected by 'color'."
+            ),
+        ],
     )
     # __tracebackhide__: the plugin's frames are not shown
     assert "pytest_xray/fixture.py" not in result.stdout.str()
@@ -119,10 +127,14 @@ def test_assertrepr_for_decisions_and_traces(project: pytest.Pytester) -> None:
         [
             "E       AssertionError: assert decisions about 'B0' differ:",
             "E           qualified: False != True",
-            "E           filter 'price': failed (5.00 in [10.00, 40.00]) != "
-            "passed (20.00 in [10.00, 40.00])",
+            (
+                "E           filter 'price': failed (5.00 in [10.00, 40.00]) != "
+                "passed (20.00 in [10.00, 40.00])"
+            ),
             "*traces 'selection' and 'selection' differ (right -> left):",
-            "*B0: rejected by price -> qualified (price: 5.00 in [10.00, 40.00] (failed) -> "
-            "20.00 in [10.00, 40.00] (passed)) [step 'filter_and_select']",
-        ]
+            (
+                "*B0: rejected by price -> qualified (price: 5.00 in [10.00, 40.00] (failed) -> "
+                "20.00 in [10.00, 40.00] (passed)) [step 'filter_and_select']"
+            ),
+        ],
     )

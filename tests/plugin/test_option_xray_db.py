@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 
 import pytest
+
 from xray_core import SQLiteStore
 
 TESTS = """
@@ -30,7 +31,7 @@ def test_baseline(xray):
 """
 
 
-def only_run(path):  # noqa: ANN001, ANN201
+def only_run(path):
     store = SQLiteStore(path, strict=True)
     try:
         [run] = store.list_runs()
@@ -43,15 +44,24 @@ def test_run_row_tests_and_traces(project: pytest.Pytester) -> None:
     project.makepyfile(test_db=TESTS)
     result = project.runpytest("--xray-db")
     result.assert_outcomes(passed=1, failed=2, skipped=1)
-    result.stdout.fnmatch_lines(["run * saved to .xray/runs.db",
-                                 "Next: create the missing baselines with: *"])
+    result.stdout.fnmatch_lines(
+        ["run * saved to .xray/runs.db", "Next: create the missing baselines with: *"]
+    )
     run, tests, traces = only_run(project.path / ".xray" / "runs.db")
     assert run.git_commit is None and run.git_branch is None and run.git_dirty is None
     assert run.command.startswith("pytest --xray-db")
     assert run.started_at <= run.finished_at
     assert run.counts == {
-        "tests": 4, "passed": 1, "failed": 2, "skipped": 1, "traces": 4, "steps": 8,
-        "failed_steps": 0, "baseline_passed": 0, "baseline_failed": 1, "baseline_written": 0,
+        "tests": 4,
+        "passed": 1,
+        "failed": 2,
+        "skipped": 1,
+        "traces": 4,
+        "steps": 8,
+        "failed_steps": 0,
+        "baseline_passed": 0,
+        "baseline_failed": 1,
+        "baseline_written": 0,
         "baseline_unused": 0,
     }
     assert [(t["test_id"], t["outcome"], t["baseline"]) for t in tests] == [
@@ -75,8 +85,9 @@ def test_git_state_is_recorded(project: pytest.Pytester) -> None:
     git = ["git", "-c", "user.email=x@example.com", "-c", "user.name=x"]
     for args in (["init", "-q", "-b", "trunk"], ["add", "."], ["commit", "-q", "-m", "one"]):
         subprocess.run([*git, *args], cwd=project.path, check=True)
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project.path, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project.path, check=True, capture_output=True, text=True
+    ).stdout.strip()
     project.runpytest("--xray-db=runs.db").assert_outcomes(passed=1)
     run, _, _ = only_run(project.path / "runs.db")
     assert (run.git_commit, run.git_branch, run.git_dirty) == (head, "trunk", False)

@@ -50,8 +50,10 @@ def test_report_data_built_by_the_plugin(project: pytest.Pytester) -> None:
     project.makepyfile(test_r=TESTS.replace("[5, 20]", "[15, 20]"))
     result = project.runpytest("-s", "--xray-report=r.html")
     result.stdout.fnmatch_lines(
-        ["*TESTS [[]('test_r.py::test_pick', 'failed', 'failed', 1)[]]",
-         "TRACES [[]'test_r.py::test_pick'[]]"]
+        [
+            "*TESTS [[]('test_r.py::test_pick', 'failed', 'failed', 1)[]]",
+            "TRACES [[]'test_r.py::test_pick'[]]",
+        ]
     )
 
 

@@ -44,4 +44,6 @@ def test_ini_twin_and_bad_value(stale: pytest.Pytester) -> None:
     stale.makeini("[pytest]\nxray_unused = sometimes\n")
     result = stale.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*xray_unused = 'sometimes' is not a policy; use one of: report, fail, ignore"])
+    result.stderr.fnmatch_lines(
+        ["*xray_unused = 'sometimes' is not a policy; use one of: report, fail, ignore"]
+    )

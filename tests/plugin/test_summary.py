@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from xray_core.models import Run
 
 from pytest_xray.summary import XraySummary
+from xray_core.models import Run
 
 
 def test_nothing_to_say() -> None:
@@ -36,10 +36,16 @@ def test_failing_baselines_come_with_the_update_command() -> None:
 
 
 def test_unused_report_and_run() -> None:
-    run = Run(run_id="0123456789abcdef", started_at=datetime.now(timezone.utc),
-              git_commit="a" * 40, git_branch="main", git_dirty=True)
-    summary = XraySummary(unused=["b/x.json", "b/y.json"], report_path="r.html",
-                          db_path=".xray/runs.db", run=run)
+    run = Run(
+        run_id="0123456789abcdef",
+        started_at=datetime.now(timezone.utc),
+        git_commit="a" * 40,
+        git_branch="main",
+        git_dirty=True,
+    )
+    summary = XraySummary(
+        unused=["b/x.json", "b/y.json"], report_path="r.html", db_path=".xray/runs.db", run=run
+    )
     assert summary.lines == [
         "2 unused baselines:",
         "  b/x.json",
@@ -72,12 +78,18 @@ def test_render_with_and_without_colour() -> None:
 
 @pytest.mark.parametrize(
     ("args", "env", "coloured"),
-    [(["--color=yes"], {}, True), (["--color=no"], {}, False),
-     ([], {"NO_COLOR": "1", "PY_COLORS": ""}, False)],
+    [
+        (["--color=yes"], {}, True),
+        (["--color=no"], {}, False),
+        ([], {"NO_COLOR": "1", "PY_COLORS": ""}, False),
+    ],
 )
 def test_terminal_colour_follows_pytest(
-    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: list[str],
-    env: dict[str, str], coloured: bool,
+    project: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    env: dict[str, str],
+    coloured: bool,
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value) if value else monkeypatch.delenv(name, raising=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from xray_core import SQLiteStore
 
 pytest.importorskip("xdist")
@@ -22,16 +23,26 @@ def test_stale():
 
 
 def test_one_run_with_every_trace_and_unused_detection(project: pytest.Pytester) -> None:
-    project.makepyfile(test_x=TESTS.replace("def test_stale():\n    pass",
-                                            "def test_stale(xray):\n    select([1])\n"
-                                            "    xray.assert_baseline()"))
+    project.makepyfile(
+        test_x=TESTS.replace(
+            "def test_stale():\n    pass",
+            "def test_stale(xray):\n    select([1])\n    xray.assert_baseline()",
+        )
+    )
     project.runpytest("--xray-update").assert_outcomes(passed=7)
     project.makepyfile(test_x=TESTS)
-    result = project.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--xray-db=runs.db")
+    result = project.runpytest_subprocess(
+        "-n", "2", "-p", "no:cacheprovider", "--xray-db=runs.db", "--xray-report=r.html"
+    )  # fmt: skip
     result.assert_outcomes(passed=7)
     result.stdout.fnmatch_lines(
-        ["6 traces captured in 6 tests", "6 baselines: 6 passed", "1 unused baseline:",
-         "  __xray_baselines__/test_x.test_stale.json", "run * saved to runs.db"]
+        [
+            "6 traces captured in 6 tests",
+            "6 baselines: 6 passed",
+            "1 unused baseline:",
+            "  __xray_baselines__/test_x.test_stale.json",
+            "run * saved to runs.db",
+        ]
     )
     store = SQLiteStore(project.path / "runs.db", strict=True)
     [run] = store.list_runs()
@@ -40,6 +51,8 @@ def test_one_run_with_every_trace_and_unused_detection(project: pytest.Pytester)
     assert run.counts["tests"] == 7 and run.counts["baseline_passed"] == 6
     assert run.counts["baseline_unused"] == 1
     store.close()
+    html = (project.path / "r.html").read_text()
+    assert all(f"test_x.py::test_many[{n}]" in html for n in range(6))
     deleted = project.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--xray-update")
     deleted.stdout.fnmatch_lines(["1 unused baseline deleted:"])
-    assert not (project.path / "__xray_baselines__" / "test_x" / "test_stale.json").exists()
+    assert not (project.path / "__xray_baselines__" / "test_x.test_stale.json").exists()

@@ -187,6 +187,9 @@ class SQLiteStore(Store):
         self, path: str | Path, *, strict: bool = False, timeout: float = BUSY_TIMEOUT_S
     ) -> None:
         self.path = Path(path)
+        # Connections use the absolute path: the writer connects lazily, and a relative path must
+        # not follow a later chdir (nor a forked child's working directory) to another file.
+        self._location = str(self.path.absolute())
         self.strict = strict
         self.timeout = timeout
         #: records that could not be written, plus failed opens (non-strict stores only count)
@@ -196,6 +199,7 @@ class SQLiteStore(Store):
         self._unusable: StoreError | None = None
         self._read_lock = threading.RLock()
         self._closed = False
+        self._stale = False
         self._reset_writer()
         self._db = self._open()
         _open_stores.add(self)
@@ -216,17 +220,22 @@ class SQLiteStore(Store):
         self._reset_writer()
         self._read_lock = threading.RLock()
         self._errors_lock = threading.Lock()
-        if self._unusable is None and not self._closed:
-            _inherited.append(self._db)  # closing the parent's connection here is unsafe
-            try:
-                self._db = sqlite_utils.Database(self._connect())
-            except sqlite3.Error as exc:
-                self._db = self._give_up(StoreError(f"{self.path}: cannot reopen: {exc}"))
+        self._stale = self._unusable is None and not self._closed  # reconnect on the first read
+
+    def _reconnect(self) -> None:
+        """Replace a connection inherited through fork() (used only by reads, so done lazily)."""
+        _inherited.append(self._db)  # closing the parent's connection in the child is unsafe
+        self._stale = False
+        try:
+            self._db = sqlite_utils.Database(self._connect())
+        except sqlite3.Error as exc:
+            self._unusable = StoreError(f"{self.path}: cannot reopen after fork: {exc}")
+            self._db = sqlite_utils.Database(memory=True)
 
     # -- opening and schema --
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            str(self.path), timeout=self.timeout, isolation_level=None, check_same_thread=False
+            self._location, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
         conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -284,6 +293,8 @@ class SQLiteStore(Store):
         return sqlite_utils.Database(memory=True)
 
     def _check_readable(self) -> None:
+        if self._stale:
+            self._reconnect()
         if self._unusable is not None:
             raise type(self._unusable)(str(self._unusable))
 
