@@ -7,6 +7,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -416,4 +417,25 @@ def test_a_forked_child_touches_no_inherited_store_it_does_not_use(
     child.join(30)
     assert child.exitcode == 0
     assert os.listdir(tmp_path / "elsewhere") == []  # no file opened in the child's cwd
+    store.close()
+
+
+def test_opening_a_fresh_file_waits_for_another_process_instead_of_failing(
+    db_path: Path,
+) -> None:
+    # A second process creating the same file at the same moment: SQLite refuses the switch to
+    # WAL at once ("database is locked", no busy handler), so the store has to wait and retry.
+    blocker = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, blocker.execute, ["ROLLBACK"])
+    release.start()
+    try:
+        with pytest.raises(xray.StoreError, match="locked"):
+            xray.SQLiteStore(db_path, strict=True, timeout=0.05)  # gives up after its timeout
+        store = xray.SQLiteStore(db_path, strict=True, timeout=10)
+    finally:
+        release.join()
+        blocker.close()
+    assert store._db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    record_one(store)
     store.close()

@@ -22,6 +22,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
@@ -260,8 +261,7 @@ class SQLiteStore(Store):
                 "The database was not modified."
             ))  # fmt: skip
         try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
+            self._ensure_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             if version < SCHEMA_VERSION:
                 self._migrate(conn)
@@ -269,6 +269,24 @@ class SQLiteStore(Store):
             conn.close()
             return self._give_up(StoreError(f"{self.path}: cannot prepare the database: {exc}"))
         return sqlite_utils.Database(conn)
+
+    def _ensure_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch the file to WAL, waiting up to ``timeout`` for other processes opening it.
+
+        SQLite answers "database is locked" to a journal-mode change at once, without calling
+        the busy handler, while another connection (say, a second process creating the same
+        file) holds a lock: so retry here until the file is in WAL mode or the timeout passes.
+        """
+        deadline = time.monotonic() + self.timeout
+        pause = 0.005
+        while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError:
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
