@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .capture import ensure as ensure_attached
 from .collected import Collected
 from .constants import RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
 from .options import Options
@@ -145,7 +144,6 @@ class XraySession:
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
         """Track the running test: traces started now belong to it."""
-        ensure_attached(self)
         self.items[item.nodeid] = item
         previous, self.current = self.current, item
         try:

@@ -14,29 +14,57 @@
 
 from __future__ import annotations
 
-from .ambient import configure, get_recorder, step, trace
-from .diff import RunDiff, TraceDiff, diff_runs, diff_traces, normalize_trace
-from .exceptions import (
-    QueryError,
-    SchemaVersionError,
-    StoreError,
-    UnknownItemError,
-    UnknownRunError,
-    UnknownStepError,
-    XRayError,
-)
-from .models import Decision, Evaluation, FilterResult, Run, Step, Trace
-from .recorder import StepContext, TraceContext, XRay, current_step, current_trace
-from .serialize import to_jsonable
-from .stability import DecisionStability, decision_stability
-from .store import MemoryStore, SQLiteStore, Store
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .ambient import configure, get_recorder, step, trace
+    from .diff import RunDiff, TraceDiff, diff_runs, diff_traces, normalize_trace
+    from .exceptions import (
+        QueryError,
+        SchemaVersionError,
+        StoreError,
+        UnknownItemError,
+        UnknownRunError,
+        UnknownStepError,
+        XRayError,
+    )
+    from .models import Decision, Evaluation, FilterResult, Run, Step, Trace
+    from .recorder import StepContext, TraceContext, XRay, current_step, current_trace
+    from .serialize import to_jsonable
+    from .stability import DecisionStability, decision_stability
+    from .store import MemoryStore, SQLiteStore, Store
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Decision", "DecisionStability", "Evaluation", "FilterResult", "MemoryStore", "QueryError", "Run", "RunDiff",
-    "SQLiteStore", "SchemaVersionError", "Step", "StepContext", "Store", "StoreError", "Trace",
-    "TraceContext", "TraceDiff", "UnknownItemError", "UnknownRunError", "UnknownStepError",
-    "XRay", "XRayError", "configure", "current_step", "current_trace", "decision_stability", "diff_runs", "diff_traces",
-    "get_recorder", "normalize_trace", "step", "to_jsonable", "trace",
-]  # fmt: skip
+# Public names are imported on first use: the pytest plugin imports ``xray_core.recorder`` in
+# every pytest run, and must not pay for pydantic and sqlite-utils when nothing is recorded.
+_HOMES = {
+    "ambient": ("configure", "get_recorder", "step", "trace"),
+    "diff": ("RunDiff", "TraceDiff", "diff_runs", "diff_traces", "normalize_trace"),
+    "exceptions": (
+        "QueryError", "SchemaVersionError", "StoreError", "UnknownItemError", "UnknownRunError",
+        "UnknownStepError", "XRayError",
+    ),
+    "models": ("Decision", "Evaluation", "FilterResult", "Run", "Step", "Trace"),
+    "recorder": ("StepContext", "TraceContext", "XRay", "current_step", "current_trace"),
+    "serialize": ("to_jsonable",),
+    "stability": ("DecisionStability", "decision_stability"),
+    "store": ("MemoryStore", "SQLiteStore", "Store"),
+}  # fmt: skip
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = sorted(_HOME_OF)
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xray_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

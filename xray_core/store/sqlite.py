@@ -77,8 +77,11 @@ def _iso(value: Any) -> str | None:
     return datetime.fromtimestamp(value, tz=timezone.utc).isoformat(timespec="microseconds")
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode  # reused: rows are hot
+
+
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    return None if value is None else _encode(value)
 
 
 def trace_row(record: dict[str, Any]) -> tuple[Any, ...]:
