@@ -23,6 +23,7 @@ from typing import Any
 from .models import Trace
 
 TRACE_PATH = "trace"
+MAX_DRIFT_LINES = 5  #: drift lines shown by ``str(diff)``; the rest are counted
 _UNSET: Any = object()
 
 
@@ -239,15 +240,17 @@ class TraceDiff:
         found = [c for c in self.changes if isinstance(c, DecisionChanged)]
         return sorted(found, key=lambda c: not c.flipped)
 
-    def lines(self) -> list[str]:
-        """The plain-text rendering, one change per line."""
+    def lines(self, max_drift: int | None = MAX_DRIFT_LINES) -> list[str]:
+        """The plain-text rendering, one change per line (drift cut at ``max_drift`` lines)."""
         if not self.changes and not self.drift:
             return [f"trace {self.name!r}: no changes"]
         out = [f"trace {self.name!r}: {len(self.changes)} change(s)"]
         out += [f"  {c.describe()}" for c in self.changes]
         if self.drift:
             out.append(f"  not compared ({len(self.drift)}):")
-            out += [f"    {c.describe()}" for c in self.drift]
+            out += [f"    {c.describe()}" for c in self.drift[:max_drift]]
+            if max_drift is not None and len(self.drift) > max_drift:
+                out.append(f"    ... and {len(self.drift) - max_drift} more")
         return out
 
     def __str__(self) -> str:
@@ -262,8 +265,10 @@ class TraceDiff:
         for change in self.changes:
             style = "bold red" if isinstance(change, DecisionChanged) else "yellow"
             text.append(f"  {change.describe()}\n", style=style)
-        for change in self.drift:
+        for change in self.drift[:MAX_DRIFT_LINES]:
             text.append(f"  ~ {change.describe()}\n", style="dim")
+        if len(self.drift) > MAX_DRIFT_LINES:
+            text.append(f"  ~ ... and {len(self.drift) - MAX_DRIFT_LINES} more\n", style="dim")
         return text
 
 
@@ -350,8 +355,8 @@ def _evaluation_changes(
         if a["qualified"] != b["qualified"] or outcome_flips:
             found.append(DecisionChanged(path, key, item, a, b, flips))
         else:
-            for flip in flips:  # same outcome, different detail text
-                found.append(FieldChanged(f"{path}.filters.{flip.name}.detail",
+            for flip in flips:  # same outcome, other words: an explanation, like reasoning
+                found.append(ReasoningChanged(f"{path}.filters.{flip.name}.detail",
                                           (flip.before or {}).get("detail"),
                                           (flip.after or {}).get("detail")))  # fmt: skip
         if a.get("reasoning") != b.get("reasoning"):

@@ -141,16 +141,19 @@ def test_a_filter_outcome_flip_without_a_verdict_flip_is_a_decision_change() -> 
     assert "rejected by price -> rejected by price, rating" in change.describe()
 
 
-def test_a_changed_filter_detail_alone_is_a_field_change() -> None:
+def test_a_changed_filter_detail_alone_is_reasoning_drift() -> None:
     b0x, b0y = BASE.steps[1].candidates
     detail = replace(b0x, filters=(("price", False, "9.40 < 12.50"), b0x.filters[1]))
-    diff = xray.diff_traces(record(BASE), record(with_step(BASE, 1, candidates=(detail, b0y))))
-    [change] = diff.changes
-    assert isinstance(change, FieldChanged)
+    current = record(with_step(BASE, 1, candidates=(detail, b0y)))
+    diff = xray.diff_traces(record(BASE), current)
+    assert not diff
+    [change] = diff.drift
+    assert isinstance(change, ReasoningChanged)
     assert change.path == "filter.evaluations.B0X.filters.price.detail"
     assert change.describe() == (
         "filter.evaluations.B0X.filters.price.detail: '9.50 < 12.50' -> '9.40 < 12.50'"
     )
+    assert xray.diff_traces(record(BASE), current, include_reasoning=True).changes == [change]
 
 
 def test_an_item_evaluated_only_on_one_side() -> None:
