@@ -78,13 +78,7 @@ class TraceView:
     # -- assertions --
     def _fail(self, decision: Decision, expected: str) -> None:
         __tracebackhide__ = True
-        verdict = "qualified" if decision.qualified else "rejected"
-        if decision.failed_filters:
-            verdict += " by " + ", ".join(repr(f.name) for f in decision.failed_filters)
-        head = f"{decision.item_id} was {verdict} in step {decision.step!r}."
-        explanation = decision.explain()
-        rest = explanation[len(head) :] if explanation.startswith(head) else " " + explanation
-        message = f"{head[:-1]}, expected {expected}.\n{rest.strip()}".rstrip()
+        message = f"{decision.headline()}, expected {expected}.\n{decision.details()}".rstrip()
         if self._session.config.getoption("verbose", 0) >= 2:
             data = json.dumps(decision.item_data, indent=2, sort_keys=True, default=str)
             message += f"\nItem data: {data}"

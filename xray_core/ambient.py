@@ -18,7 +18,7 @@ import inspect
 import os
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .recorder import (
     NULL_STEP,
@@ -30,7 +30,9 @@ from .recorder import (
     _current_trace,
     _guarded,
 )
-from .store.base import Store
+
+if TYPE_CHECKING:
+    from .store.base import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 

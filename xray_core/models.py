@@ -129,12 +129,21 @@ class Decision(_Model):
         """True when the candidate was rejected and ``filter_name`` is among the failed filters."""
         return not self.qualified and any(f.name == filter_name for f in self.failed_filters)
 
-    def explain(self) -> str:
-        """The decision in words: verdict, step, each filter with its detail, and the reasoning."""
-        verdict = "qualified" if self.qualified else "rejected"
-        if self.failed_filters:
-            verdict += " by " + ", ".join(repr(f.name) for f in self.failed_filters)
-        parts = [f"{self.item_id} was {verdict} in step {self.step!r}."]
+    @property
+    def verdict(self) -> str:
+        """``"qualified"``, or ``"rejected"`` followed by the failed filters (``by 'price'``)."""
+        if self.qualified:
+            return "qualified"
+        failed = ", ".join(repr(f.name) for f in self.failed_filters)
+        return f"rejected by {failed}" if failed else "rejected"
+
+    def headline(self) -> str:
+        """``"<item> was <verdict> in step '<step>'"``: the first sentence of :meth:`explain`."""
+        return f"{self.item_id} was {self.verdict} in step {self.step!r}"
+
+    def details(self) -> str:
+        """Each filter with its outcome and detail, then the reasoning: the rest of :meth:`explain`."""
+        parts = []
         filters = self.failed_filters + self.passed_filters
         if filters:
             parts.append(
@@ -148,6 +157,10 @@ class Decision(_Model):
         if self.reasoning:
             parts.append(f"Reasoning: {self.reasoning}")
         return " ".join(parts)
+
+    def explain(self) -> str:
+        """The decision in words: verdict, step, each filter with its detail, and the reasoning."""
+        return f"{self.headline()}. {self.details()}".rstrip()
 
 
 class Trace(_Model):
