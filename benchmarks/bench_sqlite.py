@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import xray_core
-from xray_core.store.sqlite import STEP_COLUMNS
+from xray_core.store.schema import STEP_COLUMNS
 
 from .harness import Figure, check
 

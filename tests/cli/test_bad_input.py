@@ -13,7 +13,7 @@ from typing import Callable
 import pytest
 
 from xray_core import SQLiteStore
-from xray_core.store.sqlite import SCHEMA_VERSION
+from xray_core.store.schema import SCHEMA_VERSION
 
 from .conftest import COMMIT_A, add_run, run_xray
 

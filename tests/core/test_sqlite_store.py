@@ -18,7 +18,7 @@ import sqlite_utils
 
 import xray_core as xray
 from xray_core.store import sqlite as sqlite_module
-from xray_core.store.sqlite import MIGRATIONS, SCHEMA_VERSION
+from xray_core.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 

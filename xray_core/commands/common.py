@@ -18,7 +18,8 @@ from rich.text import Text
 from ..exceptions import XRayError
 from ..models import Run, Trace
 from ..runref import resolve_run
-from ..store.sqlite import SCHEMA_VERSION, SQLiteStore
+from ..store.schema import SCHEMA_VERSION
+from ..store.sqlite import SQLiteStore
 
 DEFAULT_DB = Path(".xray") / "runs.db"
 TEST_HELP = "only tests whose node id contains PATTERN (a glob when it has * ? or [)"
