@@ -79,7 +79,7 @@ def build_run(state: XraySession, unused: int) -> Run:
 
 
 def test_rows(state: XraySession) -> list[dict[str, Any]]:
-    """One row per test for ``run_tests``: test_id, outcome, baseline verdict, duration."""
+    """One row per test for ``run_tests``: test_id, outcome, baseline verdict, duration, failure."""
     from .session import overall_verdict
 
     return [
@@ -88,6 +88,7 @@ def test_rows(state: XraySession) -> list[dict[str, Any]]:
             "outcome": outcome,
             "baseline": overall_verdict(state.baselines.get(test_id, [])),
             "duration_ms": round(state.durations.get(test_id, 0.0), 3),
+            "message": state.messages.get(test_id),
         }
         for test_id, outcome in state.outcomes.items()
     ]

@@ -24,11 +24,11 @@ from pydantic import ValidationError
 
 from .exceptions import XRayError
 from .models import Run, Trace
-from .store.base import Store
+from .store.base import RUN_TEST_COLUMNS, Store
 
 FORMAT = "xray-runs"
 FORMAT_VERSION = 1
-_TEST_FIELDS = ("test_id", "outcome", "baseline", "duration_ms")
+
 
 
 class ExportFormatError(XRayError):
@@ -65,7 +65,7 @@ def export_lines(bundles: Iterable[RunBundle]) -> Iterable[str]:
     for bundle in bundles:
         yield json.dumps({"type": "run", "run": bundle.run.model_dump(mode="json")})
         for test in bundle.tests:
-            row = {k: test.get(k) for k in _TEST_FIELDS}
+            row = {k: test.get(k) for k in RUN_TEST_COLUMNS}
             yield json.dumps({"type": "test", "run_id": bundle.run.run_id, **row})
         for trace in bundle.traces:
             yield json.dumps({"type": "trace", "trace": trace.model_dump(mode="json")},
@@ -161,7 +161,7 @@ class _Reader:
         bundle = self.owner(number, data.get("run_id"), "test row")
         if not isinstance(data.get("test_id"), str) or not data["test_id"]:
             raise self.fail(number, "test row has no test_id")
-        bundle.tests.append({k: data.get(k) for k in _TEST_FIELDS})
+        bundle.tests.append({k: data.get(k) for k in RUN_TEST_COLUMNS})
 
     def read_trace(self, number: int, data: dict[str, Any]) -> None:
         trace = Trace.model_validate(data.get("trace"))

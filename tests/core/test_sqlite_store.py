@@ -313,7 +313,8 @@ def test_runs_crud(any_store: xray.Store) -> None:
     second = make_run("run-2", T0 + timedelta(minutes=1), git_dirty=True)
     any_store.save_run(first, [
         {"test_id": "t::b", "outcome": "passed", "baseline": None, "duration_ms": 1.5},
-        {"test_id": "t::a", "outcome": "failed", "baseline": "failed", "duration_ms": 2.0},
+        {"test_id": "t::a", "outcome": "failed", "baseline": "failed", "duration_ms": 2.0,
+         "message": "AssertionError: B0X was qualified"},
     ])  # fmt: skip
     any_store.save_run(second)
     any_store.save_traces([make_trace("x1", run_id="run-1"), make_trace("x2", run_id="run-2")])
@@ -324,8 +325,10 @@ def test_runs_crud(any_store: xray.Store) -> None:
     assert [r.run_id for r in any_store.list_runs(limit=1, offset=1)] == ["run-1"]
     assert [row["test_id"] for row in any_store.run_tests("run-1")] == ["t::a", "t::b"]
     assert any_store.run_tests("run-1")[0] == {
-        "test_id": "t::a", "outcome": "failed", "baseline": "failed", "duration_ms": 2.0
+        "test_id": "t::a", "outcome": "failed", "baseline": "failed", "duration_ms": 2.0,
+        "message": "AssertionError: B0X was qualified",
     }  # fmt: skip
+    assert any_store.run_tests("run-1")[1]["message"] is None
     assert any_store.run_tests("missing") == []
 
     finished = first.model_copy(update={"finished_at": T0 + timedelta(seconds=30)})

@@ -71,6 +71,9 @@ def test_run_row_tests_and_traces(project: pytest.Pytester) -> None:
         ("test_db.py::test_skip", "skipped", None),
     ]
     assert all(t["duration_ms"] >= 0 for t in tests)
+    messages = {t["test_id"]: t["message"] for t in tests}
+    assert "assert False" in messages["test_db.py::test_fail"]
+    assert messages["test_db.py::test_pass"] is None
     assert sorted((t.test_id, t.name) for t in traces) == [
         ("test_db.py::test_baseline", "selection"),
         ("test_db.py::test_fail", "selection"),

@@ -71,7 +71,8 @@ def build_report_data(
 def _test_results(store: SQLiteStore, run: Run, pattern: str | None) -> list[TestResult]:
     return [
         TestResult(test_id=row["test_id"], outcome=row.get("outcome") or "unknown",
-                   duration_ms=row.get("duration_ms"), baseline=row.get("baseline"))
+                   duration_ms=row.get("duration_ms"), baseline=row.get("baseline"),
+                   message=row.get("message"))
         for row in store.run_tests(run.run_id)
         if match_test(row["test_id"], pattern)
     ]  # fmt: skip

@@ -10,6 +10,10 @@ from typing import Any
 from ..models import Run, Trace
 
 
+#: the keys of each row returned by :meth:`Store.run_tests`
+RUN_TEST_COLUMNS = ("test_id", "outcome", "baseline", "duration_ms", "message")
+
+
 class Store(abc.ABC):
     """Keeps traces and runs. The recorder writes plain-dict records; reads return models.
 
@@ -62,7 +66,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def save_run(self, run: Run, tests: Iterable[dict[str, Any]] = ()) -> None:
-        """Insert or update a run, with optional per-test rows (test_id, outcome, baseline)."""
+        """Insert or update a run, with optional per-test rows (keys: RUN_TEST_COLUMNS)."""
 
     @abc.abstractmethod
     def get_run(self, run_id: str) -> Run | None:
@@ -74,7 +78,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def run_tests(self, run_id: str) -> list[dict[str, Any]]:
-        """The per-test rows of a run (test_id, outcome, baseline), ordered by test id."""
+        """The per-test rows of a run (keys: RUN_TEST_COLUMNS), ordered by test id."""
 
     @abc.abstractmethod
     def delete_run(self, run_id: str) -> None:

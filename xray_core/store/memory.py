@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..models import Run, Trace
-from .base import Store
+from .base import RUN_TEST_COLUMNS, Store
 from .records import trace_from_records, trace_to_records
 
 
@@ -99,7 +99,8 @@ class MemoryStore(Store):
 
     def run_tests(self, run_id: str) -> list[dict[str, Any]]:
         entry = self._runs.get(run_id)
-        return sorted(entry[1], key=lambda row: row["test_id"]) if entry else []
+        rows = [{k: row.get(k) for k in RUN_TEST_COLUMNS} for row in entry[1]] if entry else []
+        return sorted(rows, key=lambda row: row["test_id"])
 
     def delete_run(self, run_id: str) -> None:
         self._runs.pop(run_id, None)

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TRACE_COLUMNS = (
     "trace_id", "name", "start_time", "end_time", "duration_ms", "metadata", "status",
@@ -124,5 +124,14 @@ def _add_v2_indexes(db: sqlite_utils.Database) -> None:
         db[table].create_index(columns, if_not_exists=True)  # type: ignore[union-attr]
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _create_v1, 2: _add_v2_indexes}
+def _add_test_messages(db: sqlite_utils.Database) -> None:
+    """v3: the failure text pytest reported for each test of a run (``run_tests.message``)."""
+    db["run_tests"].add_column("message", str)  # type: ignore[union-attr]
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
+    1: _create_v1,
+    2: _add_v2_indexes,
+    3: _add_test_messages,
+}
 """Migration to version N, applied in order to databases below :data:`SCHEMA_VERSION`."""

@@ -33,7 +33,7 @@ import sqlite_utils
 
 from ..exceptions import SchemaVersionError, StoreError
 from ..models import Run, Trace
-from .base import Store
+from .base import RUN_TEST_COLUMNS, Store
 from .records import trace_from_records, trace_to_records
 from .schema import (
     _INSERT_STEP,
@@ -478,9 +478,11 @@ class SQLiteStore(Store):
         )]  # fmt: skip
         for test in tests:
             statements.append((
-                "INSERT OR REPLACE INTO run_tests VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO run_tests"
+                " (run_id, test_id, outcome, baseline, duration_ms, message)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (run.run_id, test["test_id"], test.get("outcome"), test.get("baseline"),
-                 test.get("duration_ms")),
+                 test.get("duration_ms"), test.get("message")),
             ))  # fmt: skip
         self._write_now(statements)
 
@@ -503,7 +505,7 @@ class SQLiteStore(Store):
 
     def run_tests(self, run_id: str) -> list[dict[str, Any]]:
         return self._rows(
-            "SELECT test_id, outcome, baseline, duration_ms FROM run_tests WHERE run_id = ? "
+            f"SELECT {', '.join(RUN_TEST_COLUMNS)} FROM run_tests WHERE run_id = ? "
             "ORDER BY test_id",
             [run_id],
         )
