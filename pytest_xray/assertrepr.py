@@ -42,8 +42,15 @@ def trace_lines(left: Any, right: Any) -> list[str]:
     from xray_core.diff import diff_traces
 
     diff = diff_traces(right, left)
-    lines = [f"traces {left.name!r} and {right.name!r} differ (right -> left):"]
-    return lines + [f"  {line}" for line in diff.lines()]
+    head = f"traces {left.name!r} and {right.name!r} differ"
+    if not diff and not diff.drift:
+        # Trace equality compares every field; two runs of one pipeline always differ in ids.
+        return [
+            f"{head} only in what xray_core.diff_traces ignores (ids, timestamps, durations):",
+            "  their steps, decisions and fields are equal; "
+            "assert not xray_core.diff_traces(a, b) compares only those",
+        ]
+    return [f"{head} (right -> left):"] + [f"  {line}" for line in diff.lines()]
 
 
 def compare(op: str, left: Any, right: Any, models: Any) -> list[str] | None:

@@ -7,10 +7,11 @@ this module only picks the traces and words the failures.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import shlex
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -27,6 +28,23 @@ if TYPE_CHECKING:
 
 class TraceSelectionError(QueryError):
     """The test recorded no trace, or several when one was asked for."""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _user_facing(method: F) -> F:
+    """Raise query errors from the test's line: pytest shows no plugin or xray_core frames."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        try:
+            return method(*args, **kwargs)
+        except QueryError as exc:
+            raise exc.with_traceback(None) from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 class TraceView:
@@ -51,6 +69,7 @@ class TraceView:
         return [c.model() for c in self._captured()]
 
     @property
+    @_user_facing
     def trace(self) -> Trace:
         """The one trace recorded; :class:`TraceSelectionError` when there are none or several."""
         traces = self.traces
@@ -67,10 +86,12 @@ class TraceView:
             "wrap each pipeline call in `with xray.capture() as cap:` and ask cap.trace"
         )
 
+    @_user_facing
     def step(self, name: str) -> Step:
         """The step called ``name`` of the trace (UnknownStepError lists the steps, closest first)."""
         return self.trace.step(name)
 
+    @_user_facing
     def decision(self, item_id: Any, step: str | None = None) -> Decision:
         """What happened to candidate ``item_id`` (its last evaluation, or in step ``step``)."""
         return self.trace.decision(str(item_id), step=step)
@@ -84,6 +105,7 @@ class TraceView:
             message += f"\nItem data: {data}"
         raise AssertionError(message)
 
+    @_user_facing
     def assert_rejected(
         self, item_id: Any, by: str | None = None, step: str | None = None
     ) -> Decision:
@@ -94,6 +116,7 @@ class TraceView:
             self._fail(decision, "rejected" + (f" by {by!r}" if by else ""))
         return decision
 
+    @_user_facing
     def assert_qualified(self, item_id: Any, step: str | None = None) -> Decision:
         """Fail unless ``item_id`` was qualified (in ``step`` when given); returns the decision."""
         __tracebackhide__ = True
@@ -102,6 +125,7 @@ class TraceView:
             self._fail(decision, "qualified")
         return decision
 
+    @_user_facing
     def assert_step(self, name: str, status: str = "completed") -> Step:
         """Fail unless step ``name`` ended with ``status``; returns the step."""
         __tracebackhide__ = True
@@ -115,6 +139,7 @@ class TraceView:
             raise AssertionError(message)
         return found
 
+    @_user_facing
     def assert_baseline(self, name: str | None = None, ignore: Sequence[str] = ()) -> None:
         """Fail unless the decisions equal the reviewed baseline (``--xray-update`` writes it).
 
@@ -129,10 +154,22 @@ class TraceView:
         traces = self.traces
         if not traces:
             self.trace  # raises the "recorded no trace" error  # noqa: B018
+        _refuse_a_second_check(self._session, item, name)
         result = check_baseline(self._session, item, traces, name, list(ignore))
         self._session.record_baseline(item.nodeid, result)
         if result.message is not None:
             pytest.fail(result.message, pytrace=True)
+
+
+def _refuse_a_second_check(session: XraySession, item: pytest.Item, name: str | None) -> None:
+    # Two checks of one file would each overwrite it under --xray-update, then fail each other.
+    __tracebackhide__ = True
+    path = str(baselines.baseline_path(item, name))
+    if any(r.path == path for r in session.baselines.get(item.nodeid, [])):
+        pytest.fail(
+            f"assert_baseline() already checked {session.relpath(path)} in this test; "
+            'give each call its own name=, e.g. assert_baseline(name="second")'
+        )
 
 
 def _current(
@@ -163,7 +200,7 @@ def check_baseline(
     shown = session.relpath(path)
     current = _current(session, item, traces, ignore)
     text = baselines.dumps(current)
-    command = f"pytest --xray-update {shlex.quote(item.nodeid)}"
+    command = f"pytest --xray-update {shlex.quote(session.test_arg(item.nodeid))}"
     if session.options.update:
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             return BaselineResult(str(path), "passed")

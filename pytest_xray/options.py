@@ -36,12 +36,28 @@ class Options:
         )
 
 
+def _file(base: Path, value: str, shown: str, example: str) -> Path:
+    """``value`` resolved against ``base``; a usage error when it names a directory.
+
+    :param shown: how the message names the setting (``--xray-report=out``).
+    :param example: a file name to suggest inside that directory (``xray.html``).
+    """
+    import pytest
+
+    path = (base / value).resolve()
+    if path.is_dir() or value.endswith(("/", "\\")):
+        raise pytest.UsageError(
+            f"{shown} is a directory; give the file to write, e.g. {Path(value) / example}"
+        )
+    return path
+
+
 def _path(config: pytest.Config, name: str) -> Path | None:
     given = config.getoption(name)
     if given:
-        return (config.invocation_params.dir / given).resolve()
+        return _file(config.invocation_params.dir, given, f"--xray-report={given}", "xray.html")
     ini = str(config.getini(name) or "").strip()
-    return (config.rootpath / ini).resolve() if ini else None
+    return _file(config.rootpath, ini, f"{name} = {ini!r}", "xray.html") if ini else None
 
 
 def _db_path(config: pytest.Config) -> Path | None:
@@ -50,16 +66,15 @@ def _db_path(config: pytest.Config) -> Path | None:
     given = config.getoption("xray_db")
     if given:
         candidate = config.invocation_params.dir / given
-        if candidate.is_dir() or given.endswith(".py") or "::" in given:
+        if candidate.is_dir() or given.endswith((".py", "/")) or "::" in given:
             raise pytest.UsageError(
-                f"--xray-db got {given!r}, which looks like a test path: write the database "
-                "path with '=' (--xray-db=PATH), or put --xray-db after the test paths"
+                f"--xray-db got {given!r}, which looks like a test path or a directory: write "
+                f"the database file with '=' (--xray-db={Path(given) / 'runs.db'}), or put "
+                "--xray-db after the test paths"
             )
         return candidate.resolve()
-    ini = str(config.getini("xray_db") or "").strip()
-    if given == "":  # --xray-db without a value
-        return (config.rootpath / (ini or DEFAULT_DB)).resolve()
-    return (config.rootpath / ini).resolve() if ini else None
+    ini = str(config.getini("xray_db") or "").strip() or (DEFAULT_DB if given == "" else "")
+    return _file(config.rootpath, ini, f"xray_db = {ini!r}", "runs.db") if ini else None
 
 
 def _unused(config: pytest.Config) -> str:

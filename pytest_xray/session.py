@@ -8,6 +8,7 @@ nested sessions of ``pytester`` stay apart.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Generator
@@ -151,6 +152,13 @@ class XraySession:
         finally:
             self.current = previous
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """A test run again (pytest-rerunfailures) starts afresh: its last run's traces count."""
+        self.baselines.pop(item.nodeid, None)
+        if self.by_test.pop(item.nodeid, None):
+            self.traces = [c for c in self.traces if c.test_id != item.nodeid]
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record each test's outcome (on the xdist controller too: reports are forwarded)."""
         nodeid = report.nodeid
@@ -216,8 +224,14 @@ class XraySession:
         return {n for n, outcome in self.outcomes.items() if outcome == "passed"}
 
     def relpath(self, path: str | Path) -> str:
-        """``path`` relative to the rootdir when it is inside it."""
+        """``path`` as the user gives it: relative to the directory pytest was started in."""
         try:
-            return str(Path(path).relative_to(self.config.rootpath))
+            return str(Path(path).relative_to(self.config.invocation_params.dir))
         except ValueError:
             return str(path)
+
+    def test_arg(self, nodeid: str) -> str:
+        """``nodeid`` (relative to the rootdir) as a pytest argument from where pytest started."""
+        path, sep, rest = nodeid.partition("::")
+        where = os.path.relpath(self.config.rootpath / path, self.config.invocation_params.dir)
+        return where + sep + rest

@@ -29,7 +29,7 @@ class XraySummary:
     traces: int = 0
     tests_with_traces: int = 0
     verdicts: dict[str, int] = field(default_factory=dict)
-    #: node ids whose baseline failed, was missing or unreadable
+    #: tests whose baseline failed, was missing or unreadable (as pytest arguments)
     failing: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
     unused_deleted: bool = False
@@ -81,12 +81,14 @@ class XraySummary:
             command = (
                 f"pytest --xray-update {ids if len(self.failing) <= MAX_IDS_IN_COMMAND else ''}"
             )
-            if not any(self.verdicts.get(v) for v in ("failed", "error")):
-                return f"Next: create the missing baselines with: {command.rstrip()}"
-            return (
-                "Next: review the changes above; if the new decisions are right, accept them "
-                f"with: {command.rstrip()}"
-            )
+            if self.verdicts.get("failed"):
+                return (
+                    "Next: review the changes above; if the new decisions are right, accept them "
+                    f"with: {command.rstrip()}"
+                )
+            if self.verdicts.get("error"):
+                return f"Next: fix or rewrite the unreadable baselines with: {command.rstrip()}"
+            return f"Next: create the missing baselines with: {command.rstrip()}"
         if self.unused and not self.unused_deleted and self.unused_policy != "ignore":
             if self.partial:
                 return "Next: run the whole suite with --xray-update to delete unused baselines."
@@ -149,7 +151,7 @@ def build_summary(state: XraySession, unused: list[Path], deleted: bool) -> Xray
         if verdict is not None:
             verdicts[verdict] = verdicts.get(verdict, 0) + 1
         if verdict in ("failed", "missing", "error"):
-            failing.append(test_id)
+            failing.append(state.test_arg(test_id))
     return XraySummary(
         traces=len(state.traces),
         tests_with_traces=sum(1 for t in state.by_test.values() if t),

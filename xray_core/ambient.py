@@ -7,8 +7,9 @@ library code costs nothing when nobody records.
 The default recorder is built on first use from the environment:
 
 - ``XRAY_ENABLED``: recording is on unless it is ``0``, ``false``, ``no`` or ``off``;
-- ``XRAY_DB``: path of a SQLite database to record into; without it traces are kept in a
-  bounded in-memory store (the last 1,000 traces).
+- ``XRAY_DB``: path of a SQLite database to record into (``~`` expanded; never opened while
+  recording is off); without it traces are kept in a bounded in-memory store (the last 1,000
+  traces).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import functools
 import inspect
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .recorder import (
@@ -27,9 +28,10 @@ from .recorder import (
     StepContext,
     TraceContext,
     XRay,
+    _current_step,
     _current_trace,
-    _guarded,
 )
+from .serialize import MAX_ITEMS, to_jsonable
 
 if TYPE_CHECKING:
     from .store.base import Store
@@ -38,6 +40,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _FALSE_WORDS = {"0", "false", "no", "off"}
 _default: XRay | None = None
+_stand_in: Store | None = None  # the memory store standing in for XRAY_DB while recording is off
 _lock = threading.Lock()
 
 
@@ -47,15 +50,23 @@ def enabled_from_env(environ: dict[str, str] | None = None) -> bool:
     return value.strip().lower() not in _FALSE_WORDS
 
 
-def _store_from_env() -> Store:
-    path = os.environ.get("XRAY_DB")
-    if path:
+def _store_from_env(enabled: bool) -> Store:
+    """``XRAY_DB``'s SQLite store, or a bounded memory store.
+
+    While recording is off, ``XRAY_DB`` is not opened (a disabled process must not create files
+    nor log that it cannot): a memory store stands in, until :func:`configure` turns recording on.
+    """
+    global _stand_in
+    path = os.path.expanduser(os.environ.get("XRAY_DB", "").strip())
+    if path and enabled:
         from .store.sqlite import SQLiteStore
 
         return SQLiteStore(path)
     from .store.memory import MemoryStore
 
-    return MemoryStore(max_traces=1000)
+    store = MemoryStore(max_traces=1000)
+    _stand_in = store if path else None
+    return store
 
 
 def get_recorder() -> XRay:
@@ -65,7 +76,8 @@ def get_recorder() -> XRay:
     if recorder is None:
         with _lock:
             if _default is None:
-                _default = XRay(store=_store_from_env(), enabled=enabled_from_env())
+                enabled = enabled_from_env()
+                _default = XRay(store=_store_from_env(enabled), enabled=enabled)
             recorder = _default
     return recorder
 
@@ -81,10 +93,13 @@ def configure(store: Store | None = None, enabled: bool | None = None) -> XRay:
     global _default
     with _lock:
         previous = _default
-        if store is None:
-            store = previous.store if previous is not None else _store_from_env()
         if enabled is None:
             enabled = previous.enabled if previous is not None else enabled_from_env()
+        if store is None:
+            if previous is None or (enabled and previous.store is _stand_in):
+                store = _store_from_env(enabled)
+            else:
+                store = previous.store
         _default = XRay(store=store, enabled=enabled)
         return _default
 
@@ -104,8 +119,14 @@ class _StepFactory:
         self.input = input
 
     def __call__(self, func: F) -> F:
+        if isinstance(func, (classmethod, staticmethod)):  # decorated above @classmethod
+            return type(func)(self(func.__func__))
         name = self.name or func.__qualname__
         signature = _signature(func)
+        if inspect.isgeneratorfunction(func):
+            return _generator_step(func, name, signature)  # type: ignore[return-value]
+        if inspect.isasyncgenfunction(func):
+            return _async_generator_step(func, name, signature)  # type: ignore[return-value]
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
@@ -131,6 +152,118 @@ class _StepFactory:
         return wrapper  # type: ignore[return-value]
 
 
+class _Yielded:
+    """What a generator step yielded, converted when yielded: the first MAX_ITEMS, and a count."""
+
+    __slots__ = ("items", "count")
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.count = 0
+
+    def add(self, value: Any) -> None:
+        if self.count < MAX_ITEMS:
+            self.items.append(to_jsonable(value))
+        self.count += 1
+
+    def output(self) -> list[Any]:
+        if self.count <= MAX_ITEMS:
+            return self.items
+        return [*self.items, f"<truncated: {self.count} items, {MAX_ITEMS} kept>"]
+
+
+def _generator_step(func: Callable[..., Any], name: str, signature: Any) -> Callable[..., Any]:
+    """One step from the first ``next()`` to the end of the iteration; its output: the items."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        trace = _current_trace.get()
+        if trace is None:
+            return (yield from func(*args, **kwargs))
+        yielded = _Yielded()
+        outer = _current_step.get()
+        with trace.step(name, _arguments(signature, args, kwargs)) as step:
+            _current_step.set(outer)  # the step is current only while the generator runs
+            try:
+                return (yield from _resumed_in(step, func(*args, **kwargs), yielded))
+            finally:
+                step.record["output"] = yielded.output()
+
+    return wrapper
+
+
+def _resumed_in(step: Any, gen: Generator[Any, Any, Any], yielded: _Yielded) -> Any:
+    """``yield from gen``, with ``step`` as the current step while ``gen`` runs, not between."""
+    resume: Callable[[Any], Any] = gen.send
+    arg: Any = None
+    while True:
+        outer = _current_step.get()
+        _current_step.set(step)
+        try:
+            value = resume(arg)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            _current_step.set(outer)
+        yielded.add(value)
+        try:
+            arg, resume = (yield value), gen.send
+        except GeneratorExit:  # the consumer stopped early: not a failure
+            gen.close()
+            raise
+        except BaseException as exc:  # noqa: BLE001 - thrown in by the consumer: pass it on
+            arg, resume = exc, gen.throw
+
+
+def _async_generator_step(
+    func: Callable[..., Any], name: str, signature: Any
+) -> Callable[..., Any]:
+    """The async counterpart of :func:`_generator_step`."""
+
+    @functools.wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        agen = func(*args, **kwargs)
+        trace = _current_trace.get()
+        step: Any = NULL_STEP
+        if trace is not None:
+            outer = _current_step.get()
+            step = trace.step(name, _arguments(signature, args, kwargs)).__enter__()
+            _current_step.set(outer)  # the step is current only while the generator runs
+        yielded = _Yielded()
+        resume: Callable[[Any], Any] = agen.asend
+        arg: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                outer = _current_step.get()
+                if step is not NULL_STEP:
+                    _current_step.set(step)
+                try:
+                    value = await resume(arg)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    _current_step.set(outer)
+                if step is not NULL_STEP:
+                    yielded.add(value)
+                try:
+                    arg, resume = (yield value), agen.asend
+                except GeneratorExit:
+                    await agen.aclose()
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - thrown in: pass it on
+                    arg, resume = exc, agen.athrow
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if step is not NULL_STEP:
+                step.record["output"] = yielded.output()
+                step.__exit__(type(error) if error else None, error, None)
+
+    return wrapper
+
+
 def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
     try:
         return inspect.signature(func)
@@ -139,14 +272,20 @@ def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
 
 
 def _arguments(signature: inspect.Signature | None, args: Any, kwargs: Any) -> Any:
-    def bind() -> Any:
-        if signature is None:
-            return {"args": list(args), "kwargs": kwargs}
-        bound = signature.bind_partial(*args, **kwargs)
-        bound.apply_defaults()  # the input is what the call ran with, defaults included
-        return {k: v for k, v in bound.arguments.items() if k not in ("self", "cls")}
+    """The call's arguments by parameter name (defaults included, no ``self``/``cls``).
 
-    return _guarded("binding step arguments", bind) or {}
+    Arguments that do not fit the signature are kept as given: the call itself then raises
+    and fails the step, which is the user's error to see, not a recording error to log.
+    """
+    if signature is not None:
+        try:
+            bound = signature.bind_partial(*args, **kwargs)
+        except TypeError:
+            pass
+        else:
+            bound.apply_defaults()  # the input is what the call ran with, defaults included
+            return {k: v for k, v in bound.arguments.items() if k not in ("self", "cls")}
+    return {"args": list(args), "kwargs": kwargs}
 
 
 def _open_step(name: str, input: Any) -> StepContext | NullStep:

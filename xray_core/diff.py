@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,7 +199,27 @@ class FieldChanged(Change):
     after: Any = None
 
     def describe(self) -> str:
-        return f"{self.path}: {_short(self.before)} -> {_short(self.after)}"
+        before, after = _short(self.before), _short(self.after)
+        if isinstance(self.before, list) and isinstance(self.after, list) and (
+            before.endswith("...") or after.endswith("...")
+        ):  # cut reprs would hide the difference: say what came and went
+            return f"{self.path}: {_list_change(self.before, self.after)}"
+        return f"{self.path}: {before} -> {after}"
+
+
+def _list_change(before: list[Any], after: list[Any]) -> str:
+    """``"30 -> 29 items; added 'X'; removed 'Y', 'Z'"`` (items compared by their repr)."""
+    old, new = Counter(map(repr, before)), Counter(map(repr, after))
+    text = f"{len(before)} -> {len(after)} items"
+    for word, items in (("added", new - old), ("removed", old - new)):
+        if items:
+            text += f"; {word} " + _short_join(list(items.elements()))
+    return text
+
+
+def _short_join(reprs: list[str], limit: int = 5) -> str:
+    shown = ", ".join(_short_text(r) for r in reprs[:limit])
+    return shown + (f" and {len(reprs) - limit} more" if len(reprs) > limit else "")
 
 
 @dataclass(frozen=True)
@@ -218,7 +239,10 @@ class ReasoningChanged(FieldChanged):
 def _short(value: Any, limit: int = 80) -> str:
     if value is _UNSET:
         return "<absent>"
-    text = repr(value)
+    return _short_text(repr(value), limit)
+
+
+def _short_text(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -288,6 +312,7 @@ def diff_traces(
     :param include_llm: make LLM configuration drift fail the comparison.
     :param include_reasoning: make reasoning text changes fail the comparison.
     """
+    _check_tolerance(tolerance)
     before, after = normalize_trace(baseline), normalize_trace(current)
     found: list[Change] = []
     if before.get("status") != after.get("status"):
@@ -306,7 +331,7 @@ def diff_traces(
             found.append(StepAdded(key, key, new[key]["status"]))
         else:
             found += _step_changes(key, old[key], new[key], tolerance)
-    kept = [c for c in found if not _ignored(c.path, ignore)]
+    kept = [c for c in found if not path_ignored(c.path, ignore)]
     drift_types = (LLMChanged,) * (not include_llm) + (ReasoningChanged,) * (not include_reasoning)
     changes = [c for c in kept if not isinstance(c, drift_types)]
     drift: list[Change] = [c for c in kept if isinstance(c, drift_types)]
@@ -314,8 +339,31 @@ def diff_traces(
     return TraceDiff(str(after.get("name") or before.get("name")), changes, drift)
 
 
-def _ignored(path: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(path, p) or path.startswith(p + ".") for p in patterns)
+def _check_tolerance(tolerance: float) -> None:
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not (
+        tolerance >= 0 and math.isfinite(tolerance)
+    ):
+        raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
+
+
+def path_ignored(path: str, patterns: Iterable[str]) -> bool:
+    """Whether a change at ``path`` is left out by one of the ``ignore=`` glob ``patterns``."""
+    return any(_covers(p, path) for p in patterns)
+
+
+_LITERAL_BRACKETS = {"[": "[[]", "]": "[]]"}  # fnmatch's own way to match a bracket literally
+
+
+def _covers(pattern: str, path: str) -> bool:
+    """``pattern`` names ``path`` or a value above it; ``*``/``?`` are wildcards, brackets literal.
+
+    Brackets are literal because paths contain them (``output.keywords[1]``, ``SKU[1]``): a
+    path copied from a diff must ignore what it names, not act as a character class.
+    """
+    if path == pattern or path.startswith((pattern + ".", pattern + "[")):
+        return True
+    literal = "".join(_LITERAL_BRACKETS.get(c, c) for c in pattern)
+    return fnmatch.fnmatchcase(path, literal)
 
 
 def _step_changes(key: str, old: dict[str, Any], new: dict[str, Any], tol: float) -> list[Change]:
@@ -389,9 +437,9 @@ def _values(
 def _equal(a: Any, b: Any, tol: float) -> bool:
     if a is _UNSET or b is _UNSET:
         return a is b
-    numbers = (int, float)
-    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) \
-            and not isinstance(b, bool):  # fmt: skip
+    if isinstance(a, bool) or isinstance(b, bool):  # True == 1 in Python, not in a review
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b or (tol > 0 and math.isclose(a, b, rel_tol=0.0, abs_tol=tol))
     return bool(a == b)
 

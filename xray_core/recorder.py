@@ -126,7 +126,7 @@ class _Recording:
         duration = (time.perf_counter() - started) * 1000.0
         record["duration_ms"] = duration
         record["end_time"] = record["start_time"] + duration / 1000.0
-        if exc is None:
+        if exc is None or type(exc) is GeneratorExit:  # a generator closed early did not fail
             if record["status"] == "running":
                 record["status"] = "completed"
         else:

@@ -13,6 +13,7 @@ bytes / bytearray           ``"base64:<data>"``
 Enum                        its ``value`` (converted again)
 dataclass, pydantic model   dict of fields
 numpy scalar / array        number / nested list
+pandas DataFrame / Series   ``to_dict()`` of the first MAX_ITEMS rows
 NaN, +inf, -inf             ``"NaN"``, ``"Infinity"``, ``"-Infinity"``
 a container seen above      ``"<cycle>"``
 anything else               ``repr(value)`` without `` at 0x...`` addresses
@@ -131,7 +132,7 @@ def _sequence(value: Any, seen: set[int], depth: int) -> Any:
     if not _enter(value, seen, depth):
         return "<cycle>" if id(value) in seen else "<too deep>"
     try:
-        items = list(value)
+        items = value if type(value) is list or type(value) is tuple else list(value)  # no copy
         out = [_convert(item, seen, depth + 1) for item in items[:MAX_ITEMS]]
         if len(items) > MAX_ITEMS:
             out.append(f"<truncated: {len(items)} items, {MAX_ITEMS} kept>")
@@ -201,7 +202,22 @@ def _structured(value: Any, seen: set[int], depth: int) -> Any:
         return [*kept, f"<truncated: {numpy_value.size} items, {MAX_ITEMS} kept>"]
     if numpy_value is not _NOT_NUMPY:
         return _convert(numpy_value, seen, depth)
+    if type(value).__module__.partition(".")[0] == "pandas" and hasattr(value, "to_dict"):
+        return _pandas(value, seen, depth)
     return _repr(value)
+
+
+def _pandas(value: Any, seen: set[int], depth: int) -> Any:
+    """A DataFrame or Series as its ``to_dict()``, of its first MAX_ITEMS rows only.
+
+    Only pandas objects: another class's ``to_dict`` may do anything (query a database), while
+    pandas' is a pure conversion.
+    """
+    rows = len(value)
+    data = _convert((value.head(MAX_ITEMS) if rows > MAX_ITEMS else value).to_dict(), seen, depth)
+    if rows > MAX_ITEMS and isinstance(data, dict):
+        data[TRUNCATED_KEY] = f"{rows} rows, {MAX_ITEMS} kept"
+    return data
 
 
 _NOT_NUMPY = object()

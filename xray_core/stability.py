@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .diff import normalize_trace
 from .models import Trace
 
 StabilityKey = tuple[str, str, str, str]
@@ -60,16 +61,22 @@ class DecisionStability:
 def decision_stability(traces: Iterable[Trace]) -> list[DecisionStability]:
     """Stability of every (test, trace name, step, item) decision over ``traces``.
 
+    Steps are named as diffs name them: a nested step by its path (``select/rank``), a repeated
+    one by its occurrence (``filter#2``); an item evaluated twice in one step counts once (its
+    last evaluation), as ``trace.decision`` answers.
+
     ``traces`` must be in execution order (runs oldest first, then recording order); the result
     lists unstable decisions first (highest flip rate, then most observations).
     """
     by_key: defaultdict[StabilityKey, list[tuple[bool, list[str]]]] = defaultdict(list)
     for trace in traces:
-        for step in trace.steps:
-            for evaluation in step.evaluations:
-                key = (trace.test_id or "", trace.name, step.name, evaluation.item_id)
-                failed = [f.name for f in evaluation.failed_filters]
-                by_key[key].append((evaluation.qualified, failed))
+        # Steps are keyed as diffs pair them (path and occurrence: "filter#2"), and each step
+        # keeps its last evaluation of an item: one observation per execution, as in a diff.
+        for step in normalize_trace(trace)["steps"]:
+            for item_id, evaluation in step["evaluations"].items():
+                key = (trace.test_id or "", trace.name, step["key"], item_id)
+                failed = [n for n, f in evaluation["filters"].items() if not f["passed"]]
+                by_key[key].append((evaluation["qualified"], failed))
     found = []
     for key, seen in by_key.items():
         entry = DecisionStability(*key)

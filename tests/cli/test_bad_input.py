@@ -138,3 +138,33 @@ def test_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     done = subprocess.run(f"xray export --db {db} {refs} -o - | head -c 10", shell=True,
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert done.stdout == '{"format":' and done.stderr == ""
+
+
+def _older_schema(path: Path) -> None:
+    """A database written by an X-Ray of schema version 2 (rollback journal, one run)."""
+    import sqlite_utils
+
+    from xray_core.store.schema import MIGRATIONS
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    for version in (1, 2):
+        MIGRATIONS[version](sqlite_utils.Database(conn))
+    conn.execute("INSERT INTO runs (run_id, started_at, counts) VALUES "
+                 "('0ld0ld', '2026-03-01T12:00:00.000000+00:00', '{}')")  # fmt: skip
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+
+
+@pytest.mark.parametrize("command", ["runs", "show", "export"])
+def test_reading_an_older_schema_leaves_it_as_it_was(tmp_path: Path, command: str) -> None:
+    db = tmp_path / "runs.db"
+    _older_schema(db)
+    before = _snapshot(tmp_path)
+    args = {"runs": ["runs", "--json"], "show": ["show", "nope"],
+            "export": ["export", "latest", "-o", "-"]}[command]  # fmt: skip
+    done = run_xray(*args, "--db", db, cwd=tmp_path)
+    if command == "show":
+        _one_line_error(done, f"xray: error: {db}: no trace id starts with 'nope'")
+    else:
+        assert done.returncode == 0 and "0ld0ld" in done.stdout, done.stderr
+    assert _snapshot(tmp_path) == before  # still version 2: an older X-Ray can go on using it

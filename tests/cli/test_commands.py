@@ -289,3 +289,19 @@ def test_prune_on_an_empty_history_is_not_an_error(cli: Cli, tmp_path: Path) -> 
     SQLiteStore(db, strict=True).close()
     status, out, err = cli("prune", "--db", db, "--keep", "5")
     assert (status, err) == (0, "") and "deleted 0 run(s), kept 0" in out
+
+
+def test_show_keeps_a_long_prompt_on_the_llm_line(cli: Cli, tmp_path: Path) -> None:
+    from xray_core import XRay
+
+    db = tmp_path / "x.db"
+    store = SQLiteStore(db, strict=True)
+    with XRay(store=store).trace("chat") as trace:
+        with trace.step("ask") as step:
+            step.add_llm_metadata(model="mock-llm", temperature=0.2, prompt="You find products.\n"
+                                  "Title: steel bottle\n" + "x" * 300, response="steel, bottle")  # fmt: skip
+    store.close()
+    status, out, _ = cli("show", "--db", db, trace.trace_id)
+    (line,) = [line for line in out.splitlines() if "llm:" in line]
+    assert "model=mock-llm" in line and "prompt=You find products. Title: steel bottle" in line
+    assert "response=steel, bottle" in line and "x" * 100 not in out  # one line, clipped

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -122,6 +124,130 @@ def test_a_decorated_function_that_raises_records_a_failed_step(
     assert stored.steps[0].error.splitlines()[0] == "ZeroDivisionError: division by zero"
 
 
+def test_the_decorator_works_on_methods_classmethods_and_staticmethods(
+    memory: xray.MemoryStore,
+) -> None:
+    class Ranker:
+        @xray.step("method")
+        def method(self, x: int) -> int:
+            return x * 2
+
+        @xray.step("under")  # below @classmethod: the usual order
+        @classmethod
+        def under(cls, x: int) -> int:
+            return x + 1
+
+        @xray.step  # above @staticmethod, named after the function
+        @staticmethod
+        def static(x: int) -> int:
+            return x - 1
+
+    with xray.trace("t") as trace:
+        assert (Ranker().method(3), Ranker.under(4), Ranker().static(5)) == (6, 5, 4)
+    assert (Ranker.under(1), Ranker.static(1)) == (2, 0)  # outside a trace: plain calls
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None and stored.status == "completed"
+    assert [(s.name, s.input, s.output) for s in stored.steps] == [
+        ("method", {"x": 3}, 6), ("under", {"x": 4}, 5), (Ranker.static.__qualname__, {"x": 5}, 4),
+    ]  # fmt: skip
+
+
+def test_a_decorated_generator_is_one_step_over_its_whole_iteration(
+    memory: xray.MemoryStore,
+) -> None:
+    @xray.step("search")
+    def search(keyword: str) -> Iterator[str]:
+        with xray.step("page"):  # the generator's own steps nest under it
+            pass
+        yield f"{keyword}-1"
+        yield f"{keyword}-2"
+
+    with xray.trace("t") as trace:
+        found = []
+        for item in search("bottle"):
+            with xray.step("consume"):  # the consumer's steps do not
+                found.append(item)
+    assert found == ["bottle-1", "bottle-2"]
+    assert list(search("x")) == ["x-1", "x-2"]  # outside a trace: the plain generator
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None and stored.status == "completed"
+    outer, page, consume, _ = stored.steps
+    assert (outer.name, outer.input, outer.output) == ("search", {"keyword": "bottle"},
+                                                       ["bottle-1", "bottle-2"])  # fmt: skip
+    assert page.parent_id == outer.step_id and consume.parent_id is None
+
+
+def test_a_generator_stopped_early_is_completed_and_one_that_raises_failed(
+    memory: xray.MemoryStore,
+) -> None:
+    @xray.step("numbers")
+    def numbers(stop: int) -> Iterator[int]:
+        for n in range(100):
+            if n == stop:
+                raise ValueError(f"stop at {n}")
+            yield n
+
+    with xray.trace("early") as trace:
+        for n in numbers(50):
+            if n == 2:
+                break
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None and stored.status == "completed"
+    assert (stored.steps[0].status, stored.steps[0].output) == ("completed", [0, 1, 2])
+    with pytest.raises(ValueError, match="stop at 1"):
+        with xray.trace("raising") as trace:
+            list(numbers(1))
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None and stored.steps[0].status == "failed"
+    assert stored.steps[0].output == [0]
+
+
+def test_a_decorated_async_generator_is_one_step_over_its_iteration(
+    memory: xray.MemoryStore,
+) -> None:
+    @xray.step("stream")
+    async def stream(n: int) -> AsyncIterator[int]:
+        for i in range(n):
+            await asyncio.sleep(0)
+            yield i
+
+    async def main() -> tuple[str, list[int], list[int]]:
+        async with xray.trace("t") as trace:
+            inside = [i async for i in stream(3)]
+            async with contextlib.aclosing(stream(9)) as early:
+                async for i in early:
+                    if i == 1:
+                        break
+        outside = [i async for i in stream(2)]
+        return trace.trace_id, inside, outside
+
+    trace_id, inside, outside = asyncio.run(main())
+    assert (inside, outside) == ([0, 1, 2], [0, 1])
+    stored = memory.get_trace(trace_id)
+    assert stored is not None and stored.status == "completed"
+    assert [(s.name, s.status, s.output) for s in stored.steps] == [
+        ("stream", "completed", [0, 1, 2]), ("stream", "completed", [0, 1]),
+    ]  # fmt: skip
+
+
+def test_a_call_with_wrong_arguments_fails_its_step_without_an_xray_error(
+    memory: xray.MemoryStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    @xray.step("pick")
+    def pick(item: str) -> str:
+        return item
+
+    with pytest.raises(TypeError):
+        with xray.trace("t") as trace:
+            pick("B0X", "extra")  # type: ignore[call-arg]
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    assert (stored.steps[0].status, stored.steps[0].input) == (
+        "failed", {"args": ["B0X", "extra"], "kwargs": {}}
+    )  # fmt: skip
+    assert not [r for r in caplog.records if r.name == "xray_core"]
+
+
 def test_a_context_manager_from_step_can_also_decorate_inside_a_trace(
     memory: xray.MemoryStore,
 ) -> None:
@@ -230,6 +356,50 @@ def test_xray_db_records_into_that_sqlite_file(
     with xray.SQLiteStore(path, strict=True) as reader:
         stored = reader.get_trace(trace.trace_id)
     assert stored is not None and [s.name for s in stored.steps] == ["s"]
+
+
+def test_configure_during_a_trace_leaves_that_trace_in_its_store() -> None:
+    first, second = xray.MemoryStore(), xray.MemoryStore()
+    xray.configure(store=first)
+    with xray.trace("open") as trace:
+        xray.configure(store=second)
+        with xray.step("after the switch"):
+            pass
+    with xray.trace("next"):
+        pass
+    stored = first.get_trace(trace.trace_id)
+    assert stored is not None and [s.name for s in stored.steps] == ["after the switch"]
+    assert [t.name for t in second.list_traces()] == ["next"]
+
+
+def test_with_recording_off_xray_db_is_never_created(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "nested" / "env.db"
+    monkeypatch.setenv("XRAY_DB", str(path))
+    monkeypatch.setenv("XRAY_ENABLED", "off")
+    with xray.trace("off"):
+        with xray.step("s"):
+            pass
+    assert not path.parent.exists()  # a read-only production box logs nothing either
+    store = xray.configure(enabled=True).store  # turned on later: XRAY_DB is used
+    assert isinstance(store, xray.SQLiteStore) and store.path == path
+    store.close()
+
+
+def test_xray_db_is_stripped_and_expands_the_home_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XRAY_DB", " ~/traces.db ")
+    store = xray.get_recorder().store
+    assert isinstance(store, xray.SQLiteStore) and store.path == tmp_path / "traces.db"
+    store.close()
+    monkeypatch.setenv("XRAY_DB", "  ")
+    assert isinstance(xray.configure(enabled=True).store, xray.SQLiteStore)  # kept
+    monkeypatch.setattr(ambient, "_default", None)
+    assert isinstance(xray.get_recorder().store, xray.MemoryStore)  # blank: no file named " "
 
 
 def test_an_unusable_xray_db_never_breaks_the_pipeline(

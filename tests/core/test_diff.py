@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -244,6 +245,37 @@ def test_ignore_patterns() -> None:
     assert paths("keywords.out") == {c.path for c in everything.changes}  # not a path prefix
 
 
+def test_an_ignored_path_covers_its_list_items_and_brackets_match_literally() -> None:
+    before = record(Plan((PlannedStep("keywords", output={"keywords": ["steel", "bottle"]}),)))
+    after = record(Plan((PlannedStep("keywords", output={"keywords": ["steel", "flask"]}),)))
+    [change] = xray.diff_traces(before, after).changes
+    assert change.path == "keywords.output.keywords[1]"
+    # the paths exactly as the diff prints them, and globs over them
+    for pattern in ("keywords.output.keywords", "keywords.output.keywords[1]",
+                    "keywords.output.keywords[*]", "*[1]"):  # fmt: skip
+        assert not xray.diff_traces(before, after, ignore=[pattern]), pattern
+    assert xray.diff_traces(before, after, ignore=["keywords.output.keywords[0]"])
+
+
+def test_an_item_id_with_brackets_can_be_ignored() -> None:
+    plan = Plan((PlannedStep("filter", candidates=(Candidate("SKU[1]", (), True),)),))
+    flipped = Plan((PlannedStep("filter", candidates=(Candidate("SKU[1]", (), False),)),))
+    assert not xray.diff_traces(record(plan), record(flipped), ignore=["filter.evaluations.SKU[1]"])
+
+
+def test_a_bool_that_becomes_a_number_is_a_change() -> None:
+    before = record(Plan((PlannedStep("check", output={"ok": True, "n": 1}),)))
+    after = record(Plan((PlannedStep("check", output={"ok": 1, "n": 1.0}),)))
+    assert [c.path for c in xray.diff_traces(before, after).changes] == ["check.output.ok"]
+
+
+def test_a_tolerance_that_is_not_a_non_negative_number_is_refused() -> None:
+    trace = record(BASE)
+    for bad in (-0.1, float("nan"), "0.1"):
+        with pytest.raises(ValueError, match="tolerance"):
+            xray.diff_traces(trace, trace, tolerance=bad)  # type: ignore[arg-type]
+
+
 def everything_paths_without(diff: xray.TraceDiff, fragment: str) -> set[str]:
     return {c.path for c in diff.changes if fragment not in c.path}
 
@@ -288,6 +320,22 @@ def test_rendering_reads_like_a_review() -> None:
     assert "\x1b[1;31m  B0X: rejected by price -> qualified" in styled  # decisions in bold red
     assert "\x1b[2m  ~ keywords.llm.model: 'm1' -> 'm2'" in styled  # drift dimmed
     assert diff.__rich__().plain.splitlines()[:2] == str(diff).splitlines()[:2]
+
+
+def test_a_long_list_that_changed_length_says_which_items_came_and_went() -> None:
+    ranking = [f"B0{i:03d}" for i in range(30)]
+    changed = ranking[:10] + ["B0NEW"] + ranking[10:28]  # one in, the last two out
+    before = record(Plan((PlannedStep("rank", output={"ranking": ranking}),)))
+    after = record(Plan((PlannedStep("rank", output={"ranking": changed}),)))
+    [line] = [c.describe() for c in xray.diff_traces(before, after).changes]
+    assert line == "rank.output.ranking: 30 -> 29 items; added 'B0NEW'; removed 'B0028', 'B0029'"
+    grown = record(Plan((PlannedStep("rank", output={"ranking": ranking + ranking[:1]}),)))
+    [line] = [c.describe() for c in xray.diff_traces(before, grown).changes]
+    assert line == "rank.output.ranking: 30 -> 31 items; added 'B0000'"
+    short = record(Plan((PlannedStep("rank", output={"ranking": ranking[:2]}),)))
+    shorter = record(Plan((PlannedStep("rank", output={"ranking": ranking[:1]}),)))
+    [line] = [c.describe() for c in xray.diff_traces(short, shorter).changes]
+    assert line == "rank.output.ranking: ['B0000', 'B0001'] -> ['B0000']"  # fits: shown whole
 
 
 def test_diff_runs_pairs_traces_by_test_name_and_occurrence() -> None:

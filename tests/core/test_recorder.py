@@ -371,6 +371,9 @@ def test_a_bounded_memory_store_keeps_the_newest_traces() -> None:
             with trace.step("s"):
                 pass
     assert [t.name for t in store.list_traces()] == ["t2", "t3", "t4"]
+    store.save_traces(store.list_traces() * 2)  # whole traces (an import) count the same way
+    assert store.save_traces([store.list_traces()[0].model_copy(update={"trace_id": "x"})]) == 1
+    assert len(store.list_traces()) == 3 and store.get_trace("x") is not None
 
 
 def test_to_model_gives_the_trace_as_recorded_so_far(xr: xray.XRay) -> None:

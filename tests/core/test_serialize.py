@@ -122,6 +122,42 @@ def generate() -> Any:
     yield 1
 
 
+class FakeFrame:
+    """A stand-in for a pandas DataFrame (pandas is not a dependency): ``head`` and ``to_dict``."""
+
+    __module__ = "pandas.core.frame"
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def head(self, n: int) -> FakeFrame:
+        return FakeFrame(min(n, self.rows))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"price": {i: 9.5 for i in range(self.rows)}, "seen": {0: dt.date(2024, 5, 1)}}
+
+
+class NotPandas:
+    def to_dict(self) -> dict[str, Any]:
+        raise AssertionError("only pandas objects are asked for to_dict()")
+
+    def __repr__(self) -> str:
+        return "NotPandas()"
+
+
+def test_pandas_objects_become_their_to_dict_cut_at_1000_rows() -> None:
+    assert xray.to_jsonable(FakeFrame(2)) == {
+        "price": {"0": 9.5, "1": 9.5}, "seen": {"0": "2024-05-01"}
+    }  # fmt: skip
+    big = xray.to_jsonable(FakeFrame(MAX_ITEMS + 5))
+    assert len(big["price"]) == MAX_ITEMS  # only head(1000) was converted
+    assert big[TRUNCATED_KEY] == f"{MAX_ITEMS + 5} rows, {MAX_ITEMS} kept"
+    assert xray.to_jsonable(NotPandas()) == "NotPandas()"  # other to_dict()s are never called
+
+
 def test_default_reprs_lose_their_memory_address() -> None:
     assert xray.to_jsonable(Plain()) == f"<{__name__}.Plain object>"
     assert xray.to_jsonable(generate()) == "<generator object generate>"

@@ -293,6 +293,17 @@ def test_list_traces_filters_and_paginates_oldest_first(any_store: xray.Store) -
     assert loaded == traces[1]  # steps, times and metadata survive exactly
 
 
+def test_list_traces_and_list_runs_refuse_a_bad_page_or_status(any_store: xray.Store) -> None:
+    any_store.save_traces([make_trace("a1")])
+    for query, named in (({"limit": -1}, "limit"), ({"offset": -2}, "offset"),
+                         ({"limit": 1.5}, "limit"), ({"status": "done"}, "status")):  # fmt: skip
+        with pytest.raises(ValueError, match=named):
+            any_store.list_traces(**query)
+    with pytest.raises(ValueError, match="offset"):
+        any_store.list_runs(offset=-1)
+    assert [t.trace_id for t in any_store.list_traces(limit=0)] == []
+
+
 def test_get_trace_of_an_unknown_id_is_none(any_store: xray.Store) -> None:
     assert any_store.get_trace("nope") is None
 

@@ -36,3 +36,19 @@ def test_flip_rate_and_counts_across_executions() -> None:
 
 def test_no_traces_no_stability() -> None:
     assert decision_stability([]) == []
+
+
+def test_a_step_repeated_within_a_trace_is_not_an_execution() -> None:
+    """Two rounds of one step in every trace, each deciding the same way each time: stable."""
+    store = xray.MemoryStore()
+    for _ in range(3):
+        with xray.XRay(store=store).trace("pipeline") as trace:
+            for round_qualifies in (False, True):
+                with trace.step("filter") as step:
+                    step.add_evaluation("B0X", qualified=round_qualifies)
+                    step.add_evaluation("B0X", qualified=round_qualifies)  # re-evaluated
+    report = decision_stability(store.list_traces(limit=None))
+    assert [(s.step, s.verdicts) for s in report] == [
+        ("filter", [False, False, False]), ("filter#2", [True, True, True]),
+    ]  # fmt: skip
+    assert all(s.stable for s in report)

@@ -160,3 +160,70 @@ def test_no_trace_is_an_error_not_an_empty_baseline(project: pytest.Pytester) ->
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*recorded no trace*"])
     assert not (project.path / "__xray_baselines__").exists()
+
+
+def test_the_same_baseline_twice_in_one_test_is_an_error(project: pytest.Pytester) -> None:
+    # Without the error, --xray-update keeps only the last call's traces and the next run fails.
+    project.makepyfile(
+        test_loop="""
+        from pipeline import select
+
+        def test_loop(xray):
+            for prices in ([5, 20], [20, 30]):
+                with xray.capture() as cap:
+                    select(prices)
+                cap.assert_baseline()
+        """
+    )
+    result = project.runpytest("--xray-update")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            ">*cap.assert_baseline()",
+            (
+                "E*Failed: assert_baseline() already checked "
+                "__xray_baselines__/test_loop.test_loop.json in this test; "
+                'give each call its own name=, e.g. assert_baseline(name="second")'
+            ),
+        ]
+    )
+
+
+def test_a_rerun_test_sees_only_its_last_run(project: pytest.Pytester) -> None:
+    project.makepyfile(test_rerun=TEST)
+    project.makeconftest(
+        """
+        import pytest
+        from _pytest.runner import runtestprotocol
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_protocol(item, nextitem):
+            for _ in range(2):  # what pytest-rerunfailures does
+                runtestprotocol(item, nextitem=nextitem)
+            return True
+        """
+    )
+    result = project.runpytest("--xray-update")
+    result.stdout.fnmatch_lines(["1 trace captured in 1 test", "1 baseline: 1 passed"])
+    stored = json.loads(baseline_file(project, "test_rerun", "test_pick").read_text())
+    assert len(stored["traces"]) == 1
+
+
+def test_commands_and_paths_work_from_the_directory_pytest_ran_in(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.makeini("[pytest]\n")  # the rootdir stays the project, pytest runs from tests/
+    (project.path / "tests").mkdir()
+    (project.path / "tests" / "test_sub.py").write_text(TEST)
+    (project.path / "pipeline.py").rename(project.path / "tests" / "pipeline.py")
+    monkeypatch.chdir(project.path / "tests")
+    result = project.runpytest("--xray-report=r.html")
+    result.stdout.fnmatch_lines(
+        [
+            "E       Failed: no baseline __xray_baselines__/test_sub.test_pick.json for this test yet.",
+            "E       Create it with: pytest --xray-update test_sub.py::test_pick",
+            "report: r.html",
+            "Next: create the missing baselines with: pytest --xray-update test_sub.py::test_pick",
+        ]
+    )
+    project.runpytest("--xray-update", "test_sub.py::test_pick").assert_outcomes(passed=1)

@@ -69,6 +69,39 @@ def test_unknown_step_and_item_list_the_closest_first(project: pytest.Pytester) 
     project.runpytest().assert_outcomes(passed=1)
 
 
+def test_query_errors_point_at_the_test_line(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_t="""
+        from pipeline import select
+
+        def test_none(xray):
+            xray.trace.steps
+
+        def test_step(xray):
+            select([5])
+            xray.step("filter")
+
+        def test_item(xray):
+            select([5])
+            xray.assert_rejected("B9")
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            ">       xray.trace.steps",
+            "E       *TraceSelectionError: test 'test_t.py::test_none' recorded no trace*",
+            '>       xray.step("filter")',
+            "E       *UnknownStepError: trace 'selection' has no step 'filter'*",
+            '>       xray.assert_rejected("B9")',
+            "E       *UnknownItemError: trace 'selection' evaluated no item 'B9'*",
+        ]
+    )
+    assert "/pytest_xray/" not in result.stdout.str()  # no plugin frame is shown
+    assert "/xray_core/" not in result.stdout.str()
+
+
 def test_capture_per_loop_iteration(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_c="""

@@ -138,3 +138,30 @@ def test_assertrepr_for_decisions_and_traces(project: pytest.Pytester) -> None:
             ),
         ],
     )
+
+
+def test_assertrepr_for_traces_equal_in_decisions(project: pytest.Pytester) -> None:
+    # Trace equality compares ids and timestamps too: say so instead of listing "no changes".
+    project.makepyfile(
+        test_s="""
+        from pipeline import select
+
+        def test_same(xray):
+            with xray.capture() as first:
+                select([5, 20])
+            with xray.capture() as again:
+                select([5, 20])
+            assert again.trace == first.trace
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: assert traces 'selection' and 'selection' differ only in "
+            "what xray_core.diff_traces ignores (ids, timestamps, durations):",
+            "E           their steps, decisions and fields are equal; "
+            "assert not xray_core.diff_traces(a, b) compares only those",
+        ]
+    )
+    assert "no changes" not in result.stdout.str()

@@ -133,3 +133,22 @@ def test_newer_database_is_refused_and_fails_the_run(project: pytest.Pytester) -
     result.assert_outcomes(passed=1)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["error: the run was not saved to *new.db: *schema version 999*"])
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "message"),
+    [
+        (["--xray-db=out"], "", "--xray-db got 'out', which looks like a test path or a dir*"),
+        ([], "xray_db = out", "xray_db = 'out' is a directory; give the file*, e.g. out/runs.db"),
+    ],
+    ids=["option", "ini"],
+)
+def test_a_directory_is_a_usage_error(
+    project: pytest.Pytester, args: list[str], ini: str, message: str
+) -> None:
+    (project.path / "out").mkdir()
+    project.makeini(f"[pytest]\n{ini}\n")
+    project.makepyfile(test_d="def test_d():\n    raise AssertionError('must not run')\n")
+    result = project.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])

@@ -62,3 +62,22 @@ def test_ini_twin(project: pytest.Pytester) -> None:
     project.makepyfile(test_i="from pipeline import select\n\ndef test_i():\n    select([5])\n")
     project.runpytest().assert_outcomes(passed=1)
     assert (project.path / "reports" / "x.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "message"),
+    [
+        (["--xray-report=out"], "", "--xray-report=out is a directory; give the file*/xray.html"),
+        ([], "xray_report = out/", "xray_report = 'out/' is a directory; give the file*"),
+    ],
+    ids=["option", "ini"],
+)
+def test_a_directory_is_a_usage_error(
+    project: pytest.Pytester, args: list[str], ini: str, message: str
+) -> None:
+    (project.path / "out").mkdir()
+    project.makeini(f"[pytest]\n{ini}\n")
+    project.makepyfile(test_d="def test_d():\n    raise AssertionError('must not run')\n")
+    result = project.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])

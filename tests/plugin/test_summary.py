@@ -31,6 +31,10 @@ def test_failing_baselines_come_with_the_update_command() -> None:
         "Next: review the changes above; if the new decisions are right, accept them with: "
         "pytest --xray-update 't.py::test_a[x y]'"
     )
+    broken = XraySummary(verdicts={"error": 1, "missing": 1}, failing=["t.py::a", "t.py::b"])
+    assert broken.lines[-1] == (
+        "Next: fix or rewrite the unreadable baselines with: pytest --xray-update t.py::a t.py::b"
+    )
     many = XraySummary(verdicts={"missing": 4}, failing=[f"t.py::test_{i}" for i in range(4)])
     assert many.lines[-1] == "Next: create the missing baselines with: pytest --xray-update"
 
@@ -81,7 +85,9 @@ def test_render_with_and_without_colour() -> None:
     [
         (["--color=yes"], {}, True),
         (["--color=no"], {}, False),
-        ([], {"NO_COLOR": "1", "PY_COLORS": ""}, False),
+        ([], {"FORCE_COLOR": "1", "PY_COLORS": ""}, True),
+        # NO_COLOR wins over FORCE_COLOR: without it this run would be coloured (case above)
+        ([], {"NO_COLOR": "1", "FORCE_COLOR": "1", "PY_COLORS": ""}, False),
     ],
 )
 def test_terminal_colour_follows_pytest(
@@ -91,9 +97,9 @@ def test_terminal_colour_follows_pytest(
     env: dict[str, str],
     coloured: bool,
 ) -> None:
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value) if value else monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("FORCE_COLOR", raising=False)
     project.makepyfile(test_c="from pipeline import select\n\ndef test_c():\n    select([5])\n")
     result = project.runpytest_subprocess(*args)
     line = next(l for l in result.outlines if "trace captured" in l)

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
-from xray_core import XRay, diff_runs
+from xray_core import Run, XRay, diff_runs, diff_traces
 from xray_core.report import Panel, ReportData, write_report
 from xray_core.stability import decision_stability
 
@@ -306,3 +307,95 @@ def test_two_thousand_traces_render_lazily(watched: Watched, tmp_path: Path, xr:
         write_report(tmp_path / "small.html", panel).stat().st_size
         < (tmp_path / "big.html").stat().st_size
     )
+
+
+def test_ids_in_comparison_and_stability_tables_do_not_break(
+    watched: Watched, tmp_path: Path, xr: XRay
+) -> None:
+    test_id = "tests/test_a_rather_long_module_name.py::test_reference_products_match[B0REF0001]"
+    cheaper = [dict(CATALOG[0], price=9.0), *CATALOG[1:]]
+    old = [select_competitors(xr, test_id=test_id)]
+    new = [select_competitors(xr, catalog=cheaper, test_id=test_id)]
+    data = ReportData(traces=new, baseline_traces=old, comparison=diff_runs(old, new),
+                      stability=decision_stability([*old, *new]))  # fmt: skip
+    page = watched.page
+    page.set_viewport_size({"width": 1000, "height": 800})
+    watched.open(write_report(tmp_path / "r.html", data), "#view=stability")
+    lines = "cells => cells.map(c => { const r = document.createRange(); r.selectNodeContents(c);" \
+            " return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; })"
+    stability = page.locator("#view-stability tbody tr").first.locator("td")
+    assert stability.evaluate_all(lines)[1:4] == [1, 1, 1]  # trace, step, candidate
+    watched.open(write_report(tmp_path / "r.html", data), "#view=compare")
+    decision = page.locator("#view-compare table.decisions tbody tr").first.locator("td")
+    assert decision.evaluate_all(lines)[1] == 1  # the step name
+    assert page.locator("#view-compare table.decisions tbody tr .mono").first.evaluate(
+        "n => n.getClientRects().length") == 1  # the candidate id
+
+
+def test_baseline_diff_comes_before_the_failure_text(
+    watched: Watched, report: Path, sample_data: ReportData
+) -> None:
+    page = watched.open(report, f"#trace={sample_data.traces[2].trace_id}")
+    order = page.locator("section.baseline, details.failure").evaluate_all(
+        "nodes => nodes.map(n => n.className)")  # fmt: skip
+    assert order == ["block baseline", "block failure"]
+
+
+def test_test_link_opens_the_tests_first_trace(
+    watched: Watched, report: Path, sample_data: ReportData
+) -> None:
+    trace = sample_data.traces[1]
+    page = watched.open(report, "#test=" + quote(trace.test_id or "", safe=""))
+    assert page.inner_text(".trace-detail .test-id") == trace.test_id
+    assert "test_rank_fails" in page.inner_text(".row.selected")
+    untraced = watched.open(report, "#test=" + quote("tests/test_other.py::test_without_trace"))
+    assert "This test recorded no trace." in untraced.inner_text("#detail")
+
+
+def test_empty_report_says_nothing_was_recorded(watched: Watched, tmp_path: Path) -> None:
+    page = watched.open(write_report(tmp_path / "empty.html", ReportData()))
+    assert page.inner_text("#trace-list") == "No trace was recorded."
+    assert page.inner_text("#list-count") == "0 traces"
+
+
+def test_hostile_run_comparison_and_stability_run_no_script(
+    watched: Watched, tmp_path: Path, xr: XRay
+) -> None:
+    data = hostile_data(xr)
+    after = data.traces[0]
+    step = after.steps[0]
+    evaluation = {**step.metadata["evaluations"][0], "qualified": True}
+    before = after.model_copy(update={"trace_id": "before", "steps": [
+        step.model_copy(update={"metadata": {**step.metadata, "evaluations": [evaluation]}}),
+        *after.steps[1:]]})  # fmt: skip
+    data.run = data.baseline_run = Run(
+        run_id=HOSTILE, started_at=after.start_time, git_commit=HOSTILE, git_branch=HOSTILE,
+        git_dirty=True, command=HOSTILE)  # fmt: skip
+    data.baseline_traces, data.comparison = [before], diff_runs([before], [after])
+    data.stability = decision_stability([before, after])
+    data.tests[0].baseline, data.tests[0].baseline_diffs = HOSTILE, [diff_traces(before, after)]
+    page = watched.open(write_report(tmp_path / "hostile.html", data), f"#trace={after.trace_id}")
+    assert HOSTILE in page.inner_text("header.top").replace("\n", "")  # branch, command
+    assert page.locator("section.baseline table.decisions .ident").first.text_content() == HOSTILE
+    for view in ("compare", "stability"):
+        watched.click(f"#tabs a[data-view={view}]")
+        assert HOSTILE in page.inner_text(f"#view-{view} tbody tr")
+    assert page.locator("img").count() == 0 and page.locator("script").count() == 2
+    assert page.title() == f"{HOSTILE} · {HOSTILE}"
+
+
+def test_metadata_not_in_a_known_pattern_is_still_shown(
+    watched: Watched, tmp_path: Path, xr: XRay
+) -> None:
+    with xr.trace("hand-written", metadata={"error": {"code": 5}}) as trace:
+        with trace.step("ask") as step:
+            step.set_metadata({"llm": "gpt-4o", "evaluations": "n/a", "other": 1})
+    recorded = xr.store.get_trace(trace.trace_id)
+    assert recorded is not None
+    page = watched.open(write_report(tmp_path / "r.html", ReportData(traces=[recorded])),
+                        f"#trace={trace.trace_id}&step={recorded.steps[0].step_id}")  # fmt: skip
+    assert page.locator("section.llm, section.evaluations").count() == 0
+    shown = page.locator("#step-detail .block", has_text="Metadata").inner_text()
+    for text in ('llm: "gpt-4o"', 'evaluations: "n/a"', "other: 1"):
+        assert text in shown
+    assert "error: {1 key}" in page.locator(".block", has_text="Trace metadata").inner_text()

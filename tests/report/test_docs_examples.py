@@ -16,6 +16,11 @@ def python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
 
 
+def block_with(text: str) -> str:
+    (block,) = [b for b in python_blocks() if text in b]
+    return block
+
+
 def test_python_example_writes_a_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     exec(compile(python_blocks()[0], str(DOC), "exec"), {})  # noqa: S102 - our own docs
@@ -25,7 +30,7 @@ def test_python_example_writes_a_report(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_panel_hook_example(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(python_blocks()[1])
+    pytester.makeconftest(block_with("def pytest_xray_report_panel"))
     pytester.makepyfile(test_scores="""
         import xray_core as xray
 
@@ -41,3 +46,10 @@ def test_panel_hook_example(pytester: pytest.Pytester) -> None:
     assert scores["rows"] == [{"item": "B1", "score": 0.9}, {"item": "B2", "score": 0.4}]
     assert scorer["data"] == {"model": "mock", "count": 2}
     assert note["text"] == "2 items scored in score"
+
+
+def test_test_link_example_prints_what_it_says(capsys: pytest.CaptureFixture[str]) -> None:
+    block = block_with("#test=")
+    exec(compile(block, str(DOC), "exec"), {})  # noqa: S102 - our own docs
+    expected = re.search(r"^# (reports/xray\.html#test=\S+)$", block, re.MULTILINE)
+    assert expected is not None and capsys.readouterr().out == expected.group(1) + "\n"

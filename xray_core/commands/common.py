@@ -7,7 +7,8 @@ import fnmatch
 import json
 import sqlite3
 import sys
-from contextlib import AbstractContextManager, contextmanager
+import tempfile
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
@@ -56,11 +57,15 @@ class Context:
         """The database named by ``--db``, else ``.xray/runs.db`` found upwards from here."""
         return self.db if self.db is not None else find_db(Path.cwd())
 
-    def open_store(self) -> AbstractContextManager[SQLiteStore]:
-        """The existing database, checked to be an X-Ray one (never creates a file)."""
+    def open_store(self, *, write: bool = False) -> AbstractContextManager[SQLiteStore]:
+        """The existing database, checked to be an X-Ray one (never creates a file).
+
+        Unless ``write``, the file is never changed: a database of an older schema (which
+        opening would migrate, locking out the older X-Ray that wrote it) is read from a copy.
+        """
         path = self.db_path()
-        check_db(path)
-        return _opened(path)
+        current = check_db(path)
+        return _opened(path, copy=not (write or current))
 
     def create_store(self) -> AbstractContextManager[SQLiteStore]:
         """The database, created (with its parent directories) when missing."""
@@ -84,12 +89,30 @@ class Context:
 
 
 @contextmanager
-def _opened(path: Path) -> Iterator[SQLiteStore]:
-    store = SQLiteStore(path, strict=True)
+def _opened(path: Path, *, copy: bool = False) -> Iterator[SQLiteStore]:
+    with tempfile.TemporaryDirectory(prefix="xray-") if copy else nullcontext() as folder:
+        store = SQLiteStore(_copy(path, Path(folder)) if folder else path, strict=True)
+        store.path = path  # messages name the user's file, not the copy
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def _copy(path: Path, folder: Path) -> Path:
+    """A copy of the database at ``path`` in ``folder``, read through a read-only connection."""
+    target = folder / path.name
+    source, copy = _read_only(path), sqlite3.connect(target)
     try:
-        yield store
+        source.backup(copy)
     finally:
-        store.close()
+        source.close()
+        copy.close()
+    return target
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
 
 
 def find_db(start: Path) -> Path:
@@ -111,20 +134,24 @@ def _found_or_default(start: Path) -> Path:
         return start / DEFAULT_DB
 
 
-def check_db(path: Path) -> None:
+def check_db(path: Path) -> bool:
     """Refuse a missing file, a file that is not SQLite, or a SQLite file X-Ray did not write.
 
     Read-only: the file is opened with ``mode=ro`` so nothing is created or changed here (a
     database of a newer schema is refused by :class:`SQLiteStore` itself, untouched).
+
+    :returns: whether the database can be opened as it is, without being migrated or switched
+        to WAL mode.
     """
     if not path.exists():
         raise UsageError(f"{path}: no such database file")
     if path.is_dir():
         raise UsageError(f"{path}: is a directory, not a database file")
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = _read_only(path)
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
+            journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
             rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             tables = {r[0] for r in rows}
         finally:
@@ -133,6 +160,7 @@ def check_db(path: Path) -> None:
         raise UsageError(f"{path}: not an SQLite database ({exc})") from None
     if version <= SCHEMA_VERSION and "runs" not in tables:
         raise UsageError(f"{path}: an SQLite database, but not an X-Ray one (no runs table)")
+    return version > SCHEMA_VERSION or (version == SCHEMA_VERSION and journal == "wal")
 
 
 def all_runs(store: SQLiteStore) -> list[Run]:

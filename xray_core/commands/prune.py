@@ -52,7 +52,7 @@ def select(runs: list[Run], keep: int | None, before: datetime | None) -> list[R
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Delete (or list) the selected runs."""
-    with ctx.open_store() as store:
+    with ctx.open_store(write=not args.dry_run) as store:
         runs = store.list_runs()
         doomed = select(runs, args.keep, args.before)
         if not args.dry_run:

@@ -21,8 +21,8 @@ def register(commands: CommandSet) -> None:
         "report", help="write the HTML dashboard of a run (or compare runs)",
         description="Write a self-contained HTML dashboard. One run: its dashboard. Two runs "
                     "A B: the dashboard of B compared with A (decisions that changed, per "
-                    "test). More runs: B is the last, A the one before it, and the report adds "
-                    "the stability of each decision over all of them.",
+                    "test), and the stability of each decision. More runs: B is the last, A the "
+                    "one before it, and the stability is over all of them.",
     )  # fmt: skip
     parser.add_argument("runs", metavar="RUN", nargs="*", default=["latest"],
                         help="run references (default: latest)")  # fmt: skip

@@ -19,6 +19,7 @@ from .common import CommandSet, Context, UsageError, format_ms
 STATUS_STYLE = {"completed": "green", "failed": "bold red", "running": "yellow"}
 STATUS_MARK = {"completed": "✓", "failed": "✗", "running": "…"}
 _VALUE_LIMIT = 100
+_TEXT_LIMIT = 60
 
 
 def register(commands: CommandSet) -> None:
@@ -100,7 +101,7 @@ def _step_body(step: Step, item_limit: int | None) -> RenderableType:
         label.append(step.reasoning, style="italic")
     if step.llm:
         label.append("\nllm: ", style="dim")
-        label.append(", ".join(f"{k}={v}" for k, v in step.llm.items() if not isinstance(v, dict)))
+        label.append(_llm_line(step.llm))
     if step.error:
         label.append("\nerror: ", style="dim")
         label.append(step.error.splitlines()[0], style="red")
@@ -145,6 +146,17 @@ def _filters(evaluation: Evaluation) -> Text:
         if f.detail and not f.passed:
             text.append(f" ({f.detail})")
     return text
+
+
+def _llm_line(llm: dict[str, Any]) -> str:
+    """The LLM call on one line: set scalar fields, prompt and response flattened and clipped."""
+    parts = []
+    for key, value in llm.items():
+        if value is None or isinstance(value, (dict, list)):
+            continue
+        text = " ".join(str(value).split())
+        parts.append(f"{key}={text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + '…'}")
+    return ", ".join(parts)
 
 
 def _compact(value: Any) -> str:

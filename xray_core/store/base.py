@@ -12,6 +12,18 @@ from ..models import Run, Trace
 
 #: the keys of each row returned by :meth:`Store.run_tests`
 RUN_TEST_COLUMNS = ("test_id", "outcome", "baseline", "duration_ms", "message")
+STATUSES = ("running", "completed", "failed")
+
+
+def check_query(limit: int | None, offset: int, status: str | None = None) -> None:
+    """Raise ``ValueError`` naming the argument when a page or a status filter makes no sense."""
+    for name, value in (("limit", limit), ("offset", offset)):
+        if value is None and name == "limit":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
 
 
 class Store(abc.ABC):

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..models import Run, Trace
-from .base import RUN_TEST_COLUMNS, Store
+from .base import RUN_TEST_COLUMNS, Store, check_query
 from .records import trace_from_records, trace_to_records
 
 
@@ -26,9 +26,14 @@ class MemoryStore(Store):
         self._lock = threading.Lock()
 
     def start_trace(self, record: dict[str, Any]) -> None:
+        self._put(record, [])
+
+    def _put(self, record: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+        """Keep a trace as the newest, dropping the oldest beyond ``max_traces``."""
         with self._lock:
-            self._traces[record["trace_id"]] = (record, [])
-            if self.max_traces is not None and len(self._traces) > self.max_traces:
+            self._traces.pop(record["trace_id"], None)
+            self._traces[record["trace_id"]] = (record, steps)
+            while self.max_traces is not None and len(self._traces) > self.max_traces:
                 self._traces.popitem(last=False)
 
     def save_step(self, record: dict[str, Any]) -> None:
@@ -43,9 +48,7 @@ class MemoryStore(Store):
     def save_traces(self, traces: Iterable[Trace]) -> int:
         count = 0
         for trace in traces:
-            record, steps = trace_to_records(trace)
-            with self._lock:
-                self._traces[trace.trace_id] = (record, steps)
+            self._put(*trace_to_records(trace))
             count += 1
         return count
 
@@ -64,6 +67,7 @@ class MemoryStore(Store):
         test_id: str | None = None,
         since: datetime | None = None,
     ) -> list[Trace]:
+        check_query(limit, offset, status)
         wanted = {"status": status, "name": name, "run_id": run_id, "test_id": test_id}
         if since is not None and since.tzinfo is None:  # naive means UTC, as in the models
             since = since.replace(tzinfo=timezone.utc)
@@ -93,6 +97,7 @@ class MemoryStore(Store):
         return None if entry is None else entry[0]
 
     def list_runs(self, limit: int | None = None, offset: int = 0) -> list[Run]:
+        check_query(limit, offset)
         runs = sorted((r for r, _ in self._runs.values()), key=lambda r: r.started_at, reverse=True)
         end = None if limit is None else offset + limit
         return runs[offset:end]

@@ -33,7 +33,7 @@ import sqlite_utils
 
 from ..exceptions import SchemaVersionError, StoreError
 from ..models import Run, Trace
-from .base import RUN_TEST_COLUMNS, Store
+from .base import RUN_TEST_COLUMNS, Store, check_query
 from .records import trace_from_records, trace_to_records
 from .schema import (
     _INSERT_STEP,
@@ -396,6 +396,7 @@ class SQLiteStore(Store):
         test_id: str | None = None,
         since: datetime | None = None,
     ) -> list[Trace]:
+        check_query(limit, offset, status)
         clauses: list[str] = []
         args: list[Any] = []
         for column, value in (("status", status), ("name", name), ("run_id", run_id),
@@ -497,6 +498,7 @@ class SQLiteStore(Store):
         return self._run(rows[0]) if rows else None
 
     def list_runs(self, limit: int | None = None, offset: int = 0) -> list[Run]:
+        check_query(limit, offset)
         rows = self._rows(
             "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?",
             [-1 if limit is None else limit, offset],

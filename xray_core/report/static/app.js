@@ -135,7 +135,7 @@ function renderList() {
   const total = plural(DATA.traces.length, "trace") + (untraced ? `, ${plural(untraced, "test")} without trace` : "");
   document.getElementById("list-count").textContent =
     visible.length === entries.length ? total : `${visible.length} shown of ${total}`;
-  if (visible.length === 0) listEl.appendChild(el("p", { class: "hint" }, "Nothing matches."));
+  if (visible.length === 0) listEl.appendChild(el("p", { class: "hint" }, entries.length ? "Nothing matches." : "No trace was recorded."));
   let next = 0;
   const chunk = () => {
     if (generation !== listGeneration) return;
@@ -187,7 +187,8 @@ function markSelected() {
 function currentEntry() {
   const params = readHash();
   if (params.trace) return byTrace.get(params.trace) || null;
-  if (params.test) return entries.find((e) => !e.trace && e.test.id === params.test) || null;
+  // a test link opens the test's first trace (or the test itself when it recorded none)
+  if (params.test) return entries.find((e) => (e.trace ? e.trace.test : e.test.id) === params.test) || null;
   return null;
 }
 

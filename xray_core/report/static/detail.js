@@ -6,6 +6,7 @@ function traceDetail(entry, stepId, itemId) {
   const test = entry.test;
   const steps = orderedSteps(trace);
   const selected = steps.find((s) => s.id === stepId) || null;
+  const meta = withoutKeys(trace.meta, traceError(trace) ? ["error"] : []);  // shown apart
   return el("article", { class: "trace-detail" },
     el("header", { class: "detail-head" },
       el("h2", { class: "trace-name" }, trace.name),
@@ -17,13 +18,12 @@ function traceDetail(entry, stepId, itemId) {
         fact("duration", fmtMs(trace.dur)), fact("steps", String(trace.steps.length)),
         fact("rejected", String(trace.rejected)), fact("started", fmtTime(trace.start)),
         fact("trace id", trace.id), trace.run && fact("run", trace.run))),
-    testFailure(test),
     baselineDiffs(test),
+    testFailure(test),
     traceError(trace),
     section("Timeline", waterfall(trace, steps, selected)),
     selected ? stepDetail(trace, selected, itemId) : el("p", { class: "hint" }, steps.length ? "Select a step in the timeline to see its input, output and decisions." : "This trace recorded no steps."),
-    Object.keys(trace.meta || {}).filter((k) => k !== "error").length > 0 &&
-      section("Trace metadata", jsonTree(withoutKeys(trace.meta, ["error"]), 1)));
+    Object.keys(meta).length > 0 && section("Trace metadata", jsonTree(meta, 1)));
 }
 
 function testDetail(test) {
@@ -33,8 +33,8 @@ function testDetail(test) {
       el("div", { class: "badges" }, badge("test " + test.outcome, statusKind(test.outcome)),
         test.baseline && badge("baseline " + test.baseline, test.baseline === "passed" || test.baseline === "written" ? "good" : "bad")),
       el("dl", { class: "facts" }, fact("duration", fmtMs(test.dur)), fact("traces", "0"))),
-    testFailure(test),
     baselineDiffs(test),
+    testFailure(test),
     el("p", { class: "hint" }, "This test recorded no trace."));
 }
 
@@ -122,7 +122,9 @@ function stepDetail(trace, step, itemId) {
   const meta = step.meta || {};
   const evaluations = Array.isArray(meta.evaluations) ? meta.evaluations.filter((e) => e && typeof e === "object") : [];
   const llm = meta.llm && typeof meta.llm === "object" && !Array.isArray(meta.llm) ? meta.llm : null;
-  const rest = withoutKeys(meta, ["evaluations", "llm"]);
+  // a key goes to the JSON tree unless its panel shows all of it (metadata is free-form)
+  const shown = [llm && "llm", evaluations.length && evaluations.length === meta.evaluations.length && "evaluations"];
+  const rest = withoutKeys(meta, shown);
   return el("div", { class: "step-detail", id: "step-detail" },
     el("header", { class: "step-head" },
       el("h3", null, "Step ", el("span", { class: "mono" }, step.name)),
@@ -259,8 +261,8 @@ function decisionTable(decisions) {
   return el("div", { class: "table-wrap" }, el("table", { class: "grid decisions" },
     el("thead", null, el("tr", null, ["candidate", "step", "before", "after", "filters that changed"].map((h) => el("th", null, h)))),
     el("tbody", null, decisions.map((c) => el("tr", { class: c.flipped ? "flipped" : "" },
-      el("td", null, el("span", { class: "mono" }, c.item), c.flipped && badge("flipped", "bad")),
-      el("td", { class: "mono" }, c.step),
+      el("td", null, el("span", { class: "mono ident" }, c.item), c.flipped && badge("flipped", "bad")),
+      el("td", { class: "mono ident" }, c.step),
       el("td", null, verdictCell(c.before)),
       el("td", null, verdictCell(c.after)),
       el("td", null, c.filters.map((f) => el("div", { class: "flip" }, f))))))));

@@ -60,8 +60,8 @@ function stabilityView(entries) {
 function stabilityRow(e) {
   const rate = Math.round(e.rate * 100);
   return el("tr", { class: e.flips > 0 ? "unstable" : "" },
-    el("td", { class: "mono" }, e.test || "(no test)"), el("td", { class: "mono" }, e.trace),
-    el("td", { class: "mono" }, e.step), el("td", { class: "mono" }, e.item),
+    el("td", { class: "mono" }, e.test || "(no test)"), el("td", { class: "mono ident" }, e.trace),
+    el("td", { class: "mono ident" }, e.step), el("td", { class: "mono ident" }, e.item),
     el("td", { class: "num" }, String(e.n)), el("td", { class: "num" }, String(e.qualified)),
     el("td", { class: "num" }, String(e.rejected)), el("td", { class: "num" }, String(e.flips)),
     el("td", null, el("span", { class: "rate" }, el("span", { class: "rate-bar", style: { width: rate + "%" } })), ` ${rate}%`),
