@@ -47,8 +47,10 @@ def trace_lines(left: Any, right: Any) -> list[str]:
         # Trace equality compares every field; two runs of one pipeline always differ in ids.
         return [
             f"{head} only in what xray_core.diff_traces ignores (ids, timestamps, durations):",
-            "  their steps, decisions and fields are equal; "
-            "assert not xray_core.diff_traces(a, b) compares only those",
+            (
+                "  their steps, decisions and fields are equal; "
+                "assert not xray_core.diff_traces(a, b) compares only those"
+            ),
         ]
     return [f"{head} (right -> left):"] + [f"  {line}" for line in diff.lines()]
 

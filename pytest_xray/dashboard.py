@@ -32,7 +32,13 @@ def panels(state: XraySession, traces: list[Trace]) -> dict[str, list[Panel]]:
     found: dict[str, list[Panel]] = {}
     for trace in traces:
         for step in trace.steps:
-            for result in hook(step=step, trace=trace):
+            try:
+                results = hook(step=step, trace=trace)
+            except Exception as exc:  # noqa: BLE001 - a broken panel must not lose the report
+                where = f"in step {step.name!r} of trace {trace.name!r}"
+                state.hook_failed("pytest_xray_report_panel", exc, where)
+                continue
+            for result in results:
                 for panel in result if isinstance(result, list) else [result]:
                     if panel is not None:
                         found.setdefault(step.step_id, []).append(panel)

@@ -22,18 +22,7 @@ def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
     """Do everything the session asked for at its end and return the summary to print."""
     from .summary import build_summary
 
-    unused: list[Path] = []
-    deleted = False
-    if state.options.unused != "ignore" or state.options.update:
-        unused = find_unused(state.collected, state.used, state.unused_candidates_passed())
-        if (
-            unused
-            and state.options.update
-            and not state.collected.partial
-            and not session.shouldfail
-        ):
-            delete(unused)
-            deleted = True
+    unused, deleted = _unused_baselines(state, session)
     summary = build_summary(state, unused, deleted)
     run = None
     if state.options.db or state.options.report:
@@ -44,10 +33,34 @@ def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
         _save_run(state, run, summary)
     if state.options.report:
         _write_report(state, run, summary)
+    summary.errors += _problems(state)
     failing_unused = unused and not deleted and state.options.unused == "fail"
     if (failing_unused or summary.errors) and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode(EXIT_STATUS_FAIL_UNUSED)
     return summary
+
+
+def _unused_baselines(state: XraySession, session: pytest.Session) -> tuple[list[Path], bool]:
+    """The unused baseline files, and whether they were deleted."""
+    if state.options.unused == "ignore" and not state.options.update:
+        return [], False
+    if state.lost_workers:  # which baselines their tests used is unknown
+        return [], False
+    unused = find_unused(state.collected, state.used, state.unused_candidates_passed())
+    if not unused or not state.options.update or state.collected.partial or session.shouldfail:
+        return unused, False
+    delete(unused)
+    return unused, True
+
+
+def _problems(state: XraySession) -> list[str]:
+    """What went wrong outside the tests: crashed xdist workers, raising conftest hooks."""
+    lost = [
+        f"pytest-xdist worker {worker} crashed: its traces and baseline checks are lost, "
+        "so unused baselines were not looked for"
+        for worker in state.lost_workers
+    ]
+    return lost + [f"{error} (first {where})" for error, where in state.hook_errors.items()]
 
 
 def _save_run(state: XraySession, run: Run | None, summary: XraySummary) -> None:

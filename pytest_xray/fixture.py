@@ -47,6 +47,21 @@ def _user_facing(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _no_trace(label: str) -> str:
+    from xray_core.recorder import current_trace
+
+    running = current_trace()
+    if running is not None:  # traces are captured when they end
+        return (
+            f"{label} has no finished trace: trace {running.name!r} is still running; "
+            "ask after its `with` block ends"
+        )
+    return (
+        f"{label} recorded no trace: is the pipeline instrumented with "
+        "xray_core.trace(...) and is recording enabled (XRAY_ENABLED)?"
+    )
+
+
 class TraceView:
     """Queries and assertions over a list of captured traces.
 
@@ -76,10 +91,7 @@ class TraceView:
         if len(traces) == 1:
             return traces[0]
         if not traces:
-            raise TraceSelectionError(
-                f"{self._label()} recorded no trace: is the pipeline instrumented with "
-                "xray_core.trace(...) and is recording enabled (XRAY_ENABLED)?"
-            )
+            raise TraceSelectionError(_no_trace(self._label()))
         names = ", ".join(repr(t.name) for t in traces)
         raise TraceSelectionError(
             f"{self._label()} recorded {len(traces)} traces ({names}); use xray.traces, or "

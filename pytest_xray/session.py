@@ -98,6 +98,10 @@ class XraySession:
         self.baselines: dict[str, list[BaselineResult]] = {}
         self.used: set[str] = set()
         self.collected = Collected()
+        #: pytest-xdist workers that went down without handing over their state
+        self.lost_workers: list[str] = []
+        #: "<hook> raised <error>" -> where it first did (the recorder would swallow it unseen)
+        self.hook_errors: dict[str, str] = {}
         self.summary: XraySummary | None = None
 
     # -- the recorder's observer (called from any thread) --
@@ -117,7 +121,15 @@ class XraySession:
         hook = self.config.hook.pytest_xray_trace_captured
         if hook.get_hookimpls():
             item = self.items.get(captured.test_id) if captured.test_id else None
-            hook(trace=captured.model(), item=item)
+            try:
+                hook(trace=captured.model(), item=item)
+            except Exception as exc:  # noqa: BLE001 - reported in the summary instead
+                where = f"in {captured.test_id}" if captured.test_id else "outside any test"
+                self.hook_failed("pytest_xray_trace_captured", exc, where)
+
+    def hook_failed(self, hook: str, exc: Exception, where: str) -> None:
+        """Remember that a user's ``hook`` raised ``exc`` (the summary shows it as an error)."""
+        self.hook_errors.setdefault(f"{hook} raised {type(exc).__name__}: {exc}", where)
 
     def traces_of(self, test_id: str) -> list[Captured]:
         """The traces captured so far while ``test_id`` ran."""
@@ -193,12 +205,13 @@ class XraySession:
 
     # -- pytest-xdist transport --
     def worker_payload(self) -> str:
-        """This worker's traces, baseline verdicts and collection, as one JSON string."""
+        """This worker's traces, baseline verdicts, collection and hook errors, as JSON."""
         return json.dumps(
             {
                 "traces": [c.model().model_dump(mode="json") for c in self.traces],
                 "baselines": {k: [asdict(r) for r in v] for k, v in self.baselines.items()},
                 "collected": self.collected.as_dict(),
+                "hook_errors": self.hook_errors,
             }
         )
 
@@ -218,6 +231,8 @@ class XraySession:
             for result in results:
                 self.record_baseline(test_id, BaselineResult(**result))
         self.collected.merge(data["collected"])
+        for error, where in data["hook_errors"].items():
+            self.hook_errors.setdefault(error, where)
 
     def unused_candidates_passed(self) -> set[str]:
         """Node ids of tests that ran and passed (only they can leave a baseline unused)."""

@@ -29,3 +29,5 @@ class XdistController:
         payload = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
         if payload:
             self.session.merge_worker(payload)
+        else:  # the worker crashed: what its tests captured and checked is gone
+            self.session.lost_workers.append(str(getattr(node.gateway, "id", node)))

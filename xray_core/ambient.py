@@ -58,14 +58,14 @@ def _store_from_env(enabled: bool) -> Store:
     """
     global _stand_in
     path = os.path.expanduser(os.environ.get("XRAY_DB", "").strip())
-    if path and enabled:
+    if path and path != ":memory:" and enabled:
         from .store.sqlite import SQLiteStore
 
         return SQLiteStore(path)
     from .store.memory import MemoryStore
 
     store = MemoryStore(max_traces=1000)
-    _stand_in = store if path else None
+    _stand_in = store if path and path != ":memory:" else None
     return store
 
 
@@ -224,42 +224,38 @@ def _async_generator_step(
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         agen = func(*args, **kwargs)
         trace = _current_trace.get()
-        step: Any = NULL_STEP
+        outer = _current_step.get()
+        recording: StepContext | NullStep = NULL_STEP
         if trace is not None:
-            outer = _current_step.get()
-            step = trace.step(name, _arguments(signature, args, kwargs)).__enter__()
-            _current_step.set(outer)  # the step is current only while the generator runs
+            recording = trace.step(name, _arguments(signature, args, kwargs))
         yielded = _Yielded()
-        resume: Callable[[Any], Any] = agen.asend
-        arg: Any = None
-        error: BaseException | None = None
-        try:
-            while True:
-                outer = _current_step.get()
-                if step is not NULL_STEP:
-                    _current_step.set(step)
-                try:
-                    value = await resume(arg)
-                except StopAsyncIteration:
-                    return
-                finally:
-                    _current_step.set(outer)
-                if step is not NULL_STEP:
-                    yielded.add(value)
-                try:
-                    arg, resume = (yield value), agen.asend
-                except GeneratorExit:
-                    await agen.aclose()
-                    raise
-                except BaseException as exc:  # noqa: BLE001 - thrown in: pass it on
-                    arg, resume = exc, agen.athrow
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            if step is not NULL_STEP:
-                step.record["output"] = yielded.output()
-                step.__exit__(type(error) if error else None, error, None)
+        with recording as step:
+            _current_step.set(outer)  # the step is current only while the generator runs
+            inside = step if isinstance(step, StepContext) else None
+            resume: Callable[[Any], Any] = agen.asend
+            arg: Any = None
+            try:
+                while True:  # ``yield from`` for async generators, which have none
+                    outer = _current_step.get()
+                    _current_step.set(inside)
+                    try:
+                        value = await resume(arg)
+                    except StopAsyncIteration:
+                        return
+                    finally:
+                        _current_step.set(outer)
+                    if inside is not None:
+                        yielded.add(value)
+                    try:
+                        arg, resume = (yield value), agen.asend
+                    except GeneratorExit:  # the consumer stopped early: not a failure
+                        await agen.aclose()
+                        raise
+                    except BaseException as exc:  # noqa: BLE001 - thrown in: pass it on
+                        arg, resume = exc, agen.athrow
+            finally:
+                if inside is not None:
+                    inside.record["output"] = yielded.output()
 
     return wrapper
 

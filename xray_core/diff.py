@@ -313,6 +313,8 @@ def diff_traces(
     :param include_reasoning: make reasoning text changes fail the comparison.
     """
     _check_tolerance(tolerance)
+    if isinstance(ignore, str):  # iterating it would ignore single characters: nothing
+        raise TypeError(f"ignore must be a list of patterns, got the string {ignore!r}")
     before, after = normalize_trace(baseline), normalize_trace(current)
     found: list[Change] = []
     if before.get("status") != after.get("status"):

@@ -146,7 +146,7 @@ class TraceContext(_Recording):
         self.store = store
         self.record: dict[str, Any] = {
             "trace_id": uuid.uuid4().hex,
-            "name": str(name),
+            "name": name if type(name) is str else _name(name),
             "status": "running",
             "start_time": time.time(),
             "end_time": None,
@@ -248,7 +248,7 @@ class StepContext(_Recording):
             "step_id": f"{trace.record['trace_id']}.{order}",
             "trace_id": trace.record["trace_id"],
             "parent_id": parent_id,
-            "name": str(name),
+            "name": name if type(name) is str else _name(name),
             "step_order": order,
             "input": None if input is None else to_jsonable(input),
             "metadata": {},
@@ -383,6 +383,14 @@ def _text(value: Any) -> str:
         return value
     converted = to_jsonable(value)
     return converted if type(converted) is str else to_jsonable(str(converted))
+
+
+def _name(value: Any) -> str:
+    """A trace or step name given as another type: its text, or its repr if ``str()`` raises."""
+    try:
+        return _text(str(value))
+    except Exception:  # noqa: BLE001 - a name must never crash the pipeline
+        return _text(value)
 
 
 def _as_dict(value: Any, what: str) -> dict[str, Any]:

@@ -124,6 +124,8 @@ def test_malformed_jsonl_imports_nothing(tmp_path: Path) -> None:
         (["runs", "--limit", "many"], "expected a whole number, got 'many'"),
         (["prune"], "one of the arguments --keep --before is required"),
         (["diff", "latest"], "the following arguments are required: B"),
+        (["export", "latest", "-o", ""], "argument -o/--output: expected a file name"),
+        (["report", "-o", " "], "argument -o/--output: expected a file name"),
     ],
 )
 def test_usage_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:

@@ -302,6 +302,29 @@ def test_show_keeps_a_long_prompt_on_the_llm_line(cli: Cli, tmp_path: Path) -> N
                                   "Title: steel bottle\n" + "x" * 300, response="steel, bottle")  # fmt: skip
     store.close()
     status, out, _ = cli("show", "--db", db, trace.trace_id)
+    assert status == 0
     (line,) = [line for line in out.splitlines() if "llm:" in line]
     assert "model=mock-llm" in line and "prompt=You find products. Title: steel bottle" in line
     assert "response=steel, bottle" in line and "x" * 100 not in out  # one line, clipped
+
+
+@pytest.mark.parametrize(("pattern", "selected"), [
+    ("test_pick[B01]", True),  # a node id pasted from pytest's output, brackets and all
+    ("tests/test_pick.py::test_pick[B01]", True),
+    ("*::test_pick[[]B01]", True),  # a glob still matches the whole id
+    ("*::test_pick", False),
+    ("test_pick[B02]", False),
+])  # fmt: skip
+def test_test_pattern_takes_a_pasted_parametrized_node_id(pattern: str, selected: bool) -> None:
+    from xray_core.commands.common import match_test
+
+    assert match_test("tests/test_pick.py::test_pick[B01]", pattern) is selected
+
+
+def test_diff_narrowed_to_one_parametrized_test(cli: Cli, tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    tests = ("tests/test_pick.py::test_pick[B01]", "tests/test_pick.py::test_pick[B02]")
+    add_run(db, 10.0, commit=COMMIT_A, index=0, tests=tests)
+    add_run(db, 20.0, commit=COMMIT_B, index=1, tests=tests)
+    status, out, err = cli("diff", "--db", db, "latest~1", "latest", "--test", "test_pick[B02]")
+    assert (status, err) == (1, "") and "1 trace(s) compared" in out

@@ -269,11 +269,13 @@ def test_a_bool_that_becomes_a_number_is_a_change() -> None:
     assert [c.path for c in xray.diff_traces(before, after).changes] == ["check.output.ok"]
 
 
-def test_a_tolerance_that_is_not_a_non_negative_number_is_refused() -> None:
+def test_a_bad_tolerance_or_a_single_string_as_ignore_is_refused() -> None:
     trace = record(BASE)
     for bad in (-0.1, float("nan"), "0.1"):
         with pytest.raises(ValueError, match="tolerance"):
             xray.diff_traces(trace, trace, tolerance=bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ignore must be a list of patterns"):
+        xray.diff_traces(trace, trace, ignore="trace.metadata.request_id")
 
 
 def everything_paths_without(diff: xray.TraceDiff, fragment: str) -> set[str]:

@@ -116,6 +116,24 @@ def test_an_exception_whose_str_raises_is_still_recorded(
     assert format_error(Nasty()).startswith("Nasty: ")
 
 
+def test_names_that_are_not_text_never_raise(xr: xray.XRay, memory: xray.MemoryStore) -> None:
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+        def __repr__(self) -> str:
+            return "Unprintable()"
+
+    with xr.trace(Unprintable()) as trace:  # type: ignore[arg-type]
+        with trace.step(Unprintable()):  # type: ignore[arg-type]
+            pass
+        with trace.step(7):  # type: ignore[arg-type]
+            pass
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None and stored.name == "Unprintable()"
+    assert [s.name for s in stored.steps] == ["Unprintable()", "7"]
+
+
 def test_nested_steps_keep_their_parent(xr: xray.XRay, memory: xray.MemoryStore) -> None:
     with xr.trace("t") as trace:
         with trace.step("outer") as outer:

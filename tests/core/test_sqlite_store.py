@@ -233,6 +233,46 @@ def test_a_database_locked_past_the_timeout_loses_only_the_locked_writes(db_path
     strict.close()
 
 
+def test_a_file_that_cannot_switch_to_wal_gives_up_after_the_timeout(db_path: Path) -> None:
+    """Some file systems answer the WAL switch with the old mode and no error: never spin."""
+
+    class NoWal:
+        def execute(self, sql: str) -> NoWal:
+            return self
+
+        def fetchone(self) -> tuple[str]:
+            return ("delete",)
+
+    store = xray.SQLiteStore(db_path, timeout=0.05)
+    outcome: list[BaseException] = []
+    worker = threading.Thread(
+        target=lambda: _capture(outcome, store._ensure_wal, NoWal()), daemon=True
+    )
+    worker.start()
+    worker.join(5)
+    assert not worker.is_alive(), "the WAL switch loops forever"
+    assert isinstance(outcome[0], sqlite3.OperationalError) and "WAL" in str(outcome[0])
+    store.close()
+
+
+def _capture(outcome: list[BaseException], func: Any, *args: Any) -> None:
+    try:
+        func(*args)
+    except BaseException as exc:  # noqa: BLE001 - handed to the test
+        outcome.append(exc)
+
+
+def test_memory_is_refused_with_the_store_to_use_instead(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"':memory:'.*MemoryStore"):
+        xray.SQLiteStore(":memory:")
+    monkeypatch.setenv("XRAY_DB", ":memory:")
+    assert isinstance(xray.get_recorder().store, xray.MemoryStore)
+    assert list(tmp_path.iterdir()) == []  # no file called ":memory:"
+
+
 def test_a_closed_store_counts_writes(db_path: Path) -> None:
     store = xray.SQLiteStore(db_path)
     store.close()

@@ -69,6 +69,28 @@ def test_unknown_step_and_item_list_the_closest_first(project: pytest.Pytester) 
     project.runpytest().assert_outcomes(passed=1)
 
 
+def test_asking_inside_a_running_trace_says_so(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_r="""
+        import xray_core
+
+        def test_inside(xray):
+            with xray_core.trace("checkout"):
+                xray.step("pay")
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            (
+                "E   *TraceSelectionError: test 'test_r.py::test_inside' has no finished trace: "
+                "trace 'checkout' is still running; ask after its `with` block ends"
+            )
+        ]
+    )
+
+
 def test_query_errors_point_at_the_test_line(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_t="""

@@ -88,3 +88,37 @@ def test_report_panel_hook(project: pytest.Pytester) -> None:
             )
         ]
     )
+
+
+BROKEN_HOOKS = """
+def pytest_xray_trace_captured(trace, item):
+    raise ValueError(f"no trace may be called {trace.name}")
+
+def pytest_xray_report_panel(step, trace):
+    raise KeyError("cost")
+"""
+
+
+def test_a_raising_hook_is_an_error_in_the_summary(project: pytest.Pytester) -> None:
+    # The recorder swallows observer errors (it never breaks the pipeline): say them here.
+    project.makeconftest(BROKEN_HOOKS)
+    project.makepyfile(
+        test_h="from pipeline import select\n\ndef test_h():\n    select([5])\n    select([6])\n"
+    )
+    result = project.runpytest("--xray-report=r.html")
+    result.assert_outcomes(passed=1)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "report: r.html",
+            (
+                "error: pytest_xray_trace_captured raised ValueError: no trace may be called "
+                "selection (first in test_h.py::test_h)"
+            ),
+            (
+                "error: pytest_xray_report_panel raised KeyError: 'cost' (first in step "
+                "'keyword_generation' of trace 'selection')"
+            ),
+        ]
+    )
+    assert len([line for line in result.outlines if line.startswith("error:")]) == 2

@@ -158,10 +158,14 @@ def test_assertrepr_for_traces_equal_in_decisions(project: pytest.Pytester) -> N
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "E       AssertionError: assert traces 'selection' and 'selection' differ only in "
-            "what xray_core.diff_traces ignores (ids, timestamps, durations):",
-            "E           their steps, decisions and fields are equal; "
-            "assert not xray_core.diff_traces(a, b) compares only those",
+            (
+                "E       AssertionError: assert traces 'selection' and 'selection' differ only in "
+                "what xray_core.diff_traces ignores (ids, timestamps, durations):"
+            ),
+            (
+                "E           their steps, decisions and fields are equal; "
+                "assert not xray_core.diff_traces(a, b) compares only those"
+            ),
         ]
     )
     assert "no changes" not in result.stdout.str()

@@ -56,3 +56,26 @@ def test_one_run_with_every_trace_and_unused_detection(project: pytest.Pytester)
     deleted = project.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--xray-update")
     deleted.stdout.fnmatch_lines(["1 unused baseline deleted:"])
     assert not (project.path / "__xray_baselines__" / "test_x.test_stale.json").exists()
+
+
+def test_a_crashed_worker_never_makes_baselines_unused(project: pytest.Pytester) -> None:
+    # Its payload (which baselines its tests used) is lost: nothing may be called unused.
+    project.makepyfile(
+        test_c=TESTS.replace("def test_stale():\n    pass", "def test_crash():\n    os._exit(1)")
+        .replace("import pytest", "import os\nimport pytest")
+        .replace("range(6)", "range(4)")
+    )
+    project.runpytest("--xray-update", "-k", "many").assert_outcomes(passed=4, deselected=1)
+    result = project.runpytest_subprocess(
+        "-n", "2", "--max-worker-restart=0", "-p", "no:cacheprovider", "--xray-update"
+    )  # fmt: skip
+    assert "unused baselines deleted" not in result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            (
+                "error: pytest-xdist worker gw* crashed: its traces and baseline checks are lost, "
+                "so unused baselines were not looked for"
+            )
+        ]
+    )
+    assert len(list((project.path / "__xray_baselines__").glob("*.json"))) == 4

@@ -8,10 +8,11 @@ import json
 import sqlite3
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 from rich.console import Console
 from rich.text import Text
@@ -23,7 +24,7 @@ from ..store.schema import SCHEMA_VERSION
 from ..store.sqlite import SQLiteStore
 
 DEFAULT_DB = Path(".xray") / "runs.db"
-TEST_HELP = "only tests whose node id contains PATTERN (a glob when it has * ? or [)"
+TEST_HELP = "only tests whose node id contains PATTERN, or matches it as a glob (* ? [)"
 
 
 class CommandSet:
@@ -179,13 +180,15 @@ def resolve(store: SQLiteStore, refs: Iterable[str]) -> list[Run]:
 
 
 def match_test(test_id: str | None, pattern: str | None) -> bool:
-    """Whether a test id is selected by ``--test``: a glob if it has ``*?[``, else a substring."""
+    """Whether a test id is selected by ``--test``: it contains the pattern, or matches it as a
+    glob when the pattern has ``*?[`` (a pasted ``test_x[param]`` is taken literally first).
+    """
     if not pattern:
         return True
     test_id = test_id or ""
-    if any(c in pattern for c in "*?["):
-        return fnmatch.fnmatchcase(test_id, pattern)
-    return pattern in test_id
+    if pattern in test_id:
+        return True
+    return any(c in pattern for c in "*?[") and fnmatch.fnmatchcase(test_id, pattern)
 
 
 def run_traces(store: SQLiteStore, run: Run, pattern: str | None = None) -> list[Trace]:
@@ -206,6 +209,13 @@ def format_ms(value: float | None) -> str:
 def run_json(run: Run) -> dict[str, Any]:
     """A run as JSON-able data."""
     return run.model_dump(mode="json")
+
+
+def output_file(text: str) -> str:
+    """argparse type: a file name to write (not empty)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
+    return text
 
 
 def positive_int(text: str) -> int:

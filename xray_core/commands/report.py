@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..diff import diff_runs
 from ..models import Run, Trace
@@ -11,7 +10,15 @@ from ..report.data import ReportData, TestResult
 from ..runref import short_id
 from ..stability import decision_stability
 from ..store.sqlite import SQLiteStore
-from .common import CommandSet, Context, UsageError, match_test, resolve, run_traces
+from .common import (
+    CommandSet,
+    Context,
+    UsageError,
+    match_test,
+    output_file,
+    resolve,
+    run_traces,
+)
 from .diff import add_compare_options, summary_line
 
 
@@ -26,7 +33,7 @@ def register(commands: CommandSet) -> None:
     )  # fmt: skip
     parser.add_argument("runs", metavar="RUN", nargs="*", default=["latest"],
                         help="run references (default: latest)")  # fmt: skip
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="FILE",
+    parser.add_argument("-o", "--output", required=True, type=output_file, metavar="FILE",
                         help="the HTML file to write (parent folders are created)")  # fmt: skip
     parser.add_argument("--title", default=None, help="the page title")
     add_compare_options(parser)
@@ -43,11 +50,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from ..report import write_report  # jinja2 only for this command: keeps `xray` quick
 
     try:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        write_report(args.output, data)
+        target = write_report(args.output, data)  # creates the parent folders
     except OSError as exc:
         raise UsageError(f"{args.output}: cannot write the report: {exc.strerror or exc}") from None
-    ctx.say(f"report written: {args.output} ({_what(runs, data)})")
+    ctx.say(f"report written: {target} ({_what(runs, data)})")
     return 0
 
 

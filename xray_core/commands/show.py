@@ -154,11 +154,13 @@ def _llm_line(llm: dict[str, Any]) -> str:
     for key, value in llm.items():
         if value is None or isinstance(value, (dict, list)):
             continue
-        text = " ".join(str(value).split())
-        parts.append(f"{key}={text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + '…'}")
+        parts.append(f"{key}={_clip(' '.join(str(value).split()), _TEXT_LIMIT)}")
     return ", ".join(parts)
 
 
 def _compact(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=False)
-    return text if len(text) <= _VALUE_LIMIT else text[: _VALUE_LIMIT - 1] + "…"
+    return _clip(json.dumps(value, ensure_ascii=False, default=str), _VALUE_LIMIT)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

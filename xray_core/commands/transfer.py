@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..jsonl import bundle_run, import_bundles, read_export, write_export
 from ..runref import short_id
-from .common import CommandSet, Context, UsageError, resolve
+from .common import CommandSet, Context, UsageError, output_file, resolve
 
 
 def register(commands: CommandSet) -> None:
@@ -19,7 +19,7 @@ def register(commands: CommandSet) -> None:
                     "`xray import` reads on another machine.",
     )  # fmt: skip
     export.add_argument("runs", metavar="RUN", nargs="+", help="run references (e.g. latest)")
-    export.add_argument("-o", "--output", required=True, metavar="FILE.jsonl",
+    export.add_argument("-o", "--output", required=True, metavar="FILE.jsonl", type=output_file,
                         help="the file to write ('-' for stdout)")  # fmt: skip
     export.set_defaults(handler=run_export, json_ok=False)
     load = commands.add(

@@ -89,6 +89,11 @@ class SQLiteStore(Store):
     def __init__(
         self, path: str | Path, *, strict: bool = False, timeout: float = BUSY_TIMEOUT_S
     ) -> None:
+        if str(path) == ":memory:":  # each connection (reader, writer thread) would get its own
+            raise ValueError(
+                "SQLiteStore(':memory:'): an in-memory SQLite database is not shared between "
+                "connections; use xray_core.MemoryStore() to keep traces in memory"
+            )
         self.path = Path(path)
         # Connections use the absolute path: the writer connects lazily, and a relative path must
         # not follow a later chdir (nor a forked child's working directory) to another file.
@@ -178,17 +183,23 @@ class SQLiteStore(Store):
         SQLite answers "database is locked" to a journal-mode change at once, without calling
         the busy handler, while another connection (say, a second process creating the same
         file) holds a lock: so retry here until the file is in WAL mode or the timeout passes.
+        A file system without WAL support answers with the old mode and no error: the same
+        timeout ends that wait too.
         """
         deadline = time.monotonic() + self.timeout
         pause = 0.005
-        while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        while (mode := conn.execute("PRAGMA journal_mode").fetchone()[0]) != "wal":
             try:
-                conn.execute("PRAGMA journal_mode = WAL")
+                if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal":
+                    return
             except sqlite3.OperationalError:
                 if time.monotonic() + pause > deadline:
                     raise
-                time.sleep(pause)
-                pause = min(pause * 2, 0.1)
+            else:
+                if time.monotonic() + pause > deadline:
+                    raise sqlite3.OperationalError(f"cannot switch to WAL (journal mode: {mode})")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
