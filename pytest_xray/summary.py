@@ -93,6 +93,8 @@ class XraySummary:
             if self.partial:
                 return "Next: run the whole suite with --xray-update to delete unused baselines."
             return "Next: re-run pytest with --xray-update to delete the unused baselines."
+        if self.errors:
+            return "Next: fix the errors above."
         if self.report_path:
             return f"Next: open {self.report_path} in a browser."
         if self.db_path:

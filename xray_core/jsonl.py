@@ -1,10 +1,11 @@
 """Export and import runs as JSON lines, to move run history between machines.
 
-A file holds one header line, then for each run: its run record, its per-test rows and its traces
-(each with its steps)::
+A file holds one header line, then for each run: its run record (with how many test rows and
+traces follow, so a file cut short is detected), its per-test rows and its traces (each with its
+steps)::
 
     {"format": "xray-runs", "version": 1}
-    {"type": "run", "run": {"run_id": "...", "started_at": "...", "git_commit": "...", ...}}
+    {"type": "run", "run": {"run_id": "...", "started_at": "...", ...}, "tests": 2, "traces": 5}
     {"type": "test", "run_id": "...", "test_id": "tests/test_a.py::test_x", "outcome": ...}
     {"type": "trace", "trace": {"trace_id": "...", "run_id": "...", "steps": [...], ...}}
 
@@ -16,9 +17,10 @@ nothing of that file is imported.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
 from pydantic import ValidationError
 
@@ -63,7 +65,8 @@ def export_lines(bundles: Iterable[RunBundle]) -> Iterable[str]:
     """The lines of an export file (without newlines), header first."""
     yield json.dumps({"format": FORMAT, "version": FORMAT_VERSION})
     for bundle in bundles:
-        yield json.dumps({"type": "run", "run": bundle.run.model_dump(mode="json")})
+        yield json.dumps({"type": "run", "run": bundle.run.model_dump(mode="json"),
+                          "tests": len(bundle.tests), "traces": len(bundle.traces)})  # fmt: skip
         for test in bundle.tests:
             row = {k: test.get(k) for k in RUN_TEST_COLUMNS}
             yield json.dumps({"type": "test", "run_id": bundle.run.run_id, **row})
@@ -109,6 +112,8 @@ class _Reader:
         self.header = False
         self.bundles: dict[str, RunBundle] = {}
         self.trace_ids: set[str] = set()
+        #: run id -> (line number, test rows and traces its run line announces)
+        self.announced: dict[str, tuple[int, Any, Any]] = {}
 
     def fail(self, number: int, message: str) -> ExportFormatError:
         return ExportFormatError(f"{self.path}:{number}: {message}; nothing was imported from it")
@@ -149,6 +154,7 @@ class _Reader:
         if run.run_id in self.bundles:
             raise self.fail(number, f"run {run.run_id!r} appears twice")
         self.bundles[run.run_id] = RunBundle(run)
+        self.announced[run.run_id] = (number, data.get("tests"), data.get("traces"))
 
     def owner(self, number: int, run_id: Any, what: str) -> RunBundle:
         bundle = self.bundles.get(run_id) if isinstance(run_id, str) else None
@@ -176,6 +182,12 @@ class _Reader:
     def finish(self) -> list[RunBundle]:
         if not self.header:
             raise ExportFormatError(f"{self.path}: empty file, not an X-Ray export")
+        for run_id, (number, tests, traces) in self.announced.items():
+            held = len(self.bundles[run_id].tests), len(self.bundles[run_id].traces)
+            if None not in (tests, traces) and (tests, traces) != held:  # older files: no counts
+                raise self.fail(number, f"run {run_id!r} announces {tests} test row(s) and "
+                                        f"{traces} trace(s), the file holds {held[0]} and "
+                                        f"{held[1]}: it is incomplete")  # fmt: skip
         return list(self.bundles.values())
 
 

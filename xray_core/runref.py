@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from typing import Sequence
+from collections.abc import Sequence
 
 from .exceptions import UnknownRunError
 from .models import Run

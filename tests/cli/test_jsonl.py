@@ -114,3 +114,15 @@ def test_blank_lines_are_skipped_and_numbering_stays_true(tmp_path: Path) -> Non
     path.write_text(f"{HEADER}\n\n{RUN}\n\nbroken\n")
     with pytest.raises(ExportFormatError, match=r"e\.jsonl:5: not valid JSON"):
         read_export(path)
+
+
+def test_a_file_cut_at_a_line_boundary_imports_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    add_run(db, 10.0, commit=COMMIT_A, index=0, tests=("t.py::a", "t.py::b"), repeats=2)
+    lines = _export(db, tmp_path / "e.jsonl")
+    assert (json.loads(lines[1])["tests"], json.loads(lines[1])["traces"]) == (2, 4)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")  # an interrupted upload
+    with pytest.raises(ExportFormatError, match=r"cut\.jsonl:2: run '\w+' announces 2 test "
+                       r"row\(s\) and 4 trace\(s\), the file holds 2 and 3: it is incomplete"):
+        read_export(cut)

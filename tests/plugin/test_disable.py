@@ -36,3 +36,19 @@ def test_options_are_listed_in_help(pytester: pytest.Pytester) -> None:
             "*xray_db (string):*",
         ]
     )
+
+
+def test_conftest_hooks_marked_optional_work_with_the_plugin_off(project: pytest.Pytester) -> None:
+    # docs/hooks.md: without optionalhook=True, `-p no:xray` stops at "unknown hook".
+    project.makeconftest(
+        """
+        import pytest
+
+        @pytest.hookimpl(optionalhook=True)
+        def pytest_xray_trace_captured(trace, item):
+            print("CAPTURED", trace.name)
+        """
+    )
+    project.makepyfile(test_h="from pipeline import select\n\ndef test_h():\n    select([5])\n")
+    project.runpytest("-p", "no:xray").assert_outcomes(passed=1)
+    project.runpytest("-s").stdout.fnmatch_lines(["*CAPTURED selection*"])

@@ -71,6 +71,8 @@ def test_partial_selection_and_errors() -> None:
     assert summary.lines[-1] == (
         "Next: run the whole suite with --xray-update to delete unused baselines."
     )
+    summary.unused = []
+    assert summary.lines[-1] == "Next: fix the errors above."
 
 
 def test_render_with_and_without_colour() -> None:
