@@ -120,7 +120,13 @@ def strip_ignored(trace: dict[str, Any], patterns: Sequence[str]) -> dict[str, A
 def dumps(traces: list[dict[str, Any]]) -> str:
     """The text of a baseline file holding ``traces``."""
     return (
-        json.dumps({"format": BASELINE_FORMAT, "traces": traces}, indent=2, sort_keys=True) + "\n"
+        json.dumps(
+            {"format": BASELINE_FORMAT, "traces": traces},
+            indent=2,
+            sort_keys=True,
+            ensure_ascii=False,  # reviewers read "é", not "\\u00e9"
+        )
+        + "\n"
     )
 
 
@@ -206,11 +212,12 @@ def find_unused(collected: Collected, used: set[str], passed: set[str]) -> list[
     """Baseline files of collected modules that no test used.
 
     A file counts as unused when its test ran and passed without using it, when (whole suite
-    selected) no collected test owns it, or when its test module no longer exists. Files of
-    deselected, skipped or failed tests never count.
+    selected) no collected test owns it, or when its test module no longer exists (in any
+    collected directory, even one with no module left). Files of deselected, skipped or failed
+    tests never count.
     """
     unused: list[Path] = []
-    roots: set[Path] = set()
+    roots = {Path(d) / BASELINE_DIR for d in collected.baseline_dirs}
     for module, stems in collected.modules.items():
         root = baseline_root(Path(module))
         roots.add(root)

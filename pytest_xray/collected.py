@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pytest
 
 
@@ -20,11 +22,20 @@ class Collected:
         self.items: list[pytest.Item] = []
         #: True when some tests were deselected or only some node ids were asked for
         self.partial = False
+        #: collected directories holding a baselines directory (their modules may all be gone)
+        self.baseline_dirs: set[str] = set()
         self._merged: dict[str, dict[str, str]] = {}
 
     def add(self, items: Iterable[pytest.Item]) -> None:
         """Remember ``items`` (selected or deselected)."""
         self.items.extend(items)
+
+    def visit(self, directory: Path) -> None:
+        """Remember ``directory`` (collected) when it holds baselines."""
+        from .constants import BASELINE_DIR
+
+        if (directory / BASELINE_DIR).is_dir():
+            self.baseline_dirs.add(str(directory))
 
     @property
     def modules(self) -> dict[str, dict[str, str]]:
@@ -46,7 +57,12 @@ class Collected:
         for module, stems in other.get("modules", {}).items():
             self._merged.setdefault(module, {}).update(stems)
         self.partial = self.partial or bool(other.get("partial"))
+        self.baseline_dirs.update(other.get("baseline_dirs", []))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form, for pytest-xdist."""
-        return {"modules": self.modules, "partial": self.partial}
+        return {
+            "modules": self.modules,
+            "partial": self.partial,
+            "baseline_dirs": sorted(self.baseline_dirs),
+        }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 BASELINE_DIR = "__xray_baselines__"
 BASELINE_FORMAT = 1
+#: the longest file name (in bytes) common file systems accept
+MAX_FILE_NAME_BYTES = 255
 DEFAULT_DB = ".xray/runs.db"
 #: OR-ed into ``session.exitstatus`` when ``--xray-unused=fail`` finds unused baselines
 EXIT_STATUS_FAIL_UNUSED = 1

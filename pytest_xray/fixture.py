@@ -18,6 +18,7 @@ import pytest
 from xray_core.exceptions import QueryError
 
 from . import baseline as baselines
+from .constants import MAX_FILE_NAME_BYTES
 from .session import BaselineResult
 
 if TYPE_CHECKING:
@@ -152,12 +153,13 @@ class TraceView:
         return found
 
     @_user_facing
-    def assert_baseline(self, name: str | None = None, ignore: Sequence[str] = ()) -> None:
+    def assert_baseline(self, name: str | None = None, ignore: str | Sequence[str] = ()) -> None:
         """Fail unless the decisions equal the reviewed baseline (``--xray-update`` writes it).
 
         :param name: keep several baselines in one test (one file per name).
-        :param ignore: glob patterns of change paths left out of the baseline and the comparison,
-            e.g. ``"keyword_generation.output.keywords"`` or ``"*.item_data.price"``.
+        :param ignore: glob patterns (or one pattern) of change paths left out of the baseline
+            and the comparison, e.g. ``"keyword_generation.output.keywords"`` or
+            ``["*.item_data.price", "*.detail"]``.
         """
         __tracebackhide__ = True
         item = self._session.current
@@ -166,18 +168,27 @@ class TraceView:
         traces = self.traces
         if not traces:
             self.trace  # raises the "recorded no trace" error  # noqa: B018
-        _refuse_a_second_check(self._session, item, name)
-        result = check_baseline(self._session, item, traces, name, list(ignore))
+        _refuse_an_unusable_file(self._session, item, name)
+        patterns = [ignore] if isinstance(ignore, str) else list(ignore)
+        result = check_baseline(self._session, item, traces, name, patterns)
         self._session.record_baseline(item.nodeid, result)
         if result.message is not None:
             pytest.fail(result.message, pytrace=True)
 
 
-def _refuse_a_second_check(session: XraySession, item: pytest.Item, name: str | None) -> None:
-    # Two checks of one file would each overwrite it under --xray-update, then fail each other.
+def _refuse_an_unusable_file(session: XraySession, item: pytest.Item, name: str | None) -> None:
+    """Fail the test when its baseline file cannot work: a name too long, or checked twice."""
     __tracebackhide__ = True
-    path = str(baselines.baseline_path(item, name))
-    if any(r.path == path for r in session.baselines.get(item.nodeid, [])):
+    path = baselines.baseline_path(item, name)
+    size = len(path.name.encode())
+    if size > MAX_FILE_NAME_BYTES:
+        pytest.fail(
+            f"the baseline file name of this test would be {size} bytes, more than file systems "
+            f"allow ({MAX_FILE_NAME_BYTES}): give the test a shorter id, e.g. "
+            'pytest.param(..., id="short"), or a shorter name='
+        )
+    # Two checks of one file would each overwrite it under --xray-update, then fail each other.
+    if any(r.path == str(path) for r in session.baselines.get(item.nodeid, [])):
         pytest.fail(
             f"assert_baseline() already checked {session.relpath(path)} in this test; "
             'give each call its own name=, e.g. assert_baseline(name="second")'

@@ -147,6 +147,10 @@ class XraySession:
         if any("::" in str(arg) for arg in self.config.args):
             self.collected.partial = True
 
+    def pytest_collect_directory(self, path: Path) -> None:
+        """Remember directories holding baselines, even when none of their modules is left."""
+        self.collected.visit(path)
+
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         """Deselected tests keep their baselines: remember them as owners."""
         self.collected.add(items)

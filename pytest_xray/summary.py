@@ -95,6 +95,8 @@ class XraySummary:
             return "Next: re-run pytest with --xray-update to delete the unused baselines."
         if self.errors:
             return "Next: fix the errors above."
+        if self.verdicts.get("written"):
+            return "Next: review the written baselines (git diff) and commit them."
         if self.report_path:
             return f"Next: open {self.report_path} in a browser."
         if self.db_path:

@@ -30,4 +30,5 @@ class XdistController:
         if payload:
             self.session.merge_worker(payload)
         else:  # the worker crashed: what its tests captured and checked is gone
-            self.session.lost_workers.append(str(getattr(node.gateway, "id", node)))
+            gateway = getattr(node, "gateway", None)
+            self.session.lost_workers.append(str(getattr(gateway, "id", "?")))

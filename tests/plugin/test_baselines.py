@@ -227,3 +227,63 @@ def test_commands_and_paths_work_from_the_directory_pytest_ran_in(
         ]
     )
     project.runpytest("--xray-update", "test_sub.py::test_pick").assert_outcomes(passed=1)
+
+
+def test_a_file_name_too_long_for_the_file_system_is_a_clear_error(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        test_long="""
+        import pytest
+        from pipeline import select
+
+        @pytest.mark.parametrize("prompt", ["Pick the best-reviewed bottle for me " * 8])
+        def test_prompt(xray, prompt):
+            select([5])
+            xray.assert_baseline()
+        """
+    )
+    result = project.runpytest("--xray-update")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            (
+                "E       Failed: the baseline file name of this test would be 3* bytes, more than "
+                "file systems allow (255): give the test a shorter id, e.g. "
+                'pytest.param(..., id="short"), or a shorter name='
+            ),
+        ]
+    )
+    assert "OSError" not in result.stdout.str()
+
+
+def test_text_is_stored_readable_not_escaped(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_utf8="""
+        from pipeline import select
+
+        def test_pick(xray):
+            select([20], name="bouteille élégante 水筒")
+            xray.assert_baseline()
+        """
+    )
+    project.runpytest("--xray-update").assert_outcomes(passed=1)
+    text = baseline_file(project, "test_utf8", "test_pick").read_text(encoding="utf-8")
+    assert '"name": "bouteille élégante 水筒"' in text
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_ignore_given_as_one_string_is_one_pattern(project: pytest.Pytester) -> None:
+    # list("*.detail") would be ["*", ".", "d", ...], and "*" ignores everything.
+    project.makepyfile(
+        test_str=TEST.replace("assert_baseline()", 'assert_baseline(ignore="*.detail")')
+    )
+    project.runpytest("--xray-update").assert_outcomes(passed=1)
+    stored = baseline_file(project, "test_str", "test_pick").read_text()
+    assert '"selected": "B1"' in stored and '"detail"' not in stored
+    project.makepyfile(
+        test_str=TEST.replace("[5, 20]", "[15, 20]").replace(
+            "assert_baseline()", 'assert_baseline(ignore="*.detail")'
+        )
+    )
+    project.runpytest().stdout.fnmatch_lines(["*B0: rejected by price -> qualified*"])

@@ -107,3 +107,18 @@ def test_failed_and_skipped_tests_keep_their_baselines(updated: pytest.Pytester)
 def test_ini_twin(updated: pytest.Pytester) -> None:
     updated.makeini("[pytest]\nxray_update = true\n")
     updated.runpytest().stdout.fnmatch_lines(["1 unused baseline deleted:"])
+
+
+def test_baselines_of_a_directory_whose_modules_are_all_gone(project: pytest.Pytester) -> None:
+    project.syspathinsert()  # pipeline.py stays importable from the subdirectories
+    for name in ("kept", "gone"):
+        (project.path / name).mkdir()
+        (project.path / name / f"test_{name}.py").write_text(TESTS.split("def test_drop")[0])
+    project.runpytest("--xray-update").assert_outcomes(passed=2)
+    (project.path / "gone" / "test_gone.py").unlink()
+    reported = project.runpytest()
+    reported.stdout.fnmatch_lines(
+        ["1 unused baseline:", "  gone/__xray_baselines__/test_gone.test_keep.json"]
+    )
+    project.runpytest("--xray-update").stdout.fnmatch_lines(["1 unused baseline deleted:"])
+    assert not (project.path / "gone" / "__xray_baselines__").exists()

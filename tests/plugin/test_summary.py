@@ -23,6 +23,7 @@ def test_counts_and_plurals() -> None:
     ]
     summary = XraySummary(traces=3, tests_with_traces=2, verdicts={"passed": 2, "written": 1})
     assert summary.lines[:2] == ["3 traces captured in 2 tests", "3 baselines: 2 passed, 1 written"]
+    assert summary.lines[-1] == "Next: review the written baselines (git diff) and commit them."
 
 
 def test_failing_baselines_come_with_the_update_command() -> None:
