@@ -8,7 +8,6 @@ returns them (volatile fields gone), after the ``pytest_xray_normalize`` hook an
 
 from __future__ import annotations
 
-import fnmatch
 import glob
 import hashlib
 import json
@@ -17,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from xray_core.diff import path_ignored
 
 from .constants import BASELINE_DIR, BASELINE_FORMAT
 
@@ -70,17 +71,12 @@ def baseline_path(item: pytest.Item, name: str | None = None) -> Path:
 
 
 # -- content ------------------------------------------------------------------------------------
-def _ignored(path: str, patterns: Sequence[str]) -> bool:
-    # The same matching rule as xray_core.diff, so that a path ignored there is absent here.
-    return any(fnmatch.fnmatchcase(path, p) or path.startswith(p + ".") for p in patterns)
-
-
 def _strip(value: Any, path: str, patterns: Sequence[str]) -> Any:
     if isinstance(value, dict):
         return {
             k: _strip(v, f"{path}.{k}", patterns)
             for k, v in value.items()
-            if not _ignored(f"{path}.{k}", patterns)
+            if not path_ignored(f"{path}.{k}", patterns)
         }
     if isinstance(value, list):
         return [_strip(v, f"{path}[{i}]", patterns) for i, v in enumerate(value)]
@@ -92,13 +88,13 @@ def _strip_step(step: dict[str, Any], patterns: Sequence[str]) -> dict[str, Any]
     kept = {
         part: _strip(value, f"{key}.{part}", patterns)
         for part, value in step.items()
-        if part in ("key", "evaluations") or not _ignored(f"{key}.{part}", patterns)
+        if part in ("key", "evaluations") or not path_ignored(f"{key}.{part}", patterns)
     }
     evaluations = kept.get("evaluations") or {}
     kept["evaluations"] = {
         item: value
         for item, value in evaluations.items()
-        if not _ignored(f"{key}.evaluations.{item}", patterns)
+        if not path_ignored(f"{key}.evaluations.{item}", patterns)
     }
     return kept
 
@@ -108,11 +104,11 @@ def strip_ignored(trace: dict[str, Any], patterns: Sequence[str]) -> dict[str, A
     if not patterns:
         return trace
     stripped = {k: v for k, v in trace.items() if k != "steps"}
-    if _ignored("trace.status", patterns):
+    if path_ignored("trace.status", patterns):
         stripped.pop("status", None)
     stripped["metadata"] = _strip(trace.get("metadata") or {}, "trace.metadata", patterns)
     stripped["steps"] = [
-        _strip_step(s, patterns) for s in trace.get("steps", []) if not _ignored(s["key"], patterns)
+        _strip_step(s, patterns) for s in trace.get("steps", []) if not path_ignored(s["key"], patterns)
     ]
     return stripped
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import xray_core  # noqa: F401 - loaded once, so in-process pytester runs do not re-import it
-
 PIPELINE = '''
 import xray_core as xc
 
