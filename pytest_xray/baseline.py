@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xray_core.diff import path_ignored
+from xray_core.ignore import path_ignored
 
 from .constants import BASELINE_DIR, BASELINE_FORMAT
 

@@ -14,13 +14,13 @@ Ignore patterns are :mod:`fnmatch` globs over change paths such as
 
 from __future__ import annotations
 
-import fnmatch
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .ignore import path_ignored
 from .models import Trace
 
 TRACE_PATH = "trace"
@@ -346,26 +346,6 @@ def _check_tolerance(tolerance: float) -> None:
         tolerance >= 0 and math.isfinite(tolerance)
     ):
         raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
-
-
-def path_ignored(path: str, patterns: Iterable[str]) -> bool:
-    """Whether a change at ``path`` is left out by one of the ``ignore=`` glob ``patterns``."""
-    return any(_covers(p, path) for p in patterns)
-
-
-_LITERAL_BRACKETS = {"[": "[[]", "]": "[]]"}  # fnmatch's own way to match a bracket literally
-
-
-def _covers(pattern: str, path: str) -> bool:
-    """``pattern`` names ``path`` or a value above it; ``*``/``?`` are wildcards, brackets literal.
-
-    Brackets are literal because paths contain them (``output.keywords[1]``, ``SKU[1]``): a
-    path copied from a diff must ignore what it names, not act as a character class.
-    """
-    if path == pattern or path.startswith((pattern + ".", pattern + "[")):
-        return True
-    literal = "".join(_LITERAL_BRACKETS.get(c, c) for c in pattern)
-    return fnmatch.fnmatchcase(path, literal)
 
 
 def _step_changes(key: str, old: dict[str, Any], new: dict[str, Any], tol: float) -> list[Change]:

@@ -95,6 +95,15 @@ def test_traces_outside_tests_are_not_attached(project: pytest.Pytester) -> None
 
 
 def test_no_recording_means_no_heavy_import_and_no_summary(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import sys
+
+        def pytest_unconfigure(config):  # after the plugin's session finish
+            heavy = [m for m in ("pydantic", "sqlite_utils") if m in sys.modules]
+            print("heavy modules at exit:", heavy)
+        """
+    )
     pytester.makepyfile(
         test_d="""
         import sys
@@ -104,9 +113,10 @@ def test_no_recording_means_no_heavy_import_and_no_summary(pytester: pytest.Pyte
             assert "pydantic" not in sys.modules and "sqlite_utils" not in sys.modules
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s")
     result.assert_outcomes(passed=1)
     assert "xray summary" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["heavy modules at exit: []"])
 
 
 def test_import_during_a_test_is_still_captured(pytester: pytest.Pytester) -> None:
