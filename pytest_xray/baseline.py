@@ -41,7 +41,8 @@ def _safe(text: str, unsafe: re.Pattern[str]) -> str:
     if cleaned == text:
         return text
     # Two ids that clean to the same text must not share a file.
-    return f"{cleaned}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
+    # surrogatepass: an id with lone surrogates (ids not escaped) hashes too; others unchanged
+    return f"{cleaned}-{hashlib.sha1(text.encode('utf-8', 'surrogatepass')).hexdigest()[:6]}"
 
 
 def item_stem(item: pytest.Item) -> str:

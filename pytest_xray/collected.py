@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .nodeids import test_id
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -49,7 +51,7 @@ class Collected:
             if directory not in has_root:
                 has_root[directory] = baseline_root(item.path).is_dir()
             if has_root[directory]:
-                modules.setdefault(str(item.path), {})[item_stem(item)] = item.nodeid
+                modules.setdefault(str(item.path), {})[item_stem(item)] = test_id(item)
         return modules
 
     def merge(self, other: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from xray_core.exceptions import QueryError
 
 from . import baseline as baselines
 from .constants import MAX_FILE_NAME_BYTES
+from .nodeids import test_id
 from .session import BaselineResult
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ class TraceView:
         _refuse_an_unusable_file(self._session, item, name)
         patterns = [ignore] if isinstance(ignore, str) else list(ignore)
         result = check_baseline(self._session, item, traces, name, patterns)
-        self._session.record_baseline(item.nodeid, result)
+        self._session.record_baseline(test_id(item), result)
         if result.message is not None:
             pytest.fail(result.message, pytrace=True)
 
@@ -188,7 +189,7 @@ def _refuse_an_unusable_file(session: XraySession, item: pytest.Item, name: str 
             'pytest.param(..., id="short"), or a shorter name='
         )
     # Two checks of one file would each overwrite it under --xray-update, then fail each other.
-    if any(r.path == str(path) for r in session.baselines.get(item.nodeid, [])):
+    if any(r.path == str(path) for r in session.baselines.get(test_id(item), [])):
         pytest.fail(
             f"assert_baseline() already checked {session.relpath(path)} in this test; "
             'give each call its own name=, e.g. assert_baseline(name="second")'
@@ -264,10 +265,10 @@ class XrayFixture(TraceView):
         return item
 
     def _test_traces(self) -> list[Captured]:
-        return list(self._session.traces_of(self._test_item().nodeid))
+        return list(self._session.traces_of(test_id(self._test_item())))
 
     def _test_label(self) -> str:
-        return f"test {self._test_item().nodeid!r}"
+        return f"test {test_id(self._test_item())!r}"
 
     @contextlib.contextmanager
     def capture(self) -> Iterator[TraceView]:
@@ -277,7 +278,7 @@ class XrayFixture(TraceView):
             pick = select_competitor(product)
         cap.assert_qualified(pick)
         """
-        nodeid = self._test_item().nodeid
+        nodeid = test_id(self._test_item())
         start = len(self._session.traces_of(nodeid))
         end: list[int] = []
 

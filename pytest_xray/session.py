@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from xray_core.serialize import escape_surrogates
+
 from .collected import Collected
 from .constants import RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
+from .nodeids import test_id
 from .options import Options
 
 if TYPE_CHECKING:
@@ -109,7 +112,7 @@ class XraySession:
         """Attach a starting trace to the running test and to this run."""
         item = self.current
         if item is not None:
-            record["test_id"] = item.nodeid
+            record["test_id"] = test_id(item)
         record["run_id"] = self.run_id
 
     def trace_finished(self, context: TraceContext) -> None:
@@ -161,7 +164,7 @@ class XraySession:
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
         """Track the running test: traces started now belong to it."""
-        self.items[item.nodeid] = item
+        self.items[test_id(item)] = item
         previous, self.current = self.current, item
         try:
             return (yield)
@@ -171,13 +174,14 @@ class XraySession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """A test run again (pytest-rerunfailures) starts afresh: its last run's traces count."""
-        self.baselines.pop(item.nodeid, None)
-        if self.by_test.pop(item.nodeid, None):
-            self.traces = [c for c in self.traces if c.test_id != item.nodeid]
+        nodeid = test_id(item)
+        self.baselines.pop(nodeid, None)
+        if self.by_test.pop(nodeid, None):
+            self.traces = [c for c in self.traces if c.test_id != nodeid]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record each test's outcome (on the xdist controller too: reports are forwarded)."""
-        nodeid = report.nodeid
+        nodeid = test_id(report)
         self.durations[nodeid] = self.durations.get(nodeid, 0.0) + report.duration * 1000.0
         if report.passed and report.when != "call":
             return  # a passing setup or teardown says nothing new
@@ -185,7 +189,7 @@ class XraySession:
         if self.outcomes.get(nodeid) not in ("failed", "error"):
             self.outcomes[nodeid] = outcome
         if report.failed:
-            self.messages[nodeid] = report.longreprtext
+            self.messages[nodeid] = escape_surrogates(report.longreprtext)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -231,9 +235,9 @@ class XraySession:
             self.traces.append(captured)
             if trace.test_id is not None:
                 self.by_test.setdefault(trace.test_id, []).append(captured)
-        for test_id, results in data["baselines"].items():
+        for nodeid, results in data["baselines"].items():
             for result in results:
-                self.record_baseline(test_id, BaselineResult(**result))
+                self.record_baseline(nodeid, BaselineResult(**result))
         self.collected.merge(data["collected"])
         for error, where in data["hook_errors"].items():
             self.hook_errors.setdefault(error, where)

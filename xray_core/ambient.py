@@ -121,19 +121,22 @@ class _StepFactory:
     def __call__(self, func: F) -> F:
         if isinstance(func, (classmethod, staticmethod)):  # decorated above @classmethod
             return type(func)(self(func.__func__))
-        name = self.name or func.__qualname__
-        signature = _signature(func)
+        name = _step_name(self.name, func)
+        if self.input is None:
+            inputs = functools.partial(_arguments, _signature(func))
+        else:
+            inputs = functools.partial(_given, self.input)
         if inspect.isgeneratorfunction(func):
-            return _generator_step(func, name, signature)  # type: ignore[return-value]
+            return _generator_step(func, name, inputs)  # type: ignore[return-value]
         if inspect.isasyncgenfunction(func):
-            return _async_generator_step(func, name, signature)  # type: ignore[return-value]
+            return _async_generator_step(func, name, inputs)  # type: ignore[return-value]
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 if _current_trace.get() is None:
                     return await func(*args, **kwargs)
-                with _open_step(name, _arguments(signature, args, kwargs)) as step:
+                with _open_step(name, inputs(args, kwargs)) as step:
                     result = await func(*args, **kwargs)
                     step.set_output(result)
                     return result
@@ -144,7 +147,7 @@ class _StepFactory:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if _current_trace.get() is None:
                 return func(*args, **kwargs)
-            with _open_step(name, _arguments(signature, args, kwargs)) as step:
+            with _open_step(name, inputs(args, kwargs)) as step:
                 result = func(*args, **kwargs)
                 step.set_output(result)
                 return result
@@ -172,7 +175,11 @@ class _Yielded:
         return [*self.items, f"<truncated: {self.count} items, {MAX_ITEMS} kept>"]
 
 
-def _generator_step(func: Callable[..., Any], name: str, signature: Any) -> Callable[..., Any]:
+#: what a decorated call records as the step's input, from the call's (args, kwargs)
+Inputs = Callable[[tuple[Any, ...], dict[str, Any]], Any]
+
+
+def _generator_step(func: Callable[..., Any], name: str, inputs: Inputs) -> Callable[..., Any]:
     """One step from the first ``next()`` to the end of the iteration; its output: the items."""
 
     @functools.wraps(func)
@@ -182,7 +189,7 @@ def _generator_step(func: Callable[..., Any], name: str, signature: Any) -> Call
             return (yield from func(*args, **kwargs))
         yielded = _Yielded()
         outer = _current_step.get()
-        with trace.step(name, _arguments(signature, args, kwargs)) as step:
+        with trace.step(name, inputs(args, kwargs)) as step:
             _current_step.set(outer)  # the step is current only while the generator runs
             try:
                 return (yield from _resumed_in(step, func(*args, **kwargs), yielded))
@@ -216,7 +223,7 @@ def _resumed_in(step: Any, gen: Generator[Any, Any, Any], yielded: _Yielded) -> 
 
 
 def _async_generator_step(
-    func: Callable[..., Any], name: str, signature: Any
+    func: Callable[..., Any], name: str, inputs: Inputs
 ) -> Callable[..., Any]:
     """The async counterpart of :func:`_generator_step`."""
 
@@ -227,7 +234,7 @@ def _async_generator_step(
         outer = _current_step.get()
         recording: StepContext | NullStep = NULL_STEP
         if trace is not None:
-            recording = trace.step(name, _arguments(signature, args, kwargs))
+            recording = trace.step(name, inputs(args, kwargs))
         yielded = _Yielded()
         with recording as step:
             _current_step.set(outer)  # the step is current only while the generator runs
@@ -258,6 +265,23 @@ def _async_generator_step(
                     inside.record["output"] = yielded.output()
 
     return wrapper
+
+
+def _step_name(name: Any, func: Callable[..., Any]) -> Any:
+    """The name a decorated function's steps get: ``name``, else the function's ``__qualname__``
+    (``Ranker.rank`` for a method, ``outer.<locals>.inner`` for a nested function)."""
+    if name is not None and not (type(name) is str and name == ""):
+        return name
+    for attribute in ("__qualname__", "__name__"):
+        found = getattr(func, attribute, None)
+        if type(found) is str:
+            return found
+    return type(func).__qualname__  # a callable object without a name of its own
+
+
+def _given(input: Any, args: Any, kwargs: Any) -> Any:
+    """The ``input=`` given to the decorator, recorded instead of the call's arguments."""
+    return input
 
 
 def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
@@ -296,11 +320,11 @@ def step(name: str | Callable[..., Any] | None = None, input: Any = None) -> Any
 
     ``with xray_core.step("filter", input={...}) as s: s.set_output(...)`` records a step (a
     no-op outside a trace); ``@xray_core.step("filter")`` records each call, its arguments as
-    input and its return value as output. ``@xray_core.step`` alone names the step after the
-    function.
+    input (or ``input=`` when given) and its return value as output. ``@xray_core.step`` alone
+    names the step after the function's ``__qualname__`` (``Ranker.rank`` for a method).
     """
     current = _current_trace.get()
-    if current is None and type(name) is str:  # the no-op path: keep it allocation-free
+    if current is None and type(name) is str and input is None:  # no-op path: allocation-free
         null = _NULL_STEPS.get(name)
         if null is None:
             null = _NullOrDecorator(name)
@@ -308,22 +332,23 @@ def step(name: str | Callable[..., Any] | None = None, input: Any = None) -> Any
                 _NULL_STEPS[name] = null
         return null
     if callable(name):
-        return _StepFactory(None, None)(name)
+        return _StepFactory(None, input)(name)
     if current is None:
-        return _NullOrDecorator(name)
+        return _NullOrDecorator(name, input)
     return _LiveOrDecorator(current, name, input)
 
 
 class _NullOrDecorator(NullStep):
     """Outside a trace: a no-op step that can still decorate a function."""
 
-    __slots__ = ("name",)
+    __slots__ = ("input", "name")
 
-    def __init__(self, name: str | None) -> None:
+    def __init__(self, name: str | None, input: Any = None) -> None:
         self.name = name
+        self.input = input
 
     def __call__(self, func: F) -> F:
-        return _StepFactory(self.name, None)(func)
+        return _StepFactory(self.name, self.input)(func)
 
 
 _NULL_STEPS: dict[str, _NullOrDecorator] = {}
@@ -341,7 +366,10 @@ class _LiveOrDecorator:
         self.context: StepContext | None = None
 
     def __enter__(self) -> StepContext:
-        self.context = self.trace.step(self.name or "step", self.input)
+        name = self.name
+        if name is None or (type(name) is str and name == ""):
+            name = "step"
+        self.context = self.trace.step(name, self.input)
         return self.context.__enter__()
 
     def __exit__(self, *exc: Any) -> None:

@@ -8,17 +8,20 @@ and asyncio tasks each see their own.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
+import os
 import time
 import traceback
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import StoreError
-from .serialize import MAX_STRING, to_jsonable
+from .serialize import MAX_STRING, escape_surrogates, to_jsonable
 
 if TYPE_CHECKING:
     from .models import Trace
@@ -41,6 +44,19 @@ class TraceObserver(Protocol):
 
 
 _observers: list[TraceObserver] = []
+
+#: "" in the process that started a trace; a random tag in a forked child, so the steps a child
+#: adds to a trace it inherited never take the ids of the parent's steps (which go on counting).
+_fork_tag = ""
+
+
+def _after_fork_in_child() -> None:
+    global _fork_tag
+    _fork_tag = os.urandom(6).hex() + "."
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def add_observer(observer: TraceObserver) -> None:
@@ -81,7 +97,7 @@ def format_error(exc: BaseException) -> str:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     except Exception:  # noqa: BLE001
         tb = ""
-    return f"{type(exc).__name__}: {message}\n{tb}".rstrip("\n")
+    return escape_surrogates(f"{type(exc).__name__}: {message}\n{tb}".rstrip("\n"))
 
 
 class XRay:
@@ -146,12 +162,14 @@ class TraceContext(_Recording):
         self.store = store
         self.record: dict[str, Any] = {
             "trace_id": uuid.uuid4().hex,
-            "name": name if type(name) is str else _name(name),
+            "name": name
+            if type(name) is str and name.isascii() and len(name) <= MAX_STRING
+            else _name(name),
             "status": "running",
             "start_time": time.time(),
             "end_time": None,
             "duration_ms": None,
-            "metadata": _as_dict(metadata, "trace metadata") if metadata else {},
+            "metadata": {} if metadata is None else _as_dict(metadata, "trace metadata"),
             "run_id": None,
             "test_id": None,
         }
@@ -245,10 +263,12 @@ class StepContext(_Recording):
         self.trace = trace
         order = next(trace._order)
         self.record: dict[str, Any] = {
-            "step_id": f"{trace.record['trace_id']}.{order}",
+            "step_id": f"{trace.record['trace_id']}.{_fork_tag}{order}",
             "trace_id": trace.record["trace_id"],
             "parent_id": parent_id,
-            "name": name if type(name) is str else _name(name),
+            "name": name
+            if type(name) is str and name.isascii() and len(name) <= MAX_STRING
+            else _name(name),
             "step_order": order,
             "input": None if input is None else to_jsonable(input),
             "metadata": {},
@@ -326,7 +346,9 @@ class StepContext(_Recording):
     def set_reasoning(self, text: str) -> None:
         """Record why the step decided what it did, in words."""
         self.record["reasoning"] = (
-            text if type(text) is str and len(text) <= MAX_STRING else _text(text)
+            text
+            if type(text) is str and text.isascii() and len(text) <= MAX_STRING
+            else _text(text)
         )
 
     def set_metadata(self, data: dict[str, Any]) -> None:
@@ -350,19 +372,19 @@ class StepContext(_Recording):
             data = {} if item_data is None else to_jsonable(item_data)
             evaluation = {
                 "item_id": item_id
-                if type(item_id) is str and len(item_id) <= MAX_STRING
+                if type(item_id) is str and item_id.isascii() and len(item_id) <= MAX_STRING
                 else _text(item_id),
                 "item_data": data if type(data) is dict else _as_dict(data, "item_data"),
-                "filters": [_filter_dict(f) for f in (filters or ())],
-                "qualified": bool(qualified),
+                "filters": [] if filters is None else _filters(filters),
+                "qualified": qualified if type(qualified) is bool else _flag(qualified),
                 "reasoning": reasoning
-                if reasoning is None or (type(reasoning) is str and len(reasoning) <= MAX_STRING)
+                if reasoning is None
+                or (type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING)
                 else _text(reasoning),
             }
-        except Exception:  # noqa: BLE001 - e.g. a filters argument that is not iterable
-            logger.exception("xray: add_evaluation(%r) could not be recorded", item_id)
-            return
-        self.record["metadata"].setdefault("evaluations", []).append(evaluation)
+            _append_evaluation(self.record["metadata"], evaluation)
+        except Exception:  # noqa: BLE001 - recording must never crash the observed pipeline
+            logger.exception("xray: add_evaluation(%s) could not be recorded", _text(item_id))
 
     def add_llm_metadata(
         self,
@@ -378,8 +400,8 @@ class StepContext(_Recording):
 
 
 def _text(value: Any) -> str:
-    """``value`` as (possibly truncated) text; never raises."""
-    if type(value) is str and len(value) <= MAX_STRING:
+    """``value`` as (possibly truncated) valid UTF-8 text; never raises."""
+    if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
         return value
     converted = to_jsonable(value)
     return converted if type(converted) is str else to_jsonable(str(converted))
@@ -400,6 +422,50 @@ def _as_dict(value: Any, what: str) -> dict[str, Any]:
         return data
     logger.warning("xray: %s expects a dict, got %s", what, type(value).__name__)
     return {"value": data}
+
+
+def _flag(value: Any) -> bool:
+    """``bool(value)``, or False (with a warning) for a value without a truth value."""
+    try:
+        return bool(value)
+    except Exception:  # noqa: BLE001 - e.g. a numpy array of several booleans
+        logger.warning("xray: qualified=%s has no truth value; recorded False", _text(value))
+        return False
+
+
+def _filters(value: Any) -> list[dict[str, Any]]:
+    """The filters given to ``add_evaluation`` as a list of filter dicts; never raises.
+
+    A list, tuple or other iterable gives one filter per item; a lone filter (a dict, a
+    ``FilterResult``, a dataclass) or a value that cannot be iterated is one filter.
+    """
+    if type(value) is list or type(value) is tuple:
+        items: Any = value
+    elif isinstance(value, (Mapping, str, bytes)) or _single_object(value):
+        items = (value,)
+    else:
+        try:
+            items = list(value)
+        except Exception:  # noqa: BLE001 - not iterable, or its __iter__ raises
+            items = (value,)
+    return [_filter_dict(item) for item in items]
+
+
+def _single_object(value: Any) -> bool:
+    """A pydantic model or dataclass: iterable perhaps, but one filter."""
+    return hasattr(type(value), "model_dump") or dataclasses.is_dataclass(value)
+
+
+def _append_evaluation(metadata: dict[str, Any], evaluation: dict[str, Any]) -> None:
+    """Append to ``metadata["evaluations"]``; a value set there by hand that is not a list is
+    kept as the list's first entry (``Step.evaluations`` skips entries that are no evaluation)."""
+    found = metadata.get("evaluations")
+    if type(found) is list:
+        found.append(evaluation)
+        return
+    if found is not None:
+        logger.warning("xray: metadata['evaluations'] was not a list; kept as its first entry")
+    metadata["evaluations"] = [evaluation] if found is None else [found, evaluation]
 
 
 def _filter_dict(value: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ dataclass, pydantic model   dict of fields
 numpy scalar / array        number / nested list
 pandas DataFrame / Series   ``to_dict()`` of the first MAX_ITEMS rows
 NaN, +inf, -inf             ``"NaN"``, ``"Infinity"``, ``"-Infinity"``
+a lone surrogate in text    the escape text ``\\udce9`` (see :func:`escape_surrogates`)
 a container seen above      ``"<cycle>"``
 anything else               ``repr(value)`` without `` at 0x...`` addresses
                             (``"<unreprable T>"`` if repr fails)
@@ -47,28 +48,46 @@ MAX_ITEMS = 1_000
 MAX_DEPTH = 50
 TRUNCATED_KEY = "__truncated__"
 
-_SCALARS = (str, int, bool, type(None))
-_FLAT = frozenset(_SCALARS)
+_FLAT = frozenset((int, bool, type(None)))
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate replaced by its escape text (``"\\udce9"``).
+
+    A file name or environment variable that is not valid UTF-8 reaches Python as a str holding
+    lone surrogates (``os.fsdecode(b"caf\\xe9")`` is ``"caf\\udce9"``), which no UTF-8 file,
+    SQLite text or JSON encoder accepts. Written as the six characters backslash, ``u`` and four
+    hex digits (what Python's ``backslashreplace`` error handler writes), the text stays valid
+    UTF-8 and keeps the information. Text without surrogates is returned as is (the same object).
+    """
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def to_jsonable(value: Any) -> Any:
     """Return ``value`` as JSON-able data; never raises (see the module docstring for the rules)."""
     if type(value) is dict and len(value) <= MAX_ITEMS:
         # Fast path for the common flat dict of short scalars: recording a step is a hot path.
+        # ASCII text (``isascii`` is O(1)) cannot hold a surrogate; other text is searched.
         for key, item in value.items():
             kind = type(item)
-            if (
-                type(key) is not str
-                or (kind not in _FLAT and not (kind is float and item - item == 0))
-                or (kind is str and len(item) > MAX_STRING)
-            ):
+            if kind is str:
+                if len(item) > MAX_STRING or not (
+                    item.isascii() or _SURROGATE.search(item) is None
+                ):
+                    break
+            elif kind not in _FLAT and not (kind is float and item - item == 0):
+                break
+            if type(key) is not str or not (key.isascii() or _SURROGATE.search(key) is None):
                 break
         else:
             return value.copy()
     try:
         return _convert(value, set(), 0)
     except Exception as exc:  # noqa: BLE001 - the observed pipeline must never see our failure
-        return f"<unserializable {type(value).__name__}: {type(exc).__name__}>"
+        return escape_surrogates(f"<unserializable {type(value).__name__}: {type(exc).__name__}>")
 
 
 def _convert(value: Any, seen: set[int], depth: int) -> Any:
@@ -87,9 +106,9 @@ def _convert(value: Any, seen: set[int], depth: int) -> Any:
 
 
 def _text(value: str) -> str:
-    if len(value) <= MAX_STRING:
-        return value
-    return value[:MAX_STRING] + f"...<truncated: {len(value)} chars>"
+    if len(value) > MAX_STRING:
+        value = value[:MAX_STRING] + f"...<truncated: {len(value)} chars>"
+    return value if value.isascii() else escape_surrogates(value)
 
 
 def _float(value: float) -> Any:
@@ -117,7 +136,8 @@ def _mapping(value: Mapping[Any, Any], seen: set[int], depth: int) -> Any:
             if index == MAX_ITEMS:
                 out[TRUNCATED_KEY] = f"{len(value)} items, {MAX_ITEMS} kept"
                 break
-            out[key if type(key) is str else _key(key)] = _convert(item, seen, depth + 1)
+            clean = type(key) is str and (key.isascii() or _SURROGATE.search(key) is None)
+            out[key if clean else _key(key)] = _convert(item, seen, depth + 1)
         return out
     finally:
         seen.discard(id(value))
@@ -160,7 +180,7 @@ def _known(value: Any, seen: set[int], depth: int) -> Any:
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
         return value.isoformat()
     if isinstance(value, (Decimal, UUID, PurePath)):
-        return str(value)
+        return _text(str(value))  # a Path read from disk may hold surrogates
     if isinstance(value, (bytes, bytearray, memoryview)):
         return _bytes(bytes(value))
     if isinstance(value, Mapping):
@@ -252,7 +272,7 @@ def _repr(value: Any) -> str:
     try:
         text = repr(value)
     except Exception:  # noqa: BLE001 - a broken __repr__ must not break recording
-        return f"<unreprable {type(value).__name__}>"
+        return _text(f"<unreprable {type(value).__name__}>")
     # "<Foo object at 0x7f...>": the address differs on every run, so recordings of the same
     # pipeline would never compare equal; without it they do.
     return _text(_ADDRESS.sub("", text))

@@ -198,12 +198,14 @@ def test_helpers_convert_values_and_never_raise(xr: xray.XRay, memory: xray.Memo
     assert step.metadata["k"] == "base64:AA=="
     assert step.metadata["value"] == 42
     assert step.reasoning == "123"
-    [evaluation] = step.evaluations  # the one with non-iterable filters was not recorded
+    evaluation, bad = step.evaluations
     assert evaluation.item_id == "7"
     assert evaluation.item_data == {"value": ["a"]}
     assert evaluation.qualified is True
     assert evaluation.reasoning == "{'why': 'dict'}"
     assert evaluation.filters[0].name == "['odd']"
+    # filters that are not a list are one filter, named by their text, not passed
+    assert [(f.name, f.passed) for f in bad.filters] == [("3", False)]
 
 
 def test_a_disabled_recorder_records_nothing(memory: xray.MemoryStore) -> None:

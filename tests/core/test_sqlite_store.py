@@ -435,7 +435,7 @@ def test_text_utf8_cannot_encode_is_stored_escaped_not_lost(store: xray.SQLiteSt
     stored = store.get_trace(trace.trace_id)
     assert store.errors == 0 and stored is not None
     assert stored.name == "report-\\udc80.csv"
-    assert stored.steps[0].input == {"file": name}  # JSON escapes survive exactly
+    assert stored.steps[0].input == {"file": "report-\\udc80.csv"}  # one representation
     assert stored.steps[0].reasoning == "read report-\\udc80.csv"
 
 
