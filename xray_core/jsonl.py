@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from .exceptions import XRayError
 from .models import Run, Trace
+from .serialize import loads_json
 from .store.base import RUN_TEST_COLUMNS, Store
 
 FORMAT = "xray-runs"
@@ -120,7 +121,7 @@ class _Reader:
 
     def feed(self, number: int, line: str) -> None:
         try:
-            data = json.loads(line)
+            data = loads_json(line)  # lone surrogates (\udcxx escapes) become X-Ray's text
         except json.JSONDecodeError as exc:
             raise self.fail(number, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(data, dict):

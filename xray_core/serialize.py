@@ -34,6 +34,7 @@ import base64
 import dataclasses
 import datetime as _dt
 import enum
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -64,6 +65,45 @@ def escape_surrogates(text: str) -> str:
     if text.isascii() or _SURROGATE.search(text) is None:
         return text
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads(text)``, with every lone surrogate in its strings and keys escaped.
+
+    A JSON document can hold a lone surrogate as a ``\\udce9`` escape (a database or export
+    written before X-Ray escaped them, or by another program); read back, it is made the text
+    X-Ray records (:func:`escape_surrogates`), so it can be written anywhere again.
+    """
+    data = json.loads(text)
+    return _escape_all(data) if _SURROGATE_ESCAPE.search(text) else data
+
+
+def _escape_all(data: Any) -> Any:
+    """Parsed JSON with its strings escaped, in place and without recursion (any depth)."""
+    if type(data) is str:
+        return escape_surrogates(data)
+    pending = [data]
+    while pending:
+        container = pending.pop()
+        if type(container) is list:
+            for index, item in enumerate(container):
+                if type(item) is str:
+                    container[index] = escape_surrogates(item)
+                elif type(item) is list or type(item) is dict:
+                    pending.append(item)
+        elif type(container) is dict:
+            items = list(container.items())
+            container.clear()  # refilled in the same order, keys escaped
+            for key, item in items:
+                if type(item) is str:
+                    item = escape_surrogates(item)
+                elif type(item) is list or type(item) is dict:
+                    pending.append(item)
+                container[escape_surrogates(key)] = item
+    return data
 
 
 def to_jsonable(value: Any) -> Any:

@@ -33,6 +33,7 @@ import sqlite_utils
 
 from ..exceptions import SchemaVersionError, StoreError
 from ..models import Run, Trace
+from ..serialize import loads_json
 from .base import RUN_TEST_COLUMNS, Store, check_query
 from .records import trace_from_records, trace_to_records
 from .schema import (
@@ -431,13 +432,13 @@ class SQLiteStore(Store):
             marks = ", ".join("?" * len(chunk))
             for row in self._rows(f"SELECT * FROM steps WHERE trace_id IN ({marks})", chunk):
                 for field in _JSON_STEP_FIELDS:
-                    row[field] = json.loads(row[field]) if row[field] is not None else None
+                    row[field] = loads_json(row[field]) if row[field] is not None else None
                 row["metadata"] = row["metadata"] or {}
                 steps[row["trace_id"]].append(row)
         traces = []
         for row in trace_rows:
             row.pop("created_at", None)
-            row["metadata"] = json.loads(row["metadata"]) if row["metadata"] else {}
+            row["metadata"] = loads_json(row["metadata"]) if row["metadata"] else {}
             traces.append(trace_from_records(row, steps[row["trace_id"]]))
         return traces
 
