@@ -30,6 +30,8 @@ from .recorder import (
     XRay,
     _current_step,
     _current_trace,
+    check_enabled,
+    check_store,
 )
 from .serialize import MAX_ITEMS, to_jsonable
 
@@ -89,8 +91,15 @@ def configure(store: Store | None = None, enabled: bool | None = None) -> XRay:
     (on, unless ``XRAY_ENABLED`` or an earlier ``configure(enabled=False)`` turned it off).
     ``configure(enabled=False)`` turns every ambient ``trace``/``step`` into a no-op and
     ``configure(enabled=True)`` turns them back on. Returns the new default recorder.
+
+    :raises TypeError: ``enabled`` is not True, False or None, or ``store`` is not a store
+        (nothing is changed then).
     """
     global _default
+    if store is not None:  # refused before anything is replaced
+        check_store(store)
+    if enabled is not None:
+        check_enabled(enabled)
     with _lock:
         previous = _default
         if enabled is None:

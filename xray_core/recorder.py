@@ -112,6 +112,8 @@ class XRay:
 
     :param store: where traces go; a new :class:`~xray_core.store.memory.MemoryStore` by default.
     :param enabled: when False, ``trace()`` returns a no-op context and nothing is recorded.
+    :raises TypeError: ``store`` is not a store or ``enabled`` not a bool (found here, when the
+        recorder is set up, rather than while it records).
     """
 
     def __init__(self, store: Store | None = None, *, enabled: bool = True) -> None:
@@ -119,6 +121,8 @@ class XRay:
             from .store.memory import MemoryStore
 
             store = MemoryStore()
+        check_store(store)
+        check_enabled(enabled)
         self.store: Store = store
         self.enabled = enabled
 
@@ -129,6 +133,25 @@ class XRay:
         if not self.enabled:
             return NULL_TRACE
         return TraceContext(self.store, name, metadata)
+
+
+_STORE_METHODS = ("start_trace", "save_step", "end_trace")
+
+
+def check_enabled(enabled: object) -> None:
+    """Raise ``TypeError`` unless ``enabled`` is True or False (``"false"`` would be true)."""
+    if type(enabled) is not bool:
+        raise TypeError(f"enabled must be True or False, not {type(enabled).__name__}")
+
+
+def check_store(store: object) -> None:
+    """Raise ``TypeError`` unless ``store`` has the methods the recorder writes through."""
+    missing = [m for m in _STORE_METHODS if not callable(getattr(store, m, None))]
+    if missing:
+        raise TypeError(
+            "store must be an xray_core store (MemoryStore, SQLiteStore or a Store subclass); "
+            f"{type(store).__name__} has no {', '.join(m + '()' for m in missing)}"
+        )
 
 
 class _Recording:
@@ -416,7 +439,10 @@ def _name(value: Any) -> str:
 
 
 def _as_dict(value: Any, what: str) -> dict[str, Any]:
-    """``value`` converted to a JSON-able dict; a non-mapping is kept as ``{"value": ...}``."""
+    """``value`` converted to a JSON-able dict; a non-mapping is kept as ``{"value": ...}``
+    and None is an empty dict."""
+    if value is None:
+        return {}
     data = to_jsonable(value)
     if isinstance(data, dict):
         return data

@@ -411,3 +411,80 @@ def test_an_unusable_xray_db_never_breaks_the_pipeline(
             step.set_output(1)
     store = xray.get_recorder().store
     assert store.errors >= 1
+
+
+class Ranker:
+    @xray.step
+    def rank(self, items: list[str]) -> list[str]:
+        return sorted(items)
+
+
+@xray.step
+def module_level(x: int) -> int:
+    return x
+
+
+def make_nested() -> object:
+    @xray.step
+    def inner(x: int) -> int:
+        return x
+
+    return inner
+
+
+def test_a_decorator_without_a_name_uses_the_qualname(memory: xray.MemoryStore) -> None:
+    inner = make_nested()
+    with xray.trace("named") as trace:
+        Ranker().rank(["b", "a"])
+        module_level(1)
+        inner(2)  # type: ignore[operator]
+        xray.step()(len)("abc")  # a builtin has a __qualname__ too
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    assert [s.name for s in stored.steps] == [
+        "Ranker.rank", "module_level", "make_nested.<locals>.inner", "len"
+    ]  # fmt: skip
+
+
+def test_the_decorator_records_the_input_given_to_it(memory: xray.MemoryStore) -> None:
+    @xray.step("fixed", input={"source": "catalog"})
+    def fixed(x: int) -> int:
+        return x * 2
+
+    class Search:
+        @xray.step("method", input={"kind": "method"})
+        def run(self, q: str) -> str:
+            return q
+
+    async def main() -> int:
+        @xray.step("async", input=["given"])
+        async def asynchronous(x: int) -> int:
+            return x
+
+        @xray.step("gen", input="given")
+        def generator(n: int) -> Iterator[int]:
+            yield from range(n)
+
+        @xray.step("agen", input="given")
+        async def agenerator(n: int) -> AsyncIterator[int]:
+            for i in range(n):
+                yield i
+
+        async with xray.trace("inputs") as trace:
+            fixed(3)
+            Search().run("q")
+            await asynchronous(1)
+            list(generator(2))
+            assert [i async for i in agenerator(2)] == [0, 1]
+        return trace.trace_id  # type: ignore[return-value]
+
+    stored = memory.get_trace(asyncio.run(main()))
+    assert stored is not None
+    assert [(s.name, s.input, s.output) for s in stored.steps] == [
+        ("fixed", {"source": "catalog"}, 6), ("method", {"kind": "method"}, "q"),
+        ("async", ["given"], 1), ("gen", "given", [0, 1]), ("agen", "given", [0, 1]),
+    ]  # fmt: skip
+    with xray.trace("context manager") as trace:  # the same input= as a context manager
+        with xray.step("cm", input={"k": 1}):
+            pass
+    assert memory.get_trace(trace.trace_id).steps[0].input == {"k": 1}  # type: ignore[union-attr]

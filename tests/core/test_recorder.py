@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable
 from datetime import timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -404,3 +406,36 @@ def test_to_model_gives_the_trace_as_recorded_so_far(xr: xray.XRay) -> None:
             model = trace.to_model()
     assert model.status == "running" and [s.name for s in model.steps] == ["done"]
     assert trace.to_model().status == "completed"
+
+
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # 3.12+: fork with threads
+def test_a_forked_child_adding_steps_to_the_open_trace_never_reuses_step_ids(
+    tmp_path: Path,
+) -> None:
+    store = xray.SQLiteStore(tmp_path / "forked.db", strict=True)
+    with xray.XRay(store=store).trace("forked") as trace:
+        with trace.step("before fork"):
+            pass
+        pid = os.fork()
+        if pid == 0:  # the child: add steps to the inherited trace, save them, leave at once
+            status = 1
+            try:
+                for name in ("child 1", "child 2"):
+                    with trace.step(name):
+                        pass
+                store.flush()
+                status = 0
+            finally:
+                os._exit(status)
+        for name in ("parent 1", "parent 2"):  # the parent goes on counting from where it was
+            with trace.step(name):
+                pass
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    stored = store.get_trace(trace.trace_id)
+    store.close()
+    assert stored is not None
+    assert sorted(s.name for s in stored.steps) == [
+        "before fork", "child 1", "child 2", "parent 1", "parent 2"
+    ]  # fmt: skip
+    assert len({s.step_id for s in stored.steps}) == 5

@@ -7,6 +7,8 @@ import datetime as dt
 import enum
 import json
 import math
+import os
+import re
 import uuid
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
@@ -19,7 +21,15 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import xray_core as xray
-from xray_core.serialize import MAX_BYTES, MAX_DEPTH, MAX_ITEMS, MAX_STRING, TRUNCATED_KEY
+from xray_core.serialize import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_ITEMS,
+    MAX_STRING,
+    TRUNCATED_KEY,
+    escape_surrogates,
+    loads_json,
+)
 
 
 class Color(enum.Enum):
@@ -105,6 +115,11 @@ TABLE: list[tuple[str, Any, Any]] = [
     ("broken model_dump", BrokenDump(), "BrokenDump()"),
     ("non-str keys", {1: "a", (2, 3): "b", None: "c"}, {"1": "a", "[2, 3]": "b", "None": "c"}),
     ("plain JSON", {"a": [1, 2.5, True, None, "s"]}, {"a": [1, 2.5, True, None, "s"]}),
+    ("lone surrogate", os.fsdecode(b"caf\xe9.txt"), "caf\\udce9.txt"),
+    ("surrogate key", {"caf\udce9": "caf\udce9"}, {"caf\\udce9": "caf\\udce9"}),
+    ("surrogate pair", "\ud83d\ude00", "\\ud83d\\ude00"),  # two lone halves, not one char
+    ("Path with surrogate", PurePosixPath(os.fsdecode(b"/data/caf\xe9")), "/data/caf\\udce9"),
+    ("valid non-ASCII", {"café": "日本 😀"}, {"café": "日本 😀"}),
 ]  # fmt: skip
 
 
@@ -250,8 +265,12 @@ def test_every_table_type_round_trips_through_sqlite(store: xray.SQLiteStore) ->
     assert step_read.evaluations[0].reasoning == "1"
 
 
+#: any code point, lone surrogates included (they are rare in st.characters(): add more)
+any_char = st.characters(exclude_categories=()) | st.characters(categories=["Cs"])
+any_text = st.text(any_char, max_size=20)
+
 json_leaves = (
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+    st.none() | st.booleans() | st.integers() | st.floats() | any_text
     | st.binary(max_size=20) | st.decimals() | st.datetimes() | st.dates() | st.uuids()
     | st.sampled_from([Color.RED, Level.HIGH, Mode.FAST])
     | st.builds(OnlyRepr) | st.builds(BrokenRepr)
@@ -263,8 +282,8 @@ nested = st.recursive(
         st.lists(children, max_size=5)
         | st.tuples(children, children)
         | st.frozensets(st.integers() | st.text(max_size=5), max_size=5)
-        | st.dictionaries(st.text(max_size=5) | st.integers() | st.booleans(), children,
-                          max_size=5)  # fmt: skip
+        | st.dictionaries(st.text(any_char, max_size=5) | st.integers() | st.booleans(),
+                          children, max_size=5)  # fmt: skip
     ),
     max_leaves=30,
 )
@@ -276,7 +295,31 @@ def test_to_jsonable_never_raises_and_is_always_json(value: Any) -> None:
     converted = xray.to_jsonable(value)
     text = json.dumps(converted, allow_nan=False)
     assert json.loads(text) == converted
+    json.dumps(converted, ensure_ascii=False).encode("utf-8")  # valid UTF-8: no surrogate left
     assert xray.to_jsonable(converted) == converted  # converting twice changes nothing
+    assert loads_json(text) == converted
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\u(d[89a-f][0-9a-f]{2})", lambda m: chr(int(m[1], 16)), text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(any_char, max_size=50))
+def test_any_text_becomes_valid_utf8_and_ordinary_text_is_unchanged(text: str) -> None:
+    converted = xray.to_jsonable(text)
+    assert json.loads(json.dumps(converted).encode("utf-8")) == converted
+    assert json.dumps(converted, ensure_ascii=False).encode("utf-8")
+    assert xray.to_jsonable({text: [text]}) == {converted: [converted]}  # keys alike
+    assert escape_surrogates(converted) == converted
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: each became its escape text, nothing lost
+        assert converted != text
+        if "\\" not in text:
+            assert _unescape(converted) == text
+    else:
+        assert converted == text and escape_surrogates(text) is text
 
 
 @settings(max_examples=100, deadline=None)
