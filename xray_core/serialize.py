@@ -50,7 +50,6 @@ MAX_DEPTH = 50
 TRUNCATED_KEY = "__truncated__"
 
 _FLAT = frozenset((int, bool, type(None)))
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def escape_surrogates(text: str) -> str:
@@ -62,9 +61,18 @@ def escape_surrogates(text: str) -> str:
     hex digits (what Python's ``backslashreplace`` error handler writes), the text stays valid
     UTF-8 and keeps the information. Text without surrogates is returned as is (the same object).
     """
-    if text.isascii() or _SURROGATE.search(text) is None:
+    if text.isascii() or _utf8(text):
         return text
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _utf8(text: str) -> bool:
+    """True when ``text`` holds no lone surrogate (encoding is faster than any search)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -110,17 +118,15 @@ def to_jsonable(value: Any) -> Any:
     """Return ``value`` as JSON-able data; never raises (see the module docstring for the rules)."""
     if type(value) is dict and len(value) <= MAX_ITEMS:
         # Fast path for the common flat dict of short scalars: recording a step is a hot path.
-        # ASCII text (``isascii`` is O(1)) cannot hold a surrogate; other text is searched.
+        # ASCII text (``isascii`` is O(1)) cannot hold a surrogate; other text is checked.
         for key, item in value.items():
             kind = type(item)
             if kind is str:
-                if len(item) > MAX_STRING or not (
-                    item.isascii() or _SURROGATE.search(item) is None
-                ):
+                if len(item) > MAX_STRING or not (item.isascii() or _utf8(item)):
                     break
             elif kind not in _FLAT and not (kind is float and item - item == 0):
                 break
-            if type(key) is not str or not (key.isascii() or _SURROGATE.search(key) is None):
+            if type(key) is not str or not (key.isascii() or _utf8(key)):
                 break
         else:
             return value.copy()
@@ -148,7 +154,13 @@ def _convert(value: Any, seen: set[int], depth: int) -> Any:
 def _text(value: str) -> str:
     if len(value) > MAX_STRING:
         value = value[:MAX_STRING] + f"...<truncated: {len(value)} chars>"
-    return value if value.isascii() else escape_surrogates(value)
+    if value.isascii():
+        return value
+    try:  # inlined _utf8: this runs for every string of a value
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def _float(value: float) -> Any:
@@ -176,7 +188,7 @@ def _mapping(value: Mapping[Any, Any], seen: set[int], depth: int) -> Any:
             if index == MAX_ITEMS:
                 out[TRUNCATED_KEY] = f"{len(value)} items, {MAX_ITEMS} kept"
                 break
-            clean = type(key) is str and (key.isascii() or _SURROGATE.search(key) is None)
+            clean = type(key) is str and (key.isascii() or _utf8(key))
             out[key if clean else _key(key)] = _convert(item, seen, depth + 1)
         return out
     finally:
