@@ -255,6 +255,9 @@ class XraySession:
 
     def test_arg(self, nodeid: str) -> str:
         """``nodeid`` (relative to the rootdir) as a pytest argument from where pytest started."""
+        item = self.items.get(nodeid)
+        if item is not None:  # its real node id: a test id has its surrogates escaped
+            nodeid = item.nodeid
         path, sep, rest = nodeid.partition("::")
         where = os.path.relpath(self.config.rootpath / path, self.config.invocation_params.dir)
         return where + sep + rest

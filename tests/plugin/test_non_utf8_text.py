@@ -214,3 +214,13 @@ def test_a_directory_name_that_is_not_utf8(pytester: pytest.Pytester) -> None:
     finally:
         store.close()
     assert test["test_id"] == "tests-\\udce9/test_dir.py::test_values"
+
+    changed = VALUES_TEST.replace('set_output({NAME: NAME})', 'set_output("changed")')
+    (directory / "test_dir.py").write_text(changed, encoding="utf-8")
+    # A real process, its output read as bytes: the command to accept the change names the
+    # real directory (byte \xe9), not its escaped test id, so it can be pasted.
+    failed = subprocess.run([sys.executable, "-m", "pytest", *NO_CACHE], cwd=pytester.path,
+                            capture_output=True, timeout=120, check=False)  # fmt: skip
+    assert failed.returncode == pytest.ExitCode.TESTS_FAILED, failed.stdout
+    [summary] = [line for line in failed.stdout.splitlines() if line.startswith(b"Next:")]
+    assert summary.endswith(b"with: pytest --xray-update 'tests-\xe9/test_dir.py::test_values'")
