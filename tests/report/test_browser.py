@@ -390,9 +390,11 @@ def test_hostile_run_comparison_and_stability_run_no_script(
 def test_metadata_not_in_a_known_pattern_is_still_shown(
     watched: Watched, tmp_path: Path, xr: XRay
 ) -> None:
-    with xr.trace("hand-written", metadata={"error": {"code": 5}}) as trace:
-        with trace.step("ask") as step:
-            step.set_metadata({"llm": "gpt-4o", "evaluations": "n/a", "other": 1})
+    with (
+        xr.trace("hand-written", metadata={"error": {"code": 5}}) as trace,
+        trace.step("ask") as step,
+    ):
+        step.set_metadata({"llm": "gpt-4o", "evaluations": "n/a", "other": 1})
     recorded = xr.store.get_trace(trace.trace_id)
     assert recorded is not None
     page = watched.open(write_report(tmp_path / "r.html", ReportData(traces=[recorded])),
@@ -518,7 +520,8 @@ def test_landing_page_of_a_run_and_of_its_history(
         "badges": ["test error"], "why": "ConnectionError: catalog service unreachable",
         "flips": []}  # fmt: skip
     assert found["test_suite.py::test_pipeline_error_is_expected"] == {
-        "badges": ["trace failed"], "why": "ZeroDivisionError: division by zero", "flips": []}
+        "badges": ["trace failed"], "why": "ZeroDivisionError: division by zero",
+        "flips": []}  # fmt: skip
     baseline = found["test_suite.py::test_baseline"]
     assert baseline["badges"] == ["test failed", "baseline"]
     assert "decisions differ" in baseline["why"]

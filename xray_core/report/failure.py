@@ -42,8 +42,10 @@ def first_failure_line(message: str | None) -> str | None:
     if not message:
         return None
     lines = _last_exception(message.splitlines())
-    found = _marked(lines) or _exception_line(lines) or next(
-        (line.strip() for line in lines if line.strip()), None
+    found = (
+        _marked(lines)
+        or _exception_line(lines)
+        or next((line.strip() for line in lines if line.strip()), None)
     )
     if found is None:
         return None
