@@ -36,7 +36,7 @@ if not CHROMIUM.exists():
 if os.environ.get("CI"):
     from playwright import sync_api  # in CI a missing Playwright is an error, not a skip
 else:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: the `test` extra has it")
 
 
 @pytest.fixture(scope="module")
