@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from xray_core.serialize import escape_surrogates
 
 if TYPE_CHECKING:
     from xray_core.models import Run, Trace
@@ -17,11 +20,13 @@ if TYPE_CHECKING:
 def _git(cwd: Path, *args: str) -> str | None:
     try:
         done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+            ["git", *args], cwd=cwd, capture_output=True, timeout=10, check=False
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    if done.returncode != 0:
+        return None
+    return escape_surrogates(os.fsdecode(done.stdout).strip())  # a branch name may not be UTF-8
 
 
 def git_state(cwd: Path) -> tuple[str | None, str | None, bool | None]:
@@ -73,7 +78,7 @@ def build_run(state: XraySession, unused: int) -> Run:
         git_commit=commit,
         git_branch=branch,
         git_dirty=dirty,
-        command=shlex.join(["pytest", *args]),
+        command=escape_surrogates(shlex.join(["pytest", *args])),  # argv may not be UTF-8
         counts=counts(state, unused),
     )
 

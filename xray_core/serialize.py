@@ -86,11 +86,15 @@ def loads_json(text: str) -> Any:
     X-Ray records (:func:`escape_surrogates`), so it can be written anywhere again.
     """
     data = json.loads(text)
-    return _escape_all(data) if _SURROGATE_ESCAPE.search(text) else data
+    return escape_surrogates_in(data) if _SURROGATE_ESCAPE.search(text) else data
 
 
-def _escape_all(data: Any) -> Any:
-    """Parsed JSON with its strings escaped, in place and without recursion (any depth)."""
+def escape_surrogates_in(data: Any) -> Any:
+    """JSON data with :func:`escape_surrogates` applied to every string and key, at any depth.
+
+    Lists and dicts are changed in place (give it data of your own, such as freshly parsed
+    JSON); a lone string is returned escaped.
+    """
     if type(data) is str:
         return escape_surrogates(data)
     pending = [data]

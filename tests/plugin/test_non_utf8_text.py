@@ -84,7 +84,8 @@ def xray_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The real ``xray`` command, as a subprocess of this Python."""
     return subprocess.run(
         [sys.executable, "-m", "xray_core.cli", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, encoding="utf-8", timeout=120, check=False,
+        cwd=cwd, capture_output=True, encoding="utf-8", errors="surrogateescape", timeout=120,
+        check=False,
     )  # fmt: skip
 
 
@@ -224,3 +225,35 @@ def test_a_directory_name_that_is_not_utf8(pytester: pytest.Pytester) -> None:
     assert failed.returncode == pytest.ExitCode.TESTS_FAILED, failed.stdout
     [summary] = [line for line in failed.stdout.splitlines() if line.startswith(b"Next:")]
     assert summary.endswith(b"with: pytest --xray-update 'tests-\xe9/test_dir.py::test_values'")
+
+
+def test_a_rootdir_arguments_and_branch_that_are_not_utf8(pytester: pytest.Pytester) -> None:
+    # the project's folder, the test path on the command line and the git branch: the report's
+    # title and the run's command line and branch hold them
+    root = pytester.path / os.fsdecode(b"project-\xe9")
+    (root / "tests").mkdir(parents=True)
+    (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (root / "tests" / "test_root.py").write_text(VALUES_TEST, encoding="utf-8")
+    git = ["git", "-c", "user.email=x@example.com", "-c", "user.name=x"]
+    for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "first"],
+                 ["checkout", "-q", "-b", os.fsdecode(b"caf\xe9")]):  # a branch, not UTF-8
+        subprocess.run([*git, *args], cwd=root, check=True)
+    result = pytester.runpytest(
+        *NO_CACHE, "--rootdir", root, root / "tests" / "test_root.py",
+        "--xray-update", "--xray-db", root / "runs.db", "--xray-report", root / "report.html",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    html = (root / "report.html").read_text(encoding="utf-8")
+    assert "<title>X-Ray report: project-\\udce9</title>" in html
+    store = SQLiteStore(root / "runs.db", strict=True)
+    try:
+        [run] = store.list_runs()
+    finally:
+        store.close()
+    assert "project-\\udce9/tests/test_root.py" in run.command
+    assert run.git_branch == "caf\\udce9"
+    check_history(root, root / "runs.db", outcome="passed")
+    titled = xray_cli("report", "--db", root / "runs.db", "-o", root / "titled.html",
+                      "--title", os.fsdecode(b"caf\xe9"), cwd=root)  # fmt: skip
+    assert titled.returncode == 0, titled.stderr
+    assert "<title>caf\\udce9</title>" in (root / "titled.html").read_text(encoding="utf-8")

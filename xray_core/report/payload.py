@@ -15,6 +15,7 @@ import pydantic_core
 
 from ..diff import Change, DecisionChanged, RunDiff, TraceDiff
 from ..models import Run, Step, Trace
+from ..serialize import escape_surrogates_in
 from ..stability import DecisionStability
 from .data import Panel, ReportData, TestResult
 from .failure import first_failure_line
@@ -36,7 +37,13 @@ def script_json(value: Any) -> str:
     the same characters; so ``</script>`` or ``<!--`` in user data cannot end the element.
     Values JSON cannot hold (NaN, unknown objects) become strings instead of failing.
     """
-    raw = pydantic_core.to_json(value, inf_nan_mode="strings", fallback=repr)
+    try:
+        raw = pydantic_core.to_json(value, inf_nan_mode="strings", fallback=repr)
+    except pydantic_core.PydanticSerializationError:
+        # Text that is not valid UTF-8 (a lone surrogate: a file name, a report title from the
+        # command line) is written as X-Ray's escape text, on a copy of the data.
+        copy = pydantic_core.to_jsonable_python(value, inf_nan_mode="strings", fallback=repr)
+        raw = pydantic_core.to_json(escape_surrogates_in(copy))
     for needle, escape in _HTML_ESCAPES:
         if needle in raw:
             raw = raw.replace(needle, escape)

@@ -10,6 +10,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from ..serialize import escape_surrogates
 from .data import ReportData
 from .payload import build_payload, script_json
 
@@ -49,7 +50,7 @@ def render_report(data: ReportData) -> str:
     """
     template = _environment().get_template("report.html.j2")
     return template.render(
-        title=data.title,
+        title=escape_surrogates(data.title),
         css=_inline("\n".join(_static(n) for n in STYLES), "</style"),
         js=_inline("\n".join(_static(n) for n in SCRIPTS), "</script"),
         payload=Markup(script_json(build_payload(data))),
