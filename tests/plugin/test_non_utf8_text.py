@@ -156,6 +156,19 @@ def test_recorded_values_reach_the_baseline_db_report_and_exports(
     check_history(pytester.path, pytester.path / "runs.db", outcome="passed")
 
 
+def test_recorded_values_under_pytest_xdist(pytester: pytest.Pytester) -> None:
+    # (a failure message or node id with a surrogate cannot cross to the xdist controller at
+    # all: execnet refuses to send it, before X-Ray sees it)
+    pytester.makepyfile(test_values=VALUES_TEST)
+    pytester.runpytest("-n", "2", "--xray-update").assert_outcomes(passed=1)
+    [baseline] = (pytester.path / "__xray_baselines__").iterdir()
+    check_trace(utf8_json(baseline)["traces"][0])  # type: ignore[index]
+    result = pytester.runpytest("-n", "2", "--xray-db=runs.db", "--xray-report=report.html")
+    result.assert_outcomes(passed=1)
+    assert IN_JSON in (pytester.path / "report.html").read_text(encoding="utf-8")
+    check_history(pytester.path, pytester.path / "runs.db", outcome="passed")
+
+
 def test_a_failure_message_with_a_surrogate_fails_the_test_normally(
     pytester: pytest.Pytester,
 ) -> None:
