@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from .exceptions import UnknownItemError, UnknownStepError
 from .models import Decision, Evaluation, Step, Trace
+from .serialize import escape_surrogates
 
 
 def closest_first(wanted: str, known: Iterable[str]) -> list[str]:
@@ -22,7 +23,8 @@ def closest_first(wanted: str, known: Iterable[str]) -> list[str]:
 
 
 def find_step(trace: Trace, name: str) -> Step:
-    """The first step of ``trace`` called ``name``."""
+    """The first step of ``trace`` called ``name`` (given as recorded or as the raw text)."""
+    name = escape_surrogates(name) if type(name) is str else name  # as the recorder wrote it
     for step in trace.steps:
         if step.name == name:
             return step
@@ -52,9 +54,9 @@ def step_decisions(trace: Trace) -> list[tuple[Step, Evaluation]]:
 
 def find_decision(trace: Trace, item_id: str, step: str | None = None) -> Decision:
     """The decision about ``item_id``: its last evaluation, or its evaluation in step ``step``."""
-    item_id = str(item_id)
+    item_id = escape_surrogates(str(item_id))  # as the recorder wrote it
     if step is not None:
-        find_step(trace, step)  # a clear error for an unknown step name
+        step = find_step(trace, step).name  # a clear error for an unknown step name
     found = [
         _decision(s, e)
         for s, e in step_decisions(trace)

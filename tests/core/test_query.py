@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -97,3 +98,16 @@ def test_a_trace_without_evaluations_has_no_decisions() -> None:
     assert trace.decisions() == [] and trace.rejected() == []
     with pytest.raises(xray.UnknownItemError, match="evaluated items: none"):
         trace.decision("A")
+
+
+def test_names_with_lone_surrogates_are_found_as_given() -> None:
+    name = os.fsdecode(b"caf\xe9.txt")  # recorded as "caf\\udce9.txt"
+    store = xray.MemoryStore()
+    with xray.XRay(store=store).trace("files") as recorded:
+        with recorded.step("read " + name) as step:
+            step.add_evaluation(name, qualified=False)
+    trace = store.get_trace(recorded.trace_id)
+    assert trace is not None
+    assert trace.step("read " + name) is trace.step("read caf\\udce9.txt")
+    assert trace.decision(name).item_id == "caf\\udce9.txt"
+    assert trace.decision(name, step="read " + name).rejected
