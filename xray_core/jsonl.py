@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from .exceptions import XRayError
 from .models import Run, Trace
+from .runref import id_problem
 from .store.base import RUN_TEST_COLUMNS, Store
 from .store.sqlite import SQLiteStore
 
@@ -172,8 +173,7 @@ class _Reader:
             raise self.fail(number, f'not an X-Ray export (the first line must be {{"format": '
                                     f'"{FORMAT}", "version": {FORMAT_VERSION}}})')  # fmt: skip
         version = data.get("version")
-        bad = isinstance(version, bool) or not isinstance(version, int)  # True is an int
-        if bad or version < 1 or version > FORMAT_VERSION:
+        if type(version) is not int or not 1 <= version <= FORMAT_VERSION:  # not True, not 1.0
             raise self.fail(number, f"format version {version!r} is not supported (this xray "
                                     f"reads {FORMAT_VERSION}); upgrade decisiontracex")  # fmt: skip
         self.header = True
@@ -220,11 +220,12 @@ class _Reader:
         bundle.traces.append(trace)
 
     def check_id(self, number: int, what: str, value: str, *, empty_ok: bool = False) -> None:
-        """Ids are names people type and SQLite compares: not empty, no NUL character."""
+        """Ids are names people type and look up: not empty, no NUL, not too long to search."""
         if not value and not empty_ok:
             raise self.fail(number, f"empty {what}")
-        if "\x00" in value:
-            raise self.fail(number, f"{what} {_shown(value)} contains a NUL character")
+        problem = id_problem(value)
+        if problem is not None:
+            raise self.fail(number, f"{what} {_shown(value)} {problem}")
 
     def finish(self) -> list[RunBundle]:
         if not self.header:

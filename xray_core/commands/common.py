@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import math
 import os
 import sqlite3
 import sys
@@ -20,7 +21,7 @@ from rich.text import Text
 
 from ..exceptions import XRayError
 from ..models import Run, Trace
-from ..runref import resolve_run
+from ..runref import id_problem, resolve_run
 from ..store.readonly import connect_read_only
 from ..store.schema import SCHEMA_VERSION
 from ..store.sqlite import SQLiteStore
@@ -233,7 +234,56 @@ def output_file(text: str) -> str:
     """argparse type: a file name to write (not empty)."""
     if not text.strip():
         raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
+    return str(file_path(text))
+
+
+def file_path(text: str) -> Path:
+    """argparse type: a file name (the operating system refuses a NUL character in one)."""
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError(f"{shown(text)}: a file name cannot contain a NUL "
+                                         "character")  # fmt: skip
+    return Path(text)
+
+
+def identifier(text: str) -> str:
+    """argparse type: an id, a prefix or a run reference as the database stores ids.
+
+    Lone surrogates (bytes of a non-UTF-8 command line) become ``\\udcxx`` text, as the store
+    writes them; a NUL character or more than ``runref.MAX_ID_LENGTH`` characters is refused.
+    """
+    problem = id_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{shown(text)} {problem}")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def pattern(text: str) -> str:
+    """argparse type: a ``--test``/``--ignore`` pattern (the same limits as ids)."""
+    problem = id_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{shown(text)} {problem}")
     return text
+
+
+def text_arg(text: str) -> str:
+    """argparse type: free text (a title); undecodable bytes become ``\\udcxx`` text."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def tolerance(text: str) -> float:
+    """argparse type: a finite number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {shown(text)}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {shown(text)}")
+    return value
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """A user's value quoted in a message: repr, cut to a readable length."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def positive_int(text: str) -> int:
@@ -241,7 +291,7 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {shown(text)}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
     return value

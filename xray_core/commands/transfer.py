@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..jsonl import Importer, ImportResult, bundle_run, read_export, write_export
 from ..runref import short_id
-from .common import CommandSet, Context, UsageError, output_file, resolve
+from .common import CommandSet, Context, UsageError, file_path, identifier, output_file, resolve
 
 
 def register(commands: CommandSet) -> None:
@@ -18,7 +18,8 @@ def register(commands: CommandSet) -> None:
         description="Write runs, with their test rows and traces, to a JSON-lines file that "
                     "`xray import` reads on another machine.",
     )  # fmt: skip
-    export.add_argument("runs", metavar="RUN", nargs="+", help="run references (e.g. latest)")
+    export.add_argument("runs", metavar="RUN", nargs="+", type=identifier,
+                        help="run references (e.g. latest)")  # fmt: skip
     export.add_argument("-o", "--output", required=True, metavar="FILE.jsonl", type=output_file,
                         help="the file to write ('-' for stdout)")  # fmt: skip
     export.set_defaults(handler=run_export, json_ok=False)
@@ -30,7 +31,7 @@ def register(commands: CommandSet) -> None:
                     "refused. Every file is checked completely first: if one is malformed or "
                     "refused, nothing is imported.",
     )  # fmt: skip
-    load.add_argument("files", metavar="FILE.jsonl", nargs="+", type=Path)
+    load.add_argument("files", metavar="FILE.jsonl", nargs="+", type=file_path)
     load.set_defaults(handler=run_import, json_ok=True)
 
 

@@ -29,7 +29,7 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -544,6 +544,30 @@ class SQLiteStore(Store):
         )
         return [r["trace_id"] for r in rows]
 
+    def trace_summaries(
+        self, limit: int | None = 20, *, name: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The most recently started traces first, without their steps (cheap on a big file).
+
+        Each row has ``trace_id``, ``name``, ``status``, ``start_time``, ``end_time`` (aware
+        datetimes), ``duration_ms``, ``run_id``, ``test_id`` and ``steps`` (how many).
+        """
+        check_query(limit, 0, status)
+        clauses = [f"{column} = ?" for column, value in (("name", name), ("status", status))
+                   if value is not None]  # fmt: skip
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._rows(
+            "SELECT trace_id, name, status, start_time, end_time, duration_ms, run_id, test_id, "
+            "(SELECT count(*) FROM steps WHERE steps.trace_id = traces.trace_id) AS steps "
+            f"FROM traces{where} ORDER BY start_time DESC, rowid DESC LIMIT ?",
+            [*(v for v in (name, status) if v is not None), -1 if limit is None else limit],
+        )
+        for row in rows:
+            with self._unreadable("trace", row["trace_id"]):
+                for key in ("start_time", "end_time"):
+                    row[key] = _parse_time(row[key])
+        return rows
+
     def trace_owners(self, trace_ids: Iterable[str]) -> dict[str, str | None]:
         """The run of each stored trace among ``trace_ids`` (None: recorded outside a run)."""
         return {row["trace_id"]: row["run_id"] for row in self._lookup(
@@ -660,3 +684,11 @@ def _rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         with suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    """A stored ISO-8601 time as an aware UTC datetime (naive text is UTC)."""
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
