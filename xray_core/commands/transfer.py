@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from contextlib import suppress
 from pathlib import Path
 
 from ..jsonl import Importer, ImportResult, bundle_run, read_export, write_export
@@ -51,7 +52,8 @@ def run_export(args: argparse.Namespace, ctx: Context) -> int:
             lines = write_export(out, bundles)
         os.replace(partial, target)  # a reader never sees half a file
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        with suppress(OSError):  # e.g. its folder is a file: then there is no partial file
+            partial.unlink(missing_ok=True)
         raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
     traces = sum(len(b.traces) for b in bundles)
     ctx.say(f"exported {len(bundles)} run(s) ({', '.join(short_id(r.run_id) for r in runs)}), "
