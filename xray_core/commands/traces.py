@@ -13,7 +13,7 @@ from rich.text import Text
 
 from ..runref import short_id
 from ..store.base import STATUSES
-from .common import CommandSet, Context, format_ms, identifier, positive_int
+from .common import CommandSet, Context, identifier, positive_int
 from .show import STATUS_STYLE
 
 NO_TEST = "—"  # a trace recorded outside pytest (``XRAY_DB``, an ``XRay`` of your own)
@@ -24,8 +24,8 @@ def register(commands: CommandSet) -> None:
     parser = commands.add(
         "traces", help="list recorded traces, newest first (ids for `xray show`)",
         description="List the traces of the database, most recently started first: id, start "
-                    "time, name, status, steps, duration and the test that recorded it ('—' "
-                    "for traces recorded outside pytest, e.g. with XRAY_DB).",
+                    "time, name, status, steps and the test that recorded it ('—' for traces "
+                    "recorded outside pytest, e.g. with XRAY_DB).",
     )  # fmt: skip
     parser.add_argument("--name", type=identifier, metavar="NAME",
                         help="only traces with this name")  # fmt: skip
@@ -67,18 +67,16 @@ def traces_table(rows: list[dict[str, Any]], *, more: bool = False) -> Table:
     table = Table(title=title, title_justify="left",
                   box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)  # fmt: skip
     for name in ("trace", "started", "name", "status"):
-        table.add_column(name, no_wrap=name != "name", overflow="fold")
+        table.add_column(name, no_wrap=True)
     table.add_column("steps", justify="right")
-    table.add_column("duration", justify="right", no_wrap=True)
     table.add_column("test", overflow="fold")
     for row in rows:
         table.add_row(
             Text(short_id(row["trace_id"]), style="bold"),
-            row["start_time"].strftime("%Y-%m-%d %H:%M:%S"),
+            row["start_time"].strftime("%Y-%m-%d %H:%M"),
             Text(row["name"]),
             Text(row["status"], style=STATUS_STYLE.get(row["status"], "")),
             str(row["steps"]),
-            format_ms(row["duration_ms"]),
             Text(row["test_id"] or NO_TEST, style="cyan" if row["test_id"] else "dim"),
         )
     return table
