@@ -59,10 +59,10 @@ def test_a_run_that_does_not_fit_says_the_disk_is_full(db: Path) -> None:
 
 def test_recording_on_a_full_disk_reports_the_full_disk(db: Path) -> None:
     store = FullDiskStore(db, strict=True)
-    with pytest.raises(xray.StoreError) as info:
-        with xray.XRay(store=store).trace("big", metadata={"blob": "x" * 200_000}) as trace:
-            with trace.step("only"):
-                pass
+    recorder = xray.XRay(store=store)
+    with pytest.raises(xray.StoreError) as info, \
+            recorder.trace("big", metadata={"blob": "x" * 200_000}) as trace, trace.step("only"):
+        pass
     assert FULL in str(info.value) and "cannot rollback" not in str(info.value)
     store.close()
     lenient = FullDiskStore(db)
