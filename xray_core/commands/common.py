@@ -110,7 +110,7 @@ def _opened(path: Path, *, copy: bool = False, read_only: bool = False) -> Itera
 
 def _copy(path: Path, folder: Path) -> Path:
     """A copy of the database at ``path`` in ``folder``, read through a read-only connection."""
-    target = folder / "copy.db"  # not the user's file name: it may not be valid here
+    target = folder / path.name
     source, copy = connect_read_only(path), sqlite3.connect(target)
     try:
         source.backup(copy)
