@@ -48,7 +48,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         which = " matching the filters" if args.name or args.status else ""
         ctx.say(f"no trace{which} in {db}")
         return 0
-    ctx.console.print(traces_table(rows, more=len(rows) == limit))
+    title = f"{len(rows)} trace(s), most recent first (times in UTC)"
+    ctx.say(title + ("; --limit N shows more" if len(rows) == limit else ""))
+    ctx.console.print(traces_table(rows))
     where = "" if ctx.db is None else f" --db {shlex.quote(str(ctx.db))}"
     ctx.say(Text(f"see one with: xray show {short_id(rows[0]['trace_id'])}{where}", style="dim"))
     return 0
@@ -59,13 +61,9 @@ def _row_json(row: dict[str, Any]) -> dict[str, Any]:
             for key, value in row.items()}  # fmt: skip
 
 
-def traces_table(rows: list[dict[str, Any]], *, more: bool = False) -> Table:
+def traces_table(rows: list[dict[str, Any]]) -> Table:
     """The traces as a rich table (user data as plain text, never markup)."""
-    title = f"{len(rows)} trace(s), most recent first (times in UTC)"
-    if more:
-        title += "; --limit N shows more"
-    table = Table(title=title, title_justify="left",
-                  box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)  # fmt: skip
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
     for name in ("trace", "started", "name", "status"):
         table.add_column(name, no_wrap=True)
     table.add_column("steps", justify="right")
