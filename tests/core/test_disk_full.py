@@ -81,6 +81,10 @@ def test_an_import_that_does_not_fit_writes_nothing_and_says_why(db: Path) -> No
         import_bundles(store, [bundle])
     assert "cannot rollback" not in str(info.value)
     store.close()
+    lenient = FullDiskStore(db)  # an import is asked for: it raises even without strict
+    with pytest.raises(xray.StoreError, match=FULL):
+        import_bundles(lenient, [bundle])
+    lenient.close()
     assert _runs(db) == []
     with xray.SQLiteStore(db, strict=True) as reader:
         assert reader.get_trace("t1") is None

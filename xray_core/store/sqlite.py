@@ -429,6 +429,8 @@ class SQLiteStore(Store):
         exception in the block (or a failed commit) leaves the database as it was. Reads in the
         block do not see the held writes. Meant for one thread (``xray import``); the recorder's
         writes (``start_trace``...) are not held.
+
+        :raises StoreError: the commit failed (even without ``strict``: the caller asked for it).
         """
         if self._pending is not None:
             raise RuntimeError(f"{self!r}: transaction() blocks do not nest")
@@ -439,7 +441,7 @@ class SQLiteStore(Store):
         finally:
             self._pending = None
         if held:
-            self._write_now([(sql, _scrubbed(tuple(args))) for sql, args in held])
+            self._write_now([(sql, _scrubbed(tuple(args))) for sql, args in held], strict=True)
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         self._check_readable()
@@ -586,7 +588,9 @@ class SQLiteStore(Store):
             rows += self._rows(sql.format(", ".join("?" * len(chunk))), chunk)
         return rows
 
-    def _write_now(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
+    def _write_now(
+        self, statements: list[tuple[str, Sequence[Any]]], *, strict: bool = False
+    ) -> None:
         """Run ``statements`` in one transaction now (runs are written outside the hot path)."""
         if self._pending is not None:
             self._pending.extend(statements)
@@ -610,7 +614,7 @@ class SQLiteStore(Store):
                     _rollback(conn)
                     raise StoreError(f"{self.path}: {exc}") from exc
         except StoreError as exc:
-            if self.strict:
+            if self.strict or strict:
                 raise
             self._count(exc)
 
