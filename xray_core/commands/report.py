@@ -14,10 +14,12 @@ from .common import (
     CommandSet,
     Context,
     UsageError,
+    identifier,
     match_test,
     output_file,
     resolve,
     run_traces,
+    text_arg,
 )
 from .diff import add_compare_options, summary_line
 
@@ -31,11 +33,11 @@ def register(commands: CommandSet) -> None:
                     "test), and the stability of each decision. More runs: B is the last, A the "
                     "one before it, and the stability is over all of them.",
     )  # fmt: skip
-    parser.add_argument("runs", metavar="RUN", nargs="*", default=["latest"],
+    parser.add_argument("runs", metavar="RUN", nargs="*", default=["latest"], type=identifier,
                         help="run references (default: latest)")  # fmt: skip
     parser.add_argument("-o", "--output", required=True, type=output_file, metavar="FILE",
                         help="the HTML file to write (parent folders are created)")  # fmt: skip
-    parser.add_argument("--title", default=None, help="the page title")
+    parser.add_argument("--title", default=None, type=text_arg, help="the page title")
     add_compare_options(parser)
     parser.set_defaults(handler=run, json_ok=False)
 
