@@ -81,7 +81,7 @@ def test_lifecycle(project: pytest.Pytester) -> None:
         ]
     )
     path.write_text('{"steps": []}')
-    project.runpytest().stdout.fnmatch_lines(["*has no valid 'traces' list*"])
+    project.runpytest().stdout.fnmatch_lines(["*test_pick.json has no 'format' field*"])
 
 
 def test_corrupt_file_fails_only_its_test(project: pytest.Pytester) -> None:
