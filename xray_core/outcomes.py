@@ -6,7 +6,7 @@ the run counters and the report (which read them).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 #: what pytest reported for a test (``error``: failed outside its call, in setup or teardown)
 TestOutcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
@@ -24,3 +24,19 @@ FAILING_VERDICTS: frozenset[BaselineVerdict] = frozenset({"failed", "error", "mi
 PASSED_OUTCOMES: frozenset[TestOutcome] = frozenset({"passed", "xpassed"})
 FAILED_OUTCOMES: frozenset[TestOutcome] = frozenset({"failed", "error"})
 SKIPPED_OUTCOMES: frozenset[TestOutcome] = frozenset({"skipped", "xfailed"})
+
+
+def known_outcome(value: object) -> TestOutcome | Literal["unknown"]:
+    """``value`` (read from a database or an import) as an outcome, or ``"unknown"``."""
+    for outcome in get_args(TestOutcome):
+        if value == outcome:
+            return outcome
+    return "unknown"
+
+
+def known_verdict(value: object) -> BaselineVerdict | None:
+    """``value`` (read from a database or an import) as a baseline verdict, or None."""
+    for verdict in get_args(BaselineVerdict):
+        if value == verdict:
+            return verdict
+    return None
