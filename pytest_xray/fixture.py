@@ -166,7 +166,10 @@ class TraceView:
         traces = self.traces
         if not traces:
             self.trace  # raises the "recorded no trace" error  # noqa: B018
-        patterns = ignore_patterns(ignore)
+        try:
+            patterns = ignore_patterns(ignore)
+        except TypeError as exc:  # the caller's mistake: shown at the test's line
+            raise exc.with_traceback(None) from None
         refuse_unusable_file(self._session, item, name)
         result = check_baseline(self._session, item, traces, name, patterns)
         self._session.record_baseline(item.nodeid, result)

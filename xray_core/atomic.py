@@ -69,7 +69,9 @@ def atomic_writer(
     target = Path(path)
     temporary = _temporary_path(target)
     # os.open with 0o666 lets the umask decide a new file's permissions, as open() would
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    fd = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+    )
     try:
         with open(fd, "w", encoding=encoding, newline=newline) as out:
             yield out

@@ -115,7 +115,9 @@ def strip_ignored(trace: dict[str, Any], patterns: Sequence[str]) -> dict[str, A
         stripped.pop("status", None)
     stripped["metadata"] = _strip(trace.get("metadata") or {}, "trace.metadata", patterns)
     stripped["steps"] = [
-        _strip_step(s, patterns) for s in trace.get("steps", []) if not path_ignored(s["key"], patterns)
+        _strip_step(s, patterns)
+        for s in trace.get("steps", [])
+        if not path_ignored(s["key"], patterns)
     ]
     return stripped
 

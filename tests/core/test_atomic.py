@@ -35,13 +35,15 @@ def test_a_failure_mid_stream_leaves_the_previous_file_and_no_temporary(tmp_path
     target = tmp_path / "export.json"
     target.write_bytes(b'["the reviewed content"]\n')
     reached: list[int] = []
-    with pytest.raises(TypeError, match="cannot serialize BreaksHalfWay"):
-        with atomic_writer(target) as out:
-            json.dump([f"item {i}" * 20 for i in range(2500)], out)
-            out.flush()
-            [temporary] = [p for p in tmp_path.iterdir() if p != target]
-            reached.append(temporary.stat().st_size)  # half the data is on disk already
-            json.dump([BreaksHalfWay()], out, default=_fail)
+    with (
+        pytest.raises(TypeError, match="cannot serialize BreaksHalfWay"),
+        atomic_writer(target) as out,
+    ):
+        json.dump([f"item {i}" * 20 for i in range(2500)], out)
+        out.flush()
+        [temporary] = [p for p in tmp_path.iterdir() if p != target]
+        reached.append(temporary.stat().st_size)  # half the data is on disk already
+        json.dump([BreaksHalfWay()], out, default=_fail)
     assert reached[0] > 100_000
     assert target.read_bytes() == b'["the reviewed content"]\n'
     assert list(tmp_path.iterdir()) == [target]
@@ -73,10 +75,9 @@ def test_failure_anywhere_keeps_the_old_bytes_success_writes_the_new(
 def test_an_interrupt_while_writing_is_a_failure_too(tmp_path: Path) -> None:
     target = tmp_path / "report.html"
     target.write_text("old page")
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_writer(target) as out:
-            out.write("<html>half")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_writer(target) as out:
+        out.write("<html>half")
+        raise KeyboardInterrupt
     assert target.read_text() == "old page"
     assert list(tmp_path.iterdir()) == [target]
 

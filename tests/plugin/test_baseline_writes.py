@@ -42,8 +42,10 @@ def test_a_baseline_write_failing_half_way_keeps_the_reviewed_file(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "E       Failed: cannot write baseline __xray_baselines__/test_big.test_big.json: "
-            "File too large (the previous file is unchanged)",
+            (
+                "E       Failed: cannot write baseline __xray_baselines__/test_big.test_big.json: "
+                "File too large (the previous file is unchanged)"
+            ),
             "1 baseline: 1 error",
         ]
     )

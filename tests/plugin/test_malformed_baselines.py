@@ -29,6 +29,8 @@ def test_other(xray):
 BAD = "__xray_baselines__/test_m.test_pick.json"
 
 STEP = {"key": "filter_and_select", "status": "completed"}
+FILTER = {"qualified": False, "filters": {"price": {"passed": "no"}}}
+DEEP = json.loads("[" * 300 + "]" * 300)
 
 
 def _json(value: object) -> bytes:
@@ -38,7 +40,10 @@ def _json(value: object) -> bytes:
 CASES = {
     "a JSON list": (_json([1, 2]), "holds a list, not a baseline object"),
     "no format": (_json({"traces": []}), "has no 'format' field"),
-    "format is text": (_json({"format": "1", "traces": []}), "has 'format' '1', not a format number"),
+    "format is text": (
+        _json({"format": "1", "traces": []}),
+        "has 'format' '1', not a format number",
+    ),
     "traces not a list": (_json({"format": 1, "traces": {}}), "has an object as 'traces'"),
     "a step with no key": (
         _json({"format": 1, "traces": [{"name": "selection", "steps": [{"status": "completed"}]}]}),
@@ -49,21 +54,21 @@ CASES = {
         "has a list at traces[0].steps[0].evaluations, expected an object",
     ),
     "a filter outcome as text": (
-        _json({"format": 1, "traces": [{"steps": [{**STEP, "evaluations": {
-            "B0": {"qualified": False, "filters": {"price": {"passed": "no"}}}}}]}]}),
-        "has a string at traces[0].steps[0].evaluations.B0.filters.price.passed, "
-        "expected a boolean",
-    ),  # fmt: skip
-    "not UTF-8": (b'{"format": 1, "traces": [{"name": "caf\xe9"}]}', "is not UTF-8 text (byte 0xe9"),
+        _json({"format": 1, "traces": [{"steps": [{**STEP, "evaluations": {"B0": FILTER}}]}]}),
+        "has a string at traces[0].steps[0].evaluations.B0.filters.price.passed, expected a boolean",
+    ),
+    "not UTF-8": (
+        b'{"format": 1, "traces": [{"name": "caf\xe9"}]}',
+        "is not UTF-8 text (byte 0xe9",
+    ),
     "nested 100k deep": (
         b'{"format": 1, "traces": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}",
         "is nested too deeply to read",
     ),
     "nested 300 deep": (
-        _json({"format": 1, "traces": [{"steps": [], "metadata": {"x": json.loads(
-            "[" * 300 + "]" * 300)}}]}),
+        _json({"format": 1, "traces": [{"steps": [], "metadata": {"x": DEEP}}]}),
         "is nested more than 200 levels deep",
-    ),  # fmt: skip
+    ),
     "not JSON": (b"not json", "is not valid JSON: Expecting value: line 1 column 1 (char 0)"),
     "empty": (b"", "is not valid JSON"),
 }

@@ -68,8 +68,10 @@ def test_tests_dropped_by_a_conftest_make_a_partial_run(
         [
             "1 unused baseline:",
             "  __xray_baselines__/test_p.test_old.json",
-            "  not deleted: not every collected test ran (1 test left out without "
-            "pytest_deselected (a pytest_collection_modifyitems hook?))",
+            (
+                "  not deleted: not every collected test ran (1 test left out without "
+                "pytest_deselected (a pytest_collection_modifyitems hook?))"
+            ),
             "Next: run the whole suite with --xray-update to delete unused baselines.",
         ]
     )
