@@ -106,7 +106,7 @@ def refuse_unusable_file(session: XraySession, item: pytest.Item, name: str | No
 def _current(
     session: XraySession, item: pytest.Item, traces: list[Trace], ignore: list[str]
 ) -> list[dict[str, Any]]:
-    from xray_core.diff import normalize_trace
+    from xray_core.diff import normalize_trace  # pydantic: only when a test checks a baseline
 
     hook = session.config.hook.pytest_xray_normalize
     current = []

@@ -17,14 +17,13 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import pytest
 
 from xray_core.ignore import path_ignored
 
 from ..constants import BASELINE_DIR, BASELINE_FORMAT
-
-if TYPE_CHECKING:
-    import pytest
 
 _UNSAFE_ID = re.compile(r"[^\w.=+-]")
 _UNSAFE_NAME = re.compile(r"[^\w-]")
@@ -53,8 +52,6 @@ def _safe(text: str, unsafe: re.Pattern[str]) -> str:
 
 def item_stem(item: pytest.Item) -> str:
     """The file-name stem of ``item``'s baselines: ``Class.test_name[param-id]``."""
-    import pytest
-
     names = [n.name for n in item.listchain() if isinstance(n, pytest.Class)]
     names.append(getattr(item, "originalname", item.name))
     stem = ".".join(names)
