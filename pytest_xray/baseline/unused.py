@@ -100,9 +100,11 @@ class Collected:
         """Why this was not a complete run (None when every test collection found ran)."""
         if self.reasons:
             return self.reasons[0]
-        unrun = (self.selected or set()) - set(ran)
+        if self.selected is None:
+            return "collection did not finish"
+        unrun = self.selected - set(ran)
         if unrun:
-            return f"{_tests(len(unrun))} selected did not run"
+            return f"{len(unrun)} selected {ngettext('test', 'tests', len(unrun))} did not run"
         return None
 
     @property

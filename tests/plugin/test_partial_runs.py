@@ -102,12 +102,18 @@ def test_a_conftest_calling_pytest_deselected_is_a_partial_run_too(
 
 def test_tests_left_unrun_by_x_make_a_partial_run(stale: pytest.Pytester) -> None:
     stale.makepyfile(
-        test_a_first="def test_broken():\n    assert False\n",  # collected first, stops the run
-        test_p=TESTS.replace("select([20])\n    xray.assert_baseline()", "pass"),
+        test_q_broken="def test_broken():\n    assert False\n",  # after test_p: stops the run
+        test_r_later="def test_never_run():\n    pass\n",
     )
     result = stale.runpytest("--xray-update", "-x")
-    result.assert_outcomes(failed=1)
-    assert "deleted" not in result.stdout.str()
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "1 unused baseline:",
+            "  __xray_baselines__/test_p.test_old.json",
+            "  not deleted: not every collected test ran (1 selected test did not run)",
+        ]
+    )
     assert baselines(stale) == ALL
 
 
