@@ -15,7 +15,6 @@ from rich.console import Console
 import xray_core as xray
 from xray_core.diff import (
     DecisionChanged,
-    FieldChanged,
     LLMChanged,
     ReasoningChanged,
     StatusChanged,

@@ -237,7 +237,10 @@ def test_a_file_name_too_long_for_the_file_system_is_a_clear_error(
         import pytest
         from pipeline import select
 
-        @pytest.mark.parametrize("prompt", ["Pick the best-reviewed bottle for me " * 8])
+        PROMPT = "Pick the best-reviewed bottle for me " * 8
+
+        # The id is stated: pytest's automatic id of a long string differs between versions.
+        @pytest.mark.parametrize("prompt", [PROMPT], ids=[PROMPT])
         def test_prompt(xray, prompt):
             select([5])
             xray.assert_baseline()

@@ -105,7 +105,7 @@ def test_terminal_colour_follows_pytest(
         monkeypatch.setenv(name, value) if value else monkeypatch.delenv(name, raising=False)
     project.makepyfile(test_c="from pipeline import select\n\ndef test_c():\n    select([5])\n")
     result = project.runpytest_subprocess(*args)
-    line = next(l for l in result.outlines if "trace captured" in l)
+    line = next(out for out in result.outlines if "trace captured" in out)
     assert ("\x1b[" in line) is coloured
 
 
