@@ -6,6 +6,7 @@ import argparse
 
 from ..diff import diff_runs
 from ..models import Run, Trace
+from ..outcomes import known_outcome, known_verdict
 from ..report.data import ReportData, TestResult
 from ..runref import short_id
 from ..stability import decision_stability
@@ -78,8 +79,8 @@ def build_report_data(
 
 def _test_results(store: SQLiteStore, run: Run, pattern: str | None) -> list[TestResult]:
     return [
-        TestResult(test_id=row["test_id"], outcome=row.get("outcome") or "unknown",
-                   duration_ms=row.get("duration_ms"), baseline=row.get("baseline"),
+        TestResult(test_id=row["test_id"], outcome=known_outcome(row.get("outcome")),
+                   duration_ms=row.get("duration_ms"), baseline=known_verdict(row.get("baseline")),
                    message=row.get("message"))
         for row in store.run_tests(run.run_id)
         if match_test(row["test_id"], pattern)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
-from contextlib import suppress
 from pathlib import Path
 
+from ..atomic import atomic_writer
 from ..jsonl import Importer, ImportResult, bundle_run, read_export, write_export
 from ..runref import short_id
 from .common import CommandSet, Context, UsageError, file_path, identifier, output_file, resolve
@@ -45,15 +44,11 @@ def run_export(args: argparse.Namespace, ctx: Context) -> int:
         write_export(ctx.stdout, bundles)
         return 0
     target = Path(args.output)
-    partial = target.with_name(target.name + ".partial")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with partial.open("w", encoding="utf-8") as out:
+        with atomic_writer(target) as out:  # a reader never sees half a file
             lines = write_export(out, bundles)
-        os.replace(partial, target)  # a reader never sees half a file
     except OSError as exc:
-        with suppress(OSError):  # e.g. its folder is a file: then there is no partial file
-            partial.unlink(missing_ok=True)
         raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
     traces = sum(len(b.traces) for b in bundles)
     ctx.say(f"exported {len(bundles)} run(s) ({', '.join(short_id(r.run_id) for r in runs)}), "
