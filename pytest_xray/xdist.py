@@ -24,6 +24,10 @@ class XdistController:
         """Give each worker this run's id, so its traces carry it."""
         node.workerinput[RUN_ID_INPUT_KEY] = self.session.run_id
 
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """Remember which tests will run: the unused-baseline rule needs to know all of them ran."""
+        self.session.collected.selected_by_worker(ids)
+
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """Merge a finished worker's traces, baseline verdicts and collection."""
         payload = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)

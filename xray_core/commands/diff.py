@@ -24,7 +24,18 @@ from ..diff import (
 )
 from ..models import Run, Trace
 from ..runref import describe_run, short_id
-from .common import TEST_HELP, CommandSet, Context, UsageError, resolve, run_json, run_traces
+from .common import (
+    TEST_HELP,
+    CommandSet,
+    Context,
+    UsageError,
+    identifier,
+    pattern,
+    resolve,
+    run_json,
+    run_traces,
+    tolerance,
+)
 
 EXIT_SAME, EXIT_DIFFERENT = 0, 1
 
@@ -39,8 +50,8 @@ def register(commands: CommandSet) -> None:
         epilog="Runs: a run id or unique prefix, latest, latest~N (N runs before the latest), "
                "or a git commit / revision (its latest run).",
     )  # fmt: skip
-    parser.add_argument("run_a", metavar="A", help="the run before (e.g. latest~1)")
-    parser.add_argument("run_b", metavar="B", help="the run after (e.g. latest)")
+    parser.add_argument("run_a", metavar="A", type=identifier, help="the run before (e.g. latest~1)")
+    parser.add_argument("run_b", metavar="B", type=identifier, help="the run after (e.g. latest)")
     add_compare_options(parser)
     parser.add_argument("--drift", action="store_true",
                         help="also print traces whose only changes are LLM or reasoning "
@@ -50,11 +61,11 @@ def register(commands: CommandSet) -> None:
 
 def add_compare_options(parser: argparse.ArgumentParser) -> None:
     """The options shared by the commands comparing runs (diff, report)."""
-    parser.add_argument("--test", metavar="PATTERN", help=TEST_HELP)
-    parser.add_argument("--ignore", metavar="PATTERN", action="append", default=[],
+    parser.add_argument("--test", metavar="PATTERN", type=pattern, help=TEST_HELP)
+    parser.add_argument("--ignore", metavar="PATTERN", action="append", default=[], type=pattern,
                         help="ignore changes at paths matching this glob (repeatable), "
                              "e.g. 'keyword_generation.output.*' or '*.detail'")  # fmt: skip
-    parser.add_argument("--tolerance", type=float, default=0.0, metavar="X",
+    parser.add_argument("--tolerance", type=tolerance, default=0.0, metavar="X",
                         help="numbers closer than X count as equal")  # fmt: skip
     parser.add_argument("--include-llm", action="store_true",
                         help="make LLM configuration drift count as a difference")  # fmt: skip
