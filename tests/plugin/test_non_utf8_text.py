@@ -192,8 +192,12 @@ def test_a_failure_message_with_a_surrogate_fails_the_test_normally(
 def test_a_parametrize_id_with_a_surrogate(pytester: pytest.Pytester) -> None:
     pytester.makeini(NO_ESCAPING)
     pytester.makepyfile(test_ids=PARAM_TEST)
+    stale = pytester.path / "__xray_baselines__" / "test_ids.test_gone.json"
+    stale.parent.mkdir()
+    stale.write_text('{"format": 1, "traces": []}\n', encoding="utf-8")
     written = pytester.runpytest(*NO_CACHE, "--xray-update")
     written.assert_outcomes(passed=1)
+    assert not stale.exists()  # every test ran (its id matched): unused files are deleted
     [baseline] = (pytester.path / "__xray_baselines__").iterdir()
     check_trace(utf8_json(baseline)["traces"][0])  # type: ignore[index]
 
