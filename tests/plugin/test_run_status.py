@@ -140,6 +140,28 @@ def test_sigkill_keeps_every_finished_test_and_its_traces(project: pytest.Pytest
 
 
 @posix_only
+def test_sigkill_of_a_pytest_xdist_session_keeps_every_finished_test(
+    project: pytest.Pytester,
+) -> None:
+    pytest.importorskip("xdist")
+    project.makepyfile(test_k=pipeline_tests(quick=6, blocking=2))  # blocking tests come last
+    db = project.path / "runs.db"
+    proc = start_pytest(project.path, "-n", "2", new_session=True)
+    wait_for_tests(proc, db, 6)  # written by the workers as their tests finished
+    os.killpg(proc.pid, signal.SIGKILL)  # the controller and both workers
+    proc.wait(timeout=60)
+
+    assert integrity(db) == "ok"
+    [(run_id, status, _finished)] = run_rows(db)
+    assert status == "running"
+    with SQLiteStore(db, strict=True) as store:
+        tests = [t["test_id"] for t in store.run_tests(run_id)]
+        traces = sorted(t.test_id or "" for t in store.list_traces(None, run_id=run_id))
+    assert tests == [f"test_k.py::test_quick[{n}]" for n in range(6)]
+    assert traces == tests
+
+
+@posix_only
 def test_ctrl_c_is_interrupted_and_never_a_decision_change(project: pytest.Pytester) -> None:
     project.makepyfile(test_i=pipeline_tests())
     db = project.path / "runs.db"
