@@ -76,7 +76,7 @@ class RunWriter:
             captured.saved = True
         if self.store is None or (test is None and not own):
             return
-        records = [(c.context.record, c.context.steps) for c in own]  # type: ignore[union-attr]
+        records = [(c.context.record, c.context.steps) for c in own if c.context is not None]
         try:
             self.store.queue_test(self.run_id, test, records)
         except Exception as exc:  # noqa: BLE001

@@ -136,7 +136,8 @@ def test_the_final_save_keeps_rows_written_as_tests_finished(store: xray.SQLiteS
                    keep_tests=True)  # fmt: skip
     assert store.get_run("run") == end
     assert [(t["test_id"], t["baseline"], t["message"]) for t in store.run_tests("run")] == [
-        ("m::a", "passed", None), ("m::b", None, "crashed")
+        ("m::a", "passed", None),
+        ("m::b", None, "crashed"),
     ]
     store.save_run(end, [{"test_id": "m::a", "outcome": "failed"}])  # replacing is the default
     assert store.run_tests("run")[0]["outcome"] == "failed"

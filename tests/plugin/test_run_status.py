@@ -66,18 +66,21 @@ def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
         conn.close()
 
 
+#: pytest, with Python's own Ctrl-C handler even when this process was started ignoring SIGINT
+#: (a shell's background job): ``python -m pytest`` would inherit the ignore
+PYTEST = (
+    "import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.exit(pytest.main(sys.argv[1:]))"
+)
+
+
 def start_pytest(cwd: Path, *args: str, new_session: bool = False) -> subprocess.Popen[bytes]:
     """pytest in a real process, its output in ``cwd/pytest.log``; SIGINT acts as a Ctrl-C."""
-
-    def default_sigint() -> None:  # a shell's background job would otherwise ignore SIGINT
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-
     log = (cwd / "pytest.log").open("wb")
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--xray-db=runs.db", *args],
-            cwd=cwd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=default_sigint,
-            start_new_session=new_session,
+            [sys.executable, "-c", PYTEST, "-p", "no:cacheprovider", "--xray-db=runs.db", *args],
+            cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session,
         )  # fmt: skip
     finally:
         log.close()

@@ -104,13 +104,13 @@ def test_workers_add_their_tests_to_one_run_without_duplicates(project: pytest.P
     assert {t["baseline"] for t in tests if "many" in t["test_id"]} == {"written"}
 
 
-
 def test_a_crashed_worker_makes_the_run_interrupted_and_keeps_its_tests(
     project: pytest.Pytester,
 ) -> None:
     project.makepyfile(
-        test_c=TESTS.replace("def test_stale():\n    pass", "def test_crash():\n    os._exit(1)")
-        .replace("import pytest", "import os\nimport pytest")
+        test_c=TESTS.replace(
+            "def test_stale():\n    pass", "def test_crash():\n    os._exit(1)"
+        ).replace("import pytest", "import os\nimport pytest")
     )
     project.runpytest("--xray-update", "-k", "many").assert_outcomes(passed=6, deselected=1)
     result = project.runpytest_subprocess(

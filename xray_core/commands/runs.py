@@ -27,7 +27,6 @@ def register(commands: CommandSet) -> None:
     parser.set_defaults(handler=run, json_ok=True)
 
 
-
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """List the runs."""
     with ctx.open_store() as store:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import Run, RunStatus, Trace
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 #: the keys of each row returned by :meth:`Store.run_tests`
 RUN_TEST_COLUMNS = ("test_id", "outcome", "baseline", "duration_ms", "message")
@@ -112,7 +114,7 @@ class Store(abc.ABC):
     def close(self) -> None:
         """Flush and release resources."""
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
