@@ -7,6 +7,8 @@ another process holds the write lock), and ``end_trace`` returns only once every
 trace is committed. The database runs in WAL mode with ``synchronous=NORMAL``: a committed step
 survives the process being killed (SIGKILL) at any moment; readers never block the writer.
 At interpreter exit every open store is flushed; a forked child gets its own writer thread.
+The pytest plugin hands each finished test (its traces and its ``run_tests`` row) to the same
+thread with :meth:`SQLiteStore.queue_test`.
 
 Errors: without ``strict``, a failed write is logged and counted in ``store.errors`` and the
 pipeline goes on; a database written by a newer schema is refused and never modified. The full
