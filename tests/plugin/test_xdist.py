@@ -104,14 +104,39 @@ def test_workers_add_their_tests_to_one_run_without_duplicates(project: pytest.P
     assert {t["baseline"] for t in tests if "many" in t["test_id"]} == {"written"}
 
 
+CRASHING = """
+import os
+import sqlite3
+import time
+
+import pytest
+from pipeline import select
+
+@pytest.mark.parametrize("n", range(6))
+def test_many(xray, n, request):
+    select([5, 20 + n])
+    xray.assert_baseline()
+    with open("ran-" + os.environ.get("PYTEST_XDIST_WORKER", "none"), "a") as ran:
+        ran.write(request.node.nodeid + "\\n")
+
+def test_crash():
+    # Crash once this worker's writer thread has committed the tests it finished: a crash
+    # loses what was still queued (the controller then writes those rows, without verdicts).
+    name = "ran-" + os.environ["PYTEST_XDIST_WORKER"]
+    ran = set(open(name).read().split()) if os.path.exists(name) else set()
+    conn = sqlite3.connect("runs.db")
+    for _ in range(6000):  # at most a minute: then the assertions below say what is missing
+        if not ran - {row[0] for row in conn.execute("SELECT test_id FROM run_tests")}:
+            break
+        time.sleep(0.01)
+    os._exit(1)
+"""
+
+
 def test_a_crashed_worker_makes_the_run_interrupted_and_keeps_its_tests(
     project: pytest.Pytester,
 ) -> None:
-    project.makepyfile(
-        test_c=TESTS.replace(
-            "def test_stale():\n    pass", "def test_crash():\n    os._exit(1)"
-        ).replace("import pytest", "import os\nimport pytest")
-    )
+    project.makepyfile(test_c=CRASHING)
     project.runpytest("--xray-update", "-k", "many").assert_outcomes(passed=6, deselected=1)
     result = project.runpytest_subprocess(
         "-n", "2", "--max-worker-restart=0", "-p", "no:cacheprovider", "--xray-db=runs.db"
@@ -126,7 +151,7 @@ def test_a_crashed_worker_makes_the_run_interrupted_and_keeps_its_tests(
     assert tests["test_c.py::test_crash"]["outcome"] == "error"
     assert "crashed" in tests["test_c.py::test_crash"]["message"]
     # every test reported as passed was kept, with the verdict its worker knew (the crashed
-    # worker's verdicts never reached the controller)
+    # worker's verdicts never reached the controller: its own rows carry them)
     passed = [t for t in tests.values() if t["outcome"] == "passed"]
     assert len(passed) == outcomes["passed"] > 0
     assert {t["baseline"] for t in passed} == {"passed"}
