@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ def test_quick(n):
 def test_blocks(n):
     with xc.trace("blocking") as trace:
         with trace.step("wait"):
+            open(f"waiting-{{n}}", "w").close()
             while not os.path.exists("release"):  # the session is signalled while it waits
                 time.sleep(0.01)
 """
@@ -74,16 +76,28 @@ PYTEST = (
 )
 
 
-def start_pytest(cwd: Path, *args: str, new_session: bool = False) -> subprocess.Popen[bytes]:
-    """pytest in a real process, its output in ``cwd/pytest.log``; SIGINT acts as a Ctrl-C."""
-    log = (cwd / "pytest.log").open("wb")
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-c", PYTEST, "-p", "no:cacheprovider", "--xray-db=runs.db", *args],
-            cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session,
-        )  # fmt: skip
-    finally:
-        log.close()
+@pytest.fixture
+def start_pytest() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start pytest in a real process (its own process group), output in ``cwd/pytest.log``;
+    SIGINT acts as a Ctrl-C. Whatever is still running at the end of the test is killed.
+    """
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(cwd: Path, *args: str) -> subprocess.Popen[bytes]:
+        with (cwd / "pytest.log").open("wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", PYTEST, "-p", "no:cacheprovider", "--xray-db=runs.db",
+                 *args],
+                cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:  # a failed test left it blocking: kill it and its workers
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=60)
 
 
 def wait_for_tests(proc: subprocess.Popen[bytes], db: Path, count: int) -> None:
@@ -114,7 +128,9 @@ def run_rows(db: Path) -> list[tuple[str, str, str | None]]:
 
 
 @posix_only
-def test_sigkill_keeps_every_finished_test_and_its_traces(project: pytest.Pytester) -> None:
+def test_sigkill_keeps_every_finished_test_and_its_traces(
+    project: pytest.Pytester, start_pytest: Callable[..., subprocess.Popen[bytes]]
+) -> None:
     project.makepyfile(test_k=pipeline_tests())
     db = project.path / "runs.db"
     proc = start_pytest(project.path)
@@ -144,12 +160,12 @@ def test_sigkill_keeps_every_finished_test_and_its_traces(project: pytest.Pytest
 
 @posix_only
 def test_sigkill_of_a_pytest_xdist_session_keeps_every_finished_test(
-    project: pytest.Pytester,
+    project: pytest.Pytester, start_pytest: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
     pytest.importorskip("xdist")
     project.makepyfile(test_k=pipeline_tests(quick=6, blocking=2))  # blocking tests come last
     db = project.path / "runs.db"
-    proc = start_pytest(project.path, "-n", "2", new_session=True)
+    proc = start_pytest(project.path, "-n", "2")
     wait_for_tests(proc, db, 6)  # written by the workers as their tests finished
     os.killpg(proc.pid, signal.SIGKILL)  # the controller and both workers
     proc.wait(timeout=60)
@@ -165,7 +181,9 @@ def test_sigkill_of_a_pytest_xdist_session_keeps_every_finished_test(
 
 
 @posix_only
-def test_ctrl_c_is_interrupted_and_never_a_decision_change(project: pytest.Pytester) -> None:
+def test_ctrl_c_is_interrupted_and_never_a_decision_change(
+    project: pytest.Pytester, start_pytest: Callable[..., subprocess.Popen[bytes]]
+) -> None:
     project.makepyfile(test_i=pipeline_tests())
     db = project.path / "runs.db"
     release = project.path / "release"
@@ -173,8 +191,14 @@ def test_ctrl_c_is_interrupted_and_never_a_decision_change(project: pytest.Pytes
     first = start_pytest(project.path)
     assert first.wait(timeout=120) == 0
     release.unlink()
+    waiting = project.path / "waiting-0"
+    waiting.unlink()  # the first run's
     proc = start_pytest(project.path)
     wait_for_tests(proc, db, 3 + 4)  # the first run's 4 tests and this one's 3 quick tests
+    deadline = time.monotonic() + 120  # a safety net, as in wait_for_tests
+    while not waiting.exists():  # the blocking test is inside its step: the Ctrl-C lands there
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == pytest.ExitCode.INTERRUPTED
     log = (project.path / "pytest.log").read_text()
@@ -307,7 +331,7 @@ def test_the_run_row_exists_while_the_tests_run(project: pytest.Pytester) -> Non
         def test_b():
             import time
             conn = sqlite3.connect("runs.db")
-            for _ in range(500):  # the writer thread commits test_a's row in the background
+            for _ in range(3000):  # the writer thread commits test_a's row in the background
                 rows = conn.execute("SELECT test_id FROM run_tests").fetchall()
                 if rows:
                     break
