@@ -5,22 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .baseline import BaselineResult, compare, overall_verdict
+
 if TYPE_CHECKING:
     from xray_core.diff import TraceDiff
     from xray_core.models import Run, Trace
     from xray_core.report.data import Panel, ReportData
 
-    from .session import BaselineResult, XraySession
+    from .session import XraySession
 
 
 def _diffs(results: list[BaselineResult]) -> list[TraceDiff]:
-    from .baseline import compare
-
     diffs: list[TraceDiff] = []
     for result in results:
         if result.verdict == "failed" and result.baseline is not None:
             comparison = compare(result.baseline, result.current or [], result.ignore)
-            diffs += [d for d in comparison.diffs if d]
+            diffs += [d for d in comparison.diffs.values() if d]
     return diffs
 
 
@@ -48,8 +48,6 @@ def panels(state: XraySession, traces: list[Trace]) -> dict[str, list[Panel]]:
 def build(state: XraySession, run: Run | None) -> ReportData:
     """Everything the report shows about this session."""
     from xray_core.report.data import ReportData, TestResult
-
-    from .session import overall_verdict
 
     traces = [c.model() for c in state.traces]
     tests = [

@@ -22,8 +22,12 @@ def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
     """Do everything the session asked for at its end and return the summary to print."""
     from .summary import build_summary
 
-    unused, deleted = _unused_baselines(state, session)
-    summary = build_summary(state, unused, deleted)
+    unused, partial = _unused_baselines(state, session)
+    # deleted only when every test collection found ran: others may still use their files
+    deleted = bool(unused) and state.options.update and partial is None
+    problems = delete(unused) if deleted else []
+    summary = build_summary(state, unused, deleted, partial)
+    summary.errors += problems
     run = None
     if state.options.db or state.options.report:
         from .history import build_run, final_status
@@ -41,17 +45,17 @@ def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
     return summary
 
 
-def _unused_baselines(state: XraySession, session: pytest.Session) -> tuple[list[Path], bool]:
-    """The unused baseline files, and whether they were deleted."""
+def _unused_baselines(state: XraySession, session: pytest.Session) -> tuple[list[Path], str | None]:
+    """The unused baseline files, and why this run is partial (None: every test ran)."""
     if state.options.unused == "ignore" and not state.options.update:
-        return [], False
+        return [], None
     if state.lost_workers:  # which baselines their tests used is unknown
-        return [], False
+        return [], None
     unused = find_unused(state.collected, state.used, state.unused_candidates_passed())
-    if not unused or not state.options.update or state.collected.partial or session.shouldfail:
-        return unused, False
-    delete(unused)
-    return unused, True
+    partial = state.collected.partial_reason(state.outcomes)
+    if partial is None and session.shouldfail:
+        partial = str(session.shouldfail)
+    return unused, partial
 
 
 def _problems(state: XraySession) -> list[str]:

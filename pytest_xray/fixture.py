@@ -9,17 +9,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import shlex
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 from xray_core.exceptions import QueryError
+from xray_core.ignore import ignore_patterns
 
-from . import baseline as baselines
-from .constants import MAX_FILE_NAME_BYTES
-from .session import BaselineResult
+from .baseline import check_baseline, refuse_unusable_file
 
 if TYPE_CHECKING:
     from xray_core.models import Decision, Step, Trace
@@ -168,83 +166,15 @@ class TraceView:
         traces = self.traces
         if not traces:
             self.trace  # raises the "recorded no trace" error  # noqa: B018
-        _refuse_an_unusable_file(self._session, item, name)
-        patterns = [ignore] if isinstance(ignore, str) else list(ignore)
+        try:
+            patterns = ignore_patterns(ignore)
+        except TypeError as exc:  # the caller's mistake: shown at the test's line
+            raise exc.with_traceback(None) from None
+        refuse_unusable_file(self._session, item, name)
         result = check_baseline(self._session, item, traces, name, patterns)
         self._session.record_baseline(item.nodeid, result)
         if result.message is not None:
             pytest.fail(result.message, pytrace=True)
-
-
-def _refuse_an_unusable_file(session: XraySession, item: pytest.Item, name: str | None) -> None:
-    """Fail the test when its baseline file cannot work: a name too long, or checked twice."""
-    __tracebackhide__ = True
-    path = baselines.baseline_path(item, name)
-    size = len(path.name.encode())
-    if size > MAX_FILE_NAME_BYTES:
-        pytest.fail(
-            f"the baseline file name of this test would be {size} bytes, more than file systems "
-            f"allow ({MAX_FILE_NAME_BYTES}): give the test a shorter id, e.g. "
-            'pytest.param(..., id="short"), or a shorter name='
-        )
-    # Two checks of one file would each overwrite it under --xray-update, then fail each other.
-    if any(r.path == str(path) for r in session.baselines.get(item.nodeid, [])):
-        pytest.fail(
-            f"assert_baseline() already checked {session.relpath(path)} in this test; "
-            'give each call its own name=, e.g. assert_baseline(name="second")'
-        )
-
-
-def _current(
-    session: XraySession, item: pytest.Item, traces: list[Trace], ignore: list[str]
-) -> list[dict[str, Any]]:
-    from xray_core.diff import normalize_trace
-
-    hook = session.config.hook.pytest_xray_normalize
-    current = []
-    for trace in traces:
-        data = json.loads(json.dumps(normalize_trace(trace)))  # a private copy the hook may edit
-        for returned in hook(trace_dict=data, item=item):
-            if isinstance(returned, dict):
-                data = returned
-        current.append(baselines.strip_ignored(data, ignore))
-    return current
-
-
-def check_baseline(
-    session: XraySession,
-    item: pytest.Item,
-    traces: list[Trace],
-    name: str | None,
-    ignore: list[str],
-) -> BaselineResult:
-    """Compare (or, under ``--xray-update``, write) the baseline of ``item``."""
-    path = baselines.baseline_path(item, name)
-    shown = session.relpath(path)
-    current = _current(session, item, traces, ignore)
-    text = baselines.dumps(current)
-    command = f"pytest --xray-update {shlex.quote(session.test_arg(item.nodeid))}"
-    if session.options.update:
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            return BaselineResult(str(path), "passed")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return BaselineResult(str(path), "written")
-    if not path.is_file():
-        message = f"no baseline {shown} for this test yet.\nCreate it with: {command}"
-        return BaselineResult(str(path), "missing", message)
-    try:
-        stored = baselines.load(path, shown)
-    except baselines.BaselineFileError as exc:
-        return BaselineResult(str(path), "error", f"{exc}\nRewrite it with: {command}")
-    comparison = baselines.compare(stored, current, ignore)
-    if not comparison:
-        return BaselineResult(str(path), "passed")
-    message = (
-        f"decisions differ from the baseline {shown}:\n{comparison.text()}\n"
-        f"If the new decisions are right, accept them with: {command}"
-    )
-    return BaselineResult(str(path), "failed", message, stored, current, ignore)
 
 
 class XrayFixture(TraceView):

@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from xray_core.outcomes import FAILED_OUTCOMES, FAILING_VERDICTS, PASSED_OUTCOMES, SKIPPED_OUTCOMES
+
+from .baseline import overall_verdict
+
 if TYPE_CHECKING:
     from xray_core.models import Run, RunStatus
 
@@ -45,22 +49,20 @@ def git_state(cwd: Path) -> tuple[str | None, str | None, bool | None]:
 
 
 def counts(state: XraySession, unused: int) -> dict[str, int]:
-    """The run's counters (tests, outcomes, traces, steps, baseline verdicts)."""
-    from .session import overall_verdict
-
+    """The run's counters (tests, outcomes, traces, steps, baseline verdicts of each file)."""
     outcomes = list(state.outcomes.values())
     traces = [c.model() for c in state.traces]
-    verdicts = [overall_verdict(r) for r in state.baselines.values()]
+    verdicts = [r.verdict for results in state.baselines.values() for r in results]
     return {
         "tests": len(outcomes),
-        "passed": sum(o in ("passed", "xpassed") for o in outcomes),
-        "failed": sum(o in ("failed", "error") for o in outcomes),
-        "skipped": sum(o in ("skipped", "xfailed") for o in outcomes),
+        "passed": sum(o in PASSED_OUTCOMES for o in outcomes),
+        "failed": sum(o in FAILED_OUTCOMES for o in outcomes),
+        "skipped": sum(o in SKIPPED_OUTCOMES for o in outcomes),
         "traces": len(traces),
         "steps": sum(len(t.steps) for t in traces),
         "failed_steps": sum(s.status == "failed" for t in traces for s in t.steps),
         "baseline_passed": verdicts.count("passed"),
-        "baseline_failed": sum(v in ("failed", "missing", "error") for v in verdicts),
+        "baseline_failed": sum(v in FAILING_VERDICTS for v in verdicts),
         "baseline_written": verdicts.count("written"),
         "baseline_unused": unused,
     }
@@ -111,8 +113,6 @@ def test_row(state: XraySession, test_id: str) -> dict[str, Any] | None:
     """The ``run_tests`` row of ``test_id``: outcome, baseline verdict, duration, failure text
     (None when pytest reported no outcome for it).
     """
-    from .session import overall_verdict
-
     outcome = state.outcomes.get(test_id)
     if outcome is None:
         return None

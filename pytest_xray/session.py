@@ -12,25 +12,23 @@ import os
 import time
 import uuid
 from collections.abc import Generator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .collected import Collected
+from .baseline import BaselineResult, Collected
 from .constants import DB_INPUT_KEY, RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
 from .options import Options
 
 if TYPE_CHECKING:
     from xray_core.models import Trace
+    from xray_core.outcomes import TestOutcome
     from xray_core.recorder import TraceContext
 
     from .summary import XraySummary
     from .writer import RunWriter
-
-#: worst first: a test's overall baseline verdict is the worst of its checks
-VERDICT_ORDER = ("failed", "error", "missing", "written", "passed")
 
 
 class Captured:
@@ -54,30 +52,12 @@ class Captured:
         return self._model
 
 
-@dataclass
-class BaselineResult:
-    """One ``assert_baseline`` call: its file and verdict (plus the data of a failed diff)."""
-
-    path: str
-    verdict: str  #: passed | failed | written | missing | error
-    message: str | None = None
-    baseline: list[dict[str, Any]] | None = None
-    current: list[dict[str, Any]] | None = None
-    ignore: list[str] = field(default_factory=list)
-
-
-def overall_verdict(results: list[BaselineResult]) -> str | None:
-    """The worst verdict of a test's baseline checks (None when it checked none)."""
-    verdicts = {r.verdict for r in results}
-    return next((v for v in VERDICT_ORDER if v in verdicts), None)
-
-
-def _outcome(report: pytest.TestReport) -> str:
+def _outcome(report: pytest.TestReport) -> TestOutcome:
     if hasattr(report, "wasxfail"):
         return "xfailed" if report.skipped else "xpassed"
     if report.failed:
         return "failed" if report.when == "call" else "error"
-    return str(report.outcome)
+    return "skipped" if report.skipped else "passed"
 
 
 class XraySession:
@@ -95,7 +75,7 @@ class XraySession:
         self.items: dict[str, pytest.Item] = {}
         self.traces: list[Captured] = []
         self.by_test: dict[str, list[Captured]] = {}
-        self.outcomes: dict[str, str] = {}
+        self.outcomes: dict[str, TestOutcome] = {}
         self.durations: dict[str, float] = {}
         self.messages: dict[str, str] = {}
         self.baselines: dict[str, list[BaselineResult]] = {}
@@ -172,11 +152,15 @@ class XraySession:
         self.writer = RunWriter.open(self.options.db, self.run_id)
         self.writer.start(build_run(self, "running"))
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """Remember every test collection finds, before any hook filters them."""
+        self.collected.found(report)
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Remember the collected tests for unused-baseline detection."""
-        self.collected.add(session.items)
+        self.collected.select(session.items)
         if any("::" in str(arg) for arg in self.config.args):
-            self.collected.partial = True
+            self.collected.mark_partial("only some node ids were asked for")
 
     def pytest_collect_directory(self, path: Path) -> None:
         """Remember directories holding baselines, even when none of their modules is left."""
@@ -184,8 +168,7 @@ class XraySession:
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         """Deselected tests keep their baselines: remember them as owners."""
-        self.collected.add(items)
-        self.collected.partial = True
+        self.collected.deselect(items)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(

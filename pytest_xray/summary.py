@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from gettext import ngettext
 from typing import TYPE_CHECKING
 
+from xray_core.outcomes import FAILING_VERDICTS, BaselineVerdict
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -28,13 +30,16 @@ class XraySummary:
 
     traces: int = 0
     tests_with_traces: int = 0
-    verdicts: dict[str, int] = field(default_factory=dict)
+    #: baseline files checked, by verdict (a test with two ``name=`` baselines counts two)
+    verdicts: dict[BaselineVerdict, int] = field(default_factory=dict)
     #: tests whose baseline failed, was missing or unreadable (as pytest arguments)
     failing: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
     unused_deleted: bool = False
     unused_policy: str = "report"
     partial: bool = False
+    #: why unused baselines were kept under --xray-update (the run was partial)
+    kept_because: str | None = None
     report_path: str | None = None
     db_path: str | None = None
     #: what the ``xray`` command needs to find that database (`` --db PATH`` or nothing)
@@ -53,7 +58,7 @@ class XraySummary:
         )  # fmt: skip
 
     def _baseline_line(self) -> str:
-        order = ("passed", "failed", "missing", "error", "written")
+        order: tuple[BaselineVerdict, ...] = ("passed", "failed", "missing", "error", "written")
         parts = [f"{self.verdicts[v]} {v}" for v in order if self.verdicts.get(v)]
         total = sum(self.verdicts.values())
         return f"{_count(total, 'baseline', 'baselines')}: " + ", ".join(parts)
@@ -66,7 +71,10 @@ class XraySummary:
             head, style = _count(n, "unused baseline deleted", "unused baselines deleted"), "cyan"
         else:
             head, style = _count(n, "unused baseline", "unused baselines"), "yellow"
-        return [(head + ":", style)] + [(f"  {path}", style) for path in self.unused]
+        lines = [(head + ":", style)] + [(f"  {path}", style) for path in self.unused]
+        if self.kept_because:
+            lines.append((f"  not deleted: not every collected test ran ({self.kept_because})", style))
+        return lines
 
     def _run_line(self) -> str:
         assert self.run is not None
@@ -121,7 +129,7 @@ class XraySummary:
             tests = _count(self.tests_with_traces, "test", "tests")
             out.append((f"{_count(self.traces, 'trace', 'traces')} captured in {tests}", "bold"))
         if self.verdicts:
-            bad = any(self.verdicts.get(v) for v in ("failed", "missing", "error"))
+            bad = any(self.verdicts.get(v) for v in FAILING_VERDICTS)
             out.append((self._baseline_line(), "bold red" if bad else "green"))
         out += self._unused_lines()
         if self.report_path:
@@ -155,17 +163,19 @@ class XraySummary:
         return rendered
 
 
-def build_summary(state: XraySession, unused: list[Path], deleted: bool) -> XraySummary:
-    """The summary of ``state`` after the unused-baseline detection."""
-    from .session import overall_verdict
+def build_summary(
+    state: XraySession, unused: list[Path], deleted: bool, partial: str | None = None
+) -> XraySummary:
+    """The summary of ``state`` after the unused-baseline detection.
 
-    verdicts: dict[str, int] = {}
+    :param partial: why the run was partial (not every collected test ran), or None.
+    """
+    verdicts: dict[BaselineVerdict, int] = {}
     failing = []
     for test_id, results in state.baselines.items():
-        verdict = overall_verdict(results)
-        if verdict is not None:
-            verdicts[verdict] = verdicts.get(verdict, 0) + 1
-        if verdict in ("failed", "missing", "error"):
+        for result in results:
+            verdicts[result.verdict] = verdicts.get(result.verdict, 0) + 1
+        if any(r.verdict in FAILING_VERDICTS for r in results):
             failing.append(state.test_arg(test_id))
     return XraySummary(
         traces=len(state.traces),
@@ -175,5 +185,6 @@ def build_summary(state: XraySession, unused: list[Path], deleted: bool) -> Xray
         unused=[state.relpath(p) for p in unused],
         unused_deleted=deleted,
         unused_policy=state.options.unused,
-        partial=state.collected.partial,
+        partial=partial is not None,
+        kept_because=partial if unused and state.options.update else None,
     )

@@ -31,6 +31,10 @@ class XdistController:
         node.workerinput[RUN_ID_INPUT_KEY] = session.run_id
         node.workerinput[DB_INPUT_KEY] = session.writer is not None and session.writer.started
 
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """Remember which tests will run: the unused-baseline rule needs to know all of them ran."""
+        self.session.collected.selected_by_worker(ids)
+
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """Merge a finished worker's traces, baseline verdicts and collection."""
         payload = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)

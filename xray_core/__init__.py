@@ -54,7 +54,16 @@ _HOMES = {
 }  # fmt: skip
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
-__all__ = sorted(_HOME_OF)
+# A literal list, so that tools (type checkers, linters, IDEs) can read it; a test keeps it
+# equal to the names of _HOMES.
+__all__ = [
+    "Decision", "DecisionStability", "Evaluation", "FilterResult", "MemoryStore", "QueryError",
+    "Run", "RunDiff", "SQLiteStore", "SchemaVersionError", "Step", "StepContext", "Store",
+    "StoreError", "Trace", "TraceContext", "TraceDiff", "UnknownItemError", "UnknownRunError",
+    "UnknownStepError", "XRay", "XRayError", "configure", "current_step", "current_trace",
+    "decision_stability", "diff_runs", "diff_traces", "get_recorder", "normalize_trace", "step",
+    "to_jsonable", "trace",
+]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

@@ -1,9 +1,9 @@
 """The ``xray`` command: run history, decision diffs across commits, reports, export/import.
 
 Results go to stdout; every error is one line on stderr. Exit status: 0 success, 1 the runs
-differ (``xray diff``) or decisions are unstable (``xray stability --fail-unstable``), 2 a usage
-error (bad option, missing or foreign database, unknown run, malformed import file), 3 an
-internal error.
+differ (``xray diff``) or decisions are unstable (``xray stability --fail-unstable``), 2 the
+command could not do its job (bad option, missing or foreign database, unknown run, malformed
+or refused import file, a full disk; an unexpected error too, reported as an internal error).
 """
 
 from __future__ import annotations
@@ -12,17 +12,16 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
 
 from . import __version__
 from .commands import COMMANDS
-from .commands.common import CommandSet, Context
+from .commands.common import CommandSet, Context, file_path
 from .exceptions import XRayError
 
-EXIT_USAGE, EXIT_INTERNAL = 2, 3
+EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,11 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Explore X-Ray run history: runs, traces, decision diffs across commits, "
                     "HTML reports, stability, export/import, retention.",
         epilog="Exit status: 0 ok, 1 runs differ (diff) or unstable (stability "
-               "--fail-unstable), 2 usage error, 3 internal error.",
+               "--fail-unstable), 2 error (the message says which).",
     )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = _Parser(add_help=False)
-    common.add_argument("--db", type=Path, metavar="PATH",
+    common.add_argument("--db", type=file_path, metavar="PATH",
                         help="the run database (default: .xray/runs.db here or in a parent "
                              "folder)")  # fmt: skip
     common.add_argument("--json", action="store_true", dest="as_json",
@@ -80,8 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
-        return _fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc} "
-                                    "(please report it with the command line)")  # fmt: skip
+        # 2 as well: a script only needs to know the command could not do its job
+        return _fail(EXIT_USAGE, f"internal error: {type(exc).__name__}: {exc} "
+                                 "(please report it with the command line)")  # fmt: skip
 
 
 def _fail(status: int, message: str) -> int:

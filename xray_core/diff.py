@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from .ignore import path_ignored
+from .ignore import ignore_patterns, path_ignored
 from .models import Trace
 
 TRACE_PATH = "trace"
@@ -172,7 +172,7 @@ class DecisionChanged(Change):
         return (
             self.before is not None
             and self.after is not None
-            and self.before["qualified"] != self.after["qualified"]
+            and self.before.get("qualified") != self.after.get("qualified")
         )
 
     def describe(self) -> str:
@@ -185,9 +185,10 @@ class DecisionChanged(Change):
 def _verdict(evaluation: dict[str, Any] | None) -> str:
     if evaluation is None:
         return "not evaluated"
-    if evaluation["qualified"]:
+    if evaluation.get("qualified"):
         return "qualified"
-    failed = [name for name, f in evaluation["filters"].items() if not f["passed"]]
+    filters = evaluation.get("filters") or {}
+    failed = [name for name, f in filters.items() if not f.get("passed")]
     return "rejected by " + ", ".join(failed) if failed else "rejected"
 
 
@@ -299,7 +300,7 @@ class TraceDiff:
 def diff_traces(
     baseline: Trace | dict[str, Any],
     current: Trace | dict[str, Any],
-    ignore: Sequence[str] = (),
+    ignore: str | Sequence[str] = (),
     *,
     tolerance: float = 0.0,
     include_llm: bool = False,
@@ -307,14 +308,14 @@ def diff_traces(
 ) -> TraceDiff:
     """Compare two traces (models or normalized dicts) into a :class:`TraceDiff`.
 
-    :param ignore: glob patterns of change paths to leave out (see the module docstring).
+    :param ignore: glob patterns of change paths to leave out (see the module docstring); one
+        string is one pattern, as for ``assert_baseline(ignore=...)``.
     :param tolerance: absolute difference under which two numbers count as equal.
     :param include_llm: make LLM configuration drift fail the comparison.
     :param include_reasoning: make reasoning text changes fail the comparison.
     """
     _check_tolerance(tolerance)
-    if isinstance(ignore, str):  # iterating it would ignore single characters: nothing
-        raise TypeError(f"ignore must be a list of patterns, got the string {ignore!r}")
+    patterns = ignore_patterns(ignore)
     before, after = normalize_trace(baseline), normalize_trace(current)
     found: list[Change] = []
     if before.get("status") != after.get("status"):
@@ -328,12 +329,12 @@ def diff_traces(
     new = {s["key"]: s for s in after.get("steps", [])}
     for key in list(old) + [k for k in new if k not in old]:
         if key not in new:
-            found.append(StepRemoved(key, key, old[key]["status"]))
+            found.append(StepRemoved(key, key, _status(old[key])))
         elif key not in old:
-            found.append(StepAdded(key, key, new[key]["status"]))
+            found.append(StepAdded(key, key, _status(new[key])))
         else:
             found += _step_changes(key, old[key], new[key], tolerance)
-    kept = [c for c in found if not path_ignored(c.path, ignore)]
+    kept = [c for c in found if not path_ignored(c.path, patterns)]
     drift_types = (LLMChanged,) * (not include_llm) + (ReasoningChanged,) * (not include_reasoning)
     changes = [c for c in kept if not isinstance(c, drift_types)]
     drift: list[Change] = [c for c in kept if isinstance(c, drift_types)]
@@ -348,10 +349,15 @@ def _check_tolerance(tolerance: float) -> None:
         raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
 
 
+def _status(step: dict[str, Any]) -> str:
+    """A step's status (absent when ``ignore=`` left it out of a baseline)."""
+    return str(step.get("status") or "unknown")
+
+
 def _step_changes(key: str, old: dict[str, Any], new: dict[str, Any], tol: float) -> list[Change]:
     found: list[Change] = []
-    if old["status"] != new["status"]:
-        found.append(StatusChanged(f"{key}.status", key, old["status"], new["status"]))
+    if old.get("status") != new.get("status"):
+        found.append(StatusChanged(f"{key}.status", key, _status(old), _status(new)))
     for part in ("input", "output", "metadata", "error"):
         found += _values(f"{key}.{part}", old.get(part), new.get(part), tol)
     found += _values(f"{key}.llm", old.get("llm"), new.get("llm"), tol, kind=LLMChanged)
@@ -374,15 +380,16 @@ def _evaluation_changes(
         if a is None or b is None:
             found.append(DecisionChanged(path, key, item, a, b))
             continue
+        fa, fb = a.get("filters") or {}, b.get("filters") or {}
         flips = tuple(
-            FilterFlip(name, a["filters"].get(name), b["filters"].get(name))
-            for name in list(a["filters"]) + [n for n in b["filters"] if n not in a["filters"]]
-            if a["filters"].get(name) != b["filters"].get(name)
+            FilterFlip(name, fa.get(name), fb.get(name))
+            for name in list(fa) + [n for n in fb if n not in fa]
+            if fa.get(name) != fb.get(name)
         )
         outcome_flips = tuple(
             f for f in flips if (f.before or {}).get("passed") != (f.after or {}).get("passed")
         )
-        if a["qualified"] != b["qualified"] or outcome_flips:
+        if a.get("qualified") != b.get("qualified") or outcome_flips:
             found.append(DecisionChanged(path, key, item, a, b, flips))
         else:
             for flip in flips:  # same outcome, other words: an explanation, like reasoning
@@ -428,18 +435,29 @@ def _equal(a: Any, b: Any, tol: float) -> bool:
 
 # -- pairing traces of two runs -----------------------------------------------------------------
 TraceKey = tuple[str, str, int]
+T = TypeVar("T")
+
+
+def occurrence_keys(traces: Iterable[T], base: Callable[[T], tuple[str, str]]) -> dict[TraceKey, T]:
+    """``traces`` keyed by ``base(trace)`` (test id, trace name) plus its occurrence index.
+
+    The one pairing rule of runs and baselines: the n-th trace of a name in one test pairs with
+    the n-th of that name on the other side, in the order given.
+    """
+    keyed: dict[TraceKey, T] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for trace in traces:
+        test_id, name = base(trace)
+        index = seen.get((test_id, name), 0)
+        seen[(test_id, name)] = index + 1
+        keyed[(test_id, name, index)] = trace
+    return keyed
 
 
 def trace_key_map(traces: Iterable[Trace]) -> dict[TraceKey, Trace]:
     """Traces keyed by (test node id, trace name, occurrence index), in recording order."""
-    keyed: dict[TraceKey, Trace] = {}
-    seen: dict[tuple[str, str], int] = {}
-    for trace in sorted(traces, key=lambda t: t.start_time):
-        base = (trace.test_id or "", trace.name)
-        index = seen.get(base, 0)
-        seen[base] = index + 1
-        keyed[(base[0], base[1], index)] = trace
-    return keyed
+    ordered = sorted(traces, key=lambda t: t.start_time)
+    return occurrence_keys(ordered, lambda t: (t.test_id or "", t.name))
 
 
 @dataclass
@@ -459,17 +477,33 @@ class RunDiff:
         return {k: d for k, d in self.diffs.items() if d}
 
 
-def diff_runs(
-    baseline: Iterable[Trace], current: Iterable[Trace], ignore: Sequence[str] = (), **options: Any
+def diff_paired(
+    baseline: Mapping[TraceKey, Trace | dict[str, Any]],
+    current: Mapping[TraceKey, Trace | dict[str, Any]],
+    ignore: str | Sequence[str] = (),
+    **options: Any,
 ) -> RunDiff:
-    """Diff every trace pair of two runs; unpaired traces count as added or removed."""
-    old, new = trace_key_map(baseline), trace_key_map(current)
+    """Diff the traces of two sides keyed alike (see :func:`occurrence_keys`).
+
+    Traces under the same key are compared with :func:`diff_traces`; a key on one side only is
+    an added or removed trace.
+    """
     result = RunDiff()
-    for key in sorted(set(old) | set(new)):
-        if key not in new:
+    for key in sorted(set(baseline) | set(current)):
+        if key not in current:
             result.removed.append(key)
-        elif key not in old:
+        elif key not in baseline:
             result.added.append(key)
         else:
-            result.diffs[key] = diff_traces(old[key], new[key], ignore, **options)
+            result.diffs[key] = diff_traces(baseline[key], current[key], ignore, **options)
     return result
+
+
+def diff_runs(
+    baseline: Iterable[Trace],
+    current: Iterable[Trace],
+    ignore: str | Sequence[str] = (),
+    **options: Any,
+) -> RunDiff:
+    """Diff every trace pair of two runs; unpaired traces count as added or removed."""
+    return diff_paired(trace_key_map(baseline), trace_key_map(current), ignore, **options)

@@ -10,6 +10,29 @@ import fnmatch
 from collections.abc import Iterable
 
 
+def ignore_patterns(ignore: str | Iterable[str]) -> list[str]:
+    """The ``ignore=`` argument as a list of patterns: one string is one pattern.
+
+    ``diff_traces``, ``diff_runs`` and ``assert_baseline`` all take ``ignore`` through here, so
+    ``ignore="*.detail"`` means the same everywhere (iterating the string would give ``"*"``,
+    which ignores everything). Anything else that is not a string is refused with a TypeError.
+    """
+    if isinstance(ignore, str):
+        return [ignore]
+    try:
+        patterns = list(ignore)
+    except TypeError:
+        raise TypeError(
+            f"ignore must be a pattern or a list of patterns, got {ignore!r}"
+        ) from None
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            raise TypeError(
+                f"ignore patterns must be strings, got {pattern!r} ({type(pattern).__name__})"
+            )
+    return patterns
+
+
 def path_ignored(path: str, patterns: Iterable[str]) -> bool:
     """Whether a change at ``path`` is left out by one of the ``ignore=`` glob ``patterns``."""
     return any(_covers(p, path) for p in patterns)

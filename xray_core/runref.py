@@ -23,6 +23,17 @@ from .models import Run
 
 _LATEST = re.compile(r"latest(?:~(\d+))?")
 _MAX_CANDIDATES = 10
+#: the longest id or reference looked up (SQLite refuses much longer LIKE patterns)
+MAX_ID_LENGTH = 4096
+
+
+def id_problem(text: str) -> str | None:
+    """What makes ``text`` unusable as an id or a reference, or None when it is fine."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    if len(text) > MAX_ID_LENGTH:
+        return f"is too long ({len(text)} characters; at most {MAX_ID_LENGTH})"
+    return None
 
 
 def short_id(value: str | None, length: int = 8) -> str:
@@ -53,6 +64,9 @@ def resolve_run(runs: Sequence[Run], ref: str, *, git_cwd: str | None = None) ->
     ref = ref.strip()
     if not ref:
         raise UnknownRunError("empty run reference; use a run id, latest, latest~N or a commit")
+    problem = id_problem(ref)
+    if problem is not None:
+        raise UnknownRunError(f"run {ref[:60]!r}{'...' if len(ref) > 60 else ''} {problem}")
     if not runs:
         raise UnknownRunError(f"run {ref!r}: the database has no runs")
     index = latest_index(ref)

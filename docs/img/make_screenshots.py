@@ -1,7 +1,8 @@
-"""Regenerate docs/img/report.png and report-dark.png: ``python docs/img/make_screenshots.py``.
+"""Regenerate docs/img/report*.png: ``python docs/img/make_screenshots.py``.
 
-Records the demo pipeline (several products and seeds, one baseline that drifted), writes the
-report, and photographs the evaluations view in headless Debian Chromium (light and dark).
+Records the demo pipeline (several products and seeds, one baseline that drifted, one decision
+assertion that failed), writes the report, and photographs in headless Debian Chromium the
+evaluations view (light and dark) and the landing page (``report-landing.png``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ SCROLL_TO_TIMELINE = """() => {
 }"""
 
 
+def pytest_failure(call: str, lines: str, where: str) -> str:
+    """A failure text as pytest writes it: the failing call, its ``E`` lines, where it failed."""
+    marked = "\n".join(f"E       {line}" for line in lines.splitlines())
+    return f">       {call}\n{marked}\n\n{where}"
+
+
 def demo_report() -> ReportData:
     """A realistic run: the demo's products, jittered repeats, one failed baseline."""
     xr = XRay(store=MemoryStore())
@@ -45,14 +52,21 @@ def demo_report() -> ReportData:
         )
         traces.append(trace)
         tests.append(TestResult(trace.test_id or "", "passed", 3.0, baseline="passed"))
-    for seed in (1, 2, 3):
+    for seed in (1, 2, 9):
         trace = record(
             "B0REF0001", f"demo/tests/test_pipeline.py::test_stable_under_jitter[seed={seed}]", seed
         )
         traces.append(trace)
         tests.append(TestResult(trace.test_id or "", "passed", 2.0))
-    before = record("B0REF0002", "baseline")
-    after = record("B0REF0002", "demo/tests/test_baselines.py::test_earbuds_baseline", seed=7)
+    flaky = traces[-1].decision("B0FLAKY01")  # seed 9 pushes its rating under the threshold
+    failure = pytest_failure(
+        'xray.assert_qualified("B0FLAKY01")',
+        f"AssertionError: {flaky.headline()}, expected qualified.\n{flaky.details()}",
+        "demo/tests/test_pipeline.py:41: AssertionError",
+    )
+    tests[-1] = TestResult(tests[-1].test_id, "failed", 2.0, message=failure)
+    before = record("B0REF0001", "baseline")
+    after = record("B0REF0001", "demo/tests/test_baselines.py::test_bottle_baseline", seed=10)
     diff = diff_traces(before, after)
     traces.append(after)
     tests.append(
@@ -62,7 +76,12 @@ def demo_report() -> ReportData:
             4.0,
             baseline="failed",
             baseline_diffs=[diff],
-            message="AssertionError: baseline differs\n" + str(diff),
+            message=pytest_failure(
+                "xray.assert_baseline()",
+                "Failed: decisions differ from the baseline "
+                f"demo/tests/__xray_baselines__/test_baselines.test_bottle_baseline.json:\n{diff}",
+                "demo/tests/test_baselines.py:12: Failed",
+            ),
         )
     )
     tests.append(
@@ -95,6 +114,11 @@ def main() -> None:
             page.evaluate(SCROLL_TO_TIMELINE)
             time.sleep(0.3)
             page.screenshot(path=str(HERE / name))
+        page.emulate_media(color_scheme="light")
+        page.goto(path.as_uri())  # the landing page: what needs attention, and why
+        page.wait_for_selector("body[data-ready]")
+        time.sleep(0.3)
+        page.screenshot(path=str(HERE / "report-landing.png"))
         browser.close()
 
 

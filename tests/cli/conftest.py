@@ -1,8 +1,9 @@
-"""Run histories for the ``xray`` command tests, and a way to call the installed command."""
+"""Run histories for the ``xray`` command tests, and a way to call the command in a subprocess."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -110,9 +111,14 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
     return call
 
 
+# The command of this interpreter's environment: ``xray`` on PATH may be another environment's, or
+# another program (Xray-core's proxy is also called ``xray``).
+XRAY = [sys.executable, "-m", "xray_core.cli"]
+
+
 def run_xray(*args: Any, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed console script, in a subprocess."""
-    return subprocess.run(["xray", *map(str, args)], cwd=cwd, capture_output=True, text=True,
+    """The ``xray`` command, in a subprocess."""
+    return subprocess.run([*XRAY, *map(str, args)], cwd=cwd, capture_output=True, text=True,
                           timeout=60, env=_env(), check=False)  # fmt: skip
 
 

@@ -1,10 +1,11 @@
-"""Every bad input through the installed ``xray`` script: one line on stderr, exit 2, no traceback.
+"""Every bad input to the ``xray`` command (a subprocess): one line on stderr, exit 2, no traceback.
 
 Databases are checked byte for byte afterwards: reading never creates or alters a file.
 """
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from xray_core import SQLiteStore
 from xray_core.store.schema import SCHEMA_VERSION
 
-from .conftest import COMMIT_A, add_run, run_xray
+from .conftest import COMMIT_A, XRAY, add_run, run_xray
 
 
 def _one_line_error(done: object, *needles: str) -> str:
@@ -137,7 +138,8 @@ def test_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     for index in range(30):
         add_run(db, 10.0, commit=COMMIT_A, index=index, repeats=2)
     refs = " ".join(f"latest~{n}" for n in range(30))  # about 200 kB: more than a pipe buffer
-    done = subprocess.run(f"xray export --db {db} {refs} -o - | head -c 10", shell=True,
+    xray = shlex.join([*XRAY, "export", "--db", str(db)])
+    done = subprocess.run(f"{xray} {refs} -o - | head -c 10", shell=True,
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert done.stdout == '{"format":' and done.stderr == ""
 

@@ -248,17 +248,29 @@ def test_export_to_stdout_and_import_into_a_new_default_db(
         assert [r.run_id for r in store.list_runs()] == [runs[2].run_id]
 
 
-def test_corrupt_row_is_one_line_internal_error(cli: Cli, history: History) -> None:
+def test_corrupt_row_is_a_one_line_error_naming_it(cli: Cli, history: History) -> None:
     import sqlite3
 
-    db, _ = history
+    db, runs = history
     conn = sqlite3.connect(db)
-    conn.execute("UPDATE traces SET metadata = '{not json'")
+    (trace_id,) = conn.execute("SELECT trace_id FROM traces WHERE run_id = ?",
+                               [runs[2].run_id]).fetchone()  # fmt: skip
+    conn.execute("UPDATE traces SET metadata = '{not json' WHERE trace_id = ?", [trace_id])
+    conn.execute("UPDATE runs SET counts = '[1' WHERE run_id = ?", [runs[0].run_id])
     conn.commit()
     conn.close()
     status, out, err = cli("diff", "--db", db, "latest~1", "latest")
-    assert (status, out) == (3, "")
-    assert err.startswith("xray: error: internal error: JSONDecodeError: ") and err.count("\n") == 1
+    assert (status, out) == (2, "")
+    assert err.startswith(f"xray: error: {db}: the stored run '{runs[0].run_id}' cannot be read: "
+                          "JSONDecodeError: ") and err.count("\n") == 1  # fmt: skip
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE runs SET counts = '{}'")
+    conn.commit()
+    conn.close()
+    status, out, err = cli("diff", "--db", db, "latest~1", "latest")
+    assert (status, out) == (2, "")
+    assert err.startswith(f"xray: error: {db}: the stored trace '{trace_id}' cannot be read: "
+                          "JSONDecodeError: ") and err.count("\n") == 1  # fmt: skip
 
 
 def test_show_nested_and_failed_steps(cli: Cli, tmp_path: Path) -> None:

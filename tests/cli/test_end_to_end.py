@@ -1,4 +1,4 @@
-"""The installed ``xray`` script on run histories recorded by real ``pytest --xray-db`` sessions.
+"""The ``xray`` command (a subprocess) on run histories recorded by real ``pytest --xray-db`` runs.
 
 A small instrumented project lives in a temporary git repository. It is tested three times: at
 commit 1 (minimum price 10), again at commit 1, then at commit 2 where the minimum price is 20,

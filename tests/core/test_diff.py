@@ -15,7 +15,6 @@ from rich.console import Console
 import xray_core as xray
 from xray_core.diff import (
     DecisionChanged,
-    FieldChanged,
     LLMChanged,
     ReasoningChanged,
     StatusChanged,
@@ -269,13 +268,39 @@ def test_a_bool_that_becomes_a_number_is_a_change() -> None:
     assert [c.path for c in xray.diff_traces(before, after).changes] == ["check.output.ok"]
 
 
-def test_a_bad_tolerance_or_a_single_string_as_ignore_is_refused() -> None:
+def test_a_bad_tolerance_or_ignore_is_refused() -> None:
     trace = record(BASE)
     for bad in (-0.1, float("nan"), "0.1"):
         with pytest.raises(ValueError, match="tolerance"):
             xray.diff_traces(trace, trace, tolerance=bad)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="ignore must be a list of patterns"):
-        xray.diff_traces(trace, trace, ignore="trace.metadata.request_id")
+    with pytest.raises(TypeError, match=r"ignore patterns must be strings, got 1 \(int\)"):
+        xray.diff_traces(trace, trace, ignore=["*.detail", 1])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="ignore must be a pattern or a list of patterns, got 5"):
+        xray.diff_traces(trace, trace, ignore=5)  # type: ignore[arg-type]
+
+
+def test_one_string_as_ignore_is_one_pattern_as_for_assert_baseline() -> None:
+    # list("*.detail") would be ["*", ".", "d", ...], and "*" would ignore everything
+    before = record(BASE)
+    after = record(replace(flip_b0x(BASE), metadata={"product": "P1", "request_id": "r-2"}))
+    as_string = xray.diff_traces(before, after, ignore="trace.metadata.request_id")
+    assert as_string.changes == xray.diff_traces(
+        before, after, ignore=["trace.metadata.request_id"]
+    ).changes
+    assert [c.path for c in as_string.changes] == ["filter.evaluations.B0X"]
+    assert xray.diff_runs([before], [after], ignore="*").diffs  # paired, and nothing left
+    assert not any(xray.diff_runs([before], [after], ignore="*").diffs.values())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["*", "*.detail", "filter", "filter.evaluations.B0X", "trace.metadata",
+                        "*[0]", "keywords.output.keywords", "nothing.here", ""]))  # fmt: skip
+def test_a_string_and_a_list_of_that_string_ignore_the_same(pattern: str) -> None:
+    before = record(BASE)
+    after = record(flip_b0x(with_step(BASE, 0, output={"keywords": ["steel", "bottle"]}), "x"))
+    one = xray.diff_traces(before, after, ignore=pattern)
+    listed = xray.diff_traces(before, after, ignore=[pattern])
+    assert (one.changes, one.drift) == (listed.changes, listed.drift)
 
 
 def everything_paths_without(diff: xray.TraceDiff, fragment: str) -> set[str]:

@@ -81,7 +81,7 @@ def test_lifecycle(project: pytest.Pytester) -> None:
         ]
     )
     path.write_text('{"steps": []}')
-    project.runpytest().stdout.fnmatch_lines(["*has no valid 'traces' list*"])
+    project.runpytest().stdout.fnmatch_lines(["*test_pick.json has no 'format' field*"])
 
 
 def test_corrupt_file_fails_only_its_test(project: pytest.Pytester) -> None:
@@ -237,7 +237,10 @@ def test_a_file_name_too_long_for_the_file_system_is_a_clear_error(
         import pytest
         from pipeline import select
 
-        @pytest.mark.parametrize("prompt", ["Pick the best-reviewed bottle for me " * 8])
+        PROMPT = "Pick the best-reviewed bottle for me " * 8
+
+        # The id is stated: pytest's automatic id of a long string differs between versions.
+        @pytest.mark.parametrize("prompt", [PROMPT], ids=[PROMPT])
         def test_prompt(xray, prompt):
             select([5])
             xray.assert_baseline()
@@ -287,3 +290,17 @@ def test_ignore_given_as_one_string_is_one_pattern(project: pytest.Pytester) -> 
         )
     )
     project.runpytest().stdout.fnmatch_lines(["*B0: rejected by price -> qualified*"])
+
+
+def test_ignore_that_is_not_patterns_is_refused_as_diff_traces_refuses_it(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        test_bad=TEST.replace("assert_baseline()", 'assert_baseline(ignore=["*.detail", 1])')
+    )
+    result = project.runpytest("--xray-update")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [">*xray.assert_baseline(ignore=*", "E       TypeError: ignore patterns must be strings, got 1 (int)"]
+    )
+    assert not (project.path / "__xray_baselines__").exists()

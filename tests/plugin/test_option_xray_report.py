@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-report = pytest.importorskip("xray_core.report")
-if not hasattr(report, "write_report"):  # the renderer is written in parallel
-    pytest.skip("xray_core.report.write_report does not exist yet", allow_module_level=True)
-
 TESTS = """
 from pipeline import select
 

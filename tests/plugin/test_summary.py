@@ -114,5 +114,38 @@ def test_terminal_colour_follows_pytest(
         monkeypatch.setenv(name, value) if value else monkeypatch.delenv(name, raising=False)
     project.makepyfile(test_c="from pipeline import select\n\ndef test_c():\n    select([5])\n")
     result = project.runpytest_subprocess(*args)
-    line = next(l for l in result.outlines if "trace captured" in l)
+    line = next(out for out in result.outlines if "trace captured" in out)
     assert ("\x1b[" in line) is coloured
+
+
+def test_the_summary_counts_baseline_files_not_tests(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_named="""
+        from pipeline import select
+
+        def test_two_files(xray):
+            with xray.capture() as first:
+                select([5, 20])
+            with xray.capture() as second:
+                select([30])
+            second.assert_baseline(name="second")
+            first.assert_baseline(name="first")  # fails last, after both files were checked
+
+        def test_one_file(xray):
+            select([30])
+            xray.assert_baseline()
+        """
+    )
+    written = project.runpytest("--xray-update", "--xray-db=runs.db")
+    written.stdout.fnmatch_lines(["3 baselines: 3 written"])
+    source = project.path.joinpath("test_named.py").read_text()
+    project.makepyfile(test_named=source.replace("select([5, 20])", "select([15, 20])"))
+    checked = project.runpytest("--xray-db=runs.db")
+    checked.assert_outcomes(failed=1, passed=1)
+    checked.stdout.fnmatch_lines(["3 baselines: 2 passed, 1 failed"])
+    from xray_core import SQLiteStore
+
+    with SQLiteStore(project.path / "runs.db", strict=True) as store:
+        first, second = sorted(store.list_runs(), key=lambda r: r.started_at)
+    assert first.counts["baseline_written"] == 3
+    assert (second.counts["baseline_passed"], second.counts["baseline_failed"]) == (2, 1)

@@ -8,8 +8,6 @@ import pytest
 
 from xray_core import SQLiteStore
 
-pytest.importorskip("xdist")
-
 TESTS = """
 import pytest
 from pipeline import select

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,11 +14,12 @@ from urllib.parse import quote
 import pytest
 
 from xray_core import Run, XRay, diff_runs, diff_traces
-from xray_core.report import Panel, ReportData, write_report
+from xray_core.report import Panel, ReportData, TestResult, write_report
 from xray_core.stability import decision_stability
 
 from .recording import CATALOG, HOSTILE, select_competitors
-from .test_render import hostile_data
+from .test_plugin_report import PIPELINE
+from .test_render import MARKUP_FAILURE, hostile_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -33,7 +36,7 @@ if not CHROMIUM.exists():
 if os.environ.get("CI"):
     from playwright import sync_api  # in CI a missing Playwright is an error, not a skip
 else:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: the `test` extra has it")
 
 
 @pytest.fixture(scope="module")
@@ -387,9 +390,11 @@ def test_hostile_run_comparison_and_stability_run_no_script(
 def test_metadata_not_in_a_known_pattern_is_still_shown(
     watched: Watched, tmp_path: Path, xr: XRay
 ) -> None:
-    with xr.trace("hand-written", metadata={"error": {"code": 5}}) as trace:
-        with trace.step("ask") as step:
-            step.set_metadata({"llm": "gpt-4o", "evaluations": "n/a", "other": 1})
+    with (
+        xr.trace("hand-written", metadata={"error": {"code": 5}}) as trace,
+        trace.step("ask") as step,
+    ):
+        step.set_metadata({"llm": "gpt-4o", "evaluations": "n/a", "other": 1})
     recorded = xr.store.get_trace(trace.trace_id)
     assert recorded is not None
     page = watched.open(write_report(tmp_path / "r.html", ReportData(traces=[recorded])),
@@ -399,3 +404,136 @@ def test_metadata_not_in_a_known_pattern_is_still_shown(
     for text in ('llm: "gpt-4o"', 'evaluations: "n/a"', "other: 1"):
         assert text in shown
     assert "error: {1 key}" in page.locator(".block", has_text="Trace metadata").inner_text()
+
+
+# -- the landing page: what broke, without a click -----------------------------------------------
+def attention(page: Any) -> dict[str, dict[str, Any]]:
+    """The "Needs attention" items of the landing page, by test id (or trace name)."""
+    found: dict[str, dict[str, Any]] = {}
+    for item in page.locator("#detail .attn").all():
+        why = item.locator(".attn-why")
+        assert why.count() == 0 or why.is_visible()
+        found[item.locator(".attn-head .mono").first.text_content()] = {
+            "badges": item.locator(".attn-head .badge").all_text_contents(),
+            "why": why.text_content() if why.count() else None,
+            "flips": item.locator(".attn-flips li, div.attn-flips").all_text_contents(),
+        }
+    return found
+
+
+def test_landing_page_says_why_each_test_failed(watched: Watched, report: Path) -> None:
+    page = watched.open(report)
+    assert page.evaluate("document.body.dataset.routed") == "1"  # nothing was clicked
+    assert attention(page) == {
+        "tests/test_pipeline.py::test_rank_fails": {
+            "badges": ["test failed"], "why": "ValueError: ranking exploded", "flips": []},
+        "tests/test_pipeline.py::test_baseline": {
+            "badges": ["test failed", "baseline"], "why": "baseline differs: B01 flipped",
+            "flips": ["B01 qualified → rejected by price (price flipped; step filter_and_select)"]},
+    }  # fmt: skip
+
+
+def test_landing_page_shows_a_few_flips_then_how_many_more(
+    watched: Watched, tmp_path: Path, xr: XRay
+) -> None:
+    catalog = [{"id": f"C{i}", "price": 20.0, "rating": 4.5, "reviews": 500} for i in range(6)]
+    before = select_competitors(xr, catalog=catalog)
+    after = select_competitors(xr, catalog=[dict(c, price=100.0) for c in catalog])
+    nudged = select_competitors(xr, catalog=[dict(catalog[0], rating=4.6), *catalog[1:]])
+    quiet = diff_traces(before, nudged)  # a candidate's data changed, no verdict did
+    tests = [TestResult("t::many", "failed", baseline="failed",
+                        baseline_diffs=[diff_traces(before, after)]),
+             TestResult("t::quiet", "failed", baseline="failed", baseline_diffs=[quiet])]  # fmt: skip
+    page = watched.open(write_report(tmp_path / "r.html", ReportData(traces=[], tests=tests)))
+    found = attention(page)
+    flip = "{} qualified → rejected by price (price flipped; step filter_and_select)"
+    assert found["t::many"]["flips"] == [flip.format(f"C{i}") for i in range(3)] + ["+3 more"]
+    assert len(quiet.changes) == 1 and not quiet.decisions
+    assert found["t::quiet"]["flips"] == ["no verdict flipped; 1 other change"]
+
+
+def test_landing_page_failure_line_with_markup_is_text(watched: Watched, tmp_path: Path) -> None:
+    test_id = f"tests/test_pick.py::test_pick[{HOSTILE}]"
+    data = ReportData(tests=[TestResult(test_id, "failed", message=MARKUP_FAILURE)])
+    page = watched.open(write_report(tmp_path / "r.html", data))
+    assert attention(page)[test_id]["why"] == 'AssertionError: </script><script>alert("x")</script>'
+    assert page.locator("img").count() == 0 and page.locator("script").count() == 2
+
+
+ATTENTION_SUITE = """
+import os
+
+import pytest
+
+import xray_core as xc
+from pipeline import select
+
+PRICES = [float(p) for p in os.environ.get("PRICES", "12 50 30").split()]
+
+
+@pytest.fixture
+def catalog():
+    raise ConnectionError("catalog service unreachable")
+
+
+def test_rejects_expensive(xray):
+    select([12.0, 30.0])
+    xray.assert_rejected("B1", by="price")
+
+
+def test_baseline(xray):
+    select(PRICES)
+    xray.assert_baseline()
+
+
+def test_needs_catalog(catalog):
+    pass
+
+
+def test_passes():
+    select([12.0])
+
+
+def test_pipeline_error_is_expected():
+    with pytest.raises(ZeroDivisionError), xc.trace("ratio") as trace:
+        with trace.step("divide"):
+            1 / 0
+"""
+
+
+def test_landing_page_of_a_run_and_of_its_history(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, watched: Watched
+) -> None:
+    pytester.makepyfile(pipeline=PIPELINE, test_suite=ATTENTION_SUITE)
+    pytester.runpytest("--xray-update").assert_outcomes(passed=3, failed=1, errors=1)
+    monkeypatch.setenv("PRICES", "12 30 30")  # B1 now qualifies: the baseline's decision flips
+    result = pytester.runpytest("--xray-report=report.html", "--xray-db=runs.db")
+    result.assert_outcomes(passed=2, failed=2, errors=1)
+    found = attention(watched.open(pytester.path / "report.html"))
+    assert set(found) == {"test_suite.py::test_rejects_expensive", "test_suite.py::test_baseline",
+                          "test_suite.py::test_needs_catalog",
+                          "test_suite.py::test_pipeline_error_is_expected"}  # fmt: skip
+    assert found["test_suite.py::test_rejects_expensive"]["why"] == (
+        "AssertionError: B1 was qualified in step 'filter_and_select', expected rejected by 'price'."
+    )
+    assert found["test_suite.py::test_needs_catalog"] == {
+        "badges": ["test error"], "why": "ConnectionError: catalog service unreachable",
+        "flips": []}  # fmt: skip
+    assert found["test_suite.py::test_pipeline_error_is_expected"] == {
+        "badges": ["trace failed"], "why": "ZeroDivisionError: division by zero",
+        "flips": []}  # fmt: skip
+    baseline = found["test_suite.py::test_baseline"]
+    assert baseline["badges"] == ["test failed", "baseline"]
+    assert "decisions differ" in baseline["why"]
+    assert baseline["flips"] == [
+        "B1 rejected by price → qualified (price flipped; step filter_and_select)"
+    ]
+    # each line is the one pytest marked as the error of that test
+    errors = {line[1:].strip() for line in result.outlines if line.startswith("E ")}
+    assert {f["why"] for f in found.values() if f["badges"] != ["trace failed"]} <= errors
+
+    subprocess.run([sys.executable, "-m", "xray_core.cli", "report", "--db", "runs.db",
+                    "-o", "history.html"], cwd=pytester.path, check=True, capture_output=True)  # fmt: skip
+    history = attention(watched.open(pytester.path / "history.html"))
+    assert {k: v["why"] for k, v in history.items()} == {k: v["why"] for k, v in found.items()}
+    assert history["test_suite.py::test_baseline"]["flips"] == []  # the run history keeps no diff

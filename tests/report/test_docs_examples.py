@@ -53,3 +53,12 @@ def test_test_link_example_prints_what_it_says(capsys: pytest.CaptureFixture[str
     exec(compile(block, str(DOC), "exec"), {})  # noqa: S102 - our own docs
     expected = re.search(r"^# (reports/xray\.html#test=\S+)$", block, re.MULTILINE)
     assert expected is not None and capsys.readouterr().out == expected.group(1) + "\n"
+
+
+def test_first_failure_line_example_prints_what_it_says(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    block = block_with("first_failure_line(")
+    exec(compile(block, str(DOC), "exec"), {})  # noqa: S102 - our own docs
+    expected = re.search(r"^# (AssertionError: .+)$", block, re.MULTILINE)
+    assert expected is not None and capsys.readouterr().out == expected.group(1) + "\n"

@@ -209,6 +209,33 @@ def test_values_json_cannot_hold_become_text() -> None:
     assert odd["meta"]["when"].startswith("<object object")
 
 
+# -- what broke ---------------------------------------------------------------------------------
+MARKUP_FAILURE = (
+    "    def test_pick():\n"
+    ">       assert pick() == 'B0X', '</script><script>alert(\"x\")</script>'\n"
+    'E       AssertionError: </script><script>alert("x")</script>\n'
+    "E       assert 'B0Y' == 'B0X'\n"
+    "\n"
+    "tests/test_pick.py:4: AssertionError"
+)
+
+
+def test_failing_tests_carry_their_first_failure_line(sample_data: ReportData) -> None:
+    _, payload = rendered(sample_data)
+    why = {t["id"].split("::")[1]: t["why"] for t in payload["tests"]}
+    assert why == {"test_selects_best": None, "test_rank_fails": "ValueError: ranking exploded",
+                   "test_baseline": "baseline differs: B01 flipped", "test_without_trace": None}  # fmt: skip
+
+
+def test_a_failure_line_with_markup_stays_inside_the_data() -> None:
+    data = ReportData(tests=[TestResult("tests/test_pick.py::test_pick", "failed",
+                                        message=MARKUP_FAILURE)])  # fmt: skip
+    html, payload = rendered(data)
+    assert payload["tests"][0]["why"] == 'AssertionError: </script><script>alert("x")</script>'
+    assert "<script>alert" not in html and "</script><script>" not in html
+    assert_contained(html)
+
+
 # -- escaping -----------------------------------------------------------------------------------
 def hostile_data(xr: XRay) -> ReportData:
     """Every user-controlled field holds markup that would run script if inserted as HTML."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import math
+import os
 import sqlite3
 import sys
 import tempfile
@@ -19,7 +21,8 @@ from rich.text import Text
 
 from ..exceptions import XRayError
 from ..models import Run, Trace
-from ..runref import resolve_run
+from ..runref import id_problem, resolve_run
+from ..store.readonly import connect_read_only
 from ..store.schema import SCHEMA_VERSION
 from ..store.sqlite import SQLiteStore
 
@@ -61,12 +64,16 @@ class Context:
     def open_store(self, *, write: bool = False) -> AbstractContextManager[SQLiteStore]:
         """The existing database, checked to be an X-Ray one (never creates a file).
 
-        Unless ``write``, the file is never changed: a database of an older schema (which
-        opening would migrate, locking out the older X-Ray that wrote it) is read from a copy.
+        Unless ``write``, neither the file nor its ``-wal`` is ever changed: it is opened
+        read-only (a leftover write-ahead log is read, not checkpointed), and a database of an
+        older schema (which opening would migrate, locking out the older X-Ray that wrote it) is
+        read from a migrated copy.
         """
         path = self.db_path()
-        current = check_db(path)
-        return _opened(path, copy=not (write or current))
+        readable = check_db(path)
+        if write:
+            return _opened(path)
+        return _opened(path, copy=not readable, read_only=readable)
 
     def create_store(self) -> AbstractContextManager[SQLiteStore]:
         """The database, created (with its parent directories) when missing."""
@@ -90,9 +97,10 @@ class Context:
 
 
 @contextmanager
-def _opened(path: Path, *, copy: bool = False) -> Iterator[SQLiteStore]:
+def _opened(path: Path, *, copy: bool = False, read_only: bool = False) -> Iterator[SQLiteStore]:
     with tempfile.TemporaryDirectory(prefix="xray-") if copy else nullcontext() as folder:
-        store = SQLiteStore(_copy(path, Path(folder)) if folder else path, strict=True)
+        target = _copy(path, Path(folder)) if folder else path
+        store = SQLiteStore(target, strict=True, read_only=read_only and not folder)
         store.path = path  # messages name the user's file, not the copy
         try:
             yield store
@@ -103,17 +111,13 @@ def _opened(path: Path, *, copy: bool = False) -> Iterator[SQLiteStore]:
 def _copy(path: Path, folder: Path) -> Path:
     """A copy of the database at ``path`` in ``folder``, read through a read-only connection."""
     target = folder / path.name
-    source, copy = _read_only(path), sqlite3.connect(target)
+    source, copy = connect_read_only(path), sqlite3.connect(target)
     try:
         source.backup(copy)
     finally:
         source.close()
         copy.close()
     return target
-
-
-def _read_only(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
 
 
 def find_db(start: Path) -> Path:
@@ -141,27 +145,42 @@ def check_db(path: Path) -> bool:
     Read-only: the file is opened with ``mode=ro`` so nothing is created or changed here (a
     database of a newer schema is refused by :class:`SQLiteStore` itself, untouched).
 
-    :returns: whether the database can be opened as it is, without being migrated or switched
-        to WAL mode.
+    :returns: whether the database can be read as it is (with ``read_only=True``), without
+        being migrated: its schema is the current one (or a newer one, which is refused).
     """
     if not path.exists():
         raise UsageError(f"{path}: no such database file")
     if path.is_dir():
         raise UsageError(f"{path}: is a directory, not a database file")
     try:
-        conn = _read_only(path)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            tables = {r[0] for r in rows}
-        finally:
-            conn.close()
+        conn = connect_read_only(path)
+    except sqlite3.Error as exc:
+        raise UsageError(f"{path}: {_cannot_open(path, exc)}") from None
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        tables = {r[0] for r in rows}
     except sqlite3.Error as exc:
         raise UsageError(f"{path}: not an SQLite database ({exc})") from None
+    finally:
+        conn.close()
     if version <= SCHEMA_VERSION and "runs" not in tables:
         raise UsageError(f"{path}: an SQLite database, but not an X-Ray one (no runs table)")
-    return version > SCHEMA_VERSION or (version == SCHEMA_VERSION and journal == "wal")
+    return version >= SCHEMA_VERSION
+
+
+def _cannot_open(path: Path, exc: sqlite3.Error) -> str:
+    """Why SQLite could not open ``path`` for reading, in the user's terms."""
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+        return f"not an SQLite database ({exc})"
+    if not os.access(path, os.R_OK):
+        return "cannot read the file (permission denied)"
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and not os.access(path.parent, os.W_OK):
+        return (f"cannot read it: SQLite needs to create its -shm index beside {wal.name} to read "
+                f"that log, and the folder is read-only ({exc}); copy the database and its "
+                "-wal file to a writable folder")  # fmt: skip
+    return f"cannot open it as an SQLite database ({exc})"
 
 
 def all_runs(store: SQLiteStore) -> list[Run]:
@@ -215,7 +234,56 @@ def output_file(text: str) -> str:
     """argparse type: a file name to write (not empty)."""
     if not text.strip():
         raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
+    return str(file_path(text))
+
+
+def file_path(text: str) -> Path:
+    """argparse type: a file name (the operating system refuses a NUL character in one)."""
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError(f"{shown(text)}: a file name cannot contain a NUL "
+                                         "character")  # fmt: skip
+    return Path(text)
+
+
+def identifier(text: str) -> str:
+    """argparse type: an id, a prefix or a run reference as the database stores ids.
+
+    Lone surrogates (bytes of a non-UTF-8 command line) become ``\\udcxx`` text, as the store
+    writes them; a NUL character or more than ``runref.MAX_ID_LENGTH`` characters is refused.
+    """
+    problem = id_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{shown(text)} {problem}")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def pattern(text: str) -> str:
+    """argparse type: a ``--test``/``--ignore`` pattern (the same limits as ids)."""
+    problem = id_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{shown(text)} {problem}")
     return text
+
+
+def text_arg(text: str) -> str:
+    """argparse type: free text (a title); undecodable bytes become ``\\udcxx`` text."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def tolerance(text: str) -> float:
+    """argparse type: a finite number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {shown(text)}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {shown(text)}")
+    return value
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """A user's value quoted in a message: repr, cut to a readable length."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def positive_int(text: str) -> int:
@@ -223,7 +291,7 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {shown(text)}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
     return value

@@ -27,7 +27,18 @@ from ..models import Run, Trace
 from ..runref import describe_run, latest_index, resolve_run, short_id
 from ..runstate import shown_status, status_phrase
 from ..store.sqlite import SQLiteStore
-from .common import TEST_HELP, CommandSet, Context, UsageError, all_runs, run_json, run_traces
+from .common import (
+    TEST_HELP,
+    CommandSet,
+    Context,
+    UsageError,
+    all_runs,
+    identifier,
+    pattern,
+    run_json,
+    run_traces,
+    tolerance,
+)
 
 EXIT_SAME, EXIT_DIFFERENT = 0, 1
 
@@ -44,8 +55,8 @@ def register(commands: CommandSet) -> None:
                "completed runs only; a run named otherwise that did not complete (interrupted, "
                "failed, still running or killed) is refused unless --partial is given.",
     )  # fmt: skip
-    parser.add_argument("run_a", metavar="A", help="the run before (e.g. latest~1)")
-    parser.add_argument("run_b", metavar="B", help="the run after (e.g. latest)")
+    parser.add_argument("run_a", metavar="A", type=identifier, help="the run before (e.g. latest~1)")
+    parser.add_argument("run_b", metavar="B", type=identifier, help="the run after (e.g. latest)")
     add_compare_options(parser)
     parser.add_argument("--partial", action="store_true",
                         help="compare a run that did not complete: only the tests that "
@@ -58,11 +69,11 @@ def register(commands: CommandSet) -> None:
 
 def add_compare_options(parser: argparse.ArgumentParser) -> None:
     """The options shared by the commands comparing runs (diff, report)."""
-    parser.add_argument("--test", metavar="PATTERN", help=TEST_HELP)
-    parser.add_argument("--ignore", metavar="PATTERN", action="append", default=[],
+    parser.add_argument("--test", metavar="PATTERN", type=pattern, help=TEST_HELP)
+    parser.add_argument("--ignore", metavar="PATTERN", action="append", default=[], type=pattern,
                         help="ignore changes at paths matching this glob (repeatable), "
                              "e.g. 'keyword_generation.output.*' or '*.detail'")  # fmt: skip
-    parser.add_argument("--tolerance", type=float, default=0.0, metavar="X",
+    parser.add_argument("--tolerance", type=tolerance, default=0.0, metavar="X",
                         help="numbers closer than X count as equal")  # fmt: skip
     parser.add_argument("--include-llm", action="store_true",
                         help="make LLM configuration drift count as a difference")  # fmt: skip

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from ..models import Run
 from ..runref import describe_run
-from .common import CommandSet, Context, positive_int
+from .common import CommandSet, Context, positive_int, shown
 
 
 def register(commands: CommandSet) -> None:
@@ -39,7 +39,10 @@ def parse_date(text: str) -> datetime:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last representable time
+        raise argparse.ArgumentTypeError(f"{shown(text)} is out of range in UTC") from None
 
 
 def select(runs: list[Run], keep: int | None, before: datetime | None) -> list[Run]:

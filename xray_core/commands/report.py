@@ -6,6 +6,7 @@ import argparse
 
 from ..diff import diff_runs
 from ..models import Run, Trace
+from ..outcomes import known_outcome, known_verdict
 from ..report.data import ReportData, TestResult
 from ..runref import short_id
 from ..stability import decision_stability
@@ -14,10 +15,12 @@ from .common import (
     CommandSet,
     Context,
     UsageError,
+    identifier,
     match_test,
     output_file,
     resolve,
     run_traces,
+    text_arg,
 )
 from .diff import add_compare_options, summary_line
 
@@ -31,11 +34,11 @@ def register(commands: CommandSet) -> None:
                     "test), and the stability of each decision. More runs: B is the last, A the "
                     "one before it, and the stability is over all of them.",
     )  # fmt: skip
-    parser.add_argument("runs", metavar="RUN", nargs="*", default=["latest"],
+    parser.add_argument("runs", metavar="RUN", nargs="*", default=["latest"], type=identifier,
                         help="run references (default: latest)")  # fmt: skip
     parser.add_argument("-o", "--output", required=True, type=output_file, metavar="FILE",
                         help="the HTML file to write (parent folders are created)")  # fmt: skip
-    parser.add_argument("--title", default=None, help="the page title")
+    parser.add_argument("--title", default=None, type=text_arg, help="the page title")
     add_compare_options(parser)
     parser.set_defaults(handler=run, json_ok=False)
 
@@ -76,8 +79,8 @@ def build_report_data(
 
 def _test_results(store: SQLiteStore, run: Run, pattern: str | None) -> list[TestResult]:
     return [
-        TestResult(test_id=row["test_id"], outcome=row.get("outcome") or "unknown",
-                   duration_ms=row.get("duration_ms"), baseline=row.get("baseline"),
+        TestResult(test_id=row["test_id"], outcome=known_outcome(row.get("outcome")),
+                   duration_ms=row.get("duration_ms"), baseline=known_verdict(row.get("baseline")),
                    message=row.get("message"))
         for row in store.run_tests(run.run_id)
         if match_test(row["test_id"], pattern)

@@ -14,7 +14,7 @@ from rich.tree import Tree
 from ..models import Evaluation, Step, Trace
 from ..runref import short_id
 from ..store.sqlite import SQLiteStore
-from .common import CommandSet, Context, UsageError, format_ms
+from .common import CommandSet, Context, UsageError, format_ms, identifier
 
 STATUS_STYLE = {"completed": "green", "failed": "bold red", "running": "yellow"}
 STATUS_MARK = {"completed": "✓", "failed": "✗", "running": "…"}
@@ -29,7 +29,8 @@ def register(commands: CommandSet) -> None:
         description="Show a trace: its steps with status, duration, reasoning, and a table of "
                     "the candidates each step evaluated (rejected first).",
     )  # fmt: skip
-    parser.add_argument("trace_id", metavar="TRACE_ID", help="a trace id or a unique prefix")
+    parser.add_argument("trace_id", metavar="TRACE_ID", nargs="?", type=identifier,
+                        help="a trace id or a unique prefix (`xray traces` lists them)")  # fmt: skip
     parser.add_argument("--all-items", action="store_true",
                         help="list every evaluated candidate (default: 20 per step)")  # fmt: skip
     parser.set_defaults(handler=run, json_ok=True)
@@ -37,6 +38,9 @@ def register(commands: CommandSet) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Show the trace."""
+    if args.trace_id is None:
+        raise UsageError("which trace? `xray traces` lists the recorded traces, newest first, "
+                         "with their ids")  # fmt: skip
     with ctx.open_store() as store:
         trace = find_trace(store, args.trace_id)
     if ctx.as_json:

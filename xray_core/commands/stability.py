@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..stability import DecisionStability, decision_stability
-from .common import TEST_HELP, CommandSet, Context, all_runs, match_test, positive_int
+from .common import TEST_HELP, CommandSet, Context, all_runs, match_test, pattern, positive_int
 
 EXIT_STABLE, EXIT_UNSTABLE = 0, 1
 
@@ -26,7 +26,7 @@ def register(commands: CommandSet) -> None:
     )  # fmt: skip
     parser.add_argument("--last", type=positive_int, default=10, metavar="N",
                         help="use the N most recent runs (default 10)")  # fmt: skip
-    parser.add_argument("--test", metavar="PATTERN", help=TEST_HELP)
+    parser.add_argument("--test", metavar="PATTERN", type=pattern, help=TEST_HELP)
     parser.add_argument("--all", action="store_true", dest="show_all",
                         help="also list the stable decisions")  # fmt: skip
     parser.add_argument("--fail-unstable", action="store_true",

@@ -7,10 +7,11 @@ The pytest plugin (``--xray-report``) and the ``xray report`` command both build
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..diff import RunDiff, TraceDiff
 from ..models import Run, Trace
+from ..outcomes import BaselineVerdict, TestOutcome
 from ..stability import DecisionStability
 
 
@@ -21,10 +22,10 @@ class TestResult:
     __test__ = False  # not a pytest test class, despite its name
 
     test_id: str
-    outcome: str  #: passed | failed | skipped | error | xfailed | xpassed
+    outcome: TestOutcome | Literal["unknown"]  #: unknown: a stored row without a known outcome
     duration_ms: float | None = None
-    #: baseline verdict: passed | failed | written | missing | error, or None (no assert_baseline)
-    baseline: str | None = None
+    #: the worst verdict of the test's baseline checks, or None (no assert_baseline)
+    baseline: BaselineVerdict | None = None
     #: the semantic diffs of a failed baseline (one per compared trace), flipped decisions first
     baseline_diffs: list[TraceDiff] = field(default_factory=list)
     #: the failure text pytest reported (longrepr), when the test failed

@@ -17,6 +17,7 @@ from ..diff import Change, DecisionChanged, RunDiff, TraceDiff
 from ..models import Run, Step, Trace
 from ..stability import DecisionStability
 from .data import Panel, ReportData, TestResult
+from .failure import first_failure_line
 
 #: bytes that must not appear raw inside a <script> element (or that break JS string literals)
 _HTML_ESCAPES = (
@@ -68,6 +69,7 @@ def _test(test: TestResult) -> dict[str, Any]:
         "dur": test.duration_ms,
         "baseline": test.baseline,
         "message": test.message,
+        "why": first_failure_line(test.message),
         "diffs": [_trace_diff(d) for d in test.baseline_diffs],
     }
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from ..atomic import write_text_atomic
 from .data import ReportData
 from .payload import build_payload, script_json
 
@@ -63,11 +64,5 @@ def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
         raise IsADirectoryError(f"report path {str(target)!r} is a directory; give a file name")
     target.parent.mkdir(parents=True, exist_ok=True)
     html = render_report(data)
-    # written beside the target, then renamed: a reader never sees a half-written page
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomic(target, html)  # a reader never sees a half-written page
     return target

@@ -13,6 +13,9 @@ thread with :meth:`SQLiteStore.queue_test`.
 Errors: without ``strict``, a failed write is logged and counted in ``store.errors`` and the
 pipeline goes on; a database written by a newer schema is refused and never modified. The full
 design is in docs/storage.md.
+
+``read_only=True`` opens the file with a ``mode=ro`` connection and no writer: nothing is
+migrated, switched to WAL or checkpointed, so neither the file nor its ``-wal`` changes.
 """
 
 from __future__ import annotations
@@ -26,16 +29,19 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from pydantic import ValidationError
 
 from ..exceptions import SchemaVersionError, StoreError
 from ..models import RUN_STATUSES, Run, RunStatus, Trace
 from .base import RUN_TEST_COLUMNS, Store, check_query
+from .readonly import ReadOnlyFile
 from .records import trace_from_records, trace_to_records
 from .schema import (
     _INSERT_RUN_TEST,
@@ -95,10 +101,17 @@ class SQLiteStore(Store):
     :param strict: raise :class:`~xray_core.exceptions.StoreError` on failures instead of
         logging them and counting them in :attr:`errors`.
     :param timeout: seconds a write waits for another process's write lock before failing.
+    :param read_only: only read: the database file and its ``-wal`` are never written (no
+        migration, no WAL switch, no checkpoint); every write is refused as a failure.
     """
 
     def __init__(
-        self, path: str | Path, *, strict: bool = False, timeout: float = BUSY_TIMEOUT_S
+        self,
+        path: str | Path,
+        *,
+        strict: bool = False,
+        timeout: float = BUSY_TIMEOUT_S,
+        read_only: bool = False,
     ) -> None:
         if str(path) == ":memory:":  # each connection (reader, writer thread) would get its own
             raise ValueError(
@@ -111,6 +124,9 @@ class SQLiteStore(Store):
         self._location = str(self.path.absolute())
         self.strict = strict
         self.timeout = timeout
+        self.read_only = read_only
+        self._read_only_file = ReadOnlyFile(self._location, timeout=timeout,
+                                            check_same_thread=False) if read_only else None  # fmt: skip
         #: records that could not be written, plus failed opens (non-strict stores only count)
         self.errors = 0
         self._errors_lock = threading.Lock()
@@ -119,12 +135,14 @@ class SQLiteStore(Store):
         self._read_lock = threading.RLock()
         self._closed = False
         self._stale = False
+        self._pending: list[tuple[str, Sequence[Any]]] | None = None  # see transaction()
         self._reset_writer()
         self._db = self._open()
         _open_stores.add(self)
 
     def __repr__(self) -> str:
-        return f"SQLiteStore({str(self.path)!r}, strict={self.strict})"
+        mode = ", read_only=True" if self.read_only else ""
+        return f"SQLiteStore({str(self.path)!r}, strict={self.strict}{mode})"
 
     def _reset_writer(self) -> None:
         self._queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
@@ -153,6 +171,8 @@ class SQLiteStore(Store):
 
     # -- opening and schema --
     def _connect(self) -> sqlite3.Connection:
+        if self._read_only_file is not None:
+            return self._read_only_file.connect()
         conn = sqlite3.connect(
             self._location, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
@@ -163,7 +183,8 @@ class SQLiteStore(Store):
     def _open(self) -> sqlite_utils.Database:
         conn: sqlite3.Connection | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._connect()
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except (OSError, sqlite3.Error) as exc:
@@ -178,6 +199,15 @@ class SQLiteStore(Store):
                 f"(this one reads up to {SCHEMA_VERSION}); upgrade decisiontracex. "
                 "The database was not modified."
             ))  # fmt: skip
+        if self.read_only:
+            if version < SCHEMA_VERSION:
+                conn.close()
+                return self._give_up(StoreError(
+                    f"{self.path}: schema version {version} is older than this X-Ray's "
+                    f"({SCHEMA_VERSION}) and a read-only store does not upgrade it; open it "
+                    "once without read_only=True. The database was not modified."
+                ))  # fmt: skip
+            return sqlite_utils.Database(conn)
         try:
             self._ensure_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -223,8 +253,14 @@ class SQLiteStore(Store):
                 conn.execute(f"PRAGMA user_version = {target}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
+
+    def _closed_error(self) -> StoreError:
+        """Why this store cannot write although it is usable: closed, or opened read-only."""
+        if self.read_only and not self._closed:
+            return StoreError(f"{self.path}: opened read-only (read_only=True): nothing is written")
+        return StoreError(f"{self.path}: store is closed")
 
     def _give_up(self, exc: StoreError) -> sqlite_utils.Database:
         """The database cannot be used: raise when strict, else log, count and record nothing."""
@@ -285,8 +321,8 @@ class SQLiteStore(Store):
         self._enqueue("test", (run_id, test, bundle))
 
     def _enqueue(self, kind: str, payload: Any) -> None:
-        if self._unusable is not None or self._closed:
-            exc = self._unusable or StoreError(f"{self.path}: store is closed")
+        if self._unusable is not None or self._closed or self.read_only:
+            exc = self._unusable or self._closed_error()
             if self.strict:
                 raise type(exc)(str(exc))
             self._count(exc)
@@ -372,7 +408,7 @@ class SQLiteStore(Store):
                 start = end
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
 
     def flush(self) -> None:
@@ -407,12 +443,39 @@ class SQLiteStore(Store):
         count = 0
         for trace in traces:
             record, steps = trace_to_records(trace)
-            self._enqueue("trace", trace_row(record))
-            for step in steps:
-                self._enqueue("step", step)
+            if self._pending is not None:
+                self._pending.append((_UPSERT_TRACE, trace_row(record)))
+                self._pending.extend((_INSERT_STEP, step_row(step)) for step in steps)
+            else:
+                self._enqueue("trace", trace_row(record))
+                for step in steps:
+                    self._enqueue("step", step)
             count += 1
-        self.flush()
+        if self._pending is None:
+            self.flush()
         return count
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Keep every ``save_traces``/``save_run`` call of the block, or none of them.
+
+        The writes are held until the block ends, then committed in one transaction; an
+        exception in the block (or a failed commit) leaves the database as it was. Reads in the
+        block do not see the held writes. Meant for one thread (``xray import``); the recorder's
+        writes (``start_trace``...) are not held.
+
+        :raises StoreError: the commit failed (even without ``strict``: the caller asked for it).
+        """
+        if self._pending is not None:
+            raise RuntimeError(f"{self!r}: transaction() blocks do not nest")
+        self._pending = []
+        try:
+            yield
+            held = self._pending
+        finally:
+            self._pending = None
+        if held:
+            self._write_now([(sql, _scrubbed(tuple(args))) for sql, args in held], strict=True)
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         self._check_readable()
@@ -420,11 +483,28 @@ class SQLiteStore(Store):
             self.flush()
         with self._read_lock:
             try:
-                cursor = self._db.execute(sql, list(args))
-            except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: {exc}") from exc
+                rows = self._query(sql, args)
+            except StoreError:
+                if not self._written_under_us():
+                    raise
+                rows = None
+            if rows is None or self._written_under_us():  # read again, now with locks
+                self._db.close()
+                self._db = sqlite_utils.Database(self._connect())
+                rows = self._query(sql, args)
+            return rows
+
+    def _query(self, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
+        try:
+            cursor = self._db.execute(sql, list(args))
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+
+    def _written_under_us(self) -> bool:
+        """Whether a writer may have changed a file this read-only store reads without locks."""
+        return self._read_only_file is not None and self._read_only_file.changed()
 
     def get_trace(self, trace_id: str) -> Trace | None:
         found = self._load("SELECT * FROM traces WHERE trace_id = ?", [trace_id])
@@ -464,16 +544,32 @@ class SQLiteStore(Store):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             for row in self._rows(f"SELECT * FROM steps WHERE trace_id IN ({marks})", chunk):
-                for field in _JSON_STEP_FIELDS:
-                    row[field] = json.loads(row[field]) if row[field] is not None else None
+                with self._unreadable("step", row["step_id"]):
+                    for field in _JSON_STEP_FIELDS:
+                        row[field] = json.loads(row[field]) if row[field] is not None else None
                 row["metadata"] = row["metadata"] or {}
                 steps[row["trace_id"]].append(row)
         traces = []
         for row in trace_rows:
             row.pop("created_at", None)
-            row["metadata"] = json.loads(row["metadata"]) if row["metadata"] else {}
-            traces.append(trace_from_records(row, steps[row["trace_id"]]))
+            with self._unreadable("trace", row["trace_id"]):
+                row["metadata"] = json.loads(row["metadata"]) if row["metadata"] else {}
+                traces.append(trace_from_records(row, steps[row["trace_id"]]))
         return traces
+
+    @contextmanager
+    def _unreadable(self, what: str, key: Any) -> Iterator[None]:
+        """A stored row that is not valid (edited by hand, damaged) is a StoreError naming it."""
+        try:
+            yield
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"]) or "value"
+            raise StoreError(f"{self.path}: the stored {what} {key!r} cannot be read: "
+                             f"{where}: {error['msg']}") from exc  # fmt: skip
+        except (ValueError, TypeError) as exc:  # JSONDecodeError included
+            raise StoreError(f"{self.path}: the stored {what} {key!r} cannot be read: "
+                             f"{type(exc).__name__}: {exc}") from exc  # fmt: skip
 
     def trace_ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -484,10 +580,59 @@ class SQLiteStore(Store):
         )
         return [r["trace_id"] for r in rows]
 
-    def _write_now(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
+    def trace_summaries(
+        self, limit: int | None = 20, *, name: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The most recently started traces first, without their steps (cheap on a big file).
+
+        Each row has ``trace_id``, ``name``, ``status``, ``start_time``, ``end_time`` (aware
+        datetimes), ``duration_ms``, ``run_id``, ``test_id`` and ``steps`` (how many).
+        """
+        check_query(limit, 0, status)
+        clauses = [f"{column} = ?" for column, value in (("name", name), ("status", status))
+                   if value is not None]  # fmt: skip
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._rows(
+            "SELECT trace_id, name, status, start_time, end_time, duration_ms, run_id, test_id, "
+            "(SELECT count(*) FROM steps WHERE steps.trace_id = traces.trace_id) AS steps "
+            f"FROM traces{where} ORDER BY start_time DESC, rowid DESC LIMIT ?",
+            [*(v for v in (name, status) if v is not None), -1 if limit is None else limit],
+        )
+        for row in rows:
+            with self._unreadable("trace", row["trace_id"]):
+                for key in ("start_time", "end_time"):
+                    row[key] = _parse_time(row[key])
+        return rows
+
+    def trace_owners(self, trace_ids: Iterable[str]) -> dict[str, str | None]:
+        """The run of each stored trace among ``trace_ids`` (None: recorded outside a run)."""
+        return {row["trace_id"]: row["run_id"] for row in self._lookup(
+            "SELECT trace_id, run_id FROM traces WHERE trace_id IN ({})", trace_ids)}  # fmt: skip
+
+    def step_owners(self, step_ids: Iterable[str]) -> dict[str, str]:
+        """The trace of each stored step among ``step_ids``."""
+        return {row["step_id"]: row["trace_id"] for row in self._lookup(
+            "SELECT step_id, trace_id FROM steps WHERE step_id IN ({})", step_ids)}  # fmt: skip
+
+    def _lookup(self, sql: str, keys: Iterable[str]) -> list[dict[str, Any]]:
+        keys = list(dict.fromkeys(keys))
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            rows += self._rows(sql.format(", ".join("?" * len(chunk))), chunk)
+        return rows
+
+    def _write_now(
+        self, statements: list[tuple[str, Sequence[Any]]], *, strict: bool = False
+    ) -> None:
         """Run ``statements`` in one transaction now (runs are written outside the hot path)."""
+        if self._pending is not None:
+            self._pending.extend(statements)
+            return
         try:
             self._check_readable()
+            if self.read_only:
+                raise self._closed_error()
             self.flush()
             with self._read_lock:
                 conn = self._db.conn
@@ -500,10 +645,10 @@ class SQLiteStore(Store):
                         conn.execute(sql, list(args))
                     conn.execute("COMMIT")
                 except sqlite3.Error as exc:
-                    conn.execute("ROLLBACK")
+                    _rollback(conn)
                     raise StoreError(f"{self.path}: {exc}") from exc
         except StoreError as exc:
-            if self.strict:
+            if self.strict or strict:
                 raise
             self._count(exc)
 
@@ -526,11 +671,11 @@ class SQLiteStore(Store):
         statements += [(insert_test, run_test_row(run.run_id, test)) for test in tests]
         self._write_now(statements)
 
-    @staticmethod
-    def _run(row: dict[str, Any]) -> Run:
-        row["counts"] = json.loads(row["counts"]) if row["counts"] else {}
-        row["git_dirty"] = None if row["git_dirty"] is None else bool(row["git_dirty"])
-        return Run.model_validate(row)
+    def _run(self, row: dict[str, Any]) -> Run:
+        with self._unreadable("run", row["run_id"]):
+            row["counts"] = json.loads(row["counts"]) if row["counts"] else {}
+            row["git_dirty"] = None if row["git_dirty"] is None else bool(row["git_dirty"])
+            return Run.model_validate(row)
 
     def get_run(self, run_id: str) -> Run | None:
         rows = self._rows("SELECT * FROM runs WHERE run_id = ?", [run_id])
@@ -562,6 +707,26 @@ class SQLiteStore(Store):
             ("DELETE FROM run_tests WHERE run_id = ?", [run_id]),
             ("DELETE FROM runs WHERE run_id = ?", [run_id]),
         ])  # fmt: skip
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back the open transaction, unless SQLite already did.
+
+    After some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM...) SQLite rolls the transaction
+    back itself; a ROLLBACK then fails with "no transaction is active", and that error must not
+    replace the one being raised (the disk is full, not the rollback).
+    """
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    """A stored ISO-8601 time as an aware UTC datetime (naive text is UTC)."""
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def _test_records(

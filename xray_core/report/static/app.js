@@ -241,17 +241,95 @@ function revealTarget(params) {
 function overview(params) {
   document.title = DATA.title;
   const missing = params.trace || params.test;
-  const failing = entries.filter((e) => e.failed || e.baselineFailed).slice(0, 50);
+  const failing = attentionEntries();
+  const shown = failing.slice(0, ATTENTION_MAX);
   return el("div", { class: "overview" },
     missing && el("p", { class: "notice" }, "The linked trace is not in this report: ", el("span", { class: "mono" }, missing)),
     entries.length === 0
       ? el("p", { class: "hint" }, "No trace was recorded in this run.")
       : el("p", { class: "hint" }, "Select a trace to see its timeline, steps and decisions."),
-    failing.length > 0 && section("Needs attention",
-      el("ul", { class: "attention" }, failing.map((e) => el("li", null,
-        el("a", { href: e.trace ? hashFor({ trace: e.trace.id }) : hashFor({ test: e.test.id }) },
-          el("span", { class: "mono" }, e.testId || "(no test)"), e.trace ? " · " + e.trace.name : ""),
-        " ", e.failed && badge("failed", "bad"), e.baselineFailed && badge("baseline", "bad"))))));
+    shown.length > 0 && section("Needs attention",
+      el("ul", { class: "attention" }, shown.map(attentionItem)),
+      failing.length > shown.length && el("p", { class: "muted" },
+        `+${failing.length - shown.length} more: list them with the status filter "failed".`)));
+}
+
+/* ---- needs attention: what broke, without a click ------------------------------------- */
+
+const ATTENTION_MAX = 50;
+const FLIPS_SHOWN = 3;
+
+/* One entry per failing test (its first trace), then failed traces of tests that passed. */
+function attentionEntries() {
+  const seen = new Set();
+  return entries.filter((e) => {
+    if (!e.failed && !e.baselineFailed) return false;
+    const key = testFailed(e.test) || e.baselineFailed || !e.trace ? "test " + e.test.id : "trace " + e.trace.id;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function testFailed(test) {
+  return !!test && (test.outcome === "failed" || test.outcome === "error");
+}
+
+function attentionItem(e) {
+  const test = e.test;
+  const failedTest = testFailed(test);
+  const href = failedTest || e.baselineFailed || !e.trace ? hashFor({ test: test.id }) : hashFor({ trace: e.trace.id });
+  const error = e.trace && e.trace.status === "failed" && e.trace.meta && e.trace.meta.error;
+  const why = (failedTest && test.why) || (typeof error === "string" ? clip(error.split("\n")[0], 240) : null);
+  return el("li", { class: "attn" },
+    el("div", { class: "attn-head" },
+      el("a", { href }, el("span", { class: "mono" }, e.testId || "(no test)"), e.trace ? " · " + e.trace.name : ""),
+      " ", failedTest ? badge("test " + test.outcome, "bad") : e.failed && badge("trace failed", "bad"),
+      e.baselineFailed && badge("baseline", "bad")),
+    why && el("div", { class: "attn-why mono" }, why),
+    e.baselineFailed && flipList(test));
+}
+
+/* The decisions a failed baseline check flipped (a few, then how many more). */
+function flipList(test) {
+  const diffs = test.diffs || [];
+  if (diffs.length === 0) return null;  // no diff data (e.g. `xray report` of the run history)
+  const flips = [];
+  let changes = 0;
+  for (const diff of diffs) {
+    changes += diff.changes.length;
+    for (const c of diff.changes) if (c.kind === "DecisionChanged" && c.flipped) flips.push(c);
+  }
+  if (flips.length === 0) {
+    return el("div", { class: "attn-flips muted" }, `no verdict flipped; ${plural(changes, "other change")}`);
+  }
+  return el("ul", { class: "attn-flips" },
+    flips.slice(0, FLIPS_SHOWN).map((c) => {
+      const filters = flippedFilters(c.before, c.after);
+      return el("li", { class: "attn-flip" },
+        el("span", { class: "mono ident" }, c.item), " ", verdictBadge(c.before), " → ", verdictBadge(c.after),
+        el("span", { class: "muted" }, filters.length ? ` (${filters.join(", ")} flipped; step ` : " (step ",
+          el("span", { class: "mono" }, c.step), ")"));
+    }),
+    flips.length > FLIPS_SHOWN && el("li", { class: "attn-more muted" }, `+${flips.length - FLIPS_SHOWN} more`));
+}
+
+function verdictBadge(evaluation) {
+  const failed = Object.keys(evaluation.filters || {}).filter((n) => !evaluation.filters[n].passed);
+  if (evaluation.qualified) return badge("qualified", "good");
+  return badge(failed.length ? "rejected by " + failed.join(", ") : "rejected", "bad");
+}
+
+/* Filters whose pass/fail outcome differs between two evaluations of a candidate. */
+function flippedFilters(before, after) {
+  const a = before.filters || {};
+  const b = after.filters || {};
+  const names = [...Object.keys(a), ...Object.keys(b).filter((n) => !(n in a))];
+  return names.filter((n) => !a[n] || !b[n] || !!a[n].passed !== !!b[n].passed);
+}
+
+function clip(text, max) {
+  return text.length > max ? text.slice(0, max - 1) + "…" : text;
 }
 
 /* j/k or the arrow keys move through the listed traces (outside text fields). */
