@@ -3,8 +3,8 @@
 When the session starts, the controller (or the only process) writes the run row with status
 ``running``. When a test finishes (``pytest_runtest_logfinish``), its traces and its
 ``run_tests`` row are handed to the store's writer thread as the recorder's plain records: the
-test's thread neither builds models nor waits for the disk, and the writer commits what has
-accumulated in one transaction. Under pytest-xdist each worker writes its own tests into the same
+test's thread neither builds models nor waits for the disk, and the writer commits the tests
+finished within 50 ms of each other in one transaction. Under pytest-xdist each worker writes its own tests into the same
 file (WAL mode lets the processes share it); the controller writes the run row at both ends. So
 a session killed at any moment (SIGKILL, the OOM killer, a CI timeout) leaves every test that
 finished before the kill and its traces, in a consistent database, with its run still

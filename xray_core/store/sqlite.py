@@ -64,6 +64,10 @@ BUSY_TIMEOUT_S = 30.0
 FLUSH_TIMEOUT_S = 60.0
 _BATCH = 2000
 _LOGGED_ERRORS = 10
+#: how long the writer lets finished tests accumulate before committing them: one transaction
+#: per test would slow a suite of quick tests down (each wakes the writer, which competes for
+#: the GIL), while a finished test stays on disk well within the durability window
+TEST_LINGER_S = 0.05
 #: the SQL writing each kind of prepared row (see :func:`_prepared`)
 _SQL = {
     "trace": _UPSERT_TRACE,
@@ -309,8 +313,8 @@ class SQLiteStore(Store):
     ) -> None:
         """Hand a finished test's traces and its ``run_tests`` row to the writer thread.
 
-        Returns at once: the rows are built and committed on the writer thread, in the next
-        group commit, all in one transaction (:meth:`flush` waits for it).
+        Returns at once: the rows are built and committed on the writer thread, all in one
+        transaction, within :data:`TEST_LINGER_S` plus the commit (:meth:`flush` waits for it).
 
         :param run_id: the run the test belongs to (its row must exist: see :meth:`save_run`).
         :param test: the test's row (keys: ``RUN_TEST_COLUMNS``), or None for traces alone.
@@ -354,6 +358,8 @@ class SQLiteStore(Store):
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         while True:
             batch = [self._queue.get()]
+            if batch[0][0] == "test":
+                time.sleep(TEST_LINGER_S)
             while len(batch) < _BATCH:
                 try:
                     batch.append(self._queue.get_nowait())
