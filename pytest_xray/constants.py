@@ -13,3 +13,5 @@ UNUSED_POLICIES = ("report", "fail", "ignore")
 #: key of the JSON string a pytest-xdist worker hands to the controller
 WORKER_OUTPUT_KEY = "xray"
 RUN_ID_INPUT_KEY = "xray_run_id"
+#: whether pytest-xdist workers write their tests to ``--xray-db`` (the run row exists)
+DB_INPUT_KEY = "xray_db"

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from .baseline import delete, find_unused
-from .constants import EXIT_STATUS_FAIL_UNUSED
+from .constants import DEFAULT_DB, EXIT_STATUS_FAIL_UNUSED
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from xray_core.models import Run
 
     from .session import XraySession
@@ -30,9 +30,10 @@ def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
     summary.errors += problems
     run = None
     if state.options.db or state.options.report:
-        from .history import build_run
+        from .history import build_run, final_status
 
-        run = build_run(state, 0 if deleted else len(unused))
+        status = final_status(state, session)  # before this plugin changes the exit status
+        run = build_run(state, status, 0 if deleted else len(unused))
     if state.options.db:
         _save_run(state, run, summary)
     if state.options.report:
@@ -68,18 +69,43 @@ def _problems(state: XraySession) -> list[str]:
 
 
 def _save_run(state: XraySession, run: Run | None, summary: XraySummary) -> None:
-    from xray_core.exceptions import XRayError
+    """Finish the run kept as the session went (see :mod:`pytest_xray.writer`)."""
+    from .history import test_rows
 
-    from .history import save, test_rows
-
-    assert state.options.db is not None and run is not None
-    try:
-        save(state.options.db, run, test_rows(state), [c.model() for c in state.traces])
-    except (XRayError, OSError) as exc:
-        summary.errors.append(f"the run was not saved to {state.options.db}: {exc}")
+    writer, db = state.writer, state.options.db
+    assert db is not None and run is not None
+    if writer is None:  # the session ended before it started (another plugin's hook raised)
+        summary.errors.append(f"the run was not saved to {db}: the session never started")
         return
-    summary.db_path = state.relpath(state.options.db)
+    writer.finish(run, test_rows(state), state.traces)
+    if writer.started:
+        summary.completed_runs = writer.completed_runs(limit=2)
+    writer.close()
+    for error in state.worker_db_errors:
+        summary.errors.append(f"a pytest-xdist worker could not save its tests to {db}: {error}")
+    if not writer.started:
+        summary.errors.append(f"the run was not saved to {db}: {writer.error}")
+        return
+    if writer.error is not None:
+        summary.errors.append(f"part of the run may be missing from {db}: {writer.error}")
+    summary.db_path = state.relpath(db)
+    summary.db_option = _db_option(state, db)
     summary.run = run
+
+
+def _db_option(state: XraySession, db: Path) -> str:
+    """`` --db PATH`` when ``xray`` started where pytest was would not find ``db`` by itself.
+
+    The command looks for ``.xray/runs.db`` in its current directory and then upwards.
+    """
+    start = state.config.invocation_params.dir
+    for folder in (start, *start.parents):
+        candidate = folder / DEFAULT_DB
+        if candidate.is_file():
+            if candidate.resolve() == db.resolve():
+                return ""
+            break
+    return f" --db {shlex.quote(state.relpath(db))}"
 
 
 def _write_report(state: XraySession, run: Run | None, summary: XraySummary) -> None:

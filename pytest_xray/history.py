@@ -1,4 +1,8 @@
-"""The run row of ``--xray-db``: git state, command line, counts, and writing it with its traces."""
+"""The run row of ``--xray-db``: git state, command line, counts, how the session ended.
+
+The row is written twice (see :mod:`pytest_xray.writer`): when the session starts (status
+``running``, no counts) and when it ends (counts, ``finished_at`` and the final status).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from xray_core.outcomes import FAILED_OUTCOMES, FAILING_VERDICTS, PASSED_OUTCOMES, SKIPPED_OUTCOMES
 from xray_core.serialize import escape_surrogates
 
 from .baseline import overall_verdict
 
 if TYPE_CHECKING:
-    from xray_core.models import Run, Trace
+    from xray_core.models import Run, RunStatus
 
     from .session import XraySession
 
@@ -66,11 +72,31 @@ def counts(state: XraySession, unused: int) -> dict[str, int]:
     }
 
 
-def build_run(state: XraySession, unused: int) -> Run:
-    """The :class:`xray_core.models.Run` of this session."""
-    from xray_core.models import Run, utc_from_epoch
+def final_status(state: XraySession, session: pytest.Session) -> RunStatus:
+    """How the session ended: ``failed`` on an internal error; ``interrupted`` when it stopped
+    before running every test (Ctrl-C, ``-x``/``--maxfail``, ``pytest.exit``, a collection
+    error, a crashed pytest-xdist worker); else ``completed``.
+    """
+    if session.exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+        return "failed"
+    stopped = session.shouldfail or session.shouldstop
+    if session.exitstatus == pytest.ExitCode.INTERRUPTED or stopped or state.lost_workers:
+        return "interrupted"
+    return "completed"
 
-    commit, branch, dirty = git_state(state.config.rootpath)
+
+def build_run(state: XraySession, status: RunStatus, unused: int | None = None) -> Run:
+    """The :class:`xray_core.models.Run` of this session.
+
+    :param unused: the number of unused baselines, known at the end (None: no counts yet).
+    """
+    from xray_core.models import Run, utc_from_epoch
+    from xray_core.runstate import this_process
+
+    if state.git is None:  # once per session: the end reuses what the start found
+        state.git = git_state(state.config.rootpath)
+    commit, branch, dirty = state.git
+    host, pid = this_process()
     args = [str(a) for a in state.config.invocation_params.args]
     return Run(
         run_id=state.run_id,
@@ -80,31 +106,30 @@ def build_run(state: XraySession, unused: int) -> Run:
         git_branch=branch,
         git_dirty=dirty,
         command=escape_surrogates(shlex.join(["pytest", *args])),  # argv may not be UTF-8
-        counts=counts(state, unused),
+        counts={} if unused is None else counts(state, unused),
+        status=status,
+        host=host,
+        pid=pid,
     )
 
 
+def test_row(state: XraySession, test_id: str) -> dict[str, Any] | None:
+    """The ``run_tests`` row of ``test_id``: outcome, baseline verdict, duration, failure text
+    (None when pytest reported no outcome for it).
+    """
+    outcome = state.outcomes.get(test_id)
+    if outcome is None:
+        return None
+    return {
+        "test_id": test_id,
+        "outcome": outcome,
+        "baseline": overall_verdict(state.baselines.get(test_id, [])),
+        "duration_ms": round(state.durations.get(test_id, 0.0), 3),
+        "message": state.messages.get(test_id),
+    }
+
+
 def test_rows(state: XraySession) -> list[dict[str, Any]]:
-    """One row per test for ``run_tests``: test_id, outcome, baseline verdict, duration, failure."""
-    return [
-        {
-            "test_id": test_id,
-            "outcome": outcome,
-            "baseline": overall_verdict(state.baselines.get(test_id, [])),
-            "duration_ms": round(state.durations.get(test_id, 0.0), 3),
-            "message": state.messages.get(test_id),
-        }
-        for test_id, outcome in state.outcomes.items()
-    ]
-
-
-def save(path: Path, run: Run, tests: list[dict[str, Any]], traces: list[Trace]) -> None:
-    """Write the run, its test rows and its traces (strict: failures raise StoreError)."""
-    from xray_core.store.sqlite import SQLiteStore
-
-    store = SQLiteStore(path, strict=True)
-    try:
-        store.save_traces(traces)
-        store.save_run(run, tests=tests)
-    finally:
-        store.close()
+    """One row per test with an outcome (see :func:`test_row`)."""
+    rows = (test_row(state, test_id) for test_id in state.outcomes)
+    return [row for row in rows if row is not None]

@@ -21,7 +21,7 @@ import pytest
 from xray_core.serialize import escape_surrogates
 
 from .baseline import BaselineResult, Collected
-from .constants import RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
+from .constants import DB_INPUT_KEY, RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
 from .nodeids import test_id
 from .options import Options
 
@@ -31,15 +31,19 @@ if TYPE_CHECKING:
     from xray_core.recorder import TraceContext
 
     from .summary import XraySummary
+    from .writer import RunWriter
+
 
 class Captured:
     """A trace captured during the session; the pydantic model is built on first use."""
 
-    __slots__ = ("_model", "context", "test_id")
+    __slots__ = ("_model", "context", "saved", "test_id")
 
     def __init__(self, context: TraceContext | None = None, model: Trace | None = None) -> None:
         self.context = context
         self._model = model
+        #: handed to the ``--xray-db`` writer already (see :mod:`pytest_xray.writer`)
+        self.saved = False
         source = context.record["test_id"] if context is not None else None
         self.test_id: str | None = source if model is None else model.test_id
 
@@ -85,6 +89,15 @@ class XraySession:
         #: "<hook> raised <error>" -> where it first did (the recorder would swallow it unseen)
         self.hook_errors: dict[str, str] = {}
         self.summary: XraySummary | None = None
+        #: ``--xray-db``: this process's writer (None without the option, or on a worker when
+        #: the controller could not write the run row)
+        self.writer: RunWriter | None = None
+        #: on the pytest-xdist controller once workers exist: they write their own tests
+        self.distributed = False
+        #: (commit, branch, dirty) of the rootdir, looked up once per session
+        self.git: tuple[str | None, str | None, bool | None] | None = None
+        #: failures pytest-xdist workers had writing to ``--xray-db`` (first of each)
+        self.worker_db_errors: dict[str, None] = {}
 
     # -- the recorder's observer (called from any thread) --
     def trace_started(self, record: dict[str, Any]) -> None:
@@ -123,6 +136,25 @@ class XraySession:
         self.used.add(result.path)
 
     # -- pytest hooks (this object is registered as a plugin) --
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """``--xray-db``: write the run row now (status ``running``), before any test runs.
+
+        tryfirst: before pytest-xdist starts the workers, which add their tests to this row.
+        """
+        if self.options.db is None:
+            return
+        from .writer import RunWriter
+
+        if self.is_worker:
+            if self.config.workerinput.get(DB_INPUT_KEY):  # type: ignore[attr-defined]
+                self.writer = RunWriter.open(self.options.db, self.run_id)
+            return
+        from .history import build_run
+
+        self.writer = RunWriter.open(self.options.db, self.run_id)
+        self.writer.start(build_run(self, "running"))
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """Remember every test collection finds, before any hook filters them."""
         self.collected.found(report)
@@ -170,14 +202,25 @@ class XraySession:
         outcome = _outcome(report)
         if self.outcomes.get(nodeid) not in ("failed", "error"):
             self.outcomes[nodeid] = outcome
-        if report.failed:
-            self.messages[nodeid] = escape_surrogates(report.longreprtext)
+        if report.failed:  # the first failure says why; a teardown error after it is a consequence
+            self.messages.setdefault(nodeid, escape_surrogates(report.longreprtext))
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        """``--xray-db``: keep the finished test and its traces (unless workers write them)."""
+        if self.writer is not None and not self.distributed:
+            from .history import test_row
+
+            key = escape_surrogates(nodeid)
+            self.writer.keep(test_row(self, key), self.traces_of(key))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Workers hand their state to the controller; otherwise write the DB and report."""
         self.finished = time.time()
         if self.is_worker:
+            if self.writer is not None:  # traces recorded outside the tests, then commit
+                self.writer.keep(None, self.traces)
+                self.writer.close()
             self.config.workeroutput[WORKER_OUTPUT_KEY] = self.worker_payload()  # type: ignore[attr-defined]
             return
         from .finish import finish_session
@@ -202,6 +245,7 @@ class XraySession:
                 "baselines": {k: [asdict(r) for r in v] for k, v in self.baselines.items()},
                 "collected": self.collected.as_dict(),
                 "hook_errors": self.hook_errors,
+                "db_error": self.writer.error if self.writer is not None else None,
             }
         )
 
@@ -223,6 +267,8 @@ class XraySession:
         self.collected.merge(data["collected"])
         for error, where in data["hook_errors"].items():
             self.hook_errors.setdefault(error, where)
+        if data.get("db_error"):
+            self.worker_db_errors.setdefault(data["db_error"], None)
 
     def unused_candidates_passed(self) -> set[str]:
         """Node ids of tests that ran and passed (only they can leave a baseline unused)."""

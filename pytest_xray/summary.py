@@ -42,7 +42,11 @@ class XraySummary:
     kept_because: str | None = None
     report_path: str | None = None
     db_path: str | None = None
+    #: what the ``xray`` command needs to find that database (`` --db PATH`` or nothing)
+    db_option: str = ""
     run: Run | None = None
+    #: completed runs in the database, this one included (counted up to 2: enough for a diff)
+    completed_runs: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -75,6 +79,8 @@ class XraySummary:
     def _run_line(self) -> str:
         assert self.run is not None
         where = f"run {self.run.run_id[:12]} saved to {self.db_path}"
+        if self.run.status != "completed":
+            where = f"run {self.run.run_id[:12]} ({self.run.status}) saved to {self.db_path}"
         if self.run.git_commit:
             git = f"commit {self.run.git_commit[:10]}"
             git += f" on {self.run.git_branch}" if self.run.git_branch else ""
@@ -108,7 +114,12 @@ class XraySummary:
         if self.report_path:
             return f"Next: open {self.report_path} in a browser."
         if self.db_path:
-            return "Next: compare with the previous run: xray diff latest~1 latest"
+            if self.run is not None and self.run.status == "completed" and self.completed_runs > 1:
+                return (
+                    "Next: compare with the previous run: "
+                    f"xray diff{self.db_option} latest~1 latest"
+                )
+            return f"Next: see the kept runs with: xray runs{self.db_option}"
         return "Next: keep runs with --xray-db, or see the traces with --xray-report=PATH."
 
     def entries(self) -> list[tuple[str, str]]:

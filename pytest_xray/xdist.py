@@ -2,13 +2,15 @@
 
 Registered only when pytest-xdist is loaded, on the controller. Workers put their state in
 ``config.workeroutput`` (see :meth:`XraySession.worker_payload`) at the end of their session.
+With ``--xray-db`` each worker writes its own tests into the run as they finish (see
+:mod:`pytest_xray.writer`); the payload's traces serve the report and the summary only.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .constants import RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
+from .constants import DB_INPUT_KEY, RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
 
 if TYPE_CHECKING:
     from .session import XraySession
@@ -21,8 +23,13 @@ class XdistController:
         self.session = session
 
     def pytest_configure_node(self, node: Any) -> None:
-        """Give each worker this run's id, so its traces carry it."""
-        node.workerinput[RUN_ID_INPUT_KEY] = self.session.run_id
+        """Give each worker this run's id, so its traces carry it, and let it write its tests
+        to ``--xray-db`` when the run row is there.
+        """
+        session = self.session
+        session.distributed = True
+        node.workerinput[RUN_ID_INPUT_KEY] = session.run_id
+        node.workerinput[DB_INPUT_KEY] = session.writer is not None and session.writer.started
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """Remember which tests will run: the unused-baseline rule needs to know all of them ran."""

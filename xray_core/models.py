@@ -8,11 +8,16 @@ the CLI work with. No I/O here.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 Status = Literal["running", "completed", "failed"]
+#: how a run of the history ended: ``running`` while its session goes (and forever when it was
+#: killed), ``interrupted`` when it stopped early (Ctrl-C, ``-x``/``--maxfail``, a crashed
+#: pytest-xdist worker), ``failed`` on an internal error
+RunStatus = Literal["running", "completed", "interrupted", "failed"]
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 
 
 def utc_from_epoch(seconds: float | None) -> datetime | None:
@@ -217,5 +222,10 @@ class Run(_Model):
     git_dirty: bool | None = None
     command: str | None = None
     counts: dict[str, int] = Field(default_factory=dict)
+    #: a run recorded before statuses existed, or imported from such an export, was completed
+    status: RunStatus = "completed"
+    #: the machine and process that recorded the run (to tell a live run from a killed one)
+    host: str | None = None
+    pid: int | None = None
 
     _utc = field_validator("started_at", "finished_at")(_as_utc)

@@ -50,6 +50,12 @@ def describe_run(run: Run) -> str:
     return f"{short_id(run.run_id)} ({when} UTC, {where})"
 
 
+def latest_index(ref: str) -> int | None:
+    """N for ``latest~N`` (0 for ``latest``); None for any other reference."""
+    found = _LATEST.fullmatch(ref.strip())
+    return None if found is None else int(found.group(1) or 0)
+
+
 def resolve_run(runs: Sequence[Run], ref: str, *, git_cwd: str | None = None) -> Run:
     """The run named by ``ref`` among ``runs`` (most recently started first, as ``list_runs``).
 
@@ -63,9 +69,9 @@ def resolve_run(runs: Sequence[Run], ref: str, *, git_cwd: str | None = None) ->
         raise UnknownRunError(f"run {ref[:60]!r}{'...' if len(ref) > 60 else ''} {problem}")
     if not runs:
         raise UnknownRunError(f"run {ref!r}: the database has no runs")
-    latest = _LATEST.fullmatch(ref)
-    if latest:
-        return _nth(runs, int(latest.group(1) or 0), ref)
+    index = latest_index(ref)
+    if index is not None:
+        return _nth(runs, index, ref)
     for run in runs:
         if run.run_id == ref:
             return run

@@ -55,7 +55,7 @@ def test_storage_doc_examples_run(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     run_blocks(DOCS / "storage.md", monkeypatch)
-    assert capsys.readouterr().out.split() == ["completed", "4"]
+    assert capsys.readouterr().out.split() == ["completed", "['r2']", "4"]
 
 
 def test_every_public_name_is_documented() -> None:

@@ -41,7 +41,7 @@ def test_step_defaults_and_fields() -> None:
     }  # fmt: skip
     assert set(xray.Run.model_fields) == {
         "run_id", "started_at", "finished_at", "git_commit", "git_branch", "git_dirty",
-        "command", "counts",
+        "command", "counts", "status", "host", "pid",
     }  # fmt: skip
 
 

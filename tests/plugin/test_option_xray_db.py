@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 import subprocess
+import sys
 
 import pytest
 
@@ -152,3 +154,43 @@ def test_a_directory_is_a_usage_error(
     result = project.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
+
+
+def next_command(result: pytest.RunResult) -> list[str]:
+    """The command of the summary's "Next: ... with: xray ..." line, ready to run."""
+    [line] = [line for line in result.outlines if line.startswith("Next:")]
+    command = shlex.split(line.split(": ", 2)[-1])
+    assert command[0] == "xray", line
+    return [sys.executable, "-m", "xray_core.cli", *command[1:]]
+
+
+@pytest.mark.parametrize("db", ["", "=history/my runs.db"], ids=["default", "custom path"])
+def test_the_next_step_after_a_run_is_a_command_that_works(
+    project: pytest.Pytester, db: str
+) -> None:
+    project.makepyfile(test_n="from pipeline import select\n\ndef test_n():\n    select([20])\n")
+    first = project.runpytest(f"--xray-db{db}")
+    first.assert_outcomes(passed=1)
+    command = next_command(first)
+    assert "diff" not in command  # one run: nothing to compare with yet
+    done = subprocess.run(command, cwd=project.path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "1 run(s), most recent first" in done.stdout
+
+    second = project.runpytest(f"--xray-db{db}")
+    command = next_command(second)
+    assert command[3] == "diff" and command[-2:] == ["latest~1", "latest"]
+    done = subprocess.run(command, cwd=project.path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no differences: 1 trace(s) compared" in done.stdout
+
+
+def test_after_an_interrupted_run_the_next_step_is_no_comparison(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(test_s="def test_a():\n    assert False\n\ndef test_b():\n    pass\n")
+    project.runpytest("--xray-db").assert_outcomes(failed=1, passed=1)
+    stopped = project.runpytest("--xray-db", "-x")
+    stopped.stdout.fnmatch_lines(
+        ["run * (interrupted) saved to .xray/runs.db", "Next: see the kept runs with: xray runs"]
+    )

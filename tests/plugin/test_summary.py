@@ -63,7 +63,16 @@ def test_unused_report_and_run() -> None:
     assert summary.lines[0] == "2 unused baselines deleted:"
     assert summary.lines[-1] == "Next: open r.html in a browser."
     summary.report_path = None
+    assert summary.lines[-1] == "Next: see the kept runs with: xray runs"  # the first run
+    summary.completed_runs = 2
     assert summary.lines[-1] == "Next: compare with the previous run: xray diff latest~1 latest"
+    summary.db_option = " --db 'my runs.db'"
+    assert summary.lines[-1] == (
+        "Next: compare with the previous run: xray diff --db 'my runs.db' latest~1 latest"
+    )
+    summary.run = run.model_copy(update={"status": "interrupted"})
+    assert summary.lines[-2].startswith("run 0123456789ab (interrupted) saved to .xray/runs.db")
+    assert summary.lines[-1] == "Next: see the kept runs with: xray runs --db 'my runs.db'"
 
 
 def test_partial_selection_and_errors() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from xray_core import SQLiteStore
@@ -77,3 +79,77 @@ def test_a_crashed_worker_never_makes_baselines_unused(project: pytest.Pytester)
         ]
     )
     assert len(list((project.path / "__xray_baselines__").glob("*.json"))) == 4
+
+
+def test_workers_add_their_tests_to_one_run_without_duplicates(project: pytest.Pytester) -> None:
+    project.makepyfile(test_x=TESTS)
+    result = project.runpytest_subprocess(
+        "-n", "2", "-p", "no:cacheprovider", "--xray-db=runs.db", "--xray-update"
+    )  # fmt: skip
+    result.assert_outcomes(passed=7)
+    db = project.path / "runs.db"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM traces").fetchone() == (6,)
+        assert conn.execute("SELECT count(*) FROM steps").fetchone() == (12,)
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    with SQLiteStore(db, strict=True) as store:
+        [run] = store.list_runs()
+        tests = store.run_tests(run.run_id)
+    assert run.status == "completed" and run.counts["tests"] == 7
+    assert len(tests) == 7
+    # the workers knew the baseline verdicts of their tests: their rows carry them
+    assert {t["baseline"] for t in tests if "many" in t["test_id"]} == {"written"}
+
+
+CRASHING = """
+import os
+import sqlite3
+import time
+
+import pytest
+from pipeline import select
+
+@pytest.mark.parametrize("n", range(6))
+def test_many(xray, n, request):
+    select([5, 20 + n])
+    xray.assert_baseline()
+    with open("ran-" + os.environ.get("PYTEST_XDIST_WORKER", "none"), "a") as ran:
+        ran.write(request.node.nodeid + "\\n")
+
+def test_crash():
+    # Crash once this worker's writer thread has committed the tests it finished: a crash
+    # loses what was still queued (the controller then writes those rows, without verdicts).
+    name = "ran-" + os.environ["PYTEST_XDIST_WORKER"]
+    ran = set(open(name).read().split()) if os.path.exists(name) else set()
+    conn = sqlite3.connect("runs.db")
+    for _ in range(6000):  # at most a minute: then the assertions below say what is missing
+        if not ran - {row[0] for row in conn.execute("SELECT test_id FROM run_tests")}:
+            break
+        time.sleep(0.01)
+    os._exit(1)
+"""
+
+
+def test_a_crashed_worker_makes_the_run_interrupted_and_keeps_its_tests(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(test_c=CRASHING)
+    project.runpytest("--xray-update", "-k", "many").assert_outcomes(passed=6, deselected=1)
+    result = project.runpytest_subprocess(
+        "-n", "2", "--max-worker-restart=0", "-p", "no:cacheprovider", "--xray-db=runs.db"
+    )  # fmt: skip
+    outcomes = result.parseoutcomes()
+    with SQLiteStore(project.path / "runs.db", strict=True) as store:
+        [run] = store.list_runs()
+        tests = {t["test_id"]: t for t in store.run_tests(run.run_id)}
+    assert run.status == "interrupted"
+    result.stdout.fnmatch_lines(["run * (interrupted) saved to runs.db"])
+    # the controller adds the row of the test the worker crashed in
+    assert tests["test_c.py::test_crash"]["outcome"] == "error"
+    assert "crashed" in tests["test_c.py::test_crash"]["message"]
+    # every test reported as passed was kept, with the verdict its worker knew (the crashed
+    # worker's verdicts never reached the controller: its own rows carry them)
+    passed = [t for t in tests.values() if t["outcome"] == "passed"]
+    assert len(passed) == outcomes["passed"] > 0
+    assert {t["baseline"] for t in passed} == {"passed"}

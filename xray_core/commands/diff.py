@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,15 +24,17 @@ from ..diff import (
     trace_key_map,
 )
 from ..models import Run, Trace
-from ..runref import describe_run, short_id
+from ..runref import describe_run, latest_index, resolve_run, short_id
+from ..runstate import shown_status, status_phrase
+from ..store.sqlite import SQLiteStore
 from .common import (
     TEST_HELP,
     CommandSet,
     Context,
     UsageError,
+    all_runs,
     identifier,
     pattern,
-    resolve,
     run_json,
     run_traces,
     tolerance,
@@ -48,11 +51,16 @@ def register(commands: CommandSet) -> None:
                     "id, trace name and occurrence, with the same rules as baselines. Exit 0 "
                     "when nothing compared differs, 1 when something does, 2 on usage errors.",
         epilog="Runs: a run id or unique prefix, latest, latest~N (N runs before the latest), "
-               "or a git commit / revision (its latest run).",
+               "or a git commit / revision (its latest run). latest and latest~N count "
+               "completed runs only; a run named otherwise that did not complete (interrupted, "
+               "failed, still running or killed) is refused unless --partial is given.",
     )  # fmt: skip
     parser.add_argument("run_a", metavar="A", type=identifier, help="the run before (e.g. latest~1)")
     parser.add_argument("run_b", metavar="B", type=identifier, help="the run after (e.g. latest)")
     add_compare_options(parser)
+    parser.add_argument("--partial", action="store_true",
+                        help="compare a run that did not complete: only the tests that "
+                             "finished in both runs are compared")  # fmt: skip
     parser.add_argument("--drift", action="store_true",
                         help="also print traces whose only changes are LLM or reasoning "
                              "drift")  # fmt: skip
@@ -80,6 +88,8 @@ class Comparison:
     runs: list[Run]
     traces: list[list[Trace]]
     result: RunDiff
+    #: --partial with a run that did not complete: (tests compared, tests left out)
+    partial: tuple[int, int] | None = None
     _ids: dict[TraceKey, tuple[str | None, str | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -95,9 +105,18 @@ class Comparison:
 
 def compare(args: argparse.Namespace, ctx: Context, refs: list[str]) -> Comparison:
     """Resolve ``refs`` and diff the first run's traces against the last run's."""
+    partial = args.partial
     with ctx.open_store() as store:
-        runs = resolve(store, refs)
+        runs = resolve_compared(store, refs, partial=partial)
         traces = [run_traces(store, r, args.test) for r in runs]
+        tests = None
+        if partial and any(r.status != "completed" for r in runs):
+            tests = [{row["test_id"] for row in store.run_tests(r.run_id)} for r in runs]
+    left_out = None
+    if tests is not None:  # never-run and interrupted tests must not count as changes
+        both = tests[0] & tests[-1]
+        traces = [[t for t in run_list if t.test_id in both] for run_list in traces]
+        left_out = (len(both), len((tests[0] | tests[-1]) - both))
     if args.test and not any(traces):
         raise UsageError(f"--test {args.test!r}: no trace of the compared runs belongs to a "
                          "matching test")  # fmt: skip
@@ -105,7 +124,47 @@ def compare(args: argparse.Namespace, ctx: Context, refs: list[str]) -> Comparis
         traces[0], traces[-1], args.ignore, tolerance=args.tolerance,
         include_llm=args.include_llm, include_reasoning=args.include_reasoning,
     )  # fmt: skip
-    return Comparison(runs, traces, result)
+    return Comparison(runs, traces, result, partial=left_out)
+
+
+def resolve_compared(store: SQLiteStore, refs: list[str], *, partial: bool = False) -> list[Run]:
+    """The runs to compare: ``latest``/``latest~N`` among the completed runs (the runs that
+    did not complete and were skipped are named on stderr); a run named otherwise that did not
+    complete is refused unless ``partial``.
+    """
+    runs = all_runs(store)
+    completed = [r for r in runs if r.status == "completed"]
+    chosen: list[Run] = []
+    skipped: list[Run] = []
+    for ref in refs:
+        index = latest_index(ref)
+        if index is None:
+            run = resolve_run(runs, ref)
+            if run.status != "completed" and not partial:
+                raise UsageError(
+                    f"run {short_id(run.run_id)} {status_phrase(run)}: the tests it did not "
+                    "finish would show as changes; compare completed runs (see `xray runs`), "
+                    "or only the tests both runs finished with --partial"
+                )
+        else:
+            if index >= len(completed):
+                others = len(runs) - len(completed)
+                raise UsageError(
+                    f"run {ref!r}: only {len(completed)} completed run(s) recorded"
+                    + (f" ({others} more did not complete)" if others else "")
+                    + "; latest and latest~N count completed runs only"
+                )
+            run = completed[index]
+            newer = runs[: runs.index(run)]
+            skipped += [r for r in newer if r.status != "completed" and r not in skipped]
+        chosen.append(run)
+    if skipped:
+        names = ", ".join(f"{short_id(r.run_id)} ({shown_status(r)})" for r in skipped)
+        sys.stderr.write(
+            "xray: note: latest and latest~N count completed runs only; skipped "
+            f"{len(skipped)} newer run(s) that did not complete: {names}\n"
+        )
+    return chosen
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -135,6 +194,15 @@ def print_diff(ctx: Context, comparison: Comparison, *, show_drift: bool = False
     console.print(Text(f"A: {describe_run(a)}\nB: {describe_run(b)}", style="dim"))
     if a.run_id == b.run_id:
         console.print(Text("note: A and B are the same run", style="yellow"))
+    for side, run in (("A", a), ("B", b)):
+        if run.status != "completed":
+            console.print(Text(f"note: {side}: run {short_id(run.run_id)} {status_phrase(run)}",
+                               style="yellow"), soft_wrap=True)  # fmt: skip
+    if comparison.partial is not None:
+        compared, left_out = comparison.partial
+        console.print(Text(f"partial: only the {compared} test(s) that finished in both runs "
+                           f"are compared; {left_out} test(s) left out", style="yellow"),
+                      soft_wrap=True)  # fmt: skip
     for key, trace_diff in result.diffs.items():
         if trace_diff or (show_drift and trace_diff.drift):
             title = Text(_key_label(key), style="bold")
@@ -222,4 +290,7 @@ def diff_json(comparison: Comparison) -> dict[str, Any]:
         "only_in_a": [_trace_json(comparison, k) for k in result.removed],
         "only_in_b": [_trace_json(comparison, k) for k in result.added],
         "summary": summary_line(result),
-    }
+        "partial": None if comparison.partial is None else {
+            "tests_compared": comparison.partial[0], "tests_left_out": comparison.partial[1],
+        },
+    }  # fmt: skip

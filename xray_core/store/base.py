@@ -5,25 +5,35 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..models import Run, Trace
+from ..models import Run, RunStatus, Trace
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 #: the keys of each row returned by :meth:`Store.run_tests`
 RUN_TEST_COLUMNS = ("test_id", "outcome", "baseline", "duration_ms", "message")
 STATUSES = ("running", "completed", "failed")
 
 
-def check_query(limit: int | None, offset: int, status: str | None = None) -> None:
-    """Raise ``ValueError`` naming the argument when a page or a status filter makes no sense."""
+def check_query(
+    limit: int | None,
+    offset: int,
+    status: str | None = None,
+    statuses: tuple[str, ...] = STATUSES,
+) -> None:
+    """Raise ``ValueError`` naming the argument when a page or a status filter makes no sense.
+
+    :param statuses: the statuses ``status`` may be (a trace's by default; a run's: RUN_STATUSES).
+    """
     for name, value in (("limit", limit), ("offset", offset)):
         if value is None and name == "limit":
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    if status is not None and status not in STATUSES:
-        raise ValueError(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
+    if status is not None and status not in statuses:
+        raise ValueError(f"status must be one of {', '.join(statuses)}; got {status!r}")
 
 
 class Store(abc.ABC):
@@ -85,8 +95,10 @@ class Store(abc.ABC):
         """The run with this id, or None."""
 
     @abc.abstractmethod
-    def list_runs(self, limit: int | None = None, offset: int = 0) -> list[Run]:
-        """Runs, most recently started first."""
+    def list_runs(
+        self, limit: int | None = None, offset: int = 0, *, status: RunStatus | None = None
+    ) -> list[Run]:
+        """Runs (only those of ``status`` when given), most recently started first."""
 
     @abc.abstractmethod
     def run_tests(self, run_id: str) -> list[dict[str, Any]]:
@@ -102,7 +114,7 @@ class Store(abc.ABC):
     def close(self) -> None:
         """Flush and release resources."""
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

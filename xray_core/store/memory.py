@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from ..models import Run, Trace
+from ..models import RUN_STATUSES, Run, RunStatus, Trace
 from .base import RUN_TEST_COLUMNS, Store, check_query
 from .records import trace_from_records, trace_to_records
 
@@ -96,9 +96,15 @@ class MemoryStore(Store):
         entry = self._runs.get(run_id)
         return None if entry is None else entry[0]
 
-    def list_runs(self, limit: int | None = None, offset: int = 0) -> list[Run]:
-        check_query(limit, offset)
-        runs = sorted((r for r, _ in self._runs.values()), key=lambda r: r.started_at, reverse=True)
+    def list_runs(
+        self, limit: int | None = None, offset: int = 0, *, status: RunStatus | None = None
+    ) -> list[Run]:
+        check_query(limit, offset, status, RUN_STATUSES)
+        runs = sorted(
+            (r for r, _ in self._runs.values() if status is None or r.status == status),
+            key=lambda r: r.started_at,
+            reverse=True,
+        )
         end = None if limit is None else offset + limit
         return runs[offset:end]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TRACE_COLUMNS = (
     "trace_id", "name", "start_time", "end_time", "duration_ms", "metadata", "status",
@@ -35,6 +35,21 @@ _UPSERT_TRACE = (
 _INSERT_STEP = (
     f"INSERT OR REPLACE INTO steps ({', '.join(STEP_COLUMNS)})"
     f" VALUES ({', '.join('?' * len(STEP_COLUMNS))})"
+)
+RUN_COLUMNS = (
+    "run_id", "started_at", "finished_at", "git_commit", "git_branch", "git_dirty", "command",
+    "counts", "status", "host", "pid",
+)  # fmt: skip
+_UPSERT_RUN = (
+    f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
+    " ON CONFLICT(run_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS[1:])
+)
+_RUN_TEST_COLUMNS = ("run_id", "test_id", "outcome", "baseline", "duration_ms", "message")
+#: a test row; ``{verb}`` is ``REPLACE`` (the test's latest row wins) or ``IGNORE`` (kept rows win)
+_INSERT_RUN_TEST = (
+    f"INSERT OR {{verb}} INTO run_tests ({', '.join(_RUN_TEST_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(_RUN_TEST_COLUMNS))})"
 )
 
 
@@ -74,6 +89,14 @@ def step_row(record: dict[str, Any]) -> tuple[Any, ...]:
         record.get("reasoning"), _json(record.get("metadata") or {}), record["status"],
         record.get("error"), _iso(record["start_time"]), _iso(record.get("end_time")),
         record.get("duration_ms"),
+    )  # fmt: skip
+
+
+def run_test_row(run_id: str, test: dict[str, Any]) -> tuple[Any, ...]:
+    """The ``run_tests`` row of one test of ``run_id`` (keys: ``RUN_TEST_COLUMNS``)."""
+    return (
+        run_id, test["test_id"], test.get("outcome"), test.get("baseline"),
+        test.get("duration_ms"), test.get("message"),
     )  # fmt: skip
 
 
@@ -129,9 +152,20 @@ def _add_test_messages(db: sqlite_utils.Database) -> None:
     db["run_tests"].add_column("message", str)  # type: ignore[union-attr]
 
 
+def _add_run_status(db: sqlite_utils.Database) -> None:
+    """v4: how each run ended (``runs.status``: the runs kept so far all completed) and the
+    machine and process recording it (``host``, ``pid``: tells a live run from a killed one).
+    """
+    runs = db["runs"]
+    runs.add_column("status", str, not_null_default="completed")  # type: ignore[union-attr]
+    runs.add_column("host", str)  # type: ignore[union-attr]
+    runs.add_column("pid", int)  # type: ignore[union-attr]
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _create_v1,
     2: _add_v2_indexes,
     3: _add_test_messages,
+    4: _add_run_status,
 }
 """Migration to version N, applied in order to databases below :data:`SCHEMA_VERSION`."""

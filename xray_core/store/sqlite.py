@@ -7,6 +7,8 @@ another process holds the write lock), and ``end_trace`` returns only once every
 trace is committed. The database runs in WAL mode with ``synchronous=NORMAL``: a committed step
 survives the process being killed (SIGKILL) at any moment; readers never block the writer.
 At interpreter exit every open store is flushed; a forked child gets its own writer thread.
+The pytest plugin hands each finished test (its traces and its ``run_tests`` row) to the same
+thread with :meth:`SQLiteStore.queue_test`.
 
 Errors: without ``strict``, a failed write is logged and counted in ``store.errors`` and the
 pipeline goes on; a database written by a newer schema is refused and never modified. The full
@@ -37,19 +39,22 @@ import sqlite_utils
 from pydantic import ValidationError
 
 from ..exceptions import SchemaVersionError, StoreError
-from ..models import Run, Trace
+from ..models import RUN_STATUSES, Run, RunStatus, Trace
 from ..serialize import loads_json
 from .base import RUN_TEST_COLUMNS, Store, check_query
 from .readonly import ReadOnlyFile
 from .records import trace_from_records, trace_to_records
 from .schema import (
+    _INSERT_RUN_TEST,
     _INSERT_STEP,
     _JSON_STEP_FIELDS,
+    _UPSERT_RUN,
     _UPSERT_TRACE,
     MIGRATIONS,
     SCHEMA_VERSION,
     _iso,
     _scrubbed,
+    run_test_row,
     step_row,
     trace_row,
 )
@@ -60,6 +65,16 @@ BUSY_TIMEOUT_S = 30.0
 FLUSH_TIMEOUT_S = 60.0
 _BATCH = 2000
 _LOGGED_ERRORS = 10
+#: how long the writer lets finished tests accumulate before committing them: one transaction
+#: per test would slow a suite of quick tests down (each wakes the writer, which competes for
+#: the GIL), while a finished test stays on disk well within the durability window
+TEST_LINGER_S = 0.05
+#: the SQL writing each kind of prepared row (see :func:`_prepared`)
+_SQL = {
+    "trace": _UPSERT_TRACE,
+    "step": _INSERT_STEP,
+    "run_test": _INSERT_RUN_TEST.format(verb="REPLACE"),
+}
 
 _open_stores: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
 _inherited: list[Any] = []  # a forked child's copies of the parent's connections, never closed
@@ -291,6 +306,25 @@ class SQLiteStore(Store):
         self._enqueue("trace", trace_row(record))
         self.flush()
 
+    def queue_test(
+        self,
+        run_id: str,
+        test: dict[str, Any] | None,
+        traces: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]] = (),
+    ) -> None:
+        """Hand a finished test's traces and its ``run_tests`` row to the writer thread.
+
+        Returns at once: the rows are built and committed on the writer thread, all in one
+        transaction, within :data:`TEST_LINGER_S` plus the commit (:meth:`flush` waits for it).
+
+        :param run_id: the run the test belongs to (its row must exist: see :meth:`save_run`).
+        :param test: the test's row (keys: ``RUN_TEST_COLUMNS``), or None for traces alone.
+        :param traces: (trace record, step records) pairs, as the recorder keeps them; they must
+            not change any more (finished traces).
+        """
+        bundle = [(dict(record), list(steps)) for record, steps in traces]
+        self._enqueue("test", (run_id, test, bundle))
+
     def _enqueue(self, kind: str, payload: Any) -> None:
         if self._unusable is not None or self._closed or self.read_only:
             exc = self._unusable or self._closed_error()
@@ -325,13 +359,20 @@ class SQLiteStore(Store):
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         while True:
             batch = [self._queue.get()]
+            if batch[0][0] == "test":
+                time.sleep(TEST_LINGER_S)
             while len(batch) < _BATCH:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             done = [payload for kind, payload in batch if kind == "flush"]
-            rows = [(kind, payload) for kind, payload in batch if kind in ("trace", "step")]
+            rows: list[tuple[str, Any]] = []
+            for kind, payload in batch:
+                if kind in ("trace", "step"):
+                    rows.append((kind, payload))
+                elif kind == "test":
+                    rows += _test_records(*payload)
             if rows:
                 self._commit(conn, rows)
             for event in done:
@@ -342,8 +383,7 @@ class SQLiteStore(Store):
 
     def _commit(self, conn: sqlite3.Connection, rows: list[tuple[str, Any]]) -> None:
         try:
-            prepared = [(k, p if k == "trace" else step_row(p)) for k, p in rows]
-            self._execute(conn, prepared)
+            self._execute(conn, [_prepared(k, p) for k, p in rows])
         except sqlite3.OperationalError as exc:
             # Locked past the timeout, read-only, disk full: retrying row by row would only wait
             # the busy timeout once per row, so the batch is counted as lost at once.
@@ -352,13 +392,14 @@ class SQLiteStore(Store):
         except Exception:  # noqa: BLE001 - a bad row: retry one by one so it loses only itself
             for kind, payload in rows:
                 try:
-                    row = payload if kind == "trace" else step_row(payload)
+                    sql_kind, row = _prepared(kind, payload)
                     try:
-                        self._execute(conn, [(kind, row)])
+                        self._execute(conn, [(sql_kind, row)])
                     except UnicodeEncodeError:  # lone surrogates (surrogateescape'd file names)
-                        self._execute(conn, [(kind, _scrubbed(row))])
+                        self._execute(conn, [(sql_kind, _scrubbed(row))])
                 except Exception as exc:  # noqa: BLE001
-                    self._fail(StoreError(f"{self.path}: could not write a {kind}: {exc}"))
+                    what = {"run_test": "test row", "trace_record": "trace"}.get(kind, kind)
+                    self._fail(StoreError(f"{self.path}: could not write a {what}: {exc}"))
 
     @staticmethod
     def _execute(conn: sqlite3.Connection, rows: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
@@ -370,8 +411,7 @@ class SQLiteStore(Store):
                 end = start
                 while end < len(rows) and rows[end][0] == kind:
                     end += 1
-                sql = _UPSERT_TRACE if kind == "trace" else _INSERT_STEP
-                conn.executemany(sql, [row for _, row in rows[start:end]])
+                conn.executemany(_SQL[kind], [row for _, row in rows[start:end]])
                 start = end
             conn.execute("COMMIT")
         except BaseException:
@@ -619,29 +659,23 @@ class SQLiteStore(Store):
                 raise
             self._count(exc)
 
-    def save_run(self, run: Run, tests: Iterable[dict[str, Any]] = ()) -> None:
+    def save_run(
+        self, run: Run, tests: Iterable[dict[str, Any]] = (), *, keep_tests: bool = False
+    ) -> None:
+        """Insert or update ``run`` and write ``tests`` (keys: ``RUN_TEST_COLUMNS``), in one
+        transaction, after every queued write.
+
+        :param keep_tests: a test that already has a row keeps it (its row was written when it
+            finished: see :meth:`queue_test`); by default the given rows replace them.
+        """
         row = (
             run.run_id, _iso(run.started_at), _iso(run.finished_at), run.git_commit,
             run.git_branch, None if run.git_dirty is None else int(run.git_dirty), run.command,
-            json.dumps(run.counts, sort_keys=True),
+            json.dumps(run.counts, sort_keys=True), run.status, run.host, run.pid,
         )  # fmt: skip
-        statements: list[tuple[str, Sequence[Any]]] = [(
-            (
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id) DO UPDATE SET "
-                "started_at=excluded.started_at, finished_at=excluded.finished_at, "
-                "git_commit=excluded.git_commit, git_branch=excluded.git_branch, "
-                "git_dirty=excluded.git_dirty, command=excluded.command, counts=excluded.counts"
-            ),
-            row,
-        )]  # fmt: skip
-        for test in tests:
-            statements.append((
-                "INSERT OR REPLACE INTO run_tests"
-                " (run_id, test_id, outcome, baseline, duration_ms, message)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (run.run_id, test["test_id"], test.get("outcome"), test.get("baseline"),
-                 test.get("duration_ms"), test.get("message")),
-            ))  # fmt: skip
+        insert_test = _INSERT_RUN_TEST.format(verb="IGNORE" if keep_tests else "REPLACE")
+        statements: list[tuple[str, Sequence[Any]]] = [(_UPSERT_RUN, row)]
+        statements += [(insert_test, run_test_row(run.run_id, test)) for test in tests]
         self._write_now(statements)
 
     def _run(self, row: dict[str, Any]) -> Run:
@@ -654,11 +688,14 @@ class SQLiteStore(Store):
         rows = self._rows("SELECT * FROM runs WHERE run_id = ?", [run_id])
         return self._run(rows[0]) if rows else None
 
-    def list_runs(self, limit: int | None = None, offset: int = 0) -> list[Run]:
-        check_query(limit, offset)
+    def list_runs(
+        self, limit: int | None = None, offset: int = 0, *, status: RunStatus | None = None
+    ) -> list[Run]:
+        check_query(limit, offset, status, RUN_STATUSES)
+        where = "" if status is None else "WHERE status = ? "
         rows = self._rows(
-            "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?",
-            [-1 if limit is None else limit, offset],
+            f"SELECT * FROM runs {where}ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?",
+            [*([] if status is None else [status]), -1 if limit is None else limit, offset],
         )
         return [self._run(r) for r in rows]
 
@@ -697,3 +734,29 @@ def _parse_time(text: str | None) -> datetime | None:
         return None
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def _test_records(
+    run_id: str,
+    test: dict[str, Any] | None,
+    traces: list[tuple[dict[str, Any], list[dict[str, Any]]]],
+) -> list[tuple[str, Any]]:
+    """The records of a queued test (see :meth:`SQLiteStore.queue_test`): each trace before its
+    steps (foreign key), the test row last.
+    """
+    records: list[tuple[str, Any]] = []
+    for record, steps in traces:
+        records.append(("trace_record", record))
+        records += [("step", step) for step in steps]
+    if test is not None:
+        records.append(("run_test", run_test_row(run_id, test)))
+    return records
+
+
+def _prepared(kind: str, payload: Any) -> tuple[str, tuple[Any, ...]]:
+    """A queued record as (kind of row, row): the row is built here, on the writer thread."""
+    if kind == "step":
+        return "step", step_row(payload)
+    if kind == "trace_record":
+        return "trace", trace_row(payload)
+    return kind, payload  # "trace" and "run_test" are queued as rows
