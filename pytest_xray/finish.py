@@ -10,6 +10,9 @@ import pytest
 
 from .baseline import delete, find_unused
 from .constants import DEFAULT_DB, EXIT_STATUS_FAIL_UNUSED
+from .dashboard import write
+from .history import build_run, final_status, test_rows
+from .summary import build_summary
 
 if TYPE_CHECKING:
     from xray_core.models import Run
@@ -20,8 +23,6 @@ if TYPE_CHECKING:
 
 def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
     """Do everything the session asked for at its end and return the summary to print."""
-    from .summary import build_summary
-
     unused, partial = _unused_baselines(state, session)
     # deleted only when every test collection found ran: others may still use their files
     deleted = bool(unused) and state.options.update and partial is None
@@ -30,8 +31,6 @@ def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
     summary.errors += problems
     run = None
     if state.options.db or state.options.report:
-        from .history import build_run, final_status
-
         status = final_status(state, session)  # before this plugin changes the exit status
         run = build_run(state, status, 0 if deleted else len(unused))
     if state.options.db:
@@ -70,8 +69,6 @@ def _problems(state: XraySession) -> list[str]:
 
 def _save_run(state: XraySession, run: Run | None, summary: XraySummary) -> None:
     """Finish the run kept as the session went (see :mod:`pytest_xray.writer`)."""
-    from .history import test_rows
-
     writer, db = state.writer, state.options.db
     assert db is not None and run is not None
     if writer is None:  # the session ended before it started (another plugin's hook raised)
@@ -109,8 +106,6 @@ def _db_option(state: XraySession, db: Path) -> str:
 
 
 def _write_report(state: XraySession, run: Run | None, summary: XraySummary) -> None:
-    from .dashboard import write
-
     assert state.options.report is not None
     try:
         write(state, run, state.options.report)
