@@ -17,8 +17,9 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import xray_core
 
@@ -63,9 +64,10 @@ def template_steps(evaluations: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """A trace record and one step record made by the real recorder (in memory)."""
     store = RecordsKept()
     recorder = xray_core.XRay(store=store)
-    with recorder.trace("bench") as trace, trace.step(
-        "filter_and_select", input={"product_id": "B0REF0001"}
-    ) as step:
+    with (
+        recorder.trace("bench") as trace,
+        trace.step("filter_and_select", input={"product_id": "B0REF0001"}) as step,
+    ):
         for i in range(evaluations):
             step.add_evaluation(
                 item_id=f"B0ITEM{i:03d}",

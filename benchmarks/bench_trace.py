@@ -19,7 +19,7 @@ pass for a fast one.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, final
 
 import xray_core
 
@@ -39,7 +39,7 @@ class XRayTraces:
     def __init__(self, n: int) -> None:
         self.n = n
         self.recorder: xray_core.XRay | None = None
-        self.trace_ids: list[str] = []
+        self.trace_ids: list[str | None] = []
 
     def __call__(self) -> None:
         recorder = xray_core.XRay(store=xray_core.MemoryStore())
@@ -58,6 +58,7 @@ class XRayTraces:
         assert self.recorder is not None, "never ran"
         assert len(self.trace_ids) == self.n
         for trace_id in (self.trace_ids[0], self.trace_ids[-1]):
+            assert trace_id is not None, "a trace without an id: recording was off"
             stored = self.recorder.store.get_trace(trace_id)
             assert stored is not None, f"trace {trace_id} was not stored"
             assert stored.name == TRACE_NAME and stored.status == "completed"
@@ -102,10 +103,11 @@ class OTelTraces:
             assert span.parent is not None and span.parent.span_id == spans[3].context.span_id
             attributes = dict(span.attributes or {})
             assert attributes["input.title"] == INPUT["title"]
-            assert list(attributes["output.ids"]) == OUTPUT["ids"]
+            assert attributes["output.ids"] == tuple(OUTPUT["ids"])  # OTel keeps lists as tuples
             assert attributes["reasoning"] == REASONING
 
 
+@final
 class BareStep:
     """The floor's step: stamps its start and end and appends its dict."""
 
@@ -153,14 +155,18 @@ class BareTraces:
     def check(self) -> None:
         """Every trace of the last call, with its three steps' data."""
         assert len(self.traces) == self.n
-        got = [(s["name"], s["input"], s["output"], s["reasoning"]) for s in self.traces[-1]["steps"]]
+        got = [
+            (s["name"], s["input"], s["output"], s["reasoning"]) for s in self.traces[-1]["steps"]
+        ]
         assert got == [(name, INPUT, OUTPUT, REASONING) for name in STEPS], got
 
 
 def run(quick: bool = False) -> list[Figure]:
     """µs per 3-step trace: X-Ray vs OpenTelemetry (<= 0.10x) and vs the floor (<= 3x)."""
     n, repeat = (1_000, 5) if quick else (10_000, 11)
-    contenders = {"xray": XRayTraces(n), "otel": OTelTraces(n), "bare": BareTraces(n)}
+    contenders: dict[str, XRayTraces | OTelTraces | BareTraces] = {
+        "xray": XRayTraces(n), "otel": OTelTraces(n), "bare": BareTraces(n)
+    }  # fmt: skip
     seconds = interleaved_medians(contenders, repeat=repeat)
     for contender in contenders.values():
         contender.check()
