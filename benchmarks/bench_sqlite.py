@@ -17,15 +17,20 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import xray_core
-from xray_core.store.schema import STEP_COLUMNS
 
 from .harness import Figure, check
 
 GROUP = "sqlite"
+# The columns of the store's ``steps`` table (the raw writer fills the same schema); spelled out
+# here rather than imported, so a refactor of the store's modules cannot change what is measured.
+STEP_COLUMNS = ("step_id", "trace_id", "parent_id", "name", "step_order", "input", "output",
+                "reasoning", "metadata", "status", "error", "start_time", "end_time",
+                "duration_ms")  # fmt: skip
 _RAW_INSERT = (
     f"INSERT INTO steps ({', '.join(STEP_COLUMNS)}) VALUES ({', '.join('?' * len(STEP_COLUMNS))})"
 )
@@ -40,10 +45,29 @@ def _filters(i: int) -> list[dict[str, Any]]:
     ]
 
 
+class RecordsKept(xray_core.MemoryStore):
+    """A memory store that also keeps the last trace and step records the recorder gave it."""
+
+    trace: dict[str, Any]
+    step: dict[str, Any]
+
+    def save_step(self, record: dict[str, Any]) -> None:
+        self.step = dict(record)
+        super().save_step(record)
+
+    def end_trace(self, record: dict[str, Any]) -> None:
+        self.trace = dict(record)
+        super().end_trace(record)
+
+
 def template_steps(evaluations: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """A trace record and one step record made by the real recorder (in memory)."""
-    trace = xray_core.TraceContext(xray_core.MemoryStore(), "bench", None)
-    with trace, trace.step("filter_and_select", input={"product_id": "B0REF0001"}) as step:
+    store = RecordsKept()
+    recorder = xray_core.XRay(store=store)
+    with (
+        recorder.trace("bench") as trace,
+        trace.step("filter_and_select", input={"product_id": "B0REF0001"}) as step,
+    ):
         for i in range(evaluations):
             step.add_evaluation(
                 item_id=f"B0ITEM{i:03d}",
@@ -55,7 +79,7 @@ def template_steps(evaluations: int) -> tuple[dict[str, Any], dict[str, Any]]:
             )  # fmt: skip
         step.set_output({"selected": "B0ITEM001", "count": evaluations})
         step.set_reasoning("the most reviewed qualified candidate")
-    return dict(trace.record), dict(trace.steps[0])
+    return store.trace, store.step
 
 
 def fresh_batch(
@@ -157,14 +181,14 @@ def run(quick: bool = False) -> list[Figure]:
     small, large, repeat, window = (2_000, 100, 3, 20) if quick else (20_000, 1_000, 7, 200)
     figures = []
     with tempfile.TemporaryDirectory(prefix="xray-bench-") as tmp:
-        for label, evaluations, n in (
-            ("small steps", 0, small),
-            ("50-evaluation steps", 50, large),
+        for label, evaluations, n, target in (
+            ("small steps", 0, small, 0.8),
+            ("50-evaluation steps", 50, large, 0.5),
         ):
             rates = throughput(evaluations, n, repeat, Path(tmp))
             figure = Figure(GROUP, f"{label} persisted", rates["store"], "steps/s",
-                            "raw sqlite3 executemany", rates["raw"], ">= 0.5x")  # fmt: skip
-            figure.met = check(figure.ratio, ">=", 0.5)
+                            "raw sqlite3 executemany", rates["raw"], f">= {target}x")  # fmt: skip
+            figure.met = check(figure.ratio, ">=", target)
             figures.append(figure)
         latencies = durability_window(window, Path(tmp))
     for label, value in (("median", statistics.median(latencies)), ("max", max(latencies))):

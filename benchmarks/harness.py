@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 
 @dataclass
@@ -13,12 +13,13 @@ class Figure:
     """One measured figure, compared with a peer measured in the same run.
 
     ``ratio`` is ``value / peer_value``; ``target`` states the goal as text (for example
-    ``"<= 0.25x"``) and ``met`` whether the ratio meets it.
+    ``"<= 0.25x"``) and ``met`` whether the ratio meets it. ``value`` is None for a figure that
+    was not measured in this run (its name says why).
     """
 
     group: str
     name: str
-    value: float
+    value: float | None
     unit: str
     peer: str | None = None
     peer_value: float | None = None
@@ -27,7 +28,7 @@ class Figure:
 
     @property
     def ratio(self) -> float | None:
-        if self.peer_value in (None, 0):
+        if self.value is None or self.peer_value is None or self.peer_value == 0:
             return None
         return self.value / self.peer_value
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks.__main__ import available, format_number
 
 ROOT = Path(__file__).parents[1]
@@ -37,7 +39,7 @@ def test_unknown_benchmark_is_refused_with_the_choices() -> None:
 
 
 def test_discovery_and_number_formatting() -> None:
-    assert {"recording", "sqlite"} <= set(available())
+    assert {"recording", "sqlite", "trace", "plugin_suite", "pytester"} <= set(available())
     assert [format_number(v) for v in (48709.3, 25.61, 0.0386, None)] == [
         "48,709", "25.6", "0.0386", "-",
     ]  # fmt: skip
@@ -52,3 +54,58 @@ def test_sqlite_benchmark_functions_on_tiny_sizes(tmp_path: Path) -> None:
     assert set(rates) == {"store", "raw"} and all(rate > 0 for rate in rates.values())
     latencies = durability_window(3, tmp_path)
     assert len(latencies) == 3 and all(ms >= 0 for ms in latencies)
+
+
+def test_quick_trace_prints_the_three_step_trace_figures() -> None:
+    result = run_benchmarks("--quick", "--only", "trace")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "3-step trace, XRay(store=MemoryStore())" in out
+    assert "OpenTelemetry: 1 + 3 spans" in out and "bare dict recorder" in out
+    assert "<= 0.10x" in out and "<= 3x" in out
+
+
+def test_trace_contenders_check_what_they_recorded() -> None:
+    from benchmarks.bench_trace import BareTraces, OTelTraces, XRayTraces
+
+    for contender in (XRayTraces(4), OTelTraces(4), BareTraces(4)):
+        with pytest.raises(AssertionError):
+            contender.check()  # nothing recorded yet: the check must not pass
+        contender()
+        contender.check()
+
+
+def test_plugin_suite_records_one_trace_per_test(tmp_path: Path) -> None:
+    from benchmarks.bench_plugin_suite import check_recorded, pytest_process, write_suite
+
+    root = write_suite(tmp_path / "suite", 10)
+    assert len(list(root.glob("test_mod*.py"))) == 10
+    db, report = tmp_path / "runs.db", tmp_path / "report.html"
+    pytest_process(root, 10, lambda: [f"--xray-db={db}", f"--xray-report={report}"], {})()
+    check_recorded(db, report, 10)
+    with pytest.raises(AssertionError, match="10 traces"):
+        check_recorded(db, report, 11)
+    pytest_process(root, 10, lambda: ["-p", "no:xray"], {"XRAY_ENABLED": "0"})()
+
+
+def test_pytester_workload_logs_the_peak_after_each_inline_session(tmp_path: Path) -> None:
+    from benchmarks.bench_pytester import outer_session, requirements, write_suite
+
+    pins = {pin.split("==")[0] for pin in requirements()}
+    assert {"pytest", "pytest-xdist", "pydantic"} <= pins and "decisiontracex" not in pins
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    log = tmp_path / "rss.log"
+    suite = write_suite(tmp_path / "suite", 1, log)
+    # decisiontracex is installed in this interpreter: the sessions must see the plugin ...
+    elapsed, peaks = outer_session(Path(sys.executable), suite, empty, True, log, 1)
+    assert elapsed > 0 and len(peaks) == 1 and peaks[0] > 0
+    # ... and the suite notices when that is not what the contender expects (-x: fails fast)
+    with pytest.raises(RuntimeError, match="without the plugin"):
+        outer_session(Path(sys.executable), suite, empty, False, log, 1)
+
+
+def test_quick_run_says_why_the_pytester_figures_are_missing() -> None:
+    result = run_benchmarks("--quick", "--only", "pytester")
+    assert result.returncode == 0, result.stderr
+    assert "not run with --quick" in result.stdout and "--only pytester" in result.stdout
