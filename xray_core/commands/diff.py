@@ -14,6 +14,7 @@ from ..diff import (
     Change,
     DecisionChanged,
     FieldChanged,
+    ListEntryChanged,
     RunDiff,
     StatusChanged,
     StepAdded,
@@ -251,6 +252,9 @@ def change_json(change: Change) -> dict[str, Any]:
         data.update(step=change.step, status=change.status)
     elif isinstance(change, StatusChanged):
         data.update(step=change.step, before=change.before, after=change.after)
+    elif isinstance(change, ListEntryChanged):
+        data.update(edit=change.edit, list_path=change.list_path, value=change.value,
+                    old_index=change.old_index, new_index=change.new_index)  # fmt: skip
     elif isinstance(change, FieldChanged):
         for side in ("before", "after"):
             value = getattr(change, side)
