@@ -188,13 +188,16 @@ class DecisionChanged(Change):
         )
 
     def describe(self) -> str:
-        text = f"{self.item_id}: {_verdict(self.before)} -> {_verdict(self.after)}"
+        text = f"{self.item_id}: {verdict_words(self.before)} -> {verdict_words(self.after)}"
         if self.filters:
             text += " (" + "; ".join(f.describe() for f in self.filters) + ")"
         return f"{text} [step {self.step!r}]"
 
 
-def _verdict(evaluation: dict[str, Any] | None) -> str:
+def verdict_words(evaluation: dict[str, Any] | None) -> str:
+    """A normalized evaluation's verdict as a reviewer says it: ``qualified``, ``rejected by
+    price, rating`` (its failed filters), ``rejected``, or ``not evaluated`` for None.
+    """
     if evaluation is None:
         return "not evaluated"
     if evaluation.get("qualified"):
