@@ -5,16 +5,18 @@ The run history keeps every run with its commit; :func:`decision_histories` foll
 did not finish says ``not run`` — never a change: an interrupted run, a deselected test or a
 test added later does not flip a decision. Steps are named as diffs name them (``select/rank``,
 ``filter#2``), and verdicts are worded as diffs word them (``qualified``, ``rejected by price``).
+Where the item stands in the lists of ids the steps output (a ranking, the selected set) is
+compared from run to run with the diff's alignment: ``rank.output.ranking: 'B0X' moved #3 -> #1``.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from .diff import normalize_trace, verdict_words
+from .diff import ListEntryChanged, diff_traces, normalize_trace, verdict_words
 from .models import Run, Trace
 
 #: ``decided``: the item was evaluated; ``not evaluated``: the test ran, the item was not
@@ -41,8 +43,16 @@ class Observation:
     state: ObservationState
     verdict: str  #: ``qualified``, ``rejected by price``, ``not evaluated``, ``not run``, ...
     qualified: bool | None = None  #: None when not decided, or the run's traces disagree
-    detail: str = ""  #: the deciding filters' details (failed ones when rejected)
+    #: the deciding filters, ``"price: 9.50 < 12.50"`` (the failed ones when rejected)
+    filters: tuple[str, ...] = ()
     changed: bool = False  #: the verdict differs from the previous run that ran the test
+    #: how the item moved in the steps' output lists since the previous run that ran the test
+    moves: tuple[str, ...] = ()
+
+    @property
+    def detail(self) -> str:
+        """The deciding filters' details on one line."""
+        return "; ".join(self.filters)
 
     @property
     def counted(self) -> bool:
@@ -133,20 +143,36 @@ def decision_histories(records: Iterable[RunRecord]) -> list[DecisionHistory]:
     for key in sorted(keys):
         history = DecisionHistory(*key)
         last: str | None = None
+        outputs: dict[str, Any] | None = None
         for record, by_trace in zip(records, indexed, strict=True):
             obs = _observe(record, by_trace, key)
             if obs.counted:
-                obs = _with_change(obs, last)
-                last = obs.verdict
+                now = _outputs(by_trace.get(key[:2], []))
+                obs = replace(obs, changed=last is not None and last != obs.verdict,
+                              moves=_moves(outputs, now, key[3]))  # fmt: skip
+                last, outputs = obs.verdict, now
             history.observations.append(obs)
         histories.append(history)
     return histories
 
 
-def _with_change(obs: Observation, last: str | None) -> Observation:
-    if last is None or last == obs.verdict:
-        return obs
-    return Observation(obs.run, obs.state, obs.verdict, obs.qualified, obs.detail, changed=True)
+def _outputs(traces: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The steps' outputs of the run's last trace of the name, as a trace diffs can compare."""
+    if not traces:
+        return None
+    steps = [{"key": s["key"], "output": s.get("output")} for s in traces[-1]["steps"]]
+    return {"name": traces[-1].get("name"), "steps": steps}
+
+
+def _moves(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, item: str
+) -> tuple[str, ...]:
+    """How ``item`` moved, came or went in the lists of ids the steps output."""
+    if before is None or after is None:
+        return ()
+    changes = diff_traces(before, after).changes
+    return tuple(c.describe() for c in changes
+                 if isinstance(c, ListEntryChanged) and c.value == item)  # fmt: skip
 
 
 def _index(record: RunRecord) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -188,12 +214,11 @@ def _evaluation(normalized: dict[str, Any], step_key: str, item: str) -> dict[st
     return None
 
 
-def _detail(evaluation: dict[str, Any], qualified: bool) -> str:
+def _detail(evaluation: dict[str, Any], qualified: bool) -> tuple[str, ...]:
     """The details of the filters that decided: the failed ones, or every one when qualified."""
     filters = evaluation.get("filters") or {}
-    shown = [
+    return tuple(
         f"{name}: {f.get('detail')}" if f.get("detail") else name
         for name, f in filters.items()
         if qualified or not f.get("passed")
-    ]
-    return "; ".join(shown)
+    )

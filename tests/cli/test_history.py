@@ -128,12 +128,13 @@ def test_a_flip_at_a_known_commit_names_that_commit(repo: Repo) -> None:
             and "— rejected by price in the 2 run(s) before" in out), out  # fmt: skip
     assert f"the change came with commit {c3}, the one right after {repo.short('c2')}" in out
     assert "git bisect" not in out  # no commit without a run in between: nothing to narrow
-    rows = [line for line in out.splitlines() if re.match(r"\s*[0-9a-f]{8}\s+[0-9a-f]{8}", line)]
+    rows = [line for line in out.splitlines() if re.match(r"\s*[0-9a-f]{8} main\s+\d{4}-", line)]
     assert len(rows) == 6  # every run, oldest first
     assert [repo.short(c) in row for c, row in zip(("c1", "c2", "c3", "c4", "c6", "c7"), rows,
                                                      strict=True)] == [True] * 6  # fmt: skip
     assert "rejected by price" in rows[0] and "11.00 vs min 12.00" in rows[0]
     assert "qualified" in rows[2] and "◀ changed" in rows[2]
+    assert "filter_and_select.output.selected: 'B0CHEAP' inserted at #1" in out
     assert "interrupted" in rows[3] and "not run" in rows[3] and "changed" not in rows[3]
     assert [("changed" in row) for row in rows] == [False, False, True, False, False, False]
 
@@ -233,6 +234,10 @@ def test_json_shape(repo: Repo) -> None:
         ("completed", "decided", "rejected by rating", False),
     ]
     assert history["observations"][4]["detail"] == "rating: 4.0 > 4.2"
+    # where the item stands in the output lists, compared with the diff's alignment
+    assert history["observations"][4]["moves"] == [
+        "filter_and_select.output.selected: 'B0MID' removed (was #2)"]
+    assert [o["moves"] for o in history["observations"][:4]] == [[]] * 4
     assert history["observations"][4]["qualified"] is False
     changed = json.loads(xray("history", "test_pick", "--json", cwd=repo.path).stdout)
     assert changed["item"] is None and changed["decisions_followed"] == 3

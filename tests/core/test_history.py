@@ -65,3 +65,27 @@ def test_a_test_absent_from_a_run_is_not_run_there() -> None:
     b0x = {h.item_id: h for h in decision_histories(records)}["B0X"]
     assert [o.state for o in b0x.observations] == ["decided", "not run", "decided"]
     assert b0x.changes == 0
+
+
+def ranked(order: list[str]) -> list[xray.Trace]:
+    store = xray.MemoryStore()
+    with xray.XRay(store=store).trace("pick") as trace:
+        trace.record["test_id"] = TEST
+        with trace.step("filter") as step:
+            for item in order:
+                step.add_evaluation(item, filters=[{"name": "price", "passed": True}],
+                                    qualified=True)  # fmt: skip
+        with trace.step("rank") as step:
+            step.set_output({"ranking": order})
+    return store.list_traces(None)
+
+
+def test_a_move_in_a_ranking_is_shown_without_being_a_verdict_change() -> None:
+    records = [record(0, ranked(["B0A", "B0B", "B0X"])), record(1, [], tests=()),
+               record(2, ranked(["B0X", "B0A", "B0B"])), record(3, ranked(["B0X", "B0A", "B0B"]))]
+    b0x = {h.item_id: h for h in decision_histories(records)}["B0X"]
+    assert [o.moves for o in b0x.observations] == [
+        (), (), ("rank.output.ranking: 'B0X' moved #3 -> #1",), ()]
+    assert b0x.changes == 0
+    b0a = {h.item_id: h for h in decision_histories(records)}["B0A"]
+    assert all(o.moves == () for o in b0a.observations)  # shifted, not moved: one change only

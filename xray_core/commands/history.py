@@ -295,13 +295,13 @@ def _print_history(
 
 def history_table(history: DecisionHistory) -> Table:
     """The decision run by run, oldest first (user data as plain text, never markup)."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True,
-                  caption="oldest run first, times in UTC; * = uncommitted changes",
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True, expand=True,
+                  caption="oldest run first, times in UTC; * = uncommitted changes (run ids: --json)",
                   caption_justify="left")  # fmt: skip
-    for name in ("run", "commit", "date", "status"):
+    for name in ("commit", "date", "status"):
         table.add_column(name, no_wrap=True)
     table.add_column("verdict", overflow="fold")
-    table.add_column("detail", overflow="fold")
+    table.add_column("detail", overflow="fold", ratio=1)
     table.add_column("", no_wrap=True)
     for obs in history.observations:
         r = obs.run
@@ -313,12 +313,20 @@ def history_table(history: DecisionHistory) -> Table:
         status = shown_status(r)
         style = _VERDICT_STYLE.get(obs.verdict, "red" if obs.counted else "dim")
         table.add_row(
-            Text(short_id(r.run_id), style="dim"), commit, r.started_at.strftime("%Y-%m-%d %H:%M"),
+            commit, r.started_at.strftime("%Y-%m-%d %H:%M"),
             Text(status, style="" if status == "completed" else "yellow"),
-            Text(obs.verdict, style=style), Text(obs.detail),
+            Text(obs.verdict, style=style), _detail_cell(obs),
             Text("◀ changed", style="bold yellow") if obs.changed else Text(""),
         )  # fmt: skip
     return table
+
+
+def _detail_cell(obs: Observation) -> Text:
+    """The deciding filters' details, then how the item moved in the output lists (dim)."""
+    text = Text("\n".join(obs.filters))
+    for move in obs.moves:
+        text.append(("\n" if text else "") + move, style="dim")
+    return text
 
 
 def _print_changed(
@@ -345,6 +353,7 @@ def _observation_json(obs: Observation) -> dict[str, Any]:
         "git_dirty": r.git_dirty, "started_at": run_json(r)["started_at"],
         "run_status": shown_status(r), "state": obs.state, "verdict": obs.verdict,
         "qualified": obs.qualified, "detail": obs.detail, "changed": obs.changed,
+        "moves": list(obs.moves),
     }  # fmt: skip
 
 
