@@ -18,6 +18,7 @@ import pytest
 import sqlite_utils
 
 import xray_core as xray
+from xray_core.store.base import TraceQuery
 from xray_core.store.database import ensure_wal
 from xray_core.store.failures import LOGGED_IN_FULL
 from xray_core.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -341,6 +342,18 @@ def test_list_traces_and_list_runs_refuse_a_bad_page_or_status(any_store: xray.S
     with pytest.raises(ValueError, match="offset"):
         any_store.list_runs(offset=-1)
     assert [t.trace_id for t in any_store.list_traces(limit=0)] == []
+    with pytest.raises(TypeError, match="stauts"):
+        any_store.list_traces(stauts="failed")  # type: ignore[call-arg]
+
+
+def test_list_traces_is_stated_once_for_every_store() -> None:
+    """The protocol owns the signature; a store answers a TraceQuery (its filters checked)."""
+    assert all("list_traces" not in vars(cls) for cls in (xray.SQLiteStore, xray.MemoryStore))
+    query = TraceQuery(None, 0, name="n", since=datetime(2026, 1, 1))
+    assert query.since == datetime(2026, 1, 1, tzinfo=timezone.utc)  # naive is UTC
+    assert query.equal_filters() == {"name": "n"}
+    with pytest.raises(ValueError, match="status must be one of"):
+        TraceQuery(status="done")  # type: ignore[arg-type]
 
 
 def test_get_trace_of_an_unknown_id_is_none(any_store: xray.Store) -> None:
