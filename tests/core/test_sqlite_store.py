@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -449,6 +450,22 @@ def test_text_utf8_cannot_encode_is_stored_escaped_not_lost(store: xray.SQLiteSt
     assert stored.name == "report-\\udc80.csv"
     assert stored.steps[0].input == {"file": "report-\\udc80.csv"}  # one representation
     assert stored.steps[0].reasoning == "read report-\\udc80.csv"
+
+
+def test_a_process_ending_without_closing_its_store_leaves_the_file_whole(db_path: Path) -> None:
+    """At exit the store is closed: its last connection checkpoints the log into the file, so
+    the file alone (copied, attached to a CI job) holds every trace."""
+    code = (
+        "import sys, xray_core as xray\n"
+        "store = xray.SQLiteStore(sys.argv[1])\n"
+        "with xray.XRay(store=store).trace('t') as trace, trace.step('s'):\n"
+        "    pass\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(db_path)], check=True, timeout=60)
+    assert sorted(p.name for p in db_path.parent.iterdir()) == [db_path.name]
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM steps").fetchone() == (1,)
+    conn.close()
 
 
 def test_a_relative_path_keeps_naming_the_same_file_after_a_chdir(

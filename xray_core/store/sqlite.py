@@ -7,9 +7,9 @@ A finished step is committed as soon as the writer reaches it (well under 100 ms
 process holds the write lock), and ``end_trace`` returns only once every write of the trace is
 committed. The database runs in WAL mode with ``synchronous=NORMAL``: a committed step survives
 the process being killed (SIGKILL) at any moment; readers never block the writer. At interpreter
-exit the writer commits what is queued; a forked child gets its own writer thread. The pytest
-plugin hands each finished test (its traces and its ``run_tests`` row) to the same thread with
-:meth:`SQLiteStore.queue_test`.
+exit every open store is closed (its writer commits what is queued); a forked child gets its own
+writer thread. The pytest plugin hands each finished test (its traces and its ``run_tests`` row)
+to the same thread with :meth:`SQLiteStore.queue_test`.
 
 Runs, deletions and imports are written at once, on the store's own connection (the one reads
 use), after every queued write.
@@ -24,6 +24,7 @@ migrated, switched to WAL or checkpointed, so neither the file nor its ``-wal`` 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sqlite3
@@ -457,6 +458,14 @@ def _as_is(row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _test_row(payload: tuple[str, dict[str, Any]]) -> tuple[Any, ...]:
     return run_test_row(*payload)
+
+
+@atexit.register
+def _close_open_stores() -> None:
+    """Close every open store at exit: the writer commits what is queued, and the connections
+    close, the last one checkpointing the log into the file (no ``-wal`` left beside it)."""
+    for store in list(_open_stores):
+        store.close()
 
 
 def _after_fork_in_child() -> None:
