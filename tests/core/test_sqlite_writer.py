@@ -216,3 +216,15 @@ def test_a_forked_child_writes_through_its_own_thread_and_connection(harness: Ha
     harness.writer.put(INSERT, pair, {"k": "parent2", "v": "p"})  # the parent's still works
     harness.writer.flush()
     assert harness.stored() == {"parent": "p", "child": "c", "parent2": "p"}
+
+
+def test_a_writer_thread_that_dies_says_so_and_refuses_later_rows(harness: Harness) -> None:
+    def exits(record: dict[str, Any]) -> tuple[Any, ...]:
+        raise SystemExit("a builder that ends the thread")
+
+    harness.writer.put(INSERT, exits, {})
+    assert harness.writer.flush()  # returns: nothing left to wait for
+    [(exc, records)] = harness.failures
+    assert "the writer thread stopped" in str(exc) and records == 1
+    with pytest.raises(StoreError, match="the writer thread stopped"):
+        harness.writer.put(INSERT, pair, {"k": "a", "v": "1"})

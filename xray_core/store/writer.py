@@ -143,7 +143,13 @@ class GroupCommitWriter:
             return True
         done = threading.Event()
         self._queue.put((_FLUSH, None, done))
-        return done.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while not done.wait(min(1.0, max(0.0, deadline - time.monotonic()))):
+            if not thread.is_alive():  # stopped by a bug after this flush was queued
+                return True
+            if time.monotonic() >= deadline:
+                return False
+        return True
 
     def refuse(self, reason: StoreError) -> None:
         """Refuse every later row with (a copy of) ``reason``; rows already queued are written."""
@@ -184,6 +190,26 @@ class GroupCommitWriter:
 
     # -- the writer thread --
     def _run(self, conn: sqlite3.Connection, pending: queue.SimpleQueue[Any]) -> None:
+        try:
+            self._loop(conn, pending)
+        except BaseException as exc:  # noqa: BLE001 - a bug, not a failed write: say so, not hang
+            stopped = StoreError(f"{self.name}: the writer thread stopped: {exc!r}")
+            self.refuse(stopped)
+            lost, waiting = 1, []
+            while True:  # what is still queued is lost too; whoever waits for it is told
+                try:
+                    head, _, payload = pending.get_nowait()
+                except queue.Empty:
+                    break
+                if head is _FLUSH:
+                    waiting.append(payload)
+                else:
+                    lost += head is not _STOP
+            self.on_failure(stopped, lost)
+            for event in waiting:
+                event.set()
+
+    def _loop(self, conn: sqlite3.Connection, pending: queue.SimpleQueue[Any]) -> None:
         while True:
             batch = [pending.get()]
             if batch[0][0] is _GROUP and self.linger:
