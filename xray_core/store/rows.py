@@ -15,7 +15,10 @@ import json.encoder
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..models import Run
 
 #: epoch seconds below which (year 10000) a float time takes the cached path
 _LAST_SECOND = 253_402_300_800.0
@@ -111,6 +114,15 @@ def step_row(record: dict[str, Any]) -> tuple[Any, ...]:
         record["step_order"], to_json(get("input")), to_json(get("output")), get("reasoning"),
         to_json(get("metadata") or {}), record["status"], get("error"),
         iso(record["start_time"]), iso(get("end_time")), get("duration_ms"),
+    )  # fmt: skip
+
+
+def run_row(run: Run) -> tuple[Any, ...]:
+    """The ``runs`` row of a run (counts as JSON with sorted keys)."""
+    return (
+        run.run_id, iso(run.started_at), iso(run.finished_at), run.git_commit, run.git_branch,
+        None if run.git_dirty is None else int(run.git_dirty), run.command,
+        json.dumps(run.counts, sort_keys=True), run.status, run.host, run.pid,
     )  # fmt: skip
 
 

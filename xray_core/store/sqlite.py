@@ -25,7 +25,6 @@ migrated, switched to WAL or checkpointed, so neither the file nor its ``-wal`` 
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import sqlite3
 import threading
@@ -43,7 +42,7 @@ from .failures import Failures
 from .queries import Queries
 from .readonly import ReadOnlyFile
 from .records import trace_to_records
-from .rows import iso, run_test_row, scrubbed, step_row, trace_row
+from .rows import run_row, run_test_row, scrubbed, step_row, trace_row
 from .schema import (
     INSERT_RUN_TEST_UNLESS_KEPT,
     INSERT_STEP,
@@ -52,7 +51,7 @@ from .schema import (
     UPSERT_RUN,
     UPSERT_TRACE,
 )
-from .writer import FLUSH_TIMEOUT_S, GroupCommitWriter, Item, Statement
+from .writer import FLUSH_TIMEOUT_S, Build, GroupCommitWriter, Item, Statement
 
 __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore"]
 
@@ -170,24 +169,26 @@ class SQLiteStore(Store):
     # -- recording (the hot path: nothing but a queue.put on the caller's thread) --
     def start_trace(self, record: dict[str, Any]) -> None:
         # The trace's row is built here: its record (metadata...) may change while it runs.
-        try:
-            self._writer.put(_TRACE, _as_is, trace_row(record))
-        except StoreError as exc:
-            self._refused(exc)
+        self._put(_TRACE, _as_is, trace_row(record))
 
     def save_step(self, record: dict[str, Any]) -> None:
-        try:
+        try:  # _put inlined: this runs for every step
             self._writer.put(_STEP, step_row, record)
         except StoreError as exc:
             self._refused(exc)
 
     def end_trace(self, record: dict[str, Any]) -> None:
+        if self._put(_TRACE, _as_is, trace_row(record)):
+            self.flush()
+
+    def _put(self, statement: Statement, build: Build, record: Any) -> bool:
+        """Queue one record for the writer; False when it was refused (and counted)."""
         try:
-            self._writer.put(_TRACE, _as_is, trace_row(record))
+            self._writer.put(statement, build, record)
         except StoreError as exc:
             self._refused(exc)
-            return
-        self.flush()
+            return False
+        return True
 
     def queue_test(
         self,
@@ -234,7 +235,7 @@ class SQLiteStore(Store):
             if self._conn is not None:
                 self._conn.close()
 
-    # -- whole traces and runs, written at once on the store's connection --
+    # -- whole traces and runs --
     def save_traces(self, traces: Iterable[Trace]) -> int:
         count = 0
         for trace in traces:
@@ -243,12 +244,9 @@ class SQLiteStore(Store):
                 self._pending.append((UPSERT_TRACE, trace_row(record)))
                 self._pending.extend((REPLACE_STEP, step_row(step)) for step in steps)
             else:
-                try:
-                    self._writer.put(_TRACE, _as_is, trace_row(record))
-                    for step in steps:
-                        self._writer.put(_STEP_REPLACING, step_row, step)
-                except StoreError as exc:
-                    self._refused(exc)
+                self._put(_TRACE, _as_is, trace_row(record))
+                for step in steps:
+                    self._put(_STEP_REPLACING, step_row, step)
             count += 1
         if self._pending is None:
             self.flush()
@@ -285,13 +283,8 @@ class SQLiteStore(Store):
         :param keep_tests: a test that already has a row keeps it (its row was written when it
             finished: see :meth:`queue_test`); by default the given rows replace them.
         """
-        row = (
-            run.run_id, iso(run.started_at), iso(run.finished_at), run.git_commit,
-            run.git_branch, None if run.git_dirty is None else int(run.git_dirty), run.command,
-            json.dumps(run.counts, sort_keys=True), run.status, run.host, run.pid,
-        )  # fmt: skip
         insert_test = INSERT_RUN_TEST_UNLESS_KEPT if keep_tests else REPLACE_RUN_TEST
-        statements: list[tuple[str, Sequence[Any]]] = [(UPSERT_RUN, row)]
+        statements: list[tuple[str, Sequence[Any]]] = [(UPSERT_RUN, run_row(run))]
         statements += [(insert_test, run_test_row(run.run_id, test)) for test in tests]
         self._write_now(statements)
 
