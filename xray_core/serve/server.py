@@ -75,5 +75,8 @@ def serve(path: Path, host: str, port: int, out: IO[str] = sys.stdout) -> None:
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn stopped on Ctrl+C, then raised it again: stopping is how a server ends
     finally:
         sock.close()
+    out.write("xray serve: stopped\n")
