@@ -33,10 +33,12 @@ class Served:
     process: subprocess.Popen[str]
     url: str
     lines: list[str] = field(default_factory=list)  #: what it printed on stdout at start
+    #: one client for every request (each new client would build an SSL context: slow)
+    client: Any = field(default_factory=lambda: httpx.Client(timeout=60))
 
     def get(self, path: str, params: Any = None, **kwargs: Any) -> Any:
         """``GET`` a path of the server (an ``httpx.Response``)."""
-        return httpx.get(self.url + path.lstrip("/"), params=params, timeout=60, **kwargs)
+        return self.client.get(self.url + path.lstrip("/"), params=params, **kwargs)
 
     def json(self, path: str, params: Any = None) -> Any:
         """The JSON of a ``GET`` that must succeed."""
@@ -47,6 +49,7 @@ class Served:
 
     def stop(self) -> tuple[int, str]:
         """Ctrl+C, as a person stops it: (exit status, what it wrote on stderr)."""
+        self.client.close()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:

@@ -265,10 +265,8 @@ def test_report_data_is_the_reports_document(server: Served, history_db: History
 # -- the HTTP surface ---------------------------------------------------------------------------
 def test_unknown_paths_and_other_methods_are_json_errors(server: Served) -> None:
     error_of(server.get("/api/nothing"), 404, "Not Found")
-    import httpx
-
     for method in ("POST", "PUT", "DELETE", "PATCH"):
-        response = httpx.request(method, server.url + "api/runs", timeout=30)
+        response = server.client.request(method, server.url + "api/runs")
         error_of(response, 405, "Method Not Allowed")
 
 
