@@ -22,8 +22,8 @@ from ..commands.report import build_report_data, run_test_results
 from ..commands.stability import entry_json
 from ..exceptions import UnknownRunError
 from ..models import Run, Status
-from ..report.payload import build_payload
-from ..runref import resolve_run
+from ..report.payload import build_payload, script_json
+from ..runref import latest_index, resolve_run
 from ..runstate import shown_status
 from ..stability import decision_stability
 from .cache import ResultCache
@@ -31,6 +31,15 @@ from .database import ServedDatabase, run_from_row
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+
+
+class JsonText(str):
+    """A response already serialized to JSON text (as the costly results are kept)."""
+
+
+def as_json_text(data: Any) -> JsonText:
+    """``data`` serialized once: NaN as text, ``<>&`` escaped (inert even if sniffed as HTML)."""
+    return JsonText(script_json(data))
 
 
 class ApiError(Exception):
@@ -108,6 +117,10 @@ def runs_page(
 def find_run(db: ServedDatabase, ref: str) -> Run:
     """The run named by ``ref``: an id, a unique prefix, latest, latest~N or a git commit."""
     rows = db.rows("SELECT * FROM runs WHERE run_id = ?", [ref])  # a full id: no listing
+    index = latest_index(ref)
+    if not rows and index is not None:  # latest~N: list_runs' order, without listing them all
+        rows = db.rows("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1 "
+                       "OFFSET ?", [index])  # fmt: skip
     if rows:
         return run_from_row(rows[0])
     try:
@@ -134,8 +147,12 @@ def run_detail(db: ServedDatabase, ref: str) -> dict[str, Any]:
 def matching_tests(db: ServedDatabase, pattern: str, run_id: str | None = None) -> list[str]:
     """The test ids of stored traces (of ``run_id`` when given) that ``pattern`` selects, as
     ``--test`` does: the id contains it, or matches it as a glob."""
-    where, args = ("WHERE run_id = ? ", [run_id]) if run_id is not None else ("", [])
-    rows = db.rows(f"SELECT DISTINCT test_id FROM traces {where}", args)
+    if run_id is not None:
+        rows = db.rows("SELECT DISTINCT test_id FROM traces WHERE run_id = ?", [run_id])
+    else:  # from one distinct id to the next through the index, not over every trace
+        rows = db.rows("WITH RECURSIVE ids(id) AS (SELECT min(test_id) FROM traces UNION ALL "
+                       "SELECT (SELECT min(test_id) FROM traces WHERE test_id > ids.id) FROM ids "
+                       "WHERE ids.id IS NOT NULL) SELECT id FROM ids")  # fmt: skip
     return [r[0] for r in rows if r[0] is not None and match_test(r[0], pattern)]
 
 
@@ -170,10 +187,15 @@ def traces_page(
             return {"traces": [], "next": None}
         clauses.append("test_id IN (SELECT value FROM json_each(?))")
         args.append(json.dumps(tests))
-    for column, value in (("name", name), ("status", status)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            args.append(value)
+    if name is not None:
+        clauses.append("name = ?")
+        args.append(name)
+    if status is not None:
+        # Three statuses, one of them nearly everywhere: the status index would find most rows
+        # and sort them all; only a rare status (failed, running) is worth it, without others.
+        rare = status != "completed" and not clauses
+        clauses.append("status = ?" if rare else "+status = ?")
+        args.append(status)
     if q:
         clauses.append("(name LIKE ? ESCAPE '\\' OR test_id LIKE ? ESCAPE '\\' "
                        "OR trace_id LIKE ? ESCAPE '\\')")  # fmt: skip
@@ -236,8 +258,9 @@ def diff_page(
     include_llm: bool = False,
     include_reasoning: bool = False,
     partial: bool = False,
-) -> dict[str, Any]:
-    """``xray diff A B --json``: the same resolution of A and B, pairing and rules."""
+) -> JsonText:
+    """``xray diff A B --json``: the same resolution of A and B, pairing and rules; ``skipped``
+    lists the newer runs that did not complete, which ``latest``/``latest~N`` passed over."""
     skipped: list[Run] = []
     try:
         runs = resolve_compared(db.store, [a, b], partial=partial, on_skipped=skipped.extend)
@@ -245,21 +268,22 @@ def diff_page(
         raise ApiError(404, str(exc)) from None
     except UsageError as exc:
         raise ApiError(400, str(exc)) from None
-    key = ("diff", test, tuple(ignore), tolerance, include_llm, include_reasoning, partial)
+    key = ("diff", test, tuple(ignore), tolerance, include_llm, include_reasoning, partial,
+           tuple(r.run_id for r in skipped))  # fmt: skip
 
-    def compute() -> dict[str, Any]:
+    def compute() -> JsonText:
         args = Namespace(test=test, ignore=list(ignore), tolerance=tolerance, partial=partial,
                          include_llm=include_llm, include_reasoning=include_reasoning)  # fmt: skip
         try:
-            return diff_json(compare_runs(db.store, runs, args))
+            data = diff_json(compare_runs(db.store, runs, args))
         except UsageError as exc:  # no trace of a matching test
             raise ApiError(404, str(exc)) from None
         except ValueError as exc:  # a bad ignore pattern or tolerance
             raise ApiError(400, str(exc)) from None
+        data["skipped"] = [run_summary(r) for r in skipped]
+        return as_json_text(data)
 
-    data = dict(cache.get(key, _fingerprint(db, runs), compute))
-    data["skipped"] = [run_summary(r) for r in skipped]
-    return data
+    return cache.get(key, _fingerprint(db, runs), compute)
 
 
 def _run_traces(db: ServedDatabase, run: Run, test: str | None) -> list[Any]:
@@ -268,35 +292,35 @@ def _run_traces(db: ServedDatabase, run: Run, test: str | None) -> list[Any]:
 
 def stability_page(
     db: ServedDatabase, cache: ResultCache, *, last: int = 10, test: str | None = None
-) -> dict[str, Any]:
+) -> JsonText:
     """``xray stability --json --all``: each decision's flips over the last ``last`` runs."""
     runs = list(reversed(db.store.list_runs(limit=last)))  # oldest first
 
-    def compute() -> dict[str, Any]:
+    def compute() -> JsonText:
         traces = [t for r in runs for t in _run_traces(db, r, test)]
         entries = decision_stability(traces)
-        return {
+        return as_json_text({
             "runs": [run_summary(r) for r in runs],
             "traces": len(traces),
             "unstable": sum(1 for e in entries if not e.stable),
             "decisions": [entry_json(e) for e in entries],
-        }
+        })  # fmt: skip
 
     return cache.get(("stability", test), _fingerprint(db, runs), compute)
 
 
 def report_page(
     db: ServedDatabase, cache: ResultCache, run: str, base: str | None = None
-) -> dict[str, Any]:
+) -> JsonText:
     """The HTML report's data document for ``run`` (compared with ``base`` when given)."""
     runs = [find_run(db, ref) for ref in ([base, run] if base else [run])]
 
-    def compute() -> dict[str, Any]:
+    def compute() -> JsonText:
         args = Namespace(title=_title(runs), ignore=[], tolerance=0.0, include_llm=False,
                          include_reasoning=False)  # fmt: skip
         traces = [_run_traces(db, r, None) for r in runs]
         tests = run_test_results(db.store, runs[-1], None)
-        return build_payload(build_report_data(args, runs, traces, tests))
+        return as_json_text(build_payload(build_report_data(args, runs, traces, tests)))
 
     return cache.get(("report",), _fingerprint(db, runs), compute)
 

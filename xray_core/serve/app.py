@@ -23,10 +23,9 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from .. import __version__
 from ..exceptions import XRayError
 from ..models import RunStatus, Status
-from ..report.payload import script_json
 from ..runref import MAX_ID_LENGTH, id_problem
 from . import api, pages
-from .api import DEFAULT_LIMIT, MAX_LIMIT, ApiError
+from .api import DEFAULT_LIMIT, MAX_LIMIT, ApiError, JsonText, as_json_text
 from .cache import ResultCache
 from .database import ServedDatabase
 from .history import DEFAULT_LAST, item_history
@@ -66,7 +65,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def json_response(data: Any, status: int = 200) -> Response:
     """JSON as the report embeds it: NaN as text, ``<>&`` escaped (inert even if sniffed)."""
-    return Response(script_json(data), status_code=status, media_type="application/json")
+    text = data if isinstance(data, JsonText) else as_json_text(data)
+    return Response(text, status_code=status, media_type="application/json")
 
 
 def error_response(status: int, message: str) -> Response:

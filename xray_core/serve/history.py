@@ -17,20 +17,26 @@ from .database import ServedDatabase
 
 DEFAULT_LAST = 50
 
-#: every evaluation of one item by the traces of some tests in some runs, in recording order
-_EVALUATIONS = """
-SELECT t.run_id, t.trace_id, t.test_id, t.name AS trace, s.step_id, s.name AS step,
-       e.value AS evaluation
-FROM traces AS t
-JOIN steps AS s ON s.trace_id = t.trace_id
-JOIN json_each(CASE WHEN json_valid(s.metadata) THEN s.metadata ELSE '{}' END,
-               '$.evaluations') AS e
+#: the steps (with their metadata) of the traces of some tests in some runs, in recording order;
+#: the last condition skips, without parsing it, the metadata of a step that cannot name the item
+_STEPS = """
+SELECT t.run_id, t.trace_id, t.test_id, t.name AS trace, s.step_id, s.name AS step, s.metadata
+FROM traces AS t JOIN steps AS s ON s.trace_id = t.trace_id
 WHERE t.run_id IN (SELECT value FROM json_each(?))
   AND t.test_id IN (SELECT value FROM json_each(?))
-  AND e.type = 'object'
-  AND CAST(json_extract(e.value, '$.item_id') AS TEXT) = ?
-ORDER BY t.start_time, t.trace_id, s.step_order, e.key
+  AND instr(s.metadata, ?) > 0
+ORDER BY t.start_time, t.trace_id, s.step_order
 """
+
+
+def _needle(item: str) -> str:
+    """Text every stored metadata naming ``item`` contains (empty: no shortcut is safe).
+
+    The store writes JSON with ``ensure_ascii=False``: printable ASCII text without quotes or
+    backslashes appears as itself, whether the id was written as a string or as a number.
+    """
+    simple = item.isascii() and item.isprintable() and not any(c in item for c in '"\\')
+    return item if simple else "{"
 
 
 def verdict_text(evaluation: Evaluation) -> str:
@@ -61,14 +67,11 @@ def item_history(
                          [window, selected])  # fmt: skip
     }
     decided: dict[str, dict[str, dict[str, Any]]] = {}  # run -> trace -> final decision
-    for row in db.rows(_EVALUATIONS, [window, selected, item]):
+    for row in db.rows(_STEPS, [window, selected, _needle(item)]):
         if step is not None and row["step"] != step:
             continue
-        try:
-            evaluation = Evaluation.model_validate_json(row["evaluation"])
-        except ValidationError:
-            continue  # free-form metadata that only looks like an evaluation
-        decided.setdefault(row["run_id"], {})[row["trace_id"]] = _observation(row, evaluation)
+        for evaluation in _evaluations_of(row["metadata"], item):
+            decided.setdefault(row["run_id"], {})[row["trace_id"]] = _observation(row, evaluation)
     if not decided:
         where = f" in step {step!r}" if step else ""
         raise ApiError(404, f"item {item!r} was not evaluated{where} by a test matching "
@@ -78,13 +81,31 @@ def item_history(
             "current": _current(timeline)}  # fmt: skip
 
 
+def _evaluations_of(metadata: str | None, item: str) -> list[Evaluation]:
+    """The evaluations of ``item`` in a step's stored metadata (none when it is not readable)."""
+    try:
+        entries = json.loads(metadata or "{}").get("evaluations")
+    except (ValueError, AttributeError):
+        return []
+    found = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and str(entry.get("item_id")) == item:
+            try:
+                found.append(Evaluation.model_validate(entry))
+            except ValidationError:
+                continue  # free-form metadata that only looks like an evaluation
+    return found
+
+
 def _observation(row: Any, evaluation: Evaluation) -> dict[str, Any]:
+    def filters(passed: bool) -> list[dict[str, Any]]:
+        return [{"name": f.name, "passed": f.passed, "detail": f.detail}
+                for f in evaluation.filters if f.passed is passed]  # fmt: skip
+
     return {
         "trace_id": row["trace_id"], "test_id": row["test_id"], "trace": row["trace"],
         "step": row["step"], "step_id": row["step_id"], "qualified": evaluation.qualified,
-        "verdict": verdict_text(evaluation),
-        "failed": [f.model_dump() for f in evaluation.failed_filters],
-        "passed": [f.model_dump() for f in evaluation.passed_filters],
+        "verdict": verdict_text(evaluation), "failed": filters(False), "passed": filters(True),
         "reasoning": evaluation.reasoning,
     }  # fmt: skip
 
