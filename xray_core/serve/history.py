@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pydantic_core
 from pydantic import ValidationError
 
 from ..models import Evaluation, Run
@@ -83,8 +84,8 @@ def item_history(
 
 def _evaluations_of(metadata: str | None, item: str) -> list[Evaluation]:
     """The evaluations of ``item`` in a step's stored metadata (none when it is not readable)."""
-    try:
-        entries = json.loads(metadata or "{}").get("evaluations")
+    try:  # pydantic's parser: the metadata of every step of the window is read
+        entries = pydantic_core.from_json(metadata or "{}").get("evaluations")
     except (ValueError, AttributeError):
         return []
     found = []
