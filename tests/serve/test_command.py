@@ -131,6 +131,8 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
     (["--port", "70000"], "expected a port number from 0 to 65535, got 70000"),
     (["--port", "http"], "expected a port number, got 'http'"),
     (["--host", "no-such-host.invalid"], "--host 'no-such-host.invalid': not an address"),
+    (["--host", "192.0.2.1"], "cannot listen on 192.0.2.1 port 8765: Cannot assign requested "
+                              "address (not an address of this machine: see --host)"),
 ])  # fmt: skip
 def test_bad_host_and_port_are_one_line_errors(tmp_path: Path, args: list[str],
                                                needle: str) -> None:  # fmt: skip

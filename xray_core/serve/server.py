@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 import sys
@@ -42,8 +43,11 @@ def bind(host: str, port: int) -> socket.socket:
         sock.listen(128)
     except OSError as exc:
         sock.close()
+        hint = {errno.EADDRINUSE: " (choose another with --port)",
+                errno.EACCES: " (choose another with --port)",
+                errno.EADDRNOTAVAIL: " (not an address of this machine: see --host)"}  # fmt: skip
         raise ListenError(f"cannot listen on {host} port {port}: {exc.strerror or exc}"
-                          + (" (choose another with --port)" if port else "")) from None  # fmt: skip
+                          + hint.get(exc.errno or 0, "")) from None  # fmt: skip
     sock.set_inheritable(True)
     return sock
 
@@ -57,10 +61,14 @@ def url_of(sock: socket.socket) -> str:
 
 def serve(path: Path, host: str, port: int, out: IO[str] = sys.stdout) -> None:
     """Serve the database at ``path`` on ``host``:``port`` until interrupted (Ctrl+C)."""
+    sock = bind(host, port)  # first: a port in use is said before anything is opened
     # bound to this machine only, the server answers requests naming this machine only
     allowed = [*LOOPBACK_NAMES, host.strip("[]")] if is_loopback(host) else ["*"]
-    app = create_app(path, allowed_hosts=allowed)
-    sock = bind(host, port)
+    try:
+        app = create_app(path, allowed_hosts=allowed)
+    except BaseException:
+        sock.close()
+        raise
     url = url_of(sock)
     if host in ("0.0.0.0", "::"):
         url += f" (every address of this machine, port {sock.getsockname()[1]})"
