@@ -155,6 +155,9 @@ TEMPLATES: dict[str, Callable[[str, Path], list[object]]] = {
     "import FILE": lambda v, o: ["import", str(o / "missing") + v],
     "prune --keep": lambda v, o: ["prune", "--keep", v, "--dry-run"],
     "prune --before": lambda v, o: ["prune", "--before", v, "--dry-run"],
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: a valid port fails to bind (exit 2)
+    # instead of serving forever in this process; tests/serve/ runs the server for real
+    "serve --port": lambda v, o: ["serve", "--host", "192.0.2.1", "--port", v],
     "command": lambda v, o: [v],
 }
 

@@ -1,7 +1,7 @@
 /* The page: run header, filter bar, the lazily rendered trace list, and fragment routing
    (#trace=ID&step=ID&item=ID, #test=ID, #view=compare|stability). */
 
-const DATA = JSON.parse(document.getElementById("xray-data").textContent);
+const DATA = reportData();
 const FIRST_ROWS = 80;
 const ROW_CHUNK = 400;
 
@@ -38,6 +38,14 @@ function makeEntry(trace, test) {
     dur: trace ? trace.dur : test.dur,
     hay: null,
   };
+}
+
+/* ---- data source --------------------------------------------------------------------------
+   The page's JSON document. A report file embeds it in #xray-data; `xray serve` fetches it from
+   its API and puts it in the same element before these scripts run (serve/static/loader.js). */
+
+function reportData() {
+  return JSON.parse(document.getElementById("xray-data").textContent);
 }
 
 /* ---- header -------------------------------------------------------------------------- */
