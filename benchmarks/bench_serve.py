@@ -31,15 +31,9 @@ from typing import Any
 
 import xray_core
 from xray_core import Run, SQLiteStore, Trace
-from xray_core.store.schema import (
-    RUN_COLUMNS,
-    STEP_COLUMNS,
-    TRACE_COLUMNS,
-    run_test_row,
-    step_row,
-    trace_row,
-)
 from xray_core.store.records import trace_to_records
+from xray_core.store.rows import run_test_row, step_row, trace_row
+from xray_core.store.schema import RUN_COLUMNS, RUN_TEST_ROW_COLUMNS, STEP_COLUMNS, TRACE_COLUMNS
 
 from .harness import Figure
 
@@ -122,7 +116,7 @@ def history_rows(runs: int, traces: int) -> Iterator[tuple[str, list[Any]]]:
 
 
 COLUMNS = {"traces": TRACE_COLUMNS, "steps": STEP_COLUMNS, "runs": RUN_COLUMNS,
-           "run_tests": ("run_id", "test_id", "outcome", "baseline", "duration_ms", "message")}  # fmt: skip
+           "run_tests": RUN_TEST_ROW_COLUMNS}  # fmt: skip
 
 
 def write_history(db: Path, runs: int, traces: int) -> float:
