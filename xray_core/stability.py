@@ -127,6 +127,40 @@ def _labels(groups: dict[str, str]) -> dict[str, str]:
     }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class TraceDecisions:
+    """What stability reads of one trace: who recorded it, its input group, its decisions."""
+
+    test_id: str
+    name: str
+    #: the input signature (:func:`input_signature`; ``""`` when traces are pooled)
+    group: str
+    label: str  #: the input for people (:func:`input_label`)
+    #: (step key, item id, qualified, failed filters) of each decision, in the trace's order
+    decisions: tuple[tuple[str, str, bool, tuple[str, ...]], ...]
+
+
+def decisions_of(normalized: dict[str, Any]) -> tuple[tuple[str, str, bool, tuple[str, ...]], ...]:
+    """The decisions of a normalized trace (:func:`~xray_core.diff.normalize_trace`).
+
+    Steps are keyed as diffs pair them (path and occurrence: ``filter#2``), and each step keeps
+    its last evaluation of an item: one observation per execution, as in a diff.
+    """
+    return tuple(
+        (step["key"], item_id, evaluation["qualified"],
+         tuple(n for n, f in evaluation["filters"].items() if not f["passed"]))
+        for step in normalized["steps"]
+        for item_id, evaluation in step["evaluations"].items()
+    )  # fmt: skip
+
+
+def trace_decisions(trace: Trace, *, by_input: bool = True) -> TraceDecisions:
+    """What :func:`stability_of` reads of ``trace``."""
+    return TraceDecisions(trace.test_id or "", trace.name,
+                          input_signature(trace) if by_input else "", input_label(trace),
+                          decisions_of(normalize_trace(trace)))  # fmt: skip
+
+
 def decision_stability(
     traces: Iterable[Trace], *, by_input: bool = True
 ) -> list[DecisionStability]:
@@ -143,19 +177,20 @@ def decision_stability(
     ``traces`` must be in execution order (runs oldest first, then recording order); the result
     lists unstable decisions first (highest flip rate, then most observations).
     """
-    by_key: defaultdict[StabilityKey, list[tuple[bool, list[str]]]] = defaultdict(list)
+    return stability_of(trace_decisions(t, by_input=by_input) for t in traces)
+
+
+def stability_of(traces: Iterable[TraceDecisions]) -> list[DecisionStability]:
+    """:func:`decision_stability` of traces already read (:func:`trace_decisions`), in
+    execution order."""
+    by_key: defaultdict[StabilityKey, list[tuple[bool, tuple[str, ...]]]] = defaultdict(list)
     signatures: defaultdict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     for trace in traces:
-        test_id, name, group = _group_key(trace, by_input)
+        test_id, name, group = trace.test_id, trace.name, trace.group
         if group not in signatures[(test_id, name)]:
-            signatures[(test_id, name)][group] = input_label(trace)
-        # Steps are keyed as diffs pair them (path and occurrence: "filter#2"), and each step
-        # keeps its last evaluation of an item: one observation per execution, as in a diff.
-        for step in normalize_trace(trace)["steps"]:
-            for item_id, evaluation in step["evaluations"].items():
-                key = (test_id, name, group, step["key"], item_id)
-                failed = [n for n, f in evaluation["filters"].items() if not f["passed"]]
-                by_key[key].append((evaluation["qualified"], failed))
+            signatures[(test_id, name)][group] = trace.label
+        for step_key, item_id, qualified, failed in trace.decisions:
+            by_key[(test_id, name, group, step_key, item_id)].append((qualified, failed))
     labels = {key: _labels(groups) for key, groups in signatures.items()}
     found = []
     for (test_id, name, group, step_key, item_id), seen in by_key.items():

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..commands.common import UsageError, match_test, run_json
-from ..commands.diff import compare_runs, diff_json, resolve_compared
+from ..commands.diff import diff_json, resolve_compared
 from ..commands.report import build_report_data, run_test_results
 from ..commands.stability import entry_json
 from ..exceptions import UnknownRunError
@@ -25,9 +25,11 @@ from ..models import Run, Status
 from ..report.payload import build_payload, script_json
 from ..runref import latest_index, resolve_run
 from ..runstate import shown_status
-from ..stability import decision_stability
+from ..stability import stability_of
 from .cache import ResultCache
-from .database import ServedDatabase, run_from_row
+from .content import TraceContents
+from .database import ServedDatabase, matching_tests, run_from_row
+from .fastdiff import compare_stored
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -144,18 +146,6 @@ def run_detail(db: ServedDatabase, ref: str) -> dict[str, Any]:
 
 
 # -- traces -------------------------------------------------------------------------------------
-def matching_tests(db: ServedDatabase, pattern: str, run_id: str | None = None) -> list[str]:
-    """The test ids of stored traces (of ``run_id`` when given) that ``pattern`` selects, as
-    ``--test`` does: the id contains it, or matches it as a glob."""
-    if run_id is not None:
-        rows = db.rows("SELECT DISTINCT test_id FROM traces WHERE run_id = ?", [run_id])
-    else:  # from one distinct id to the next through the index, not over every trace
-        rows = db.rows("WITH RECURSIVE ids(id) AS (SELECT min(test_id) FROM traces UNION ALL "
-                       "SELECT (SELECT min(test_id) FROM traces WHERE test_id > ids.id) FROM ids "
-                       "WHERE ids.id IS NOT NULL) SELECT id FROM ids")  # fmt: skip
-    return [r[0] for r in rows if r[0] is not None and match_test(r[0], pattern)]
-
-
 def _like(text: str) -> str:
     """``text`` as a LIKE pattern matching it anywhere (its wildcards taken literally)."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -249,6 +239,7 @@ def _fingerprint(db: ServedDatabase, runs: Sequence[Run]) -> tuple[Any, ...] | N
 def diff_page(
     db: ServedDatabase,
     cache: ResultCache,
+    contents: TraceContents,
     a: str,
     b: str,
     *,
@@ -260,7 +251,10 @@ def diff_page(
     partial: bool = False,
 ) -> JsonText:
     """``xray diff A B --json``: the same resolution of A and B, pairing and rules; ``skipped``
-    lists the newer runs that did not complete, which ``latest``/``latest~N`` passed over."""
+    lists the newer runs that did not complete, which ``latest``/``latest~N`` passed over.
+
+    Traces of the same content are not compared (:func:`.fastdiff.compare_stored`).
+    """
     skipped: list[Run] = []
     try:
         runs = resolve_compared(db.store, [a, b], partial=partial, on_skipped=skipped.extend)
@@ -275,7 +269,7 @@ def diff_page(
         args = Namespace(test=test, ignore=list(ignore), tolerance=tolerance, partial=partial,
                          include_llm=include_llm, include_reasoning=include_reasoning)  # fmt: skip
         try:
-            data = diff_json(compare_runs(db.store, runs, args))
+            data = diff_json(compare_stored(db, contents, runs, args))
         except UsageError as exc:  # no trace of a matching test
             raise ApiError(404, str(exc)) from None
         except ValueError as exc:  # a bad ignore pattern or tolerance
@@ -291,14 +285,19 @@ def _run_traces(db: ServedDatabase, run: Run, test: str | None) -> list[Any]:
 
 
 def stability_page(
-    db: ServedDatabase, cache: ResultCache, *, last: int = 10, test: str | None = None
-) -> JsonText:
-    """``xray stability --json --all``: each decision's flips over the last ``last`` runs."""
+    db: ServedDatabase, cache: ResultCache, contents: TraceContents, *, last: int = 10,
+    test: str | None = None,
+) -> JsonText:  # fmt: skip
+    """``xray stability --json --all``: each decision's flips over the last ``last`` runs.
+
+    Only the traces of matching tests are read, each distinct content derived once
+    (:mod:`.content`).
+    """
     runs = list(reversed(db.store.list_runs(limit=last)))  # oldest first
 
     def compute() -> JsonText:
-        traces = [t for r in runs for t in _run_traces(db, r, test)]
-        entries = decision_stability(traces)
+        traces = [t for r in runs for t in contents.run_traces(db, r.run_id, test)]
+        entries = stability_of(t.decisions(by_input=True) for t in traces)
         return as_json_text({
             "runs": [run_summary(r) for r in runs],
             "traces": len(traces),

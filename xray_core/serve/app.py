@@ -27,6 +27,7 @@ from ..runref import MAX_ID_LENGTH, id_problem
 from . import api, pages
 from .api import DEFAULT_LIMIT, MAX_LIMIT, ApiError, JsonText, as_json_text
 from .cache import ResultCache
+from .content import TraceContents
 from .database import ServedDatabase
 from .history import DEFAULT_LAST, item_history
 
@@ -82,6 +83,7 @@ def create_app(path: Path, *, allowed_hosts: list[str] | None = None) -> FastAPI
     """
     db = ServedDatabase(path)
     cache = ResultCache()
+    contents = TraceContents()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -167,7 +169,7 @@ def create_app(path: Path, *, allowed_hosts: list[str] | None = None) -> FastAPI
             if problem is not None:
                 raise ApiError(400, f"ignore {pattern[:60]!r} {problem}")
         return json_response(api.diff_page(
-            db, cache, a, b, test=test, ignore=ignore, tolerance=tolerance,
+            db, cache, contents, a, b, test=test, ignore=ignore, tolerance=tolerance,
             include_llm=include_llm, include_reasoning=include_reasoning, partial=partial,
         ))  # fmt: skip
 
@@ -185,7 +187,7 @@ def create_app(path: Path, *, allowed_hosts: list[str] | None = None) -> FastAPI
     @app.get("/api/stability", responses=ERRORS, summary="Decision flips over the last runs")
     def stability(last: Annotated[int, Query(ge=1, le=MAX_STABILITY_RUNS)] = 10,
                   test: TestPattern = None) -> Response:  # fmt: skip
-        return json_response(api.stability_page(db, cache, last=last, test=test))
+        return json_response(api.stability_page(db, cache, contents, last=last, test=test))
 
     @app.get("/api/report", responses=ERRORS, summary="The HTML report's data for a run",
              description="What the run and comparison pages render (the report's own document).")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..commands.common import match_test
 from ..exceptions import StoreError
 from ..models import Run
 from ..store.readonly import ReadOnlyFile
@@ -60,6 +61,18 @@ class ServedDatabase:
                 self._conn.close()
                 self._conn = None
         self.store.close()
+
+
+def matching_tests(db: ServedDatabase, pattern: str, run_id: str | None = None) -> list[str]:
+    """The test ids of stored traces (of ``run_id`` when given) that ``pattern`` selects, as
+    ``--test`` does: the id contains it, or matches it as a glob."""
+    if run_id is not None:
+        rows = db.rows("SELECT DISTINCT test_id FROM traces WHERE run_id = ?", [run_id])
+    else:  # from one distinct id to the next through the index, not over every trace
+        rows = db.rows("WITH RECURSIVE ids(id) AS (SELECT min(test_id) FROM traces UNION ALL "
+                       "SELECT (SELECT min(test_id) FROM traces WHERE test_id > ids.id) FROM ids "
+                       "WHERE ids.id IS NOT NULL) SELECT id FROM ids")  # fmt: skip
+    return [r[0] for r in rows if r[0] is not None and match_test(r[0], pattern)]
 
 
 def run_from_row(row: sqlite3.Row) -> Run:

@@ -70,18 +70,22 @@ class Queries:
             chunk = ids[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
             for row in self.fetch(f"SELECT * FROM steps WHERE trace_id IN ({marks})", chunk):
-                with self._unreadable("step", row["step_id"]):
-                    for field in JSON_STEP_FIELDS:
-                        row[field] = loads_json(row[field]) if row[field] is not None else None
-                row["metadata"] = row["metadata"] or {}
                 steps[row["trace_id"]].append(row)
-        traces = []
-        for row in trace_rows:
-            row.pop("created_at", None)
-            with self._unreadable("trace", row["trace_id"]):
-                row["metadata"] = loads_json(row["metadata"]) if row["metadata"] else {}
-                traces.append(trace_from_records(row, steps[row["trace_id"]]))
-        return traces
+        return [self.trace_from_rows(row, steps[row["trace_id"]]) for row in trace_rows]
+
+    def trace_from_rows(self, trace: dict[str, Any], steps: list[dict[str, Any]]) -> Trace:
+        """The :class:`Trace` of a ``traces`` row and its ``steps`` rows (as stored: JSON text),
+        rows of any order; the rows are changed in place.
+        """
+        for row in steps:
+            with self._unreadable("step", row["step_id"]):
+                for field in JSON_STEP_FIELDS:
+                    row[field] = loads_json(row[field]) if row[field] is not None else None
+            row["metadata"] = row["metadata"] or {}
+        trace.pop("created_at", None)
+        with self._unreadable("trace", trace["trace_id"]):
+            trace["metadata"] = loads_json(trace["metadata"]) if trace["metadata"] else {}
+            return trace_from_records(trace, steps)
 
     def trace_ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
         """Ids of traces starting with ``prefix`` (``%`` and ``_`` are literal), in order."""

@@ -1,0 +1,170 @@
+"""Traces read for diffs and stability, each derived once per distinct *content*.
+
+A diff or a stability reads the comparable content of traces (:func:`~xray_core.diff.
+normalize_trace`), never their ids or times; and a pipeline run again on the same input mostly
+records the same content (the same test's trace in consecutive runs, hypothesis examples
+replayed). So the rows of a trace are read as stored (JSON text, no parsing), their content
+becomes a key (names, nesting, order, statuses and the stored JSON text, ids and times left
+out), and the costly part (JSON parsing, pydantic validation, normalization) runs once per key
+through the store's own path, :meth:`~xray_core.store.queries.Queries.trace_from_rows`. A key is
+the content itself, so what is kept never goes stale, whatever is recorded or deleted meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from ..commands.common import match_test
+from ..diff import normalize_trace
+from ..models import Trace
+from ..stability import TraceDecisions, decisions_of, input_label, input_signature
+from ..store.queries import Queries, parse_time
+from ..store.schema import STEP_COLUMNS, TRACE_COLUMNS
+from .database import ServedDatabase, matching_tests
+
+#: distinct contents kept (the least recently used goes first)
+MAX_CONTENTS = 4096
+#: the step columns that are content (``step_id``, ``trace_id`` and times are not); the parent
+#: is content through its place in the trace, not its id
+_STEP_CONTENT = ("name", "step_order", "status", "input", "output", "reasoning", "metadata",
+                 "error")  # fmt: skip
+_NO_PARENT, _UNKNOWN_PARENT = -1, -2
+
+
+class Content:
+    """What is derived from one content, each part computed on first use.
+
+    :param trace: a stored trace of this content (its ids and times are not part of it).
+    """
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+
+    @cached_property
+    def normalized(self) -> dict[str, Any]:
+        """:func:`~xray_core.diff.normalize_trace` of the content."""
+        return normalize_trace(self.trace)
+
+    @cached_property
+    def signature(self) -> str:
+        """:func:`~xray_core.stability.input_signature` of the content."""
+        return input_signature(self.trace)
+
+    @cached_property
+    def label(self) -> str:
+        """:func:`~xray_core.stability.input_label` of the content."""
+        return input_label(self.trace)
+
+    @cached_property
+    def decisions(self) -> tuple[tuple[str, str, bool, tuple[str, ...]], ...]:
+        """:func:`~xray_core.stability.decisions_of` the normalized content."""
+        return decisions_of(self.normalized)
+
+    @cached_property
+    def has_nan(self) -> bool:
+        """Whether a value is NaN somewhere (NaN differs from itself: a diff reports it)."""
+        return _NAN in json.dumps(self.normalized, default=repr)
+
+
+_NAN = "NaN"
+
+
+@dataclass(frozen=True)
+class StoredTrace:
+    """One trace as read: its identity, and its content's key and derived parts."""
+
+    trace_id: str
+    name: str
+    test_id: str | None
+    start_time: datetime
+    key: tuple[Any, ...]
+    content: Content
+
+    def decisions(self, *, by_input: bool) -> TraceDecisions:
+        """What :func:`~xray_core.stability.stability_of` reads of this trace."""
+        content = self.content
+        return TraceDecisions(self.test_id or "", self.name,
+                              content.signature if by_input else "", content.label,
+                              content.decisions)  # fmt: skip
+
+
+class TraceContents:
+    """Reads traces of runs, deriving each distinct content once (shared by worker threads)."""
+
+    def __init__(self, max_entries: int = MAX_CONTENTS) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[Any, ...], Content] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def run_traces(
+        self, db: ServedDatabase, run_id: str, pattern: str | None = None
+    ) -> list[StoredTrace]:
+        """The traces of ``run_id`` in recording order (``start_time``, then as stored), only
+        those of tests matching ``pattern`` (as ``--test``), as ``run_traces`` selects them."""
+        clauses, args = ["run_id = ?"], [run_id]
+        if pattern:
+            tests = matching_tests(db, pattern, run_id)
+            clauses.append("(test_id IN (SELECT value FROM json_each(?))"
+                           + (" OR test_id IS NULL)" if match_test(None, pattern) else ")"))  # fmt: skip
+            args.append(json.dumps(tests))
+        where = " AND ".join(clauses)
+        trace_rows = db.rows(f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces WHERE {where} "
+                             "ORDER BY start_time, rowid", args)  # fmt: skip
+        steps: dict[str, list[dict[str, Any]]] = {r["trace_id"]: [] for r in trace_rows}
+        if trace_rows:
+            step_rows = db.rows(f"SELECT {', '.join(STEP_COLUMNS)} FROM steps WHERE trace_id IN "
+                                f"(SELECT trace_id FROM traces WHERE {where})", args)  # fmt: skip
+            for row in step_rows:
+                found = steps.get(row["trace_id"])
+                if found is not None:
+                    found.append(dict(row))
+        return [self._stored(dict(row), steps[row["trace_id"]]) for row in trace_rows]
+
+    def _stored(self, trace: dict[str, Any], steps: list[dict[str, Any]]) -> StoredTrace:
+        key = content_key(trace, steps)
+        with self._lock:
+            content = self._entries.get(key)
+            if content is not None:
+                self._entries.move_to_end(key)
+        if content is None:
+            content = Content(Queries(_no_fetch).trace_from_rows(dict(trace), steps))
+            with self._lock:
+                content = self._entries.setdefault(key, content)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        start = parse_time(trace["start_time"])
+        assert start is not None  # a NOT NULL column
+        return StoredTrace(trace["trace_id"], trace["name"], trace["test_id"], start, key,
+                           content)  # fmt: skip
+
+
+def content_key(trace: dict[str, Any], steps: Sequence[dict[str, Any]]) -> tuple[Any, ...]:
+    """The content of a trace's rows: equal keys, equal traces but for ids and times.
+
+    Steps in ``step_order`` (a trace whose steps share an order keeps its own key: which of them
+    comes first is the store's choice), each parent named by its place in that order.
+    """
+    ordered = sorted(steps, key=lambda s: s["step_order"])
+    orders = [s["step_order"] for s in ordered]
+    if len(set(orders)) != len(orders):
+        return ("trace", trace["trace_id"])
+    place = {s["step_id"]: i for i, s in enumerate(ordered)}
+    return (
+        trace["name"], trace["status"], trace["metadata"],
+        *(
+            (place.get(s["parent_id"], _UNKNOWN_PARENT) if s["parent_id"] is not None
+             else _NO_PARENT, *(s[c] for c in _STEP_CONTENT))
+            for s in ordered
+        ),
+    )  # fmt: skip
+
+
+def _no_fetch(sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
+    raise AssertionError("trace_from_rows runs no query")  # pragma: no cover
