@@ -14,6 +14,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import ne
 from typing import Any
 
 from .diff import normalize_trace
@@ -58,7 +59,7 @@ class DecisionStability:
     @property
     def flips(self) -> int:
         """How many times the verdict changed from one execution to the next."""
-        return sum(a != b for a, b in zip(self.verdicts, self.verdicts[1:], strict=False))
+        return sum(map(ne, self.verdicts, self.verdicts[1:]))
 
     @property
     def flip_rate(self) -> float:

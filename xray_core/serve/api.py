@@ -223,7 +223,7 @@ def trace_detail(db: ServedDatabase, trace_id: str) -> dict[str, Any]:
 
 
 # -- comparisons, stability, report pages -------------------------------------------------------
-def _fingerprint(db: ServedDatabase, runs: Sequence[Run]) -> tuple[Any, ...] | None:
+def fingerprint(db: ServedDatabase, runs: Sequence[Run]) -> tuple[Any, ...] | None:
     """What identifies the data of ``runs`` (None while one is still recording: not cached)."""
     if any(r.status == "running" for r in runs):
         return None
@@ -277,7 +277,7 @@ def diff_page(
         data["skipped"] = [run_summary(r) for r in skipped]
         return as_json_text(data)
 
-    return cache.get(key, _fingerprint(db, runs), compute)
+    return cache.get(key, fingerprint(db, runs), compute)
 
 
 def _run_traces(db: ServedDatabase, run: Run, test: str | None) -> list[Any]:
@@ -305,7 +305,7 @@ def stability_page(
             "decisions": [entry_json(e) for e in entries],
         })  # fmt: skip
 
-    return cache.get(("stability", test), _fingerprint(db, runs), compute)
+    return cache.get(("stability", test), fingerprint(db, runs), compute)
 
 
 def report_page(
@@ -321,7 +321,7 @@ def report_page(
         tests = run_test_results(db.store, runs[-1], None)
         return as_json_text(build_payload(build_report_data(args, runs, traces, tests)))
 
-    return cache.get(("report",), _fingerprint(db, runs), compute)
+    return cache.get(("report",), fingerprint(db, runs), compute)
 
 
 def _title(runs: list[Run]) -> str:

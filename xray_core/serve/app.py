@@ -29,7 +29,7 @@ from .api import DEFAULT_LIMIT, MAX_LIMIT, ApiError, JsonText, as_json_text
 from .cache import ResultCache
 from .content import TraceContents
 from .database import ServedDatabase
-from .history import DEFAULT_LAST, item_history
+from .history import DEFAULT_LAST, history_page
 
 logger = logging.getLogger("xray_core.serve")
 
@@ -182,7 +182,8 @@ def create_app(path: Path, *, allowed_hosts: list[str] | None = None) -> FastAPI
                                           description="only its evaluations in this step")] = None,
         last: Annotated[int, Query(ge=1, le=MAX_HISTORY_RUNS)] = DEFAULT_LAST,
     ) -> Response:  # fmt: skip
-        return json_response(item_history(db, test=test, item=item, step=step, last=last))
+        return json_response(history_page(db, cache, test=test, item=item, step=step,
+                                          last=last))  # fmt: skip
 
     @app.get("/api/stability", responses=ERRORS, summary="Decision flips over the last runs")
     def stability(last: Annotated[int, Query(ge=1, le=MAX_STABILITY_RUNS)] = 10,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+from operator import itemgetter
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,10 +32,16 @@ from .database import ServedDatabase, matching_tests
 
 #: distinct contents kept (the least recently used goes first)
 MAX_CONTENTS = 4096
-#: the step columns that are content (``step_id``, ``trace_id`` and times are not); the parent
-#: is content through its place in the trace, not its id
+#: the step columns as read: ids, then the content (``[3:_S_END]``; the parent is content
+#: through its place in the trace, not its id), then times
 _STEP_CONTENT = ("name", "step_order", "status", "input", "output", "reasoning", "metadata",
                  "error")  # fmt: skip
+_STEP_SELECT = ("step_id", "trace_id", "parent_id", *_STEP_CONTENT,
+                *(c for c in STEP_COLUMNS if c not in _STEP_CONTENT and c not in
+                  ("step_id", "trace_id", "parent_id")))  # fmt: skip
+_S_ORDER, _S_END = _STEP_SELECT.index("step_order"), 3 + len(_STEP_CONTENT)
+_T_NAME, _T_START, _T_METADATA, _T_STATUS, _T_TEST = (
+    TRACE_COLUMNS.index(c) for c in ("name", "start_time", "metadata", "status", "test_id"))
 _NO_PARENT, _UNKNOWN_PARENT = -1, -2
 
 
@@ -115,54 +122,52 @@ class TraceContents:
                            + (" OR test_id IS NULL)" if match_test(None, pattern) else ")"))  # fmt: skip
             args.append(json.dumps(tests))
         where = " AND ".join(clauses)
-        trace_rows = db.rows(f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces WHERE {where} "
-                             "ORDER BY start_time, rowid", args)  # fmt: skip
-        steps: dict[str, list[dict[str, Any]]] = {r["trace_id"]: [] for r in trace_rows}
+        trace_rows = db.tuples(f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces WHERE {where} "
+                               "ORDER BY start_time, rowid", args)  # fmt: skip
+        steps: dict[str, list[tuple[Any, ...]]] = {r[0]: [] for r in trace_rows}
         if trace_rows:
-            step_rows = db.rows(f"SELECT {', '.join(STEP_COLUMNS)} FROM steps WHERE trace_id IN "
-                                f"(SELECT trace_id FROM traces WHERE {where})", args)  # fmt: skip
+            step_rows = db.tuples(f"SELECT {', '.join(_STEP_SELECT)} FROM steps WHERE trace_id "
+                                  f"IN (SELECT trace_id FROM traces WHERE {where})", args)  # fmt: skip
             for row in step_rows:
-                found = steps.get(row["trace_id"])
+                found = steps.get(row[1])
                 if found is not None:
-                    found.append(dict(row))
-        return [self._stored(dict(row), steps[row["trace_id"]]) for row in trace_rows]
+                    found.append(row)
+        return [self._stored(row, steps[row[0]]) for row in trace_rows]
 
-    def _stored(self, trace: dict[str, Any], steps: list[dict[str, Any]]) -> StoredTrace:
+    def _stored(self, trace: tuple[Any, ...], steps: list[tuple[Any, ...]]) -> StoredTrace:
         key = content_key(trace, steps)
         with self._lock:
             content = self._entries.get(key)
             if content is not None:
                 self._entries.move_to_end(key)
         if content is None:
-            content = Content(Queries(_no_fetch).trace_from_rows(dict(trace), steps))
+            content = Content(Queries(_no_fetch).trace_from_rows(
+                dict(zip(TRACE_COLUMNS, trace, strict=True)),
+                [dict(zip(_STEP_SELECT, s, strict=True)) for s in steps]))  # fmt: skip
             with self._lock:
                 content = self._entries.setdefault(key, content)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
-        start = parse_time(trace["start_time"])
+        start = parse_time(trace[_T_START])
         assert start is not None  # a NOT NULL column
-        return StoredTrace(trace["trace_id"], trace["name"], trace["test_id"], start, key,
-                           content)  # fmt: skip
+        return StoredTrace(trace[0], trace[_T_NAME], trace[_T_TEST], start, key, content)
 
 
-def content_key(trace: dict[str, Any], steps: Sequence[dict[str, Any]]) -> tuple[Any, ...]:
-    """The content of a trace's rows: equal keys, equal traces but for ids and times.
+def content_key(trace: tuple[Any, ...], steps: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The content of a trace's rows (``TRACE_COLUMNS``; steps: ``_STEP_SELECT``): equal keys,
+    equal traces but for ids and times.
 
     Steps in ``step_order`` (a trace whose steps share an order keeps its own key: which of them
     comes first is the store's choice), each parent named by its place in that order.
     """
-    ordered = sorted(steps, key=lambda s: s["step_order"])
-    orders = [s["step_order"] for s in ordered]
-    if len(set(orders)) != len(orders):
-        return ("trace", trace["trace_id"])
-    place = {s["step_id"]: i for i, s in enumerate(ordered)}
+    ordered = sorted(steps, key=itemgetter(_S_ORDER))
+    if len({s[_S_ORDER] for s in ordered}) != len(ordered):
+        return ("trace", trace[0])
+    place = {s[0]: i for i, s in enumerate(ordered)}
     return (
-        trace["name"], trace["status"], trace["metadata"],
-        *(
-            (place.get(s["parent_id"], _UNKNOWN_PARENT) if s["parent_id"] is not None
-             else _NO_PARENT, *(s[c] for c in _STEP_CONTENT))
-            for s in ordered
-        ),
+        trace[_T_NAME], trace[_T_STATUS], trace[_T_METADATA],
+        *((_NO_PARENT if s[2] is None else place.get(s[2], _UNKNOWN_PARENT), s[3:_S_END])
+          for s in ordered),
     )  # fmt: skip
 
 

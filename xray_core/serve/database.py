@@ -37,14 +37,28 @@ class ServedDatabase:
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """The rows of one read-only query (columns by name)."""
+        return self._read(sql, args, sqlite3.Row)
+
+    def tuples(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only query as plain tuples (the cheapest, for many rows)."""
+        return self._read(sql, args, None)
+
+    def _read(self, sql: str, args: Sequence[Any], factory: Any) -> list[Any]:
         with self._lock:
             try:
-                rows = self._connection().execute(sql, list(args)).fetchall()
+                rows = self._execute(self._connection(), sql, args, factory)
                 if self._file.changed():  # read without locks while a writer started: again
-                    rows = self._connection(fresh=True).execute(sql, list(args)).fetchall()
+                    rows = self._execute(self._connection(fresh=True), sql, args, factory)
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
             return rows
+
+    @staticmethod
+    def _execute(conn: sqlite3.Connection, sql: str, args: Sequence[Any], factory: Any
+                 ) -> list[Any]:  # fmt: skip
+        cursor = conn.cursor()
+        cursor.row_factory = factory
+        return cursor.execute(sql, list(args)).fetchall()
 
     def _connection(self, *, fresh: bool = False) -> sqlite3.Connection:
         if fresh or self._conn is None or self._file.changed():

@@ -7,7 +7,7 @@ content is the same (:func:`.content.content_key`) have no change and no drift, 
 options (ignore patterns and drift settings only leave changes out, a tolerance only makes
 values equal), unless a value is NaN, which differs from itself: such pairs, and every pair
 whose content differs, go through :func:`~xray_core.diff.diff_traces`, on contents normalized
-once (:class:`.content.TraceContents`).
+once (:class:`.content.TraceContents`), and each pair of contents compared once.
 """
 
 from __future__ import annotations
@@ -47,13 +47,18 @@ def compare_stored(
                                "include_reasoning": args.include_reasoning}  # fmt: skip
     before, after = _keyed(traces[0]), _keyed(traces[-1])
     result = RunDiff()
+    done: dict[tuple[Any, Any], TraceDiff] = {}  # pairs of contents already compared
     for key in sorted(set(before) | set(after)):
         if key not in after:
             result.removed.append(key)
         elif key not in before:
             result.added.append(key)
         else:
-            result.diffs[key] = _diff(before[key], after[key], args.ignore, options)
+            old, new = before[key], after[key]
+            pair = (old.key, new.key)
+            if pair not in done:
+                done[pair] = _diff(old, new, args.ignore, options)
+            result.diffs[key] = done[pair]
     if result.diffs:
         # the options are checked as diff_traces checks them, even when no pair needed it
         diff_traces({}, {}, args.ignore, **options)

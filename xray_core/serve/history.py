@@ -1,7 +1,9 @@
 """One candidate's verdict run by run (``GET /api/history``): the page's timeline.
 
-Read straight from the stored evaluations with SQLite's JSON functions (one query for the whole
-window, no trace loaded), so the timeline of an item over hundreds of runs stays quick.
+Read straight from the stored evaluations (one query for the whole window, no trace loaded), so
+the timeline of an item over hundreds of runs stays quick: a step's metadata is parsed only when
+its text names the item, and each distinct text once per request (a test run again on the same
+input records the same text). The result is kept while the runs of its window stay as they are.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import pydantic_core
 from pydantic import ValidationError
 
 from ..models import Evaluation, Run
-from .api import ApiError, matching_tests, run_summary
-from .database import ServedDatabase
+from .api import ApiError, JsonText, as_json_text, fingerprint, run_summary
+from .cache import ResultCache
+from .database import ServedDatabase, matching_tests
 
 DEFAULT_LAST = 50
 
@@ -48,16 +51,37 @@ def verdict_text(evaluation: Evaluation) -> str:
     return "rejected by " + ", ".join(failed) if failed else "rejected"
 
 
+def history_page(
+    db: ServedDatabase, cache: ResultCache, *, test: str, item: str, step: str | None = None,
+    last: int = DEFAULT_LAST,
+) -> JsonText:  # fmt: skip
+    """:func:`item_history` as JSON, kept while the runs of the window stay as they are."""
+    runs = list(reversed(db.store.list_runs(limit=last)))
+    tests = matching_tests(db, test)
+
+    def compute() -> JsonText:
+        return as_json_text(item_history(db, test=test, item=item, step=step, runs=runs,
+                                         tests=tests))  # fmt: skip
+
+    key = ("history", test, tuple(tests), item, step)
+    return cache.get(key, fingerprint(db, runs), compute)
+
+
 def item_history(
     db: ServedDatabase, *, test: str, item: str, step: str | None = None,
-    last: int = DEFAULT_LAST,
+    last: int = DEFAULT_LAST, runs: list[Run] | None = None, tests: list[str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The verdict on ``item`` in each of the last ``last`` runs (oldest first) that ran a test
     matching ``test``: per trace the item's final decision (its last evaluation, or its one in
     ``step``), per run the verdict, and whether it changed from the run before.
+
+    :param runs: the window, oldest first, when already read (instead of ``last``).
+    :param tests: the test ids ``test`` selects, when already read.
     """
-    runs = list(reversed(db.store.list_runs(limit=last)))
-    tests = matching_tests(db, test)
+    if runs is None:
+        runs = list(reversed(db.store.list_runs(limit=last)))
+    if tests is None:
+        tests = matching_tests(db, test)
     if not tests:
         raise ApiError(404, f"test {test!r}: no stored trace belongs to a matching test")
     window, selected = json.dumps([r.run_id for r in runs]), json.dumps(tests)
@@ -68,11 +92,16 @@ def item_history(
                          [window, selected])  # fmt: skip
     }
     decided: dict[str, dict[str, dict[str, Any]]] = {}  # run -> trace -> final decision
+    parsed: dict[str | None, list[dict[str, Any]]] = {}  # a step's metadata -> its decisions
     for row in db.rows(_STEPS, [window, selected, _needle(item)]):
         if step is not None and row["step"] != step:
             continue
-        for evaluation in _evaluations_of(row["metadata"], item):
-            decided.setdefault(row["run_id"], {})[row["trace_id"]] = _observation(row, evaluation)
+        metadata = row["metadata"]
+        found = parsed.get(metadata)
+        if found is None:
+            found = parsed[metadata] = [_decision(e) for e in _evaluations_of(metadata, item)]
+        for decision in found:
+            decided.setdefault(row["run_id"], {})[row["trace_id"]] = _observation(row, decision)
     if not decided:
         where = f" in step {step!r}" if step else ""
         raise ApiError(404, f"item {item!r} was not evaluated{where} by a test matching "
@@ -98,16 +127,22 @@ def _evaluations_of(metadata: str | None, item: str) -> list[Evaluation]:
     return found
 
 
-def _observation(row: Any, evaluation: Evaluation) -> dict[str, Any]:
+def _decision(evaluation: Evaluation) -> dict[str, Any]:
+    """What the timeline shows of one evaluation."""
+
     def filters(passed: bool) -> list[dict[str, Any]]:
         return [{"name": f.name, "passed": f.passed, "detail": f.detail}
                 for f in evaluation.filters if f.passed is passed]  # fmt: skip
 
+    return {"qualified": evaluation.qualified, "verdict": verdict_text(evaluation),
+            "failed": filters(False), "passed": filters(True),
+            "reasoning": evaluation.reasoning}  # fmt: skip
+
+
+def _observation(row: Any, decision: dict[str, Any]) -> dict[str, Any]:
     return {
         "trace_id": row["trace_id"], "test_id": row["test_id"], "trace": row["trace"],
-        "step": row["step"], "step_id": row["step_id"], "qualified": evaluation.qualified,
-        "verdict": verdict_text(evaluation), "failed": filters(False), "passed": filters(True),
-        "reasoning": evaluation.reasoning,
+        "step": row["step"], "step_id": row["step_id"], **decision,
     }  # fmt: skip
 
 
