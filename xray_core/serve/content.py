@@ -41,7 +41,8 @@ _STEP_SELECT = ("step_id", "trace_id", "parent_id", *_STEP_CONTENT,
                   ("step_id", "trace_id", "parent_id")))  # fmt: skip
 _S_ORDER, _S_END = _STEP_SELECT.index("step_order"), 3 + len(_STEP_CONTENT)
 _T_NAME, _T_START, _T_METADATA, _T_STATUS, _T_TEST = (
-    TRACE_COLUMNS.index(c) for c in ("name", "start_time", "metadata", "status", "test_id"))
+    TRACE_COLUMNS.index(c) for c in ("name", "start_time", "metadata", "status", "test_id")
+)
 _NO_PARENT, _UNKNOWN_PARENT = -1, -2
 
 
