@@ -296,7 +296,8 @@ def stability_page(
     runs = list(reversed(db.store.list_runs(limit=last)))  # oldest first
 
     def compute() -> JsonText:
-        traces = [t for r in runs for t in contents.run_traces(db, r.run_id, test)]
+        read = contents.runs_traces(db, [r.run_id for r in runs], test)
+        traces = [t for run_traces in read for t in run_traces]
         entries = stability_of(t.decisions(by_input=True) for t in traces)
         return as_json_text({
             "runs": [run_summary(r) for r in runs],

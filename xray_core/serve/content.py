@@ -40,8 +40,9 @@ _STEP_SELECT = ("step_id", "trace_id", "parent_id", *_STEP_CONTENT,
                 *(c for c in STEP_COLUMNS if c not in _STEP_CONTENT and c not in
                   ("step_id", "trace_id", "parent_id")))  # fmt: skip
 _S_ORDER, _S_END = _STEP_SELECT.index("step_order"), 3 + len(_STEP_CONTENT)
-_T_NAME, _T_START, _T_METADATA, _T_STATUS, _T_TEST = (
-    TRACE_COLUMNS.index(c) for c in ("name", "start_time", "metadata", "status", "test_id")
+_T_NAME, _T_START, _T_METADATA, _T_STATUS, _T_RUN, _T_TEST = (
+    TRACE_COLUMNS.index(c)
+    for c in ("name", "start_time", "metadata", "status", "run_id", "test_id")
 )
 _NO_PARENT, _UNKNOWN_PARENT = -1, -2
 
@@ -116,15 +117,23 @@ class TraceContents:
     ) -> list[StoredTrace]:
         """The traces of ``run_id`` in recording order (``start_time``, then as stored), only
         those of tests matching ``pattern`` (as ``--test``), as ``run_traces`` selects them."""
-        clauses, args = ["run_id = ?"], [run_id]
+        return self.runs_traces(db, [run_id], pattern)[0]
+
+    def runs_traces(
+        self, db: ServedDatabase, run_ids: Sequence[str], pattern: str | None = None
+    ) -> list[list[StoredTrace]]:
+        """:meth:`run_traces` of each of ``run_ids``, read in two queries."""
+        clauses, args = ["run_id IN (SELECT value FROM json_each(?))"], [json.dumps(run_ids)]
         if pattern:
-            tests = matching_tests(db, pattern, run_id)
+            tests = matching_tests(db, pattern, run_ids[0] if len(run_ids) == 1 else None)
             clauses.append("(test_id IN (SELECT value FROM json_each(?))"
                            + (" OR test_id IS NULL)" if match_test(None, pattern) else ")"))  # fmt: skip
             args.append(json.dumps(tests))
         where = " AND ".join(clauses)
+        # "+start_time": found through the run_id index and sorted, not by walking the
+        # start_time index over every trace
         trace_rows = db.tuples(f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces WHERE {where} "
-                               "ORDER BY start_time, rowid", args)  # fmt: skip
+                               "ORDER BY +start_time, rowid", args)  # fmt: skip
         steps: dict[str, list[tuple[Any, ...]]] = {r[0]: [] for r in trace_rows}
         if trace_rows:
             step_rows = db.tuples(f"SELECT {', '.join(_STEP_SELECT)} FROM steps WHERE trace_id "
@@ -133,7 +142,10 @@ class TraceContents:
                 found = steps.get(row[1])
                 if found is not None:
                     found.append(row)
-        return [self._stored(row, steps[row[0]]) for row in trace_rows]
+        by_run: dict[str, list[StoredTrace]] = {run_id: [] for run_id in run_ids}
+        for row in trace_rows:
+            by_run[row[_T_RUN]].append(self._stored(row, steps[row[0]]))
+        return [by_run[run_id] for run_id in run_ids]
 
     def _stored(self, trace: tuple[Any, ...], steps: list[tuple[Any, ...]]) -> StoredTrace:
         key = content_key(trace, steps)

@@ -32,7 +32,7 @@ def compare_stored(
     :raises UsageError: ``args.test`` selects no trace of the runs.
     :raises ValueError: a bad ignore pattern or tolerance (when a pair is compared).
     """
-    traces = [contents.run_traces(db, r.run_id, args.test) for r in runs]
+    traces = contents.runs_traces(db, [r.run_id for r in runs], args.test)
     left_out = None
     if args.partial and any(r.status != "completed" for r in runs):
         # never-run and interrupted tests must not count as changes
