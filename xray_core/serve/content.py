@@ -126,7 +126,9 @@ class TraceContents:
         clauses, args = ["run_id IN (SELECT value FROM json_each(?))"], [json.dumps(run_ids)]
         if pattern:
             tests = matching_tests(db, pattern, run_ids[0] if len(run_ids) == 1 else None)
-            clauses.append("(test_id IN (SELECT value FROM json_each(?))"
+            # "+test_id": the runs are few, a test's traces span the whole history: the run_id
+            # index finds them, not the test_id index
+            clauses.append("(+test_id IN (SELECT value FROM json_each(?))"
                            + (" OR test_id IS NULL)" if match_test(None, pattern) else ")"))  # fmt: skip
             args.append(json.dumps(tests))
         where = " AND ".join(clauses)
