@@ -13,9 +13,10 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from itertools import chain
 from dataclasses import dataclass, field
 from operator import ne
-from typing import Any
+from typing import Any, NamedTuple
 
 from .diff import normalize_trace
 from .models import Trace
@@ -128,8 +129,7 @@ def _labels(groups: dict[str, str]) -> dict[str, str]:
     }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class TraceDecisions:
+class TraceDecisions(NamedTuple):
     """What stability reads of one trace: who recorded it, its input group, its decisions."""
 
     test_id: str
@@ -197,10 +197,8 @@ def stability_of(traces: Iterable[TraceDecisions]) -> list[DecisionStability]:
     for (test_id, name, group, step_key, item_id), seen in by_key.items():
         label = labels[(test_id, name)].get(group, "")
         entry = DecisionStability(test_id, name, step_key, item_id, group=label)
-        for qualified, failed in seen:
-            entry.verdicts.append(qualified)
-            if not qualified:
-                entry.rejected_by.update(failed)
+        entry.verdicts = [qualified for qualified, _ in seen]
+        entry.rejected_by.update(chain.from_iterable(f for qualified, f in seen if not qualified))
         found.append(entry)
     return sorted(
         found,
