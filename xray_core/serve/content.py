@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import threading
-from operator import itemgetter
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 from ..commands.common import match_test
@@ -45,6 +45,7 @@ _T_NAME, _T_START, _T_METADATA, _T_STATUS, _T_RUN, _T_TEST = (
     for c in ("name", "start_time", "metadata", "status", "run_id", "test_id")
 )
 _NO_PARENT, _UNKNOWN_PARENT = -1, -2
+_NAN = "NaN"  #: how JSON writes a NaN (a text "NaN" also matches: then the pair is compared)
 
 
 class Content:
@@ -80,9 +81,6 @@ class Content:
     def has_nan(self) -> bool:
         """Whether a value is NaN somewhere (NaN differs from itself: a diff reports it)."""
         return _NAN in json.dumps(self.normalized, default=repr)
-
-
-_NAN = "NaN"
 
 
 @dataclass(frozen=True)
