@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -184,3 +185,15 @@ def test_the_fuzz_reaches_every_command() -> None:
     (action,) = [a for a in build_parser()._subparsers._group_actions]  # type: ignore[union-attr]
     assert commands == set(action.choices)  # type: ignore[attr-defined]
     assert sys.maxsize >= 2**63 - 1  # `traces --limit` clamps to SQLite's 64-bit LIMIT
+
+
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_an_output_file_name_that_is_not_utf8_is_written_and_named_escaped(
+    history: Path, tmp_path: Path, command: str
+) -> None:
+    target = str(tmp_path) + "/\udcff.out"  # the name of a file made from bytes b"\xff.out"
+    args = ["report", "-o", target] if command == "report" else ["export", "latest", "-o", target]
+    status, stdout, stderr = call(*args, "--db", history)
+    assert (status, stderr) == (0, ""), stderr
+    assert os.listdir(os.fsencode(tmp_path)) == [b"\xff.out"]
+    assert "\\udcff.out" in stdout

@@ -22,6 +22,7 @@ from rich.text import Text
 from ..exceptions import XRayError
 from ..models import Run, Trace
 from ..runref import id_problem, resolve_run
+from ..serialize import escape_surrogates
 from ..store.readonly import connect_read_only
 from ..store.schema import SCHEMA_VERSION
 from ..store.sqlite import SQLiteStore
@@ -88,8 +89,16 @@ class Context:
         return sys.stdout
 
     def say(self, text: str | Text) -> None:
-        """One result line, never wrapped (user data printed as text, never as markup)."""
-        self.console.print(text if isinstance(text, Text) else Text(text), soft_wrap=True)
+        """One result line, never wrapped (user data printed as text, never as markup).
+
+        A lone surrogate (a file name that is not UTF-8) is printed as ``\\udcxx``: an output
+        stream that encodes strictly would refuse it.
+        """
+        line = text.copy() if isinstance(text, Text) else Text(text)
+        escaped = escape_surrogates(line.plain)
+        if escaped != line.plain:
+            line.plain = escaped
+        self.console.print(line, soft_wrap=True)
 
     def print_json(self, data: Any) -> None:
         """Machine-readable output: one JSON document on stdout."""
