@@ -6,11 +6,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..models import RUN_STATUSES, Run, RunStatus, Trace
 from .base import RUN_TEST_COLUMNS, Store, check_query
-from .records import trace_from_records, trace_to_records
+
+if TYPE_CHECKING:  # recording keeps plain dicts: pydantic is imported by the first read
+    from ..models import Run, RunStatus, Trace
 
 
 class MemoryStore(Store):
@@ -46,6 +47,8 @@ class MemoryStore(Store):
             self.start_trace(record)
 
     def save_traces(self, traces: Iterable[Trace]) -> int:
+        from .records import trace_to_records
+
         count = 0
         for trace in traces:
             self._put(*trace_to_records(trace))
@@ -53,6 +56,8 @@ class MemoryStore(Store):
         return count
 
     def get_trace(self, trace_id: str) -> Trace | None:
+        from .records import trace_from_records
+
         entry = self._traces.get(trace_id)
         return None if entry is None else trace_from_records(entry[0], list(entry[1]))
 
@@ -67,6 +72,8 @@ class MemoryStore(Store):
         test_id: str | None = None,
         since: datetime | None = None,
     ) -> list[Trace]:
+        from .records import trace_from_records
+
         check_query(limit, offset, status)
         wanted = {"status": status, "name": name, "run_id": run_id, "test_id": test_id}
         if since is not None and since.tzinfo is None:  # naive means UTC, as in the models
@@ -99,6 +106,8 @@ class MemoryStore(Store):
     def list_runs(
         self, limit: int | None = None, offset: int = 0, *, status: RunStatus | None = None
     ) -> list[Run]:
+        from ..models import RUN_STATUSES
+
         check_query(limit, offset, status, RUN_STATUSES)
         runs = sorted(
             (r for r, _ in self._runs.values() if status is None or r.status == status),
