@@ -6,6 +6,7 @@ The pytest plugin (``--xray-report``) and the ``xray report`` command both build
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -59,7 +60,7 @@ class ReportData:
     run: Run | None = None
     #: the run's traces, as models or as the recorder's records (the pytest plugin hands its
     #: captured records: the page shows both alike, and no model is built for it)
-    traces: list[Trace | TraceRecords] = field(default_factory=list)
+    traces: Sequence[Trace | TraceRecords] = field(default_factory=list)
     tests: list[TestResult] = field(default_factory=list)
     #: custom panels by step_id
     panels: dict[str, list[Panel]] = field(default_factory=dict)

@@ -7,7 +7,7 @@ for that HTML context, so no user string can close the element or open a comment
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -227,7 +227,7 @@ def _trace_diff(diff: TraceDiff) -> dict[str, Any]:
 
 def _comparison(
     comparison: RunDiff | None,
-    current: list[Trace | TraceRecords],
+    current: Sequence[Trace | TraceRecords],
     baseline: list[Trace],
 ) -> dict[str, Any] | None:
     if comparison is None:
