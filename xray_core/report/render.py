@@ -1,14 +1,20 @@
-"""Render :class:`ReportData` into one self-contained HTML file (inline CSS/JS, no network)."""
+"""Render :class:`ReportData` into one self-contained HTML file (inline CSS/JS, no network).
+
+The page is a fixed file, ``templates/report.html``, with four slots: ``{{ title }}`` (text,
+HTML-escaped here), ``{{ css }}`` and ``{{ js }}`` (this package's static files) and
+``{{ payload }}`` (the data, escaped for its ``<script>`` element by
+:func:`~xray_core.report.payload.script_json`). Filling four slots needs no template engine:
+the file is split at its slots once per process, and each report is one ``str.join``.
+"""
 
 from __future__ import annotations
 
+import html
 import os
-from functools import cache, lru_cache
+import re
+from functools import cache
 from importlib import resources
 from pathlib import Path
-
-import jinja2
-from markupsafe import Markup
 
 from ..atomic import write_text_atomic
 from ..serialize import escape_surrogates
@@ -19,28 +25,29 @@ from .payload import build_payload, script_json
 SCRIPTS = ("dom.js", "tree.js", "detail.js", "views.js", "app.js")
 STYLES = ("report.css",)
 
-
-@cache
-def _static(name: str) -> str:
-    return (resources.files(__package__) / "static" / name).read_text(encoding="utf-8")
+_SLOT = re.compile(r"\{\{ (title|css|js|payload) \}\}")
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("xray_core.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+def _read(*parts: str) -> str:
+    return resources.files(__package__).joinpath(*parts).read_text(encoding="utf-8")
 
 
-def _inline(text: str, closing: str) -> Markup:
+def _inline(text: str, closing: str) -> str:
     """Our own static file as element content; refuses text that would end the element early."""
     if closing in text.lower():
         raise ValueError(f"static asset contains {closing!r}, which would end its element")
-    return Markup(text)
+    return text
+
+
+@cache
+def _page() -> tuple[list[str], dict[str, str]]:
+    """The template split at its slots (text, slot name, text, ...), and the inlined assets."""
+    pieces = _SLOT.split(_read("templates", "report.html"))
+    assets = {
+        "css": _inline("\n".join(_read("static", n) for n in STYLES), "</style"),
+        "js": _inline("\n".join(_read("static", n) for n in SCRIPTS), "</script"),
+    }
+    return pieces, assets
 
 
 def render_report(data: ReportData) -> str:
@@ -49,13 +56,14 @@ def render_report(data: ReportData) -> str:
     User data travels only inside the escaped JSON document (see
     :func:`~xray_core.report.payload.script_json`); the page's script inserts it as text.
     """
-    template = _environment().get_template("report.html.j2")
-    return template.render(
-        title=escape_surrogates(data.title),
-        css=_inline("\n".join(_static(n) for n in STYLES), "</style"),
-        js=_inline("\n".join(_static(n) for n in SCRIPTS), "</script"),
-        payload=Markup(script_json(build_payload(data))),
-    )
+    pieces, assets = _page()
+    values = {
+        **assets,
+        "title": html.escape(escape_surrogates(data.title)),
+        "payload": script_json(build_payload(data)),
+    }
+    # odd positions hold slot names (re.split keeps the captured group)
+    return "".join(values[piece] if i % 2 else piece for i, piece in enumerate(pieces))
 
 
 def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
@@ -64,6 +72,6 @@ def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
     if target.is_dir():
         raise IsADirectoryError(f"report path {str(target)!r} is a directory; give a file name")
     target.parent.mkdir(parents=True, exist_ok=True)
-    html = render_report(data)
-    write_text_atomic(target, html)  # a reader never sees a half-written page
+    page = render_report(data)
+    write_text_atomic(target, page)  # a reader never sees a half-written page
     return target
