@@ -118,18 +118,14 @@ def _step(step: Step, trace_start: datetime) -> dict[str, Any]:
     }
 
 
-def _utc(seconds: float) -> datetime:
-    """An epoch time of a record as the models hold it (see ``models.utc_from_epoch``)."""
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
-
-
 def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict[str, Any]:
     """:func:`_trace` of the recorder's records: the same document, without building a model.
 
-    Times go through the datetimes the model would hold, so both give the same text and
-    offsets to the microsecond.
+    The records hold epoch seconds: the trace's start becomes the text the model would give,
+    each step's offset is computed in floats (the model's datetimes are rounded to the
+    microsecond, so an offset may differ in its last digit).
     """
-    start = _utc(record["start_time"])
+    started = record["start_time"]
     ordered = sorted(steps, key=lambda s: s["step_order"])
     return {
         "id": record["trace_id"],
@@ -137,7 +133,7 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
         "status": record["status"],
         "test": record.get("test_id"),
         "run": record.get("run_id"),
-        "start": start.isoformat(),
+        "start": datetime.fromtimestamp(started, tz=timezone.utc).isoformat(),
         "dur": record.get("duration_ms"),
         "meta": record.get("metadata", {}),
         "rejected": _rejected_count(s.get("metadata", {}) for s in ordered),
@@ -147,7 +143,7 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
                 "parent": s.get("parent_id"),
                 "name": s["name"],
                 "status": s.get("status", "running"),
-                "at": round((_utc(s["start_time"]) - start).total_seconds() * 1000.0, 3),
+                "at": round((s["start_time"] - started) * 1000.0, 3),
                 "dur": s.get("duration_ms"),
                 "input": s.get("input"),
                 "output": s.get("output"),
