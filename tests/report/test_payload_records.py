@@ -97,7 +97,7 @@ def test_hostile_text_in_records_is_escaped_like_in_models() -> None:
     assert_same(*both_ways(trace))
     page = render_report(ReportData(traces=[(trace.record, trace.steps)]))
     assert "<script>alert" not in page and "<img" not in page
-    assert page.lower().count("</script") == 2  # the data element's and the code's
+    assert page.lower().count("</script") == 3  # the two data elements and the code
 
 
 def test_a_comparison_accepts_records() -> None:

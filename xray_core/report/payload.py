@@ -1,8 +1,9 @@
 """ReportData -> the compact JSON document the page's script reads.
 
 The page receives one JSON document (see :func:`build_payload`) embedded in a
-``<script type="application/json">`` element. :func:`script_json` serializes it and escapes it
-for that HTML context, so no user string can close the element or open a comment.
+``<script type="application/json">`` element, and before it a small one for its header and
+list (:func:`list_payload`). :func:`script_json` serializes each and escapes it for that HTML
+context, so no user string can close the element or open a comment.
 """
 
 from __future__ import annotations
@@ -64,6 +65,38 @@ def build_payload(data: ReportData) -> dict[str, Any]:
         "panels": {sid: [_panel(sid, p) for p in panels] for sid, panels in data.panels.items()},
         "comparison": _comparison(data.comparison, data.traces, data.baseline_traces),
         "stability": [_stability(s) for s in data.stability],
+    }
+
+
+def list_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The small document the page shows its header and trace list from, taken from the full
+    one (:func:`build_payload`): the page reads it first, and the full one when it has it.
+
+    One row per trace, in the same order as ``payload["traces"]``, and each test's outcome.
+    """
+    return {
+        "title": payload["title"],
+        "generated": payload["generated"],
+        "run": payload["run"],
+        "views": {"compare": payload["comparison"] is not None,
+                  "stability": bool(payload["stability"])},  # fmt: skip
+        "tests": [
+            {"id": t["id"], "outcome": t["outcome"], "dur": t["dur"], "baseline": t["baseline"]}
+            for t in payload["tests"]
+        ],
+        "rows": [
+            {
+                "id": t["id"],
+                "name": t["name"],
+                "status": t["status"],
+                "test": t["test"],
+                "dur": t["dur"],
+                "steps": len(t["steps"]),
+                "failed": sum(1 for s in t["steps"] if s["status"] == "failed"),
+                "rejected": t["rejected"],
+            }
+            for t in payload["traces"]
+        ],
     }
 
 

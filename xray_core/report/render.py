@@ -1,10 +1,12 @@
 """Render :class:`ReportData` into one self-contained HTML file (inline CSS/JS, no network).
 
-The page is a fixed file, ``templates/report.html``, with four slots: ``{{ title }}`` (text,
-HTML-escaped here), ``{{ css }}`` and ``{{ js }}`` (this package's static files) and
-``{{ payload }}`` (the data, escaped for its ``<script>`` element by
-:func:`~xray_core.report.payload.script_json`). Filling four slots needs no template engine:
-the file is split at its slots once per process, and each report is one ``str.join``.
+The page is a fixed file, ``templates/report.html``, with five slots: ``{{ title }}`` (text,
+HTML-escaped here), ``{{ css }}`` and ``{{ js }}`` (this package's static files), and the data
+as two JSON documents, each escaped for its ``<script>`` element by
+:func:`~xray_core.report.payload.script_json`: ``{{ list }}`` (the header and one row per
+trace, before the page's code, so that the list shows while the browser is still reading the
+rest) and ``{{ payload }}`` (everything, after the code). Filling five slots needs no template
+engine: the file is split at its slots once per process, and each report is one ``str.join``.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from pathlib import Path
 from ..atomic import write_text_atomic
 from ..serialize import escape_surrogates
 from .data import ReportData
-from .payload import build_payload, script_json
+from .payload import build_payload, list_payload, script_json
 
 #: the page's scripts, inlined in this order (each is a real .js file under static/)
 SCRIPTS = ("dom.js", "tree.js", "detail.js", "views.js", "app.js")
 STYLES = ("report.css",)
 
-_SLOT = re.compile(r"\{\{ (title|css|js|payload) \}\}")
+_SLOT = re.compile(r"\{\{ (title|css|js|list|payload) \}\}")
 
 
 def _read(*parts: str) -> str:
@@ -57,10 +59,12 @@ def render_report(data: ReportData) -> str:
     :func:`~xray_core.report.payload.script_json`); the page's script inserts it as text.
     """
     pieces, assets = _page()
+    payload = build_payload(data)
     values = {
         **assets,
         "title": html.escape(escape_surrogates(data.title)),
-        "payload": script_json(build_payload(data)),
+        "list": script_json(list_payload(payload)),
+        "payload": script_json(payload),
     }
     # odd positions hold slot names (re.split keeps the captured group)
     return "".join(values[piece] if i % 2 else piece for i, piece in enumerate(pieces))
