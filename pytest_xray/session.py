@@ -129,11 +129,7 @@ class XraySession:
         self.traces.append(captured)
         test = captured.test_id
         if test is not None:
-            found = self.by_test.get(test)
-            if found is None:
-                self.by_test[test] = [captured]
-            else:
-                found.append(captured)
+            self.by_test.setdefault(test, []).append(captured)
         hook = self.config.hook.pytest_xray_trace_captured
         if hook.get_hookimpls():
             item = self.items.get(test) if test else None
