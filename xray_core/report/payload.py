@@ -283,7 +283,7 @@ def _comparison(
 def _stability(entry: DecisionStability) -> dict[str, Any]:
     return {
         "test": entry.test_id,
-        "trace": entry.trace_name,
+        "trace": entry.trace_name + (f" [input {entry.group}]" if entry.group else ""),
         "step": entry.step,
         "item": entry.item_id,
         "n": entry.observations,

@@ -1,12 +1,12 @@
 """Render :class:`ReportData` into one self-contained HTML file (inline CSS/JS, no network).
 
-The page is a fixed file, ``templates/report.html``, with five slots: ``{{ title }}`` (text,
-HTML-escaped here), ``{{ css }}`` and ``{{ js }}`` (this package's static files), and the data
-as two JSON documents, each escaped for its ``<script>`` element by
-:func:`~xray_core.report.payload.script_json`: ``{{ list }}`` (the header and one row per
-trace, before the page's code, so that the list shows while the browser is still reading the
-rest) and ``{{ payload }}`` (everything, after the code). Filling five slots needs no template
-engine: the file is split at its slots once per process, and each report is one ``str.join``.
+The page is a fixed file, ``templates/report.html``, with slots: ``{{ title }}`` (text,
+HTML-escaped here), ``{{ csp }}`` (its Content-Security-Policy), ``{{ css }}`` and ``{{ js }}``
+(this package's static files), and ``{{ before }}`` / ``{{ after }}``: the data elements placed
+before and after the page's code (see :func:`data_element`). A report file puts a small JSON
+document before the code (the header and one row per trace, so that the list shows while the
+browser is still reading the rest) and the full one after it. Filling slots needs no template
+engine: the file is split at its slots once per process, and each page is one ``str.join``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from ..atomic import write_text_atomic
 from ..serialize import escape_surrogates
@@ -26,8 +27,10 @@ from .payload import build_payload, list_payload, script_json
 #: the page's scripts, inlined in this order (each is a real .js file under static/)
 SCRIPTS = ("dom.js", "tree.js", "detail.js", "views.js", "app.js")
 STYLES = ("report.css",)
+#: a report file loads nothing: inline style and script only (``xray serve`` adds its API)
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
-_SLOT = re.compile(r"\{\{ (title|css|js|list|payload) \}\}")
+_SLOT = re.compile(r"\{\{ (title|csp|css|js|before|after) \}\}")
 
 
 def _read(*parts: str) -> str:
@@ -35,39 +38,69 @@ def _read(*parts: str) -> str:
 
 
 def _inline(text: str, closing: str) -> str:
-    """Our own static file as element content; refuses text that would end the element early."""
+    """Our own static text as element content; refuses text that would end the element early."""
     if closing in text.lower():
         raise ValueError(f"static asset contains {closing!r}, which would end its element")
     return text
 
 
 @cache
-def _page() -> tuple[list[str], dict[str, str]]:
-    """The template split at its slots (text, slot name, text, ...), and the inlined assets."""
-    pieces = _SLOT.split(_read("templates", "report.html"))
-    assets = {
-        "css": _inline("\n".join(_read("static", n) for n in STYLES), "</style"),
-        "js": _inline("\n".join(_read("static", n) for n in SCRIPTS), "</script"),
+def _template() -> list[str]:
+    """The page split at its slots: text, slot name, text, ..., text."""
+    return _SLOT.split(_read("templates", "report.html"))
+
+
+@cache
+def assets() -> tuple[str, str]:
+    """The report's own CSS and script, each the concatenation of its static files."""
+    return "\n".join(_read("static", n) for n in STYLES), "\n".join(
+        _read("static", n) for n in SCRIPTS
+    )
+
+
+def data_element(element_id: str, value: Any) -> str:
+    """A ``<script type="application/json">`` element holding ``value`` (escaped for it)."""
+    return f'<script type="application/json" id="{element_id}">{script_json(value)}</script>'
+
+
+def page(
+    *, title: str, css: str, js: str, before: str, after: str = "", csp: str = REPORT_CSP
+) -> str:
+    """The report's page around the given parts (``xray serve`` serves it too, with its data
+    fetched by its own script instead of embedded).
+
+    :param before: data elements placed before the code (see :func:`data_element`).
+    :param after: data elements placed after the code.
+    """
+    if '"' in csp or "<" in csp:  # a policy of ours, placed in a double-quoted attribute
+        raise ValueError(f"not a Content-Security-Policy: {csp!r}")
+    values = {
+        "title": html.escape(escape_surrogates(title)),
+        "csp": csp,
+        "css": _inline(css, "</style"),
+        "js": _inline(js, "</script"),
+        "before": before,
+        "after": after,
     }
-    return pieces, assets
+    # odd positions hold slot names (re.split keeps the captured group)
+    return "".join(values[piece] if i % 2 else piece for i, piece in enumerate(_template()))
 
 
 def render_report(data: ReportData) -> str:
     """The complete HTML page for ``data``, as a string.
 
-    User data travels only inside the escaped JSON document (see
+    User data travels only inside the escaped JSON documents (see
     :func:`~xray_core.report.payload.script_json`); the page's script inserts it as text.
     """
-    pieces, assets = _page()
     payload = build_payload(data)
-    values = {
-        **assets,
-        "title": html.escape(escape_surrogates(data.title)),
-        "list": script_json(list_payload(payload)),
-        "payload": script_json(payload),
-    }
-    # odd positions hold slot names (re.split keeps the captured group)
-    return "".join(values[piece] if i % 2 else piece for i, piece in enumerate(pieces))
+    css, js = assets()
+    return page(
+        title=data.title,
+        css=css,
+        js=js,
+        before=data_element("xray-list", list_payload(payload)),
+        after=data_element("xray-data", payload),
+    )
 
 
 def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
@@ -76,6 +109,6 @@ def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
     if target.is_dir():
         raise IsADirectoryError(f"report path {str(target)!r} is a directory; give a file name")
     target.parent.mkdir(parents=True, exist_ok=True)
-    page = render_report(data)
-    write_text_atomic(target, page)  # a reader never sees a half-written page
+    text = render_report(data)
+    write_text_atomic(target, text)  # a reader never sees a half-written page
     return target

@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .base import RUN_TEST_COLUMNS, Store, check_query
+from .base import RUN_TEST_COLUMNS, Store, TraceQuery, check_query
 
 if TYPE_CHECKING:  # recording keeps plain dicts: pydantic is imported by the first read
     from ..models import Run, RunStatus, Trace
@@ -61,35 +60,15 @@ class MemoryStore(Store):
         entry = self._traces.get(trace_id)
         return None if entry is None else trace_from_records(entry[0], list(entry[1]))
 
-    def list_traces(
-        self,
-        limit: int | None = 100,
-        offset: int = 0,
-        *,
-        status: str | None = None,
-        name: str | None = None,
-        run_id: str | None = None,
-        test_id: str | None = None,
-        since: datetime | None = None,
-    ) -> list[Trace]:
+    def _select_traces(self, query: TraceQuery) -> list[Trace]:
         from .records import trace_from_records
 
-        check_query(limit, offset, status)
-        wanted = {"status": status, "name": name, "run_id": run_id, "test_id": test_id}
-        if since is not None and since.tzinfo is None:  # naive means UTC, as in the models
-            since = since.replace(tzinfo=timezone.utc)
         with self._lock:
             entries = list(self._traces.values())
         traces = [trace_from_records(record, list(steps)) for record, steps in entries]
-        matching = [
-            t
-            for t in traces
-            if all(v is None or getattr(t, k) == v for k, v in wanted.items())
-            and (since is None or t.start_time >= since)
-        ]
-        matching.sort(key=lambda t: t.start_time)
-        end = None if limit is None else offset + limit
-        return matching[offset:end]
+        matching = sorted((t for t in traces if query.matches(t)), key=lambda t: t.start_time)
+        end = None if query.limit is None else query.offset + query.limit
+        return matching[query.offset : end]
 
     def trace_ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
         return sorted(t for t in self._traces if t.startswith(prefix))[:limit]

@@ -1,13 +1,16 @@
 /* The page: run header, filter bar, the lazily rendered trace list, and fragment routing
    (#trace=ID&step=ID&item=ID, #test=ID, #view=compare|stability).
 
-   The page carries two JSON documents: a small one (#xray-list: the header and one row per
-   trace), placed before this script, and the full one (#xray-data), placed after it. The
-   header and the list are shown from the small one while the browser is still reading the
-   full one; traces, tests' details and the other views need the full one (see loadData). */
+   A report file carries two JSON documents: a small one (#xray-list: the header and one row per
+   trace), placed before this script, and the full one (#xray-data), placed after it. The header
+   and the list are shown from the small one while the browser is still reading the full one;
+   traces, tests' details and the other views need the full one (see loadData). `xray serve`
+   sends no small one: its loader puts the full document in #xray-data before these scripts
+   run, and the list is taken from it (listOf). */
 
-const LIST = JSON.parse(document.getElementById("xray-list").textContent);
-let DATA = null;  // the full document, once the page has been read to its end
+const LIST_ELEMENT = document.getElementById("xray-list");
+let DATA = LIST_ELEMENT ? null : reportData();  // the full document, once it has been read
+const LIST = LIST_ELEMENT ? JSON.parse(LIST_ELEMENT.textContent) : listOf(DATA);
 const FIRST_ROWS = 80;
 const ROW_CHUNK = 400;
 
@@ -49,9 +52,30 @@ function makeEntry(row, test) {
   };
 }
 
-/* Read the full document (#xray-data) and give each entry its trace and its test's record. */
+/* ---- data source --------------------------------------------------------------------------
+   The page's JSON document. A report file embeds it in #xray-data; `xray serve` fetches it from
+   its API and puts it in the same element before these scripts run (serve/static/loader.js). */
+
+function reportData() {
+  return JSON.parse(document.getElementById("xray-data").textContent);
+}
+
+/* The small document of a full one: what xray_core.report.payload.list_payload writes. */
+function listOf(data) {
+  return {
+    title: data.title, generated: data.generated, run: data.run,
+    views: { compare: data.comparison != null, stability: data.stability.length > 0 },
+    tests: data.tests.map((t) => ({ id: t.id, outcome: t.outcome, dur: t.dur, baseline: t.baseline })),
+    rows: data.traces.map((t) => ({
+      id: t.id, name: t.name, status: t.status, test: t.test, dur: t.dur, steps: t.steps.length,
+      failed: t.steps.filter((s) => s.status === "failed").length, rejected: t.rejected,
+    })),
+  };
+}
+
+/* Read the full document, if not read yet, and give each entry its trace and its test's record. */
 function loadData() {
-  DATA = JSON.parse(document.getElementById("xray-data").textContent);
+  if (DATA === null) DATA = reportData();
   const fullTests = new Map(DATA.tests.map((t) => [t.id, t]));
   let next = 0;
   for (const entry of entries) {
