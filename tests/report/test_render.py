@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from html import escape
+from markupsafe import escape
 
 from xray_core import XRay, diff_runs, diff_traces
 from xray_core.models import Step, Trace
@@ -307,7 +307,7 @@ def test_every_field_is_escaped(xr: XRay) -> None:
     data = hostile_data(xr)
     html, payload = rendered(data)
     assert_contained(html)
-    assert f"<title>{escape(HOSTILE)}</title>" in html  # escaped as HTML text
+    assert f"<title>{escape(HOSTILE)}</title>" in html  # escaped by jinja's autoescape
     trace = payload["traces"][0]
     step, boom = trace["steps"]
     evaluation = step["meta"]["evaluations"][0]

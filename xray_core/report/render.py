@@ -5,33 +5,31 @@ HTML-escaped here), ``{{ csp }}`` (its Content-Security-Policy), ``{{ css }}`` a
 (this package's static files), and ``{{ before }}`` / ``{{ after }}``: the data elements placed
 before and after the page's code (see :func:`data_element`). A report file puts a small JSON
 document before the code (the header and one row per trace, so that the list shows while the
-browser is still reading the rest) and the full one after it. Filling slots needs no template
-engine: the file is split at its slots once per process, and each page is one ``str.join``.
+browser is still reading the rest) and the full one after it. The template is jinja2 with
+autoescape; jinja2 is imported on the first page rendered, so recording never pays for it.
 """
 
 from __future__ import annotations
 
-import html
 import os
-import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..atomic import write_text_atomic
 from ..serialize import escape_surrogates
 from .data import ReportData
 from .payload import build_payload, list_payload, script_json
 
+if TYPE_CHECKING:
+    import jinja2
+
 #: the page's scripts, inlined in this order (each is a real .js file under static/)
 SCRIPTS = ("dom.js", "tree.js", "detail.js", "views.js", "app.js")
 STYLES = ("report.css",)
 #: a report file loads nothing: inline style and script only (``xray serve`` adds its API)
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
-
-_SLOT = re.compile(r"\{\{ (title|csp|css|js|before|after) \}\}")
-
 
 def _read(*parts: str) -> str:
     return resources.files(__package__).joinpath(*parts).read_text(encoding="utf-8")
@@ -45,9 +43,17 @@ def _inline(text: str, closing: str) -> str:
 
 
 @cache
-def _template() -> list[str]:
-    """The page split at its slots: text, slot name, text, ..., text."""
-    return _SLOT.split(_read("templates", "report.html"))
+def _template() -> jinja2.Template:
+    import jinja2  # on first use: the SDK imports no template engine until a page is rendered
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("xray_core.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template("report.html.j2")
 
 
 @cache
@@ -74,16 +80,17 @@ def page(
     """
     if '"' in csp or "<" in csp:  # a policy of ours, placed in a double-quoted attribute
         raise ValueError(f"not a Content-Security-Policy: {csp!r}")
-    values = {
-        "title": html.escape(escape_surrogates(title)),
-        "csp": csp,
-        "css": _inline(css, "</style"),
-        "js": _inline(js, "</script"),
-        "before": before,
-        "after": after,
-    }
-    # odd positions hold slot names (re.split keeps the captured group)
-    return "".join(values[piece] if i % 2 else piece for i, piece in enumerate(_template()))
+    from markupsafe import Markup  # jinja2's own dependency, loaded with it
+
+    # our own text is marked safe; the title is user text and is escaped by the template
+    return _template().render(
+        title=escape_surrogates(title),
+        csp=Markup(csp),  # checked above: our own policy, quotes kept as written
+        css=Markup(_inline(css, "</style")),
+        js=Markup(_inline(js, "</script")),
+        before=Markup(before),
+        after=Markup(after),
+    )
 
 
 def render_report(data: ReportData) -> str:
