@@ -60,6 +60,42 @@ with xray_core.trace("ambient"):  # the default recorder: a bounded MemoryStore
         step.set_output([1, 2])
 """
 
+SQLITE = """
+import tempfile, os
+db = xray_core.SQLiteStore(os.path.join(tempfile.mkdtemp(), "new", "runs.db"))
+with xray_core.XRay(store=db).trace("kept") as trace:
+    with trace.step("one", input={"x": 1}) as step:
+        step.set_output([1, 2])
+db.close()
+"""
+
+REPORT_OF_RECORDS = """
+import tempfile, os
+from xray_core.recorder import add_observer
+from xray_core.report import write_report
+from xray_core.report.data import ReportData
+
+
+class Keep:  # what the pytest plugin does: keep the recorder's records of each trace
+    def __init__(self):
+        self.records = []
+
+    def trace_started(self, record):
+        pass
+
+    def trace_finished(self, context):
+        self.records.append((context.record, context.steps))
+
+
+keep = Keep()
+add_observer(keep)
+with xr.trace("reported") as trace:
+    with trace.step("one", input={"x": 1}) as step:
+        step.set_output([1, 2])
+write_report(os.path.join(tempfile.mkdtemp(), "report.html"), ReportData(traces=keep.records))
+assert len(keep.records) == 1
+"""
+
 READ_BACK = """
 assert xr.store.get_trace(trace.trace_id).decision("B0").rejected_by("price")
 """
@@ -83,6 +119,20 @@ def test_import_and_no_op_steps_load_nothing_heavy() -> None:
 @pytest.mark.parametrize("enabled", ["1", "0"])
 def test_recording_into_memory_loads_nothing_heavy(enabled: str) -> None:
     assert loaded_after(RECORDING, XRAY_ENABLED=enabled) == []
+
+
+def test_a_new_sqlite_database_loads_the_models_but_not_sqlite_utils() -> None:
+    """sqlite-utils runs the migrations of an older database only; a new file is created in
+    plain SQL (a CI job's first ``--xray-db`` run)."""
+    loaded = loaded_after(RECORDING + SQLITE)
+    assert {"pydantic", "xray_core.models", "xray_core.store.sqlite"} <= set(loaded)
+    assert not {"sqlite_utils", "rich", "jinja2", "pytest"} & set(loaded)
+
+
+def test_a_report_of_records_loads_jinja2_but_no_model() -> None:
+    loaded = loaded_after(RECORDING + REPORT_OF_RECORDS)
+    assert {"jinja2", "pydantic_core"} <= set(loaded)
+    assert not {"pydantic", "xray_core.models", "sqlite_utils", "rich", "pytest"} & set(loaded)
 
 
 def test_reading_a_trace_back_builds_the_models() -> None:
