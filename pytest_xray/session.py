@@ -71,6 +71,14 @@ class Captured:
         return self._model
 
 
+def _snapshot_data(value: object) -> object:
+    """A record's field kept as JSON text (bytes: the recorder's snapshot of a step's input or
+    output) as the data it holds, for the worker's JSON; anything else is a bug, named."""
+    if type(value) is bytes:
+        return json.loads(value)
+    raise TypeError(f"a captured record holds a {type(value).__name__}, not JSON data")
+
+
 def _outcome(report: pytest.TestReport) -> TestOutcome:
     if hasattr(report, "wasxfail"):
         return "xfailed" if report.skipped else "xpassed"
@@ -267,7 +275,8 @@ class XraySession:
                 "collected": self.collected.as_dict(),
                 "hook_errors": self.hook_errors,
                 "db_error": self.writer.error if self.writer is not None else None,
-            }
+            },
+            default=_snapshot_data,
         )
 
     def merge_worker(self, payload: str) -> None:
