@@ -20,7 +20,7 @@ import pytest
 
 from xray_core.serialize import escape_surrogates
 
-from .baseline import BaselineResult, Collected
+from .baseline.unused import Collected
 from .constants import DB_INPUT_KEY, RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
 from .nodeids import test_id
 from .options import Options
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from xray_core.outcomes import TestOutcome
     from xray_core.recorder import TraceContext
 
+    from .baseline.check import BaselineResult
     from .summary import XraySummary
     from .writer import RunWriter
 
@@ -281,6 +282,8 @@ class XraySession:
 
     def merge_worker(self, payload: str) -> None:
         """Add what a pytest-xdist worker captured (see :meth:`worker_payload`)."""
+        from .baseline.check import BaselineResult
+
         data = json.loads(payload)
         for record, steps in data["traces"]:
             record["run_id"] = self.run_id

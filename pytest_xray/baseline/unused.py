@@ -23,7 +23,6 @@ from xray_core.serialize import escape_surrogates
 
 from ..constants import BASELINE_DIR
 from ..nodeids import test_id
-from .files import baseline_root, item_stem
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -118,8 +117,10 @@ class Collected:
         for item in self.items:
             directory = item.path.parent
             if directory not in has_root:
-                has_root[directory] = baseline_root(item.path).is_dir()
+                has_root[directory] = (directory / BASELINE_DIR).is_dir()
             if has_root[directory]:
+                from .files import item_stem  # only beside baselines (see the package's doc)
+
                 modules.setdefault(str(item.path), {})[item_stem(item)] = test_id(item)
         return modules
 
@@ -158,6 +159,8 @@ def find_unused(collected: Collected, used: set[str], passed: set[str]) -> list[
     collected directory, even one with no module left). Files of deselected, skipped or failed
     tests never count.
     """
+    from .files import baseline_root
+
     unused: list[Path] = []
     roots = {Path(d) / BASELINE_DIR for d in collected.baseline_dirs}
     for module, stems in collected.modules.items():
