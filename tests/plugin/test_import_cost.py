@@ -139,3 +139,36 @@ def test_reading_a_trace_back_builds_the_models() -> None:
     loaded = loaded_after(RECORDING + READ_BACK)
     assert {"pydantic", "xray_core.models"} <= set(loaded)
     assert not {"sqlite_utils", "rich", "jinja2", "pytest"} & set(loaded)
+
+
+WORKER_TEST = """
+import os
+import sys
+
+# what only baselines, the controller's end, --xray-db or the report need
+NOT_IN_A_WORKER = (
+    "pytest_xray.baseline.check", "pytest_xray.baseline.files", "pytest_xray.finish",
+    "pytest_xray.summary", "pytest_xray.dashboard", "pytest_xray.history", "pytest_xray.writer",
+    "pytest_xray.fixture", "xray_core.atomic", "xray_core.models", "xray_core.store.sqlite",
+    "xray_core.report",
+)
+
+
+def test_in_a_worker(request):
+    assert os.environ.get("PYTEST_XDIST_WORKER"), "not run by a pytest-xdist worker"
+    assert request.config.pluginmanager.has_plugin("xray")
+    assert [m for m in NOT_IN_A_WORKER if m in sys.modules] == []
+"""
+
+
+def test_an_xdist_worker_that_records_nothing_imports_only_what_it_uses(
+    pytester: pytest.Pytester,
+) -> None:
+    """Each pytest-xdist worker is a new process that compiles every module of the plugin it
+    imports (from source, when bytecode is not written): one that checks no baseline and writes
+    nothing loads only the session state, its collection bookkeeping and the recorder."""
+    from tests.plugin.test_nested_sessions import blocked_plugins
+
+    pytester.makepyfile(test_worker=WORKER_TEST)
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", *blocked_plugins())
+    result.assert_outcomes(passed=1)
