@@ -113,12 +113,19 @@ class Collected:
     def modules(self) -> dict[str, dict[str, str]]:
         """Module path -> {baseline stem: node id}, for modules beside a baselines directory."""
         modules = {module: dict(stems) for module, stems in self._merged.items()}
-        has_root: dict[object, bool] = {}
+        # by module first: the items of a module share one path object, whose hash is cached
+        # (``.parent`` makes a new one per call: a thousand items, a thousand hashes)
+        module_has_root: dict[Path, bool] = {}
+        dir_has_root: dict[Path, bool] = {}
         for item in self.items:
-            directory = item.path.parent
-            if directory not in has_root:
-                has_root[directory] = (directory / BASELINE_DIR).is_dir()
-            if has_root[directory]:
+            module = item.path
+            has_root = module_has_root.get(module)
+            if has_root is None:
+                directory = module.parent
+                if directory not in dir_has_root:
+                    dir_has_root[directory] = (directory / BASELINE_DIR).is_dir()
+                has_root = module_has_root[module] = dir_has_root[directory]
+            if has_root:
                 from .files import item_stem  # only beside baselines (see the package's doc)
 
                 modules.setdefault(str(item.path), {})[item_stem(item)] = test_id(item)
