@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+from collections.abc import Container
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,7 +130,7 @@ def test_row(state: XraySession, test_id: str) -> dict[str, Any] | None:
     }
 
 
-def test_rows(state: XraySession) -> list[dict[str, Any]]:
-    """One row per test with an outcome (see :func:`test_row`)."""
-    rows = (test_row(state, test_id) for test_id in state.outcomes)
+def test_rows(state: XraySession, kept: Container[str] = ()) -> list[dict[str, Any]]:
+    """One row per test with an outcome (see :func:`test_row`), except the ``kept`` ones."""
+    rows = (test_row(state, test_id) for test_id in state.outcomes if test_id not in kept)
     return [row for row in rows if row is not None]
