@@ -74,7 +74,7 @@ def _save_run(state: XraySession, run: Run | None, summary: XraySummary) -> None
     if writer is None:  # the session ended before it started (another plugin's hook raised)
         summary.errors.append(f"the run was not saved to {db}: the session never started")
         return
-    writer.finish(run, test_rows(state), state.traces)
+    writer.finish(run, test_rows(state, kept=writer.kept), state.traces)  # the rest were kept
     if writer.started:
         summary.completed_runs = writer.completed_runs(limit=2)
     writer.close()

@@ -4,46 +4,64 @@
 - :mod:`.check`: one ``assert_baseline`` check (compare, or write under ``--xray-update``) and
   its :class:`BaselineResult`;
 - :mod:`.unused`: which tests were collected and ran, and which files no test used.
+
+The names below are imported from their module on first use: every pytest process (each
+pytest-xdist worker too) keeps a :class:`Collected`, and pytest compiles the plugin's modules from
+source in each of them when bytecode is not written (``PYTHONDONTWRITEBYTECODE``, a read-only
+site-packages), so a session that checks no baseline does not load :mod:`.check` or :mod:`.files`.
 """
 
 from __future__ import annotations
 
-from .check import (
-    BaselineResult,
-    check_baseline,
-    compare,
-    describe,
-    overall_verdict,
-    refuse_unusable_file,
-)
-from .files import (
-    BaselineFileError,
-    NewerFormatError,
-    baseline_path,
-    baseline_root,
-    dumps,
-    item_stem,
-    load,
-    strip_ignored,
-)
-from .unused import Collected, delete, find_unused
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .check import (
+        BaselineResult,
+        check_baseline,
+        compare,
+        describe,
+        overall_verdict,
+        refuse_unusable_file,
+    )
+    from .files import (
+        BaselineFileError,
+        NewerFormatError,
+        baseline_path,
+        baseline_root,
+        dumps,
+        item_stem,
+        load,
+        strip_ignored,
+    )
+    from .unused import Collected, delete, find_unused
+
+_HOME_OF = {
+    **dict.fromkeys(
+        ("BaselineResult", "check_baseline", "compare", "describe", "overall_verdict",
+         "refuse_unusable_file"), "check"),
+    **dict.fromkeys(
+        ("BaselineFileError", "NewerFormatError", "baseline_path", "baseline_root", "dumps",
+         "item_stem", "load", "strip_ignored"), "files"),
+    **dict.fromkeys(("Collected", "delete", "find_unused"), "unused"),
+}  # fmt: skip
 
 __all__ = [
-    "BaselineFileError",
-    "BaselineResult",
-    "Collected",
-    "NewerFormatError",
-    "baseline_path",
-    "baseline_root",
-    "check_baseline",
-    "compare",
-    "delete",
-    "describe",
-    "dumps",
-    "find_unused",
-    "item_stem",
-    "load",
-    "overall_verdict",
-    "refuse_unusable_file",
-    "strip_ignored",
-]
+    "BaselineFileError", "BaselineResult", "Collected", "NewerFormatError", "baseline_path",
+    "baseline_root", "check_baseline", "compare", "delete", "describe", "dumps", "find_unused",
+    "item_stem", "load", "overall_verdict", "refuse_unusable_file", "strip_ignored",
+]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -23,7 +23,6 @@ from xray_core.serialize import escape_surrogates
 
 from ..constants import BASELINE_DIR
 from ..nodeids import test_id
-from .files import baseline_root, item_stem
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -114,12 +113,21 @@ class Collected:
     def modules(self) -> dict[str, dict[str, str]]:
         """Module path -> {baseline stem: node id}, for modules beside a baselines directory."""
         modules = {module: dict(stems) for module, stems in self._merged.items()}
-        has_root: dict[object, bool] = {}
+        # by module first: the items of a module share one path object, whose hash is cached
+        # (``.parent`` makes a new one per call: a thousand items, a thousand hashes)
+        module_has_root: dict[Path, bool] = {}
+        dir_has_root: dict[Path, bool] = {}
         for item in self.items:
-            directory = item.path.parent
-            if directory not in has_root:
-                has_root[directory] = baseline_root(item.path).is_dir()
-            if has_root[directory]:
+            module = item.path
+            has_root = module_has_root.get(module)
+            if has_root is None:
+                directory = module.parent
+                if directory not in dir_has_root:
+                    dir_has_root[directory] = (directory / BASELINE_DIR).is_dir()
+                has_root = module_has_root[module] = dir_has_root[directory]
+            if has_root:
+                from .files import item_stem  # only beside baselines (see the package's doc)
+
                 modules.setdefault(str(item.path), {})[item_stem(item)] = test_id(item)
         return modules
 
@@ -158,6 +166,8 @@ def find_unused(collected: Collected, used: set[str], passed: set[str]) -> list[
     collected directory, even one with no module left). Files of deselected, skipped or failed
     tests never count.
     """
+    from .files import baseline_root
+
     unused: list[Path] = []
     roots = {Path(d) / BASELINE_DIR for d in collected.baseline_dirs}
     for module, stems in collected.modules.items():

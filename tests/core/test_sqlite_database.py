@@ -13,7 +13,7 @@ import sqlite_utils
 
 from xray_core.exceptions import SchemaVersionError, StoreError
 from xray_core.store.database import open_database
-from xray_core.store.schema import MIGRATIONS, SCHEMA_VERSION
+from xray_core.store.schema import CREATE_CURRENT, MIGRATIONS, SCHEMA_VERSION
 
 
 def fingerprint(path: Path) -> tuple[str, int]:
@@ -38,6 +38,43 @@ def test_a_new_file_is_created_in_wal_mode_with_the_current_schema(tmp_path: Pat
         assert not conn.in_transaction  # autocommit: the caller writes BEGIN ... COMMIT
     finally:
         conn.close()
+
+
+def schema(conn: sqlite3.Connection) -> dict[str, object]:
+    """Every table's columns (type, not null, default, key), foreign keys and indexes."""
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    found: dict[str, object] = {}
+    for table in tables:
+        indexes = {
+            (unique, origin, partial, tuple(c[2] for c in conn.execute(f"PRAGMA index_info('{name}')")))
+            for _, name, unique, origin, partial in conn.execute(f"PRAGMA index_list('{table}')")
+        }  # fmt: skip
+        found[table] = (
+            [r[1:] for r in conn.execute(f"PRAGMA table_xinfo('{table}')")],
+            sorted(r[2:] for r in conn.execute(f"PRAGMA foreign_key_list('{table}')")),
+            indexes,
+        )
+    index_names = "SELECT name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL"
+    found["index names"] = {r[0] for r in conn.execute(index_names)}
+    return found
+
+
+def test_a_new_database_gets_the_schema_the_migrations_build(tmp_path: Path) -> None:
+    """CREATE_CURRENT (a new file, no sqlite-utils) and MIGRATIONS from version 0 agree."""
+    migrated = tmp_path / "migrated.db"
+    with sqlite3.connect(migrated, isolation_level=None) as conn:
+        for target in range(1, SCHEMA_VERSION + 1):
+            MIGRATIONS[target](sqlite_utils.Database(conn))
+        expected = schema(conn)
+    conn.close()
+    created = open_database(tmp_path / "new.db")
+    try:
+        assert created.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert schema(created) == expected
+        count = "SELECT count(*) FROM sqlite_master WHERE sql IS NOT NULL"
+        assert created.execute(count).fetchone()[0] == len(CREATE_CURRENT)
+    finally:
+        created.close()
 
 
 def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
@@ -115,11 +152,15 @@ def test_what_cannot_be_opened_is_a_store_error_naming_the_file(
     assert str(path) in str(info.value) and isinstance(info.value.__cause__, sqlite3.Error)
 
 
-def test_opening_a_current_database_does_not_import_sqlite_utils(tmp_path: Path) -> None:
-    """sqlite-utils runs the migrations only: a database already at the current version (every
-    run after the first) does not pay for importing it."""
+@pytest.mark.parametrize("exists", [True, False], ids=["current", "new"])
+def test_opening_a_current_or_new_database_does_not_import_sqlite_utils(
+    tmp_path: Path, exists: bool
+) -> None:
+    """sqlite-utils runs the migrations only: neither a database already at the current version
+    (every run after the first) nor a new one (a CI job's first run) pays for importing it."""
     path = tmp_path / "runs.db"
-    open_database(path).close()
+    if exists:
+        open_database(path).close()
     code = (
         "import sys\n"
         "from xray_core.store.database import open_database\n"
@@ -127,3 +168,4 @@ def test_opening_a_current_database_does_not_import_sqlite_utils(tmp_path: Path)
         "assert 'sqlite_utils' not in sys.modules, 'sqlite_utils imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert open_database(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -116,6 +116,15 @@ def test_groups_linger_so_that_groups_queued_together_share_a_commit(db: Path) -
     assert harness.commits == 1
 
 
+def test_a_flush_cuts_a_groups_linger_short(db: Path) -> None:
+    """Whoever flushes waits for the commit (the plugin's session end), not for more groups."""
+    harness = Harness(db, linger=3600.0)  # a linger nobody would wait out
+    harness.writer.put_group(lambda keys: [(INSERT, pair, {"k": k, "v": "g"}) for k in keys], ["a"])
+    assert harness.writer.flush(timeout=60.0)  # False: still lingering when the timeout passed
+    assert harness.stored() == {"a": "g"} and harness.commits == 1
+    harness.writer.close()
+
+
 def test_a_bad_row_loses_only_itself_and_names_what_it_was(harness: Harness) -> None:
     harness.writer.put(INSERT, pair, {"k": "good1", "v": "1"})
     harness.writer.put(INSERT, pair, {"k": "bad"})  # no "v": its row cannot be built

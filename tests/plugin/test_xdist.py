@@ -153,3 +153,19 @@ def test_a_crashed_worker_makes_the_run_interrupted_and_keeps_its_tests(
     passed = [t for t in tests.values() if t["outcome"] == "passed"]
     assert len(passed) == outcomes["passed"] > 0
     assert {t["baseline"] for t in passed} == {"passed"}
+
+
+def test_a_worker_sends_snapshot_text_as_the_data_it_holds() -> None:
+    """The recorder may keep a step's input or output as its JSON text (bytes): the worker's
+    JSON to the controller carries the data that text holds, not a failure to encode bytes."""
+    import json
+
+    from pytest_xray.session import _snapshot_data
+
+    step = {"input": '{"q": ["café", 1.5, null]}'.encode(), "output": [1], "reasoning": "r"}
+    sent = json.dumps({"traces": [[{"trace_id": "t"}, [step]]]}, default=_snapshot_data)
+    assert json.loads(sent)["traces"][0][1] == [
+        {"input": {"q": ["café", 1.5, None]}, "output": [1], "reasoning": "r"}
+    ]
+    with pytest.raises(TypeError, match="holds a set"):
+        json.dumps({"steps": [{"input": {1}}]}, default=_snapshot_data)

@@ -18,7 +18,8 @@ from urllib.parse import urlencode
 import jinja2
 from markupsafe import Markup
 
-from ..report.payload import script_json
+from ..report.render import data_element
+from ..report.render import page as report_page
 
 #: the report's scripts, in the order its page inlines them (xray_core/report/render.py)
 REPORT_SCRIPTS = ("dom.js", "tree.js", "detail.js", "views.js", "app.js")
@@ -44,10 +45,7 @@ def _own(name: str) -> str:
 @cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.ChoiceLoader([
-            jinja2.PackageLoader("xray_core.serve", "templates"),
-            jinja2.PackageLoader("xray_core.report", "templates"),
-        ]),
+        loader=jinja2.PackageLoader("xray_core.serve", "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )  # fmt: skip
 
@@ -63,11 +61,10 @@ def report_shell(title: str, query: dict[str, str], *, view: str | None = None) 
     """The report's page for the data at ``/api/report?<query>`` (opened at ``view``)."""
     scripts = "\n".join(_report(name) for name in REPORT_SCRIPTS)
     js = f"{_own('loader.js')}\nloadReport(() => {{\n{scripts}\n}});"
-    page = {"source": "/api/report?" + urlencode(query), "view": view}
-    return _environment().get_template("report.html.j2").render(
-        title=f"X-Ray: {title}", csp=CSP,
-        css=_inline(_report("report.css") + "\n" + _own("serve.css"), "</style"),
-        js=_inline(js, "</script"), payload=Markup(script_json(page)),
+    source = {"source": "/api/report?" + urlencode(query), "view": view}
+    return report_page(
+        title=f"X-Ray: {title}", csp=CSP, css=_report("report.css") + "\n" + _own("serve.css"),
+        js=js, before=data_element("xray-data", source),  # the loader reads it, then the data
     )  # fmt: skip
 
 

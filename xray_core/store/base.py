@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..models import Run, RunStatus, Status, Trace
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # recording into a store needs no pydantic: models are built on reads
     from typing_extensions import Self
+
+    from ..models import Run, RunStatus, Status, Trace
 
 #: the keys of each row returned by :meth:`Store.run_tests`
 RUN_TEST_COLUMNS = ("test_id", "outcome", "baseline", "duration_ms", "message")

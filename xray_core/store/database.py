@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..exceptions import SchemaVersionError, StoreError
 from .readonly import ReadOnlyFile
-from .schema import MIGRATIONS, SCHEMA_VERSION
+from .schema import CREATE_CURRENT, MIGRATIONS, SCHEMA_VERSION
 
 #: seconds a write waits for another process's write lock (and opening, for its WAL switch)
 BUSY_TIMEOUT_S = 30.0
@@ -138,17 +138,24 @@ def migrate(conn: sqlite3.Connection) -> None:
     """Bring the database up to :data:`SCHEMA_VERSION`, in one ``BEGIN IMMEDIATE`` transaction.
 
     The version is read again under the write lock: another process may have migrated the file
-    since this one looked.
+    since this one looked. A new, empty database gets the current schema directly
+    (:data:`~.schema.CREATE_CURRENT`); only an older one imports sqlite-utils for the migrations.
     """
-    import sqlite_utils  # for the migrations only: a current database never needs it
-
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        db = sqlite_utils.Database(conn)
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            MIGRATIONS[target](db)
-            conn.execute(f"PRAGMA user_version = {target}")
+        empty = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        if version == 0 and empty:
+            for statement in CREATE_CURRENT:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version < SCHEMA_VERSION:
+            import sqlite_utils  # for the migrations only: a new or current database never needs it
+
+            db = sqlite_utils.Database(conn)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[target](db)
+                conn.execute(f"PRAGMA user_version = {target}")
         conn.execute("COMMIT")
     except BaseException:
         rollback(conn)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..models import RUN_STATUSES, Run, RunStatus, Trace
 from .base import RUN_TEST_COLUMNS, Store, TraceQuery, check_query
-from .records import trace_from_records, trace_to_records
+
+if TYPE_CHECKING:  # recording keeps plain dicts: pydantic is imported by the first read
+    from ..models import Run, RunStatus, Trace
 
 
 class MemoryStore(Store):
@@ -45,6 +46,8 @@ class MemoryStore(Store):
             self.start_trace(record)
 
     def save_traces(self, traces: Iterable[Trace]) -> int:
+        from .records import trace_to_records
+
         count = 0
         for trace in traces:
             self._put(*trace_to_records(trace))
@@ -52,10 +55,14 @@ class MemoryStore(Store):
         return count
 
     def get_trace(self, trace_id: str) -> Trace | None:
+        from .records import trace_from_records
+
         entry = self._traces.get(trace_id)
         return None if entry is None else trace_from_records(entry[0], list(entry[1]))
 
     def _select_traces(self, query: TraceQuery) -> list[Trace]:
+        from .records import trace_from_records
+
         with self._lock:
             entries = list(self._traces.values())
         traces = [trace_from_records(record, list(steps)) for record, steps in entries]
@@ -78,6 +85,8 @@ class MemoryStore(Store):
     def list_runs(
         self, limit: int | None = None, offset: int = 0, *, status: RunStatus | None = None
     ) -> list[Run]:
+        from ..models import RUN_STATUSES
+
         check_query(limit, offset, status, RUN_STATUSES)
         runs = sorted(
             (r for r, _ in self._runs.values() if status is None or r.status == status),

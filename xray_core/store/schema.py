@@ -5,8 +5,10 @@ up to :data:`SCHEMA_VERSION`. Times are stored as UTC ISO-8601 text with microse
 order is time order) and JSON fields as JSON text; :mod:`xray_core.store.rows` turns the
 recorder's records into the rows these statements take.
 
-The migrations take a :class:`sqlite_utils.Database`; sqlite-utils is imported only when a
-database is created or upgraded (:func:`xray_core.store.database.migrate`).
+A new, empty database is given the current schema at once by :data:`CREATE_CURRENT` (plain SQL:
+a CI job's fresh ``--xray-db`` file does not pay for importing sqlite-utils, and numpy with it
+when installed); :data:`MIGRATIONS` take a :class:`sqlite_utils.Database`, and sqlite-utils is
+imported only when an older database is upgraded (:func:`xray_core.store.database.migrate`).
 """
 
 from __future__ import annotations
@@ -115,6 +117,37 @@ def _add_run_status(db: sqlite_utils.Database) -> None:
     runs.add_column("host", str)  # type: ignore[union-attr]
     runs.add_column("pid", int)  # type: ignore[union-attr]
 
+
+#: the current schema, created in one go in a new, empty database: the same tables, columns,
+#: keys and indexes as :data:`MIGRATIONS` applied from version 0 (a test compares the two)
+CREATE_CURRENT = (
+    """CREATE TABLE "runs" ("run_id" TEXT PRIMARY KEY, "started_at" TEXT NOT NULL,
+       "finished_at" TEXT, "git_commit" TEXT, "git_branch" TEXT, "git_dirty" INTEGER,
+       "command" TEXT, "counts" TEXT, "status" TEXT NOT NULL DEFAULT 'completed', "host" TEXT,
+       "pid" INTEGER)""",
+    """CREATE TABLE "traces" ("trace_id" TEXT PRIMARY KEY, "name" TEXT NOT NULL,
+       "start_time" TEXT NOT NULL, "end_time" TEXT, "duration_ms" REAL, "metadata" TEXT,
+       "status" TEXT NOT NULL, "run_id" TEXT, "test_id" TEXT,
+       "created_at" TEXT DEFAULT CURRENT_TIMESTAMP)""",
+    """CREATE TABLE "steps" ("step_id" TEXT PRIMARY KEY,
+       "trace_id" TEXT NOT NULL REFERENCES "traces"("trace_id"), "parent_id" TEXT,
+       "name" TEXT NOT NULL, "step_order" INTEGER, "input" TEXT, "output" TEXT,
+       "reasoning" TEXT, "metadata" TEXT, "status" TEXT NOT NULL, "error" TEXT,
+       "start_time" TEXT, "end_time" TEXT, "duration_ms" REAL)""",
+    """CREATE TABLE "run_tests" ("run_id" TEXT REFERENCES "runs"("run_id"), "test_id" TEXT,
+       "outcome" TEXT, "baseline" TEXT, "duration_ms" REAL, "message" TEXT,
+       PRIMARY KEY ("run_id", "test_id"))""",
+    'CREATE INDEX "idx_traces_status" ON "traces" ("status")',
+    'CREATE INDEX "idx_traces_created_at" ON "traces" ("created_at")',
+    'CREATE INDEX "idx_traces_run_id" ON "traces" ("run_id")',
+    'CREATE INDEX "idx_traces_test_id" ON "traces" ("test_id")',
+    'CREATE INDEX "idx_traces_name" ON "traces" ("name")',
+    'CREATE INDEX "idx_steps_trace_id" ON "steps" ("trace_id")',
+    'CREATE INDEX "idx_runs_started_at" ON "runs" ("started_at")',
+    'CREATE INDEX "idx_steps_trace_id_step_order" ON "steps" ("trace_id", "step_order")',
+    'CREATE INDEX "idx_traces_start_time" ON "traces" ("start_time")',
+    'CREATE INDEX "idx_runs_git_commit" ON "runs" ("git_commit")',
+)  # fmt: skip
 
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _create_v1,

@@ -112,6 +112,8 @@ class GroupCommitWriter:
         self._conn: sqlite3.Connection | None = None
         self._running = False  # the only test on the hot path
         self._lock = threading.Lock()
+        #: set by :meth:`flush`: a group's linger ends at once (someone waits for the commit)
+        self._hurry = threading.Event()
 
     # -- queuing (any thread) --
     def put(self, statement: Statement, build: Build, record: Any) -> None:
@@ -143,6 +145,7 @@ class GroupCommitWriter:
             return True
         done = threading.Event()
         self._queue.put((_FLUSH, None, done))
+        self._hurry.set()
         deadline = time.monotonic() + timeout
         while not done.wait(min(1.0, max(0.0, deadline - time.monotonic()))):
             if not thread.is_alive():  # stopped by a bug after this flush was queued
@@ -213,7 +216,8 @@ class GroupCommitWriter:
         while True:
             batch = [pending.get()]
             if batch[0][0] is _GROUP and self.linger:
-                time.sleep(self.linger)
+                self._hurry.wait(self.linger)  # cut short by a flush: nobody waits for nothing
+            self._hurry.clear()
             while len(batch) < self.batch:
                 try:
                     batch.append(pending.get_nowait())
