@@ -68,6 +68,8 @@ _encode = json.JSONEncoder(ensure_ascii=False, default=str).encode  # reused: ro
 
 
 def _json(value: Any) -> str | None:
+    if type(value) is bytes:  # JSON text already: the recorder's snapshot of an input or output
+        return value.decode("utf-8")
     return None if value is None else _encode(value)
 
 
