@@ -9,7 +9,7 @@ from .baseline import BaselineResult, compare, overall_verdict
 
 if TYPE_CHECKING:
     from xray_core.diff import TraceDiff
-    from xray_core.models import Run, Trace
+    from xray_core.models import Run
     from xray_core.report.data import Panel, ReportData
 
     from .session import XraySession
@@ -24,13 +24,14 @@ def _diffs(results: list[BaselineResult]) -> list[TraceDiff]:
     return diffs
 
 
-def panels(state: XraySession, traces: list[Trace]) -> dict[str, list[Panel]]:
-    """Custom panels from ``pytest_xray_report_panel``, by step id."""
+def panels(state: XraySession) -> dict[str, list[Panel]]:
+    """Custom panels from ``pytest_xray_report_panel``, by step id (models are built for it
+    only when a conftest implements the hook)."""
     hook = state.config.hook.pytest_xray_report_panel
     if not hook.get_hookimpls():
         return {}
     found: dict[str, list[Panel]] = {}
-    for trace in traces:
+    for trace in (c.model() for c in state.traces):
         for step in trace.steps:
             try:
                 results = hook(step=step, trace=trace)
@@ -49,7 +50,6 @@ def build(state: XraySession, run: Run | None) -> ReportData:
     """Everything the report shows about this session."""
     from xray_core.report.data import ReportData, TestResult
 
-    traces = [c.model() for c in state.traces]
     tests = [
         TestResult(
             test_id=test_id,
@@ -63,7 +63,11 @@ def build(state: XraySession, run: Run | None) -> ReportData:
     ]
     title = f"X-Ray report: {state.config.rootpath.name}"
     return ReportData(
-        title=title, run=run, traces=traces, tests=tests, panels=panels(state, traces)
+        title=title,
+        run=run,
+        traces=[(c.record, c.steps) for c in state.traces],  # as recorded: no model to build
+        tests=tests,
+        panels=panels(state),
     )
 
 

@@ -55,16 +55,16 @@ def git_state(cwd: Path) -> tuple[str | None, str | None, bool | None]:
 def counts(state: XraySession, unused: int) -> dict[str, int]:
     """The run's counters (tests, outcomes, traces, steps, baseline verdicts of each file)."""
     outcomes = list(state.outcomes.values())
-    traces = [c.model() for c in state.traces]
+    steps = [step for captured in state.traces for step in captured.steps]  # records: no models
     verdicts = [r.verdict for results in state.baselines.values() for r in results]
     return {
         "tests": len(outcomes),
         "passed": sum(o in PASSED_OUTCOMES for o in outcomes),
         "failed": sum(o in FAILED_OUTCOMES for o in outcomes),
         "skipped": sum(o in SKIPPED_OUTCOMES for o in outcomes),
-        "traces": len(traces),
-        "steps": sum(len(t.steps) for t in traces),
-        "failed_steps": sum(s.status == "failed" for t in traces for s in t.steps),
+        "traces": len(state.traces),
+        "steps": len(steps),
+        "failed_steps": sum(step["status"] == "failed" for step in steps),
         "baseline_passed": verdicts.count("passed"),
         "baseline_failed": sum(v in FAILING_VERDICTS for v in verdicts),
         "baseline_written": verdicts.count("written"),

@@ -78,10 +78,16 @@ def pytest_configure(config: pytest.Config) -> None:
     state = XraySession(config)
     config.stash[session_key] = state
     config.pluginmanager.register(state, f"xray-session-{id(state)}")
-    if config.pluginmanager.hasplugin("xdist") and not state.is_worker:
-        from .xdist import XdistController
+    if not state.is_worker:
+        # Its session end needs it: imported now, it is in sys.modules before the session's
+        # first test, so pytester's inline sessions (which drop every module imported during
+        # them) find it there instead of importing it again each time.
+        from . import finish  # noqa: F401
 
-        config.pluginmanager.register(XdistController(state), f"xray-xdist-{id(state)}")
+        if config.pluginmanager.hasplugin("xdist"):
+            from .xdist import XdistController
+
+            config.pluginmanager.register(XdistController(state), f"xray-xdist-{id(state)}")
     attach(state)
 
 

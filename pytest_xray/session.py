@@ -35,23 +35,39 @@ if TYPE_CHECKING:
 
 
 class Captured:
-    """A trace captured during the session; the pydantic model is built on first use."""
+    """A trace captured during the session, as the recorder's plain records.
 
-    __slots__ = ("_model", "context", "saved", "test_id")
+    ``record`` is the trace's dict and ``steps`` its steps' dicts (see
+    :mod:`xray_core.recorder`): the writer, the run's counts and the report read them as they
+    are, so a session that only records, saves and reports never builds a pydantic model. The
+    :class:`~xray_core.models.Trace` is built on first use (the ``xray`` fixture, baselines,
+    conftest hooks).
+    """
 
-    def __init__(self, context: TraceContext | None = None, model: Trace | None = None) -> None:
-        self.context = context
-        self._model = model
+    __slots__ = ("_model", "own", "record", "saved", "steps")
+
+    def __init__(
+        self, record: dict[str, Any], steps: list[dict[str, Any]], *, own: bool = True
+    ) -> None:
+        self.record = record
+        self.steps = steps
+        #: recorded in this process (False: merged from a pytest-xdist worker, which saved it)
+        self.own = own
         #: handed to the ``--xray-db`` writer already (see :mod:`pytest_xray.writer`)
         self.saved = False
-        source = context.record["test_id"] if context is not None else None
-        self.test_id: str | None = source if model is None else model.test_id
+        self._model: Trace | None = None
+
+    @property
+    def test_id(self) -> str | None:
+        """The node id of the test that recorded the trace (None: outside any test)."""
+        return self.record["test_id"]
 
     def model(self) -> Trace:
-        """The trace as a :class:`xray_core.models.Trace`."""
+        """The trace as a :class:`xray_core.models.Trace` (built once)."""
         if self._model is None:
-            assert self.context is not None
-            self._model = self.context.to_model()
+            from xray_core.store.records import trace_from_records
+
+            self._model = trace_from_records(self.record, list(self.steps))
         return self._model
 
 
@@ -75,6 +91,8 @@ class XraySession:
         self.started = time.time()
         self.finished: float | None = None
         self.current: pytest.Item | None = None
+        #: the running test's id (see :func:`pytest_xray.nodeids.test_id`), None between tests
+        self.current_id: str | None = None
         self.items: dict[str, pytest.Item] = {}
         self.traces: list[Captured] = []
         self.by_test: dict[str, list[Captured]] = {}
@@ -102,24 +120,23 @@ class XraySession:
     # -- the recorder's observer (called from any thread) --
     def trace_started(self, record: dict[str, Any]) -> None:
         """Attach a starting trace to the running test and to this run."""
-        item = self.current
-        if item is not None:
-            record["test_id"] = test_id(item)
+        record["test_id"] = self.current_id
         record["run_id"] = self.run_id
 
     def trace_finished(self, context: TraceContext) -> None:
         """Keep a finished trace under its test and tell ``pytest_xray_trace_captured``."""
-        captured = Captured(context)
+        captured = Captured(context.record, context.steps)
         self.traces.append(captured)
-        if captured.test_id is not None:
-            self.by_test.setdefault(captured.test_id, []).append(captured)
+        test = captured.test_id
+        if test is not None:
+            self.by_test.setdefault(test, []).append(captured)
         hook = self.config.hook.pytest_xray_trace_captured
         if hook.get_hookimpls():
-            item = self.items.get(captured.test_id) if captured.test_id else None
+            item = self.items.get(test) if test else None
             try:
                 hook(trace=captured.model(), item=item)
             except Exception as exc:  # noqa: BLE001 - reported in the summary instead
-                where = f"in {captured.test_id}" if captured.test_id else "outside any test"
+                where = f"in {test}" if test else "outside any test"
                 self.hook_failed("pytest_xray_trace_captured", exc, where)
 
     def hook_failed(self, hook: str, exc: Exception, where: str) -> None:
@@ -178,12 +195,14 @@ class XraySession:
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
         """Track the running test: traces started now belong to it."""
-        self.items[test_id(item)] = item
-        previous, self.current = self.current, item
+        nodeid = test_id(item)
+        self.items[nodeid] = item
+        previous = self.current, self.current_id
+        self.current, self.current_id = item, nodeid
         try:
             return (yield)
         finally:
-            self.current = previous
+            self.current, self.current_id = previous
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -238,10 +257,12 @@ class XraySession:
 
     # -- pytest-xdist transport --
     def worker_payload(self) -> str:
-        """This worker's traces, baseline verdicts, collection and hook errors, as JSON."""
+        """This worker's traces (the recorder's records), baseline verdicts, collection and hook
+        errors, as JSON.
+        """
         return json.dumps(
             {
-                "traces": [c.model().model_dump(mode="json") for c in self.traces],
+                "traces": [[c.record, c.steps] for c in self.traces],
                 "baselines": {k: [asdict(r) for r in v] for k, v in self.baselines.items()},
                 "collected": self.collected.as_dict(),
                 "hook_errors": self.hook_errors,
@@ -251,16 +272,13 @@ class XraySession:
 
     def merge_worker(self, payload: str) -> None:
         """Add what a pytest-xdist worker captured (see :meth:`worker_payload`)."""
-        from xray_core.models import Trace
-
         data = json.loads(payload)
-        for raw in data["traces"]:
-            trace = Trace.model_validate(raw)
-            trace.run_id = self.run_id
-            captured = Captured(model=trace)
+        for record, steps in data["traces"]:
+            record["run_id"] = self.run_id
+            captured = Captured(record, steps, own=False)
             self.traces.append(captured)
-            if trace.test_id is not None:
-                self.by_test.setdefault(trace.test_id, []).append(captured)
+            if captured.test_id is not None:
+                self.by_test.setdefault(captured.test_id, []).append(captured)
         for nodeid, results in data["baselines"].items():
             for result in results:
                 self.record_baseline(nodeid, BaselineResult(**result))

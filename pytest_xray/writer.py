@@ -39,6 +39,8 @@ class RunWriter:
         self.error: str | None = None
         #: whether the run row was written at the start (workers only add tests to it)
         self.started = False
+        #: ids of the tests whose row was handed to the store as they finished
+        self.kept: set[str] = set()
 
     @classmethod
     def open(cls, path: Path, run_id: str) -> RunWriter:
@@ -71,24 +73,29 @@ class RunWriter:
 
     def keep(self, test: dict[str, Any] | None, traces: list[Captured]) -> None:
         """Queue a finished test's row (None: traces alone) and the traces recorded here."""
-        own = [c for c in traces if c.context is not None and not c.saved]
+        own = [c for c in traces if c.own and not c.saved]
         for captured in own:
             captured.saved = True
         if self.store is None or (test is None and not own):
             return
-        records = [(c.context.record, c.context.steps) for c in own if c.context is not None]
+        records = [(c.record, c.steps) for c in own]
         try:
             self.store.queue_test(self.run_id, test, records)
         except Exception as exc:  # noqa: BLE001
             self.failed(exc)
+        else:
+            if test is not None:
+                self.kept.add(test["test_id"])
 
     def finish(self, run: Run, tests: list[dict[str, Any]], traces: list[Captured]) -> None:
         """Write what is left: traces not kept yet, tests without a row, the final run row.
 
         Test rows written as the tests finished are kept: under pytest-xdist the controller
-        does not know the baseline verdicts of a worker that crashed, the worker did.
+        does not know the baseline verdicts of a worker that crashed, the worker did. The rows
+        this writer kept already are not written again.
         """
         self.keep(None, traces)
+        tests = [row for row in tests if row["test_id"] not in self.kept]
         if self.store is None or not self.started:
             return
         try:

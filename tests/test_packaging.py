@@ -51,6 +51,9 @@ def test_the_wheel_ships_xray_core_and_pytest_xray_only(tmp_path: Path) -> None:
     for shipped in ("xray_core/__main__.py", "xray_core/py.typed", "pytest_xray/plugin.py"):
         assert shipped in names
     assert any(n.startswith("xray_core/report/templates/") for n in names)
+    for asset in ("serve/static/loader.js", "serve/static/serve.js", "serve/static/serve.css",
+                  "serve/templates/index.html.j2"):  # xray serve's pages
+        assert f"xray_core/{asset}" in names
     assert "xray = xray_core.cli:main" in entry_points
     assert "xray = pytest_xray.plugin" in entry_points
 

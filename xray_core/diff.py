@@ -10,6 +10,12 @@ comparison; LLM configuration drift and reasoning text are reported as *drift*, 
 Ignore patterns are :mod:`fnmatch` globs over change paths such as
 ``keyword_generation.output.keywords``, ``filter_and_select.evaluations.B0X.item_data.price``,
 ``trace.metadata.request_id`` or ``*.detail`` (``*`` also matches dots).
+
+Lists of scalars (rankings, selected ids, keywords) are aligned rather than compared position by
+position (:mod:`xray_core.align`): an entry that moved is one :class:`ListEntryChanged`, not one
+change per shifted position. Its ``path`` names the entry by its index in the current list
+(``rank.output.ranking[0]``), a removed entry by its index in the baseline; an ignore pattern
+matching the entry's index on *either* side (``paths``) leaves the change out.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .align import EntryEdit, align_entries, is_scalar_list
 from .ignore import ignore_patterns, path_ignored
 from .models import Trace
 
@@ -92,6 +99,11 @@ class Change:
     def sort_rank(self) -> int:
         """Display order: decisions first, then steps, then fields, then drift."""
         return 2
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every path naming this change; an ignore pattern matching one leaves it out."""
+        return (self.path,)
 
     def describe(self) -> str:
         """The change in words, as one line."""
@@ -176,13 +188,16 @@ class DecisionChanged(Change):
         )
 
     def describe(self) -> str:
-        text = f"{self.item_id}: {_verdict(self.before)} -> {_verdict(self.after)}"
+        text = f"{self.item_id}: {verdict_words(self.before)} -> {verdict_words(self.after)}"
         if self.filters:
             text += " (" + "; ".join(f.describe() for f in self.filters) + ")"
         return f"{text} [step {self.step!r}]"
 
 
-def _verdict(evaluation: dict[str, Any] | None) -> str:
+def verdict_words(evaluation: dict[str, Any] | None) -> str:
+    """A normalized evaluation's verdict as a reviewer says it: ``qualified``, ``rejected by
+    price, rating`` (its failed filters), ``rejected``, or ``not evaluated`` for None.
+    """
     if evaluation is None:
         return "not evaluated"
     if evaluation.get("qualified"):
@@ -221,6 +236,41 @@ def _list_change(before: list[Any], after: list[Any]) -> str:
 def _short_join(reprs: list[str], limit: int = 5) -> str:
     shown = ", ".join(_short_text(r) for r in reprs[:limit])
     return shown + (f" and {len(reprs) - limit} more" if len(reprs) > limit else "")
+
+
+@dataclass(frozen=True)
+class ListEntryChanged(Change):
+    """An entry of a list of scalars moved, was inserted or was removed.
+
+    ``old_index``/``new_index`` are 0-based indexes in the baseline and the current list (None
+    on the side the entry is absent from); :meth:`describe` counts positions from 1, as a
+    ranking does: ``rank.output.ranking: 'B0X' moved #3 -> #1``.
+    """
+
+    list_path: str = ""
+    value: Any = None
+    old_index: int | None = None
+    new_index: int | None = None
+
+    @property
+    def edit(self) -> EntryEdit:
+        """``"moved"``, ``"inserted"`` or ``"removed"``."""
+        if self.old_index is None:
+            return "inserted"
+        return "removed" if self.new_index is None else "moved"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(f"{self.list_path}[{i}]" for i in (self.old_index, self.new_index)
+                     if i is not None)  # fmt: skip
+
+    def describe(self) -> str:
+        value = _short(self.value)
+        if self.old_index is None:
+            return f"{self.list_path}: {value} inserted at #{(self.new_index or 0) + 1}"
+        if self.new_index is None:
+            return f"{self.list_path}: {value} removed (was #{self.old_index + 1})"
+        return f"{self.list_path}: {value} moved #{self.old_index + 1} -> #{self.new_index + 1}"
 
 
 @dataclass(frozen=True)
@@ -334,7 +384,7 @@ def diff_traces(
             found.append(StepAdded(key, key, _status(new[key])))
         else:
             found += _step_changes(key, old[key], new[key], tolerance)
-    kept = [c for c in found if not path_ignored(c.path, patterns)]
+    kept = [c for c in found if not any(path_ignored(p, patterns) for p in c.paths)]
     drift_types = (LLMChanged,) * (not include_llm) + (ReasoningChanged,) * (not include_reasoning)
     changes = [c for c in kept if not isinstance(c, drift_types)]
     drift: list[Change] = [c for c in kept if isinstance(c, drift_types)]
@@ -417,10 +467,33 @@ def _values(
         found = []
         for i, (a, b) in enumerate(zip(before, after, strict=True)):
             found += _values(f"{path}[{i}]", a, b, tol, kind)
-        return found
+        if not found or kind is not FieldChanged or not _scalar_lists(before, after):
+            return found
+    if kind is FieldChanged and _scalar_lists(before, after):
+        return _list_entries(path, before, after, tol)
     if _equal(before, after, tol):
         return []
     return [kind(path, before, after)]
+
+
+def _scalar_lists(before: Any, after: Any) -> bool:
+    return is_scalar_list(before) and is_scalar_list(after)
+
+
+def _list_entries(path: str, before: list[Any], after: list[Any], tol: float) -> list[Change]:
+    """Two lists of scalars, aligned: entries moved, inserted, removed, or replaced in place
+    (a replaced entry is a :class:`FieldChanged` at its index in the current list).
+    """
+    found: list[Change] = []
+    for edit in align_entries(before, after):
+        if edit.edit == "replaced":
+            assert edit.old is not None and edit.new is not None
+            found += _values(f"{path}[{edit.new}]", before[edit.old], after[edit.new], tol)
+        else:
+            index = edit.new if edit.new is not None else edit.old
+            value = after[edit.new] if edit.new is not None else before[edit.old or 0]
+            found.append(ListEntryChanged(f"{path}[{index}]", path, value, edit.old, edit.new))
+    return found
 
 
 def _equal(a: Any, b: Any, tol: float) -> bool:

@@ -157,13 +157,24 @@ def test_show_stability_and_report(project: dict[str, Any], tmp_path: Path) -> N
     stability = _json("stability", cwd=repo)
     b02 = [d for d in stability["decisions"] if d["item_id"] == "B02"]
     # test_pick: B02 qualified, qualified, rejected -> 1 flip; test_pick_twice has two traces
-    # per run but stability pairs them by test and step, so it sees 6 verdicts with 1 flip.
-    assert {(d["test_id"].split("::")[1], d["observations"], d["flips"]) for d in b02} == {
+    # per run, on two inputs: each input is compared with itself, 3 verdicts and 1 flip each.
+    assert sorted((d["test_id"].split("::")[1], d["group"], d["observations"], d["flips"])
+                  for d in b02) == [
+        ("test_pick", "", 3, 1),
+        ("test_pick_twice", '{"title":"glass bottle"}', 3, 1),
+        ("test_pick_twice", '{"title":"steel bottle"}', 3, 1),
+    ]  # fmt: skip
+    assert stability["groups"] == {"count": 3, "min_traces": 3, "max_traces": 3}
+    pooled = _json("stability", "--pool", cwd=repo)
+    assert {(d["test_id"].split("::")[1], d["observations"], d["flips"])
+            for d in pooled["decisions"] if d["item_id"] == "B02"} == {
         ("test_pick", 3, 1), ("test_pick_twice", 6, 1)}  # fmt: skip
     report = tmp_path / "report.html"
     done = run_xray("report", "latest~1", "latest", "-o", report, cwd=repo)
     assert done.returncode == 0, done.stderr
-    assert "tests/test_pick.py::test_pick_twice" in report.read_text(encoding="utf-8")
+    html = report.read_text(encoding="utf-8")
+    assert "tests/test_pick.py::test_pick_twice" in html
+    assert "competitor-selection [input " in html  # the report's stability names the group
 
 
 def test_export_import_round_trip(project: dict[str, Any], tmp_path: Path) -> None:

@@ -139,6 +139,11 @@ TEMPLATES: dict[str, Callable[[str, Path], list[object]]] = {
     "diff --test": lambda v, o: ["diff", "latest~1", "latest", "--test", v],
     "diff --ignore": lambda v, o: ["diff", "latest~1", "latest", "--ignore", v, "--drift"],
     "diff --tolerance": lambda v, o: ["diff", "latest~1", "latest", "--tolerance", v],
+    "history TEST": lambda v, o: ["history", v],
+    "history --item": lambda v, o: ["history", "test_pick", "--item", v, "--json"],
+    "history --step": lambda v, o: ["history", "test_pick", "--step", v],
+    "history --trace": lambda v, o: ["history", "test_pick", "--trace", v],
+    "history --last": lambda v, o: ["history", "test_pick", "--last", v],
     "report RUN": lambda v, o: ["report", v, "-o", o / "r.html"],
     "report --title": lambda v, o: ["report", "latest~1", "latest", "-o", o / "r.html",
                                     "--title", v],
@@ -150,6 +155,9 @@ TEMPLATES: dict[str, Callable[[str, Path], list[object]]] = {
     "import FILE": lambda v, o: ["import", str(o / "missing") + v],
     "prune --keep": lambda v, o: ["prune", "--keep", v, "--dry-run"],
     "prune --before": lambda v, o: ["prune", "--before", v, "--dry-run"],
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: a valid port fails to bind (exit 2)
+    # instead of serving forever in this process; tests/serve/ runs the server for real
+    "serve --port": lambda v, o: ["serve", "--host", "192.0.2.1", "--port", v],
     "command": lambda v, o: [v],
 }
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -257,33 +256,6 @@ def test_a_context_manager_from_step_can_also_decorate_inside_a_trace(
     stored = memory.get_trace(trace.trace_id)
     assert stored is not None
     assert [(s.name, s.output) for s in stored.steps] == [("double", 6)]
-
-
-def test_step_outside_a_trace_costs_well_under_a_microsecond_more_than_a_call() -> None:
-    def plain() -> None:
-        pass
-
-    @xray.step("decorated")
-    def decorated() -> None:
-        pass
-
-    def cm() -> None:
-        with xray.step("cm"):
-            pass
-
-    def best(func: object, n: int = 20_000) -> float:
-        runs = []
-        for _ in range(5):
-            start = time.perf_counter()
-            for _ in range(n):
-                func()  # type: ignore[operator]
-            runs.append((time.perf_counter() - start) / n)
-        return min(runs)
-
-    floor = best(plain)
-    # the target is 0.5 µs; a shared 2-core machine gets a 4x margin here
-    assert best(decorated) - floor < 2e-6
-    assert best(cm) - floor < 2e-6
 
 
 def test_configure_with_a_store_keeps_recording_on() -> None:

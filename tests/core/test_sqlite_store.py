@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -17,7 +19,9 @@ import pytest
 import sqlite_utils
 
 import xray_core as xray
-from xray_core.store import sqlite as sqlite_module
+from xray_core.store.base import TraceQuery
+from xray_core.store.database import ensure_wal
+from xray_core.store.failures import LOGGED_IN_FULL
 from xray_core.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
@@ -48,7 +52,7 @@ def test_a_new_database_has_wal_busy_timeout_foreign_keys_and_the_schema(
     db_path: Path,
 ) -> None:
     with xray.SQLiteStore(db_path, strict=True, timeout=2.5) as store:
-        conn = store._db.conn
+        conn = store._conn
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 2500
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -65,7 +69,7 @@ def test_a_new_database_has_wal_busy_timeout_foreign_keys_and_the_schema(
 
 def test_foreign_keys_are_enforced(store: xray.SQLiteStore) -> None:
     with pytest.raises(sqlite3.IntegrityError):
-        store._db.conn.execute(
+        store._conn.execute(
             "INSERT INTO steps (step_id, trace_id, name, status) VALUES ('s', 'nope', 'n', 'x')"
         )
 
@@ -85,7 +89,7 @@ def make_v1_database(path: Path) -> None:
 def test_an_older_database_is_migrated_in_place_and_keeps_its_data(db_path: Path) -> None:
     make_v1_database(db_path)
     with xray.SQLiteStore(db_path, strict=True) as store:
-        assert store._db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         old = store.get_trace("old")
         assert old is not None and old.name == "legacy"
         indexes = {tuple(i.columns) for i in sqlite_utils.Database(db_path)["steps"].indexes}
@@ -233,7 +237,7 @@ def test_a_database_locked_past_the_timeout_loses_only_the_locked_writes(db_path
     strict.close()
 
 
-def test_a_file_that_cannot_switch_to_wal_gives_up_after_the_timeout(db_path: Path) -> None:
+def test_a_file_that_cannot_switch_to_wal_gives_up_after_the_timeout() -> None:
     """Some file systems answer the WAL switch with the old mode and no error: never spin."""
 
     class NoWal:
@@ -243,16 +247,13 @@ def test_a_file_that_cannot_switch_to_wal_gives_up_after_the_timeout(db_path: Pa
         def fetchone(self) -> tuple[str]:
             return ("delete",)
 
-    store = xray.SQLiteStore(db_path, timeout=0.05)
     outcome: list[BaseException] = []
-    worker = threading.Thread(
-        target=lambda: _capture(outcome, store._ensure_wal, NoWal()), daemon=True
-    )
+    wait = functools.partial(ensure_wal, timeout=0.05)
+    worker = threading.Thread(target=lambda: _capture(outcome, wait, NoWal()), daemon=True)
     worker.start()
     worker.join(5)
     assert not worker.is_alive(), "the WAL switch loops forever"
     assert isinstance(outcome[0], sqlite3.OperationalError) and "WAL" in str(outcome[0])
-    store.close()
 
 
 def _capture(outcome: list[BaseException], func: Any, *args: Any) -> None:
@@ -289,7 +290,7 @@ def test_errors_are_logged_at_first_then_sparsely(
         record_one(store)
     assert store.errors == 1 + 700 * 3
     logged = [r for r in caplog.records if r.name == "xray_core"]
-    assert sqlite_module._LOGGED_ERRORS <= len(logged) <= sqlite_module._LOGGED_ERRORS + 3
+    assert LOGGED_IN_FULL <= len(logged) <= LOGGED_IN_FULL + 3
 
 
 # -- reads, runs and the contract shared with MemoryStore --------------------------------------
@@ -342,6 +343,18 @@ def test_list_traces_and_list_runs_refuse_a_bad_page_or_status(any_store: xray.S
     with pytest.raises(ValueError, match="offset"):
         any_store.list_runs(offset=-1)
     assert [t.trace_id for t in any_store.list_traces(limit=0)] == []
+    with pytest.raises(TypeError, match="stauts"):
+        any_store.list_traces(stauts="failed")  # type: ignore[call-arg]
+
+
+def test_list_traces_is_stated_once_for_every_store() -> None:
+    """The protocol owns the signature; a store answers a TraceQuery (its filters checked)."""
+    assert all("list_traces" not in vars(cls) for cls in (xray.SQLiteStore, xray.MemoryStore))
+    query = TraceQuery(None, 0, name="n", since=datetime(2026, 1, 1))
+    assert query.since == datetime(2026, 1, 1, tzinfo=timezone.utc)  # naive is UTC
+    assert query.equal_filters() == {"name": "n"}
+    with pytest.raises(ValueError, match="status must be one of"):
+        TraceQuery(status="done")  # type: ignore[arg-type]
 
 
 def test_get_trace_of_an_unknown_id_is_none(any_store: xray.Store) -> None:
@@ -439,6 +452,22 @@ def test_text_utf8_cannot_encode_is_stored_escaped_not_lost(store: xray.SQLiteSt
     assert stored.steps[0].reasoning == "read report-\\udc80.csv"
 
 
+def test_a_process_ending_without_closing_its_store_leaves_the_file_whole(db_path: Path) -> None:
+    """At exit the store is closed: its last connection checkpoints the log into the file, so
+    the file alone (copied, attached to a CI job) holds every trace."""
+    code = (
+        "import sys, xray_core as xray\n"
+        "store = xray.SQLiteStore(sys.argv[1])\n"
+        "with xray.XRay(store=store).trace('t') as trace, trace.step('s'):\n"
+        "    pass\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(db_path)], check=True, timeout=60)
+    assert sorted(p.name for p in db_path.parent.iterdir()) == [db_path.name]
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM steps").fetchone() == (1,)
+    conn.close()
+
+
 def test_a_relative_path_keeps_naming_the_same_file_after_a_chdir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -490,6 +519,6 @@ def test_opening_a_fresh_file_waits_for_another_process_instead_of_failing(
     finally:
         release.join()
         blocker.close()
-    assert store._db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     record_one(store)
     store.close()

@@ -38,7 +38,7 @@ def test_report_data_built_by_the_plugin(project: pytest.Pytester) -> None:
             data = dashboard.build(state, None)
             print("TESTS", [(t.test_id, t.outcome, t.baseline, len(t.baseline_diffs))
                             for t in data.tests])
-            print("TRACES", [t.test_id for t in data.traces])
+            print("TRACES", [record["test_id"] for record, steps in data.traces])
         """
     )
     project.makepyfile(test_r=TESTS)

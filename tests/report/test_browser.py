@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from xray_core import Run, XRay, diff_runs, diff_traces
-from xray_core.report import Panel, ReportData, TestResult, write_report
+from xray_core.report import Panel, ReportData, TestResult, render_report, write_report
 from xray_core.stability import decision_stability
 
 from .recording import CATALOG, HOSTILE, select_competitors
@@ -291,7 +293,7 @@ def test_hostile_trace_runs_no_script(watched: Watched, tmp_path: Path, xr: XRay
     assert HOSTILE.split("\u2028")[0] in page.inner_text("#step-detail .error-head")
     assert page.title() == f"{HOSTILE} · {HOSTILE}"
     assert page.locator("img").count() == 0
-    assert page.locator("script").count() == 2
+    assert page.locator("script").count() == 3  # the two data elements and the code
     assert page.evaluate("typeof window.alert") == "function"
 
 
@@ -355,6 +357,70 @@ def test_test_link_opens_the_tests_first_trace(
     assert "This test recorded no trace." in untraced.inner_text("#detail")
 
 
+class HeldBackPage:
+    """Serves a report over HTTP, holding its full data document back until :meth:`release`:
+    what a browser shows while it is still reading a large report."""
+
+    def __init__(self, html: str) -> None:
+        cut = html.index('<script type="application/json" id="xray-data">')
+        self.head, self.tail = html[:cut].encode(), html[cut:].encode()
+        self.released = threading.Event()
+        page = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page.head) + len(page.tail)))
+                self.end_headers()
+                self.wfile.write(page.head)
+                self.wfile.flush()
+                if page.released.wait(60):
+                    self.wfile.write(page.tail)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/report.html"
+
+    def release(self) -> None:
+        self.released.set()
+
+    def __enter__(self) -> HeldBackPage:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_list_is_usable_before_the_full_data_is_read(watched: Watched, xr: XRay) -> None:
+    traces = [select_competitors(xr, name=f"pick-{i}", test_id=f"t.py::test_{i}") for i in range(3)]
+    tests = [TestResult(t.test_id or "", "passed", 2.0) for t in traces]
+    with HeldBackPage(render_report(ReportData(traces=traces, tests=tests))) as held:
+        page = watched.page
+        page.goto(held.url, wait_until="commit")
+        page.wait_for_function("document.querySelectorAll('#trace-list .row').length === 3")
+        assert "t.py::test_2" in watched.rows().last.inner_text()
+        assert f"{len(traces[0].steps)} steps" in watched.rows().first.inner_text()
+        assert page.inner_text("#list-count") == "3 traces"
+        assert page.inner_text("#detail") == "Reading the traces…"
+        assert page.evaluate("document.body.dataset.ready") is None
+        watched.rows().nth(1).click()  # chosen before the traces are there: shown once they are
+        page.wait_for_function("location.hash.startsWith('#trace=')")
+        held.release()
+        page.wait_for_selector("body[data-ready]")
+        assert page.inner_text("#detail .trace-name") == "pick-1"
+        assert page.evaluate("document.body.dataset.routed") == "1"
+
+
 def test_empty_report_says_nothing_was_recorded(watched: Watched, tmp_path: Path) -> None:
     page = watched.open(write_report(tmp_path / "empty.html", ReportData()))
     assert page.inner_text("#trace-list") == "No trace was recorded."
@@ -383,7 +449,7 @@ def test_hostile_run_comparison_and_stability_run_no_script(
     for view in ("compare", "stability"):
         watched.click(f"#tabs a[data-view={view}]")
         assert HOSTILE in page.inner_text(f"#view-{view} tbody tr")
-    assert page.locator("img").count() == 0 and page.locator("script").count() == 2
+    assert page.locator("img").count() == 0 and page.locator("script").count() == 3
     assert page.title() == f"{HOSTILE} · {HOSTILE}"
 
 
@@ -457,7 +523,7 @@ def test_landing_page_failure_line_with_markup_is_text(watched: Watched, tmp_pat
     data = ReportData(tests=[TestResult(test_id, "failed", message=MARKUP_FAILURE)])
     page = watched.open(write_report(tmp_path / "r.html", data))
     assert attention(page)[test_id]["why"] == 'AssertionError: </script><script>alert("x")</script>'
-    assert page.locator("img").count() == 0 and page.locator("script").count() == 2
+    assert page.locator("img").count() == 0 and page.locator("script").count() == 3
 
 
 ATTENTION_SUITE = """

@@ -22,6 +22,7 @@ from xray_core.stability import decision_stability
 from .recording import CATALOG, HOSTILE, select_competitors
 
 DATA_RE = re.compile(r'<script type="application/json" id="xray-data">(.*?)</script>', re.DOTALL)
+LIST_RE = re.compile(r'<script type="application/json" id="xray-list">(.*?)</script>', re.DOTALL)
 
 
 def payload_of(html: str) -> dict[str, Any]:
@@ -29,6 +30,34 @@ def payload_of(html: str) -> dict[str, Any]:
     match = DATA_RE.search(html)
     assert match is not None, "no embedded data element"
     return json.loads(match.group(1))  # type: ignore[no-any-return]
+
+
+def list_of(html: str) -> dict[str, Any]:
+    """The small document (header and list rows) embedded before the page's code."""
+    match = LIST_RE.search(html)
+    assert match is not None, "no embedded list element"
+    assert html.index('id="xray-list"') < html.index("<script>") < html.index('id="xray-data"')
+    return json.loads(match.group(1))  # type: ignore[no-any-return]
+
+
+def test_the_list_document_has_a_row_per_trace_in_order(sample_data: ReportData) -> None:
+    html, payload = rendered(sample_data)
+    listed = list_of(html)
+    assert [r["id"] for r in listed["rows"]] == [t["id"] for t in payload["traces"]]
+    for row, trace in zip(listed["rows"], payload["traces"], strict=True):
+        assert row == {
+            "id": trace["id"], "name": trace["name"], "status": trace["status"],
+            "test": trace["test"], "dur": trace["dur"], "steps": len(trace["steps"]),
+            "failed": sum(s["status"] == "failed" for s in trace["steps"]),
+            "rejected": trace["rejected"],
+        }  # fmt: skip
+    assert any(row["failed"] for row in listed["rows"])  # the sample has a failed step
+    assert listed["tests"] == [
+        {"id": t["id"], "outcome": t["outcome"], "dur": t["dur"], "baseline": t["baseline"]}
+        for t in payload["tests"]
+    ]
+    assert (listed["title"], listed["run"]) == (payload["title"], payload["run"])
+    assert listed["views"] == {"compare": False, "stability": False}
 
 
 def rendered(data: ReportData) -> tuple[str, dict[str, Any]]:
@@ -264,13 +293,14 @@ def hostile_data(xr: XRay) -> ReportData:
 
 
 def assert_contained(html: str) -> None:
-    """Exactly our two script elements, no comment, no raw hostile markup."""
+    """Exactly our three script elements, no comment, no raw hostile markup."""
     lowered = html.lower()
-    assert lowered.count("<script") == 2 and lowered.count("</script") == 2
+    assert lowered.count("<script") == 3 and lowered.count("</script") == 3
     assert "<!--" not in html and "<img" not in lowered
-    embedded = DATA_RE.search(html)
-    assert embedded is not None
-    assert "\u2028" not in embedded.group(1) and "\u2029" not in embedded.group(1)
+    for pattern in (DATA_RE, LIST_RE):
+        embedded = pattern.search(html)
+        assert embedded is not None
+        assert "\u2028" not in embedded.group(1) and "\u2029" not in embedded.group(1)
 
 
 def test_every_field_is_escaped(xr: XRay) -> None:
@@ -300,6 +330,9 @@ def test_every_field_is_escaped(xr: XRay) -> None:
         }
     ]
     assert payload["tests"][0]["message"] == HOSTILE and payload["title"] == HOSTILE
+    listed = list_of(html)
+    assert listed["title"] == HOSTILE and listed["rows"][0]["name"] == HOSTILE
+    assert HOSTILE in listed["rows"][0]["test"] and HOSTILE in listed["tests"][0]["id"]
 
 
 @settings(max_examples=60, deadline=None)

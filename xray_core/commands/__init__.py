@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import diff, prune, report, runs, show, stability, traces, transfer
+from . import diff, history, prune, report, runs, serve, show, stability, traces, transfer
 
 #: in the order ``xray --help`` lists them
-COMMANDS = (runs, traces, show, diff, report, stability, transfer, prune)
+COMMANDS = (runs, traces, show, diff, history, report, stability, serve, transfer, prune)
 
 __all__ = ["COMMANDS"]

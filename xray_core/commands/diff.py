@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from ..diff import (
     Change,
     DecisionChanged,
     FieldChanged,
+    ListEntryChanged,
     RunDiff,
     StatusChanged,
     StepAdded,
@@ -105,13 +107,18 @@ class Comparison:
 
 def compare(args: argparse.Namespace, ctx: Context, refs: list[str]) -> Comparison:
     """Resolve ``refs`` and diff the first run's traces against the last run's."""
-    partial = args.partial
     with ctx.open_store() as store:
-        runs = resolve_compared(store, refs, partial=partial)
-        traces = [run_traces(store, r, args.test) for r in runs]
-        tests = None
-        if partial and any(r.status != "completed" for r in runs):
-            tests = [{row["test_id"] for row in store.run_tests(r.run_id)} for r in runs]
+        return compare_runs(store, resolve_compared(store, refs, partial=args.partial), args)
+
+
+def compare_runs(store: SQLiteStore, runs: list[Run], args: argparse.Namespace) -> Comparison:
+    """Diff the first of ``runs`` against the last, with the options of ``args`` (``test``,
+    ``ignore``, ``tolerance``, ``include_llm``, ``include_reasoning``, ``partial``)."""
+    partial = args.partial
+    traces = [run_traces(store, r, args.test) for r in runs]
+    tests = None
+    if partial and any(r.status != "completed" for r in runs):
+        tests = [{row["test_id"] for row in store.run_tests(r.run_id)} for r in runs]
     left_out = None
     if tests is not None:  # never-run and interrupted tests must not count as changes
         both = tests[0] & tests[-1]
@@ -127,10 +134,16 @@ def compare(args: argparse.Namespace, ctx: Context, refs: list[str]) -> Comparis
     return Comparison(runs, traces, result, partial=left_out)
 
 
-def resolve_compared(store: SQLiteStore, refs: list[str], *, partial: bool = False) -> list[Run]:
+def resolve_compared(
+    store: SQLiteStore,
+    refs: list[str],
+    *,
+    partial: bool = False,
+    on_skipped: Callable[[list[Run]], None] | None = None,
+) -> list[Run]:
     """The runs to compare: ``latest``/``latest~N`` among the completed runs (the runs that
-    did not complete and were skipped are named on stderr); a run named otherwise that did not
-    complete is refused unless ``partial``.
+    did not complete and were skipped are named on stderr, or given to ``on_skipped``); a run
+    named otherwise that did not complete is refused unless ``partial``.
     """
     runs = all_runs(store)
     completed = [r for r in runs if r.status == "completed"]
@@ -158,7 +171,9 @@ def resolve_compared(store: SQLiteStore, refs: list[str], *, partial: bool = Fal
             newer = runs[: runs.index(run)]
             skipped += [r for r in newer if r.status != "completed" and r not in skipped]
         chosen.append(run)
-    if skipped:
+    if skipped and on_skipped is not None:
+        on_skipped(skipped)
+    elif skipped:
         names = ", ".join(f"{short_id(r.run_id)} ({shown_status(r)})" for r in skipped)
         sys.stderr.write(
             "xray: note: latest and latest~N count completed runs only; skipped "
@@ -251,6 +266,9 @@ def change_json(change: Change) -> dict[str, Any]:
         data.update(step=change.step, status=change.status)
     elif isinstance(change, StatusChanged):
         data.update(step=change.step, before=change.before, after=change.after)
+    elif isinstance(change, ListEntryChanged):
+        data.update(edit=change.edit, list_path=change.list_path, value=change.value,
+                    old_index=change.old_index, new_index=change.new_index)  # fmt: skip
     elif isinstance(change, FieldChanged):
         for side in ("before", "after"):
             value = getattr(change, side)

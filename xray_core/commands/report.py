@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.open_store() as store:
         runs = resolve(store, args.runs)
         traces = [run_traces(store, r, args.test) for r in runs]
-        tests = _test_results(store, runs[-1], args.test)
+        tests = run_test_results(store, runs[-1], args.test)
     data = build_report_data(args, runs, traces, tests)
     from ..report import write_report  # jinja2 only for this command: keeps `xray` quick
 
@@ -77,7 +77,8 @@ def build_report_data(
     return data
 
 
-def _test_results(store: SQLiteStore, run: Run, pattern: str | None) -> list[TestResult]:
+def run_test_results(store: SQLiteStore, run: Run, pattern: str | None) -> list[TestResult]:
+    """The tests of ``run`` as the report lists them (only those matching ``pattern``)."""
     return [
         TestResult(test_id=row["test_id"], outcome=known_outcome(row.get("outcome")),
                    duration_ms=row.get("duration_ms"), baseline=known_verdict(row.get("baseline")),

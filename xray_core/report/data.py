@@ -6,13 +6,19 @@ The pytest plugin (``--xray-report``) and the ``xray report`` command both build
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ..diff import RunDiff, TraceDiff
-from ..models import Run, Trace
-from ..outcomes import BaselineVerdict, TestOutcome
-from ..stability import DecisionStability
+if TYPE_CHECKING:  # annotations only: building a report from records needs no pydantic
+    from ..diff import RunDiff, TraceDiff
+    from ..models import Run, Trace
+    from ..outcomes import BaselineVerdict, TestOutcome
+    from ..stability import DecisionStability
+
+#: a trace as the recorder keeps it: its record and its steps' records (plain dicts, see
+#: :mod:`xray_core.recorder`; ``TraceContext.record`` and ``TraceContext.steps``)
+TraceRecords = tuple[dict[str, Any], list[dict[str, Any]]]
 
 
 @dataclass
@@ -52,7 +58,9 @@ class ReportData:
 
     title: str = "X-Ray report"
     run: Run | None = None
-    traces: list[Trace] = field(default_factory=list)
+    #: the run's traces, as models or as the recorder's records (the pytest plugin hands its
+    #: captured records: the page shows both alike, and no model is built for it)
+    traces: Sequence[Trace | TraceRecords] = field(default_factory=list)
     tests: list[TestResult] = field(default_factory=list)
     #: custom panels by step_id
     panels: dict[str, list[Panel]] = field(default_factory=dict)

@@ -1,24 +1,27 @@
 """ReportData -> the compact JSON document the page's script reads.
 
 The page receives one JSON document (see :func:`build_payload`) embedded in a
-``<script type="application/json">`` element. :func:`script_json` serializes it and escapes it
-for that HTML context, so no user string can close the element or open a comment.
+``<script type="application/json">`` element, and before it a small one for its header and
+list (:func:`list_payload`). :func:`script_json` serializes each and escapes it for that HTML
+context, so no user string can close the element or open a comment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
-from ..diff import Change, DecisionChanged, RunDiff, TraceDiff
-from ..models import Run, Step, Trace
 from ..serialize import escape_surrogates_in
-from ..stability import DecisionStability
-from .data import Panel, ReportData, TestResult
+from .data import Panel, ReportData, TestResult, TraceRecords
 from .failure import first_failure_line
+
+if TYPE_CHECKING:  # a report of recorded traces (the pytest plugin's) needs no pydantic model
+    from ..diff import Change, RunDiff, TraceDiff
+    from ..models import Run, Step, Trace
+    from ..stability import DecisionStability
 
 #: bytes that must not appear raw inside a <script> element (or that break JS string literals)
 _HTML_ESCAPES = (
@@ -65,6 +68,38 @@ def build_payload(data: ReportData) -> dict[str, Any]:
     }
 
 
+def list_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The small document the page shows its header and trace list from, taken from the full
+    one (:func:`build_payload`): the page reads it first, and the full one when it has it.
+
+    One row per trace, in the same order as ``payload["traces"]``, and each test's outcome.
+    """
+    return {
+        "title": payload["title"],
+        "generated": payload["generated"],
+        "run": payload["run"],
+        "views": {"compare": payload["comparison"] is not None,
+                  "stability": bool(payload["stability"])},  # fmt: skip
+        "tests": [
+            {"id": t["id"], "outcome": t["outcome"], "dur": t["dur"], "baseline": t["baseline"]}
+            for t in payload["tests"]
+        ],
+        "rows": [
+            {
+                "id": t["id"],
+                "name": t["name"],
+                "status": t["status"],
+                "test": t["test"],
+                "dur": t["dur"],
+                "steps": len(t["steps"]),
+                "failed": sum(1 for s in t["steps"] if s["status"] == "failed"),
+                "rejected": t["rejected"],
+            }
+            for t in payload["traces"]
+        ],
+    }
+
+
 def _run(run: Run | None) -> dict[str, Any] | None:
     return None if run is None else run.model_dump(mode="json")
 
@@ -81,7 +116,9 @@ def _test(test: TestResult) -> dict[str, Any]:
     }
 
 
-def _trace(trace: Trace) -> dict[str, Any]:
+def _trace(trace: Trace | TraceRecords) -> dict[str, Any]:
+    if isinstance(trace, tuple):
+        return _recorded_trace(*trace)
     start = trace.start_time
     steps = sorted(trace.steps, key=lambda s: s.step_order)
     return {
@@ -93,7 +130,7 @@ def _trace(trace: Trace) -> dict[str, Any]:
         "start": start.isoformat(),
         "dur": trace.duration_ms,
         "meta": trace.metadata,
-        "rejected": _rejected_count(steps),
+        "rejected": _rejected_count(s.metadata for s in steps),
         "steps": [_step(s, start) for s in steps],
     }
 
@@ -114,11 +151,49 @@ def _step(step: Step, trace_start: datetime) -> dict[str, Any]:
     }
 
 
-def _rejected_count(steps: Iterable[Step]) -> int:
-    """Candidates whose final (last) evaluation rejected them, read from the raw metadata."""
+def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """:func:`_trace` of the recorder's records: the same document, without building a model.
+
+    The records hold epoch seconds: the trace's start becomes the text the model would give,
+    each step's offset is computed in floats (the model's datetimes are rounded to the
+    microsecond, so an offset may differ in its last digit).
+    """
+    started = record["start_time"]
+    ordered = sorted(steps, key=lambda s: s["step_order"])
+    return {
+        "id": record["trace_id"],
+        "name": record["name"],
+        "status": record["status"],
+        "test": record.get("test_id"),
+        "run": record.get("run_id"),
+        "start": datetime.fromtimestamp(started, tz=timezone.utc).isoformat(),
+        "dur": record.get("duration_ms"),
+        "meta": record.get("metadata", {}),
+        "rejected": _rejected_count(s.get("metadata", {}) for s in ordered),
+        "steps": [
+            {
+                "id": s["step_id"],
+                "parent": s.get("parent_id"),
+                "name": s["name"],
+                "status": s.get("status", "running"),
+                "at": round((s["start_time"] - started) * 1000.0, 3),
+                "dur": s.get("duration_ms"),
+                "input": s.get("input"),
+                "output": s.get("output"),
+                "reasoning": s.get("reasoning"),
+                "meta": s.get("metadata", {}),
+                "error": s.get("error"),
+            }
+            for s in ordered
+        ],
+    }
+
+
+def _rejected_count(metadata: Iterable[dict[str, Any]]) -> int:
+    """Candidates whose final (last) evaluation rejected them, read from the steps' metadata."""
     final: dict[str, bool] = {}
-    for step in steps:
-        evaluations = step.metadata.get("evaluations")
+    for meta in metadata:
+        evaluations = meta.get("evaluations")
         if not isinstance(evaluations, list):
             continue
         for evaluation in evaluations:
@@ -148,6 +223,8 @@ def _panel(step_id: str, panel: Panel | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _change(change: Change) -> dict[str, Any]:
+    from ..diff import DecisionChanged
+
     found: dict[str, Any] = {
         "kind": type(change).__name__,
         "path": change.path,
@@ -166,6 +243,8 @@ def _change(change: Change) -> dict[str, Any]:
 
 
 def _trace_diff(diff: TraceDiff) -> dict[str, Any]:
+    from ..diff import DecisionChanged
+
     decisions = diff.decisions
     others = [c for c in diff.changes if not isinstance(c, DecisionChanged)]
     return {
@@ -176,13 +255,17 @@ def _trace_diff(diff: TraceDiff) -> dict[str, Any]:
 
 
 def _comparison(
-    comparison: RunDiff | None, current: list[Trace], baseline: list[Trace]
+    comparison: RunDiff | None,
+    current: Sequence[Trace | TraceRecords],
+    baseline: list[Trace],
 ) -> dict[str, Any] | None:
     if comparison is None:
         return None
     from ..diff import trace_key_map
+    from ..store.records import trace_from_records
 
-    ids = {key: t.trace_id for key, t in trace_key_map(current).items()}
+    models = [trace_from_records(*t) if isinstance(t, tuple) else t for t in current]
+    ids = {key: t.trace_id for key, t in trace_key_map(models).items()}
     changed = [
         {"key": list(key), "trace": ids.get(key), **_trace_diff(diff)}
         for key, diff in comparison.diffs.items()
@@ -200,7 +283,7 @@ def _comparison(
 def _stability(entry: DecisionStability) -> dict[str, Any]:
     return {
         "test": entry.test_id,
-        "trace": entry.trace_name,
+        "trace": entry.trace_name + (f" [input {entry.group}]" if entry.group else ""),
         "step": entry.step,
         "item": entry.item_id,
         "n": entry.observations,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..models import Run, RunStatus, Trace
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # recording into a store needs no pydantic: models are built on reads
     from typing_extensions import Self
+
+    from ..models import Run, RunStatus, Status, Trace
 
 #: the keys of each row returned by :meth:`Store.run_tests`
 RUN_TEST_COLUMNS = ("test_id", "outcome", "baseline", "duration_ms", "message")
@@ -34,6 +35,40 @@ def check_query(
             raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
     if status is not None and status not in statuses:
         raise ValueError(f"status must be one of {', '.join(statuses)}; got {status!r}")
+
+
+@dataclass(frozen=True)
+class TraceQuery:
+    """What :meth:`Store.list_traces` asks for: every given filter, then a page.
+
+    Made by ``list_traces`` (which checks it: see :func:`check_query`), handed to the store's
+    :meth:`Store._select_traces`. ``since`` is aware (a naive datetime is taken as UTC).
+    """
+
+    limit: int | None = 100
+    offset: int = 0
+    status: Status | None = None
+    name: str | None = None
+    run_id: str | None = None
+    test_id: str | None = None
+    since: datetime | None = None
+
+    def __post_init__(self) -> None:
+        check_query(self.limit, self.offset, self.status)
+        if self.since is not None and self.since.tzinfo is None:
+            object.__setattr__(self, "since", self.since.replace(tzinfo=timezone.utc))
+
+    def equal_filters(self) -> dict[str, str]:
+        """The filters given that a trace field must equal (``status``, ``name``, ...)."""
+        fields = {"status": self.status, "name": self.name, "run_id": self.run_id,
+                  "test_id": self.test_id}  # fmt: skip
+        return {key: value for key, value in fields.items() if value is not None}
+
+    def matches(self, trace: Trace) -> bool:
+        """Whether ``trace`` passes every filter."""
+        return all(getattr(trace, k) == v for k, v in self.equal_filters().items()) and (
+            self.since is None or trace.start_time >= self.since
+        )
 
 
 class Store(abc.ABC):
@@ -68,19 +103,30 @@ class Store(abc.ABC):
     def get_trace(self, trace_id: str) -> Trace | None:
         """The trace with this id, with its steps, or None."""
 
-    @abc.abstractmethod
     def list_traces(
         self,
         limit: int | None = 100,
         offset: int = 0,
         *,
-        status: str | None = None,
+        status: Status | None = None,
         name: str | None = None,
         run_id: str | None = None,
         test_id: str | None = None,
         since: datetime | None = None,
     ) -> list[Trace]:
-        """Traces matching every given filter, oldest first, paginated by ``limit``/``offset``."""
+        """Traces matching every given filter, oldest first, paginated by ``limit``/``offset``.
+
+        :param limit: at most this many traces (None: all of them).
+        :param since: only traces started at or after this time (naive: UTC).
+        :raises ValueError: a negative or non-integer page, or an unknown status.
+
+        This method is final: a store implements :meth:`_select_traces`.
+        """
+        return self._select_traces(TraceQuery(limit, offset, status, name, run_id, test_id, since))
+
+    @abc.abstractmethod
+    def _select_traces(self, query: TraceQuery) -> list[Trace]:
+        """The traces ``query`` asks for (see :meth:`list_traces`), oldest first."""
 
     @abc.abstractmethod
     def trace_ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:

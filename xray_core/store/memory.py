@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..models import RUN_STATUSES, Run, RunStatus, Trace
-from .base import RUN_TEST_COLUMNS, Store, check_query
-from .records import trace_from_records, trace_to_records
+from .base import RUN_TEST_COLUMNS, Store, TraceQuery, check_query
+
+if TYPE_CHECKING:  # recording keeps plain dicts: pydantic is imported by the first read
+    from ..models import Run, RunStatus, Trace
 
 
 class MemoryStore(Store):
@@ -55,6 +55,8 @@ class MemoryStore(Store):
             self.start_trace(record)
 
     def save_traces(self, traces: Iterable[Trace]) -> int:
+        from .records import trace_to_records
+
         count = 0
         for trace in traces:
             self._put(*trace_to_records(trace))
@@ -62,36 +64,20 @@ class MemoryStore(Store):
         return count
 
     def get_trace(self, trace_id: str) -> Trace | None:
+        from .records import trace_from_records
+
         entry = self._traces.get(trace_id)
         return None if entry is None else trace_from_records(entry[0], list(entry[1]))
 
-    def list_traces(
-        self,
-        limit: int | None = 100,
-        offset: int = 0,
-        *,
-        status: str | None = None,
-        name: str | None = None,
-        run_id: str | None = None,
-        test_id: str | None = None,
-        since: datetime | None = None,
-    ) -> list[Trace]:
-        check_query(limit, offset, status)
-        wanted = {"status": status, "name": name, "run_id": run_id, "test_id": test_id}
-        if since is not None and since.tzinfo is None:  # naive means UTC, as in the models
-            since = since.replace(tzinfo=timezone.utc)
+    def _select_traces(self, query: TraceQuery) -> list[Trace]:
+        from .records import trace_from_records
+
         with self._lock:
             entries = list(self._traces.values())
         traces = [trace_from_records(record, list(steps)) for record, steps in entries]
-        matching = [
-            t
-            for t in traces
-            if all(v is None or getattr(t, k) == v for k, v in wanted.items())
-            and (since is None or t.start_time >= since)
-        ]
-        matching.sort(key=lambda t: t.start_time)
-        end = None if limit is None else offset + limit
-        return matching[offset:end]
+        matching = sorted((t for t in traces if query.matches(t)), key=lambda t: t.start_time)
+        end = None if query.limit is None else query.offset + query.limit
+        return matching[query.offset : end]
 
     def trace_ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
         return sorted(t for t in self._traces if t.startswith(prefix))[:limit]
@@ -108,6 +94,8 @@ class MemoryStore(Store):
     def list_runs(
         self, limit: int | None = None, offset: int = 0, *, status: RunStatus | None = None
     ) -> list[Run]:
+        from ..models import RUN_STATUSES
+
         check_query(limit, offset, status, RUN_STATUSES)
         runs = sorted(
             (r for r, _ in self._runs.values() if status is None or r.status == status),

@@ -1,18 +1,21 @@
-"""The SQLite schema: tables, migrations, and how recorder records become rows.
+"""The SQLite schema: tables, the statements that write them, and migrations.
 
 The schema version lives in ``PRAGMA user_version``; :data:`MIGRATIONS` brings an older database
 up to :data:`SCHEMA_VERSION`. Times are stored as UTC ISO-8601 text with microseconds (so text
-order is time order) and JSON fields as compact JSON text.
+order is time order) and JSON fields as JSON text; :mod:`xray_core.store.rows` turns the
+recorder's records into the rows these statements take.
+
+The migrations take a :class:`sqlite_utils.Database`; sqlite-utils is imported only when a
+database is created or upgraded (:func:`xray_core.store.database.migrate`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 SCHEMA_VERSION = 4
 
@@ -24,90 +27,39 @@ STEP_COLUMNS = (
     "step_id", "trace_id", "parent_id", "name", "step_order", "input", "output", "reasoning",
     "metadata", "status", "error", "start_time", "end_time", "duration_ms",
 )  # fmt: skip
-_JSON_STEP_FIELDS = ("input", "output", "metadata")
-
-_UPSERT_TRACE = (
-    f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)})"
-    f" VALUES ({', '.join('?' * len(TRACE_COLUMNS))})"
-    " ON CONFLICT(trace_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in TRACE_COLUMNS[1:])
-)
-_INSERT_STEP = (
-    f"INSERT OR REPLACE INTO steps ({', '.join(STEP_COLUMNS)})"
-    f" VALUES ({', '.join('?' * len(STEP_COLUMNS))})"
-)
+#: the step columns holding JSON text
+JSON_STEP_FIELDS = ("input", "output", "metadata")
 RUN_COLUMNS = (
     "run_id", "started_at", "finished_at", "git_commit", "git_branch", "git_dirty", "command",
     "counts", "status", "host", "pid",
 )  # fmt: skip
-_UPSERT_RUN = (
-    f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
-    " ON CONFLICT(run_id) DO UPDATE SET "
+#: the columns of a ``run_tests`` row (``base.RUN_TEST_COLUMNS``: the same without ``run_id``)
+RUN_TEST_ROW_COLUMNS = ("run_id", "test_id", "outcome", "baseline", "duration_ms", "message")
+
+
+def _values(columns: tuple[str, ...]) -> str:
+    return f"({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+#: a trace row, inserted or updated (the recorder writes it when the trace starts and ends)
+UPSERT_TRACE = (
+    f"INSERT INTO traces {_values(TRACE_COLUMNS)} ON CONFLICT(trace_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in TRACE_COLUMNS[1:])
+)
+#: a new step row: the recorder's steps are new, and a plain INSERT is the cheapest (an
+#: ``OR REPLACE`` with foreign keys on costs half as much again per row); fails on a step id
+#: already stored, which :data:`REPLACE_STEP` then writes
+INSERT_STEP = f"INSERT INTO steps {_values(STEP_COLUMNS)}"
+#: a step row replacing the stored step of the same id
+REPLACE_STEP = f"INSERT OR REPLACE INTO steps {_values(STEP_COLUMNS)}"
+UPSERT_RUN = (
+    f"INSERT INTO runs {_values(RUN_COLUMNS)} ON CONFLICT(run_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS[1:])
 )
-_RUN_TEST_COLUMNS = ("run_id", "test_id", "outcome", "baseline", "duration_ms", "message")
-#: a test row; ``{verb}`` is ``REPLACE`` (the test's latest row wins) or ``IGNORE`` (kept rows win)
-_INSERT_RUN_TEST = (
-    f"INSERT OR {{verb}} INTO run_tests ({', '.join(_RUN_TEST_COLUMNS)})"
-    f" VALUES ({', '.join('?' * len(_RUN_TEST_COLUMNS))})"
-)
-
-
-def _iso(value: Any) -> str | None:
-    """UTC ISO-8601 text with microseconds, so that text order is time order (naive = UTC)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
-    return datetime.fromtimestamp(value, tz=timezone.utc).isoformat(timespec="microseconds")
-
-
-_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode  # reused: rows are hot
-
-
-def _json(value: Any) -> str | None:
-    if type(value) is bytes:  # JSON text already: the recorder's snapshot of an input or output
-        return value.decode("utf-8")
-    return None if value is None else _encode(value)
-
-
-def trace_row(record: dict[str, Any]) -> tuple[Any, ...]:
-    """The ``traces`` row of a trace record (times as ISO-8601 text, metadata as JSON)."""
-    return (
-        record["trace_id"], record["name"], _iso(record["start_time"]),
-        _iso(record.get("end_time")), record.get("duration_ms"),
-        _json(record.get("metadata") or {}), record["status"],
-        record.get("run_id"), record.get("test_id"),
-    )  # fmt: skip
-
-
-def step_row(record: dict[str, Any]) -> tuple[Any, ...]:
-    """The ``steps`` row of a step record."""
-    return (
-        record["step_id"], record["trace_id"], record.get("parent_id"), record["name"],
-        record["step_order"], _json(record.get("input")), _json(record.get("output")),
-        record.get("reasoning"), _json(record.get("metadata") or {}), record["status"],
-        record.get("error"), _iso(record["start_time"]), _iso(record.get("end_time")),
-        record.get("duration_ms"),
-    )  # fmt: skip
-
-
-def run_test_row(run_id: str, test: dict[str, Any]) -> tuple[Any, ...]:
-    """The ``run_tests`` row of one test of ``run_id`` (keys: ``RUN_TEST_COLUMNS``)."""
-    return (
-        run_id, test["test_id"], test.get("outcome"), test.get("baseline"),
-        test.get("duration_ms"), test.get("message"),
-    )  # fmt: skip
-
-
-def _scrubbed(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """``row`` with text that UTF-8 cannot encode (lone surrogates) written as ``\\udcxx``."""
-    return tuple(
-        v.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(v, str) else v
-        for v in row
-    )
+#: a test row; the test's latest row wins
+REPLACE_RUN_TEST = f"INSERT OR REPLACE INTO run_tests {_values(RUN_TEST_ROW_COLUMNS)}"
+#: a test row, unless the test already has one (the kept row wins)
+INSERT_RUN_TEST_UNLESS_KEPT = f"INSERT OR IGNORE INTO run_tests {_values(RUN_TEST_ROW_COLUMNS)}"
 
 
 def _create_v1(db: sqlite_utils.Database) -> None:

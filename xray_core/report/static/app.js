@@ -1,51 +1,96 @@
 /* The page: run header, filter bar, the lazily rendered trace list, and fragment routing
-   (#trace=ID&step=ID&item=ID, #test=ID, #view=compare|stability). */
+   (#trace=ID&step=ID&item=ID, #test=ID, #view=compare|stability).
 
-const DATA = JSON.parse(document.getElementById("xray-data").textContent);
+   A report file carries two JSON documents: a small one (#xray-list: the header and one row per
+   trace), placed before this script, and the full one (#xray-data), placed after it. The header
+   and the list are shown from the small one while the browser is still reading the full one;
+   traces, tests' details and the other views need the full one (see loadData). `xray serve`
+   sends no small one: its loader puts the full document in #xray-data before these scripts
+   run, and the list is taken from it (listOf). */
+
+const LIST_ELEMENT = document.getElementById("xray-list");
+let DATA = LIST_ELEMENT ? null : reportData();  // the full document, once it has been read
+const LIST = LIST_ELEMENT ? JSON.parse(LIST_ELEMENT.textContent) : listOf(DATA);
 const FIRST_ROWS = 80;
 const ROW_CHUNK = 400;
 
-const testsById = new Map(DATA.tests.map((t) => [t.id, t]));
+const testsById = new Map(LIST.tests.map((t) => [t.id, t]));
 const entries = buildEntries();
-const byTrace = new Map(entries.filter((e) => e.trace).map((e) => [e.trace.id, e]));
+const byTrace = new Map(entries.filter((e) => e.row).map((e) => [e.row.id, e]));
 const rowCache = new Map();
 const listEl = document.getElementById("trace-list");
 const detailEl = document.getElementById("detail");
 let listGeneration = 0;
 let shownEntries = [];
 
+/* One entry per trace (in recording order), then one per test that recorded none. An entry's
+   `row` and `test` come from the small document; `trace`, and the test's full record (its
+   failure text and baseline diffs), are set by loadData. */
 function buildEntries() {
   const out = [];
   const traced = new Set();
-  DATA.traces.forEach((trace) => {
-    traced.add(trace.test);
-    out.push(makeEntry(trace, trace.test != null ? testsById.get(trace.test) || null : null));
+  LIST.rows.forEach((row) => {
+    traced.add(row.test);
+    out.push(makeEntry(row, row.test != null ? testsById.get(row.test) || null : null));
   });
-  for (const test of DATA.tests) if (!traced.has(test.id)) out.push(makeEntry(null, test));
+  for (const test of LIST.tests) if (!traced.has(test.id)) out.push(makeEntry(null, test));
   out.forEach((e, i) => { e.index = i; });
   return out;
 }
 
-function makeEntry(trace, test) {
-  const failedSteps = trace ? trace.steps.filter((s) => s.status === "failed").length : 0;
+function makeEntry(row, test) {
   const testFailed = !!test && (test.outcome === "failed" || test.outcome === "error");
   return {
-    trace, test, failedSteps,
-    failed: testFailed || (!!trace && trace.status === "failed"),
+    row, test, trace: null,
+    failedSteps: row ? row.failed : 0,
+    failed: testFailed || (!!row && row.status === "failed"),
     baselineFailed: !!test && test.baseline === "failed",
-    name: trace ? trace.name : "",
-    testId: trace ? trace.test || "" : test.id,
-    dur: trace ? trace.dur : test.dur,
+    name: row ? row.name : "",
+    testId: row ? row.test || "" : test.id,
+    dur: row ? row.dur : test.dur,
     hay: null,
   };
+}
+
+/* ---- data source --------------------------------------------------------------------------
+   The page's JSON document. A report file embeds it in #xray-data; `xray serve` fetches it from
+   its API and puts it in the same element before these scripts run (serve/static/loader.js). */
+
+function reportData() {
+  return JSON.parse(document.getElementById("xray-data").textContent);
+}
+
+/* The small document of a full one: what xray_core.report.payload.list_payload writes. */
+function listOf(data) {
+  return {
+    title: data.title, generated: data.generated, run: data.run,
+    views: { compare: data.comparison != null, stability: data.stability.length > 0 },
+    tests: data.tests.map((t) => ({ id: t.id, outcome: t.outcome, dur: t.dur, baseline: t.baseline })),
+    rows: data.traces.map((t) => ({
+      id: t.id, name: t.name, status: t.status, test: t.test, dur: t.dur, steps: t.steps.length,
+      failed: t.steps.filter((s) => s.status === "failed").length, rejected: t.rejected,
+    })),
+  };
+}
+
+/* Read the full document, if not read yet, and give each entry its trace and its test's record. */
+function loadData() {
+  if (DATA === null) DATA = reportData();
+  const fullTests = new Map(DATA.tests.map((t) => [t.id, t]));
+  let next = 0;
+  for (const entry of entries) {
+    if (entry.row) entry.trace = DATA.traces[next++];
+    if (entry.test) entry.test = fullTests.get(entry.test.id) || entry.test;
+    entry.hay = null;
+  }
 }
 
 /* ---- header -------------------------------------------------------------------------- */
 
 function renderHeader() {
-  const run = DATA.run;
+  const run = LIST.run;
   const info = document.getElementById("run-info");
-  const when = run ? run.started_at : DATA.generated;
+  const when = run ? run.started_at : LIST.generated;
   add(info, el("span", null, (run ? "run " : "generated ") + fmtTime(when)));
   if (run && run.git_commit) {
     add(info, el("span", { class: "mono", title: run.git_commit }, "commit " + run.git_commit.slice(0, 10)));
@@ -53,9 +98,9 @@ function renderHeader() {
   if (run && run.git_branch) add(info, el("span", { class: "mono" }, "branch " + run.git_branch));
   if (run && run.git_dirty) add(info, badge("uncommitted changes", "warn"));
   if (run && run.command) add(info, el("span", { class: "mono cmd" }, run.command));
-  const tests = DATA.tests;
+  const tests = LIST.tests;
   const failedTests = tests.filter((t) => t.outcome === "failed" || t.outcome === "error").length;
-  const steps = DATA.traces.reduce((n, t) => n + t.steps.length, 0);
+  const steps = LIST.rows.reduce((n, r) => n + r.steps, 0);
   const failedSteps = entries.reduce((n, e) => n + e.failedSteps, 0);
   const baseline = {};
   for (const t of tests) if (t.baseline) baseline[t.baseline] = (baseline[t.baseline] || 0) + 1;
@@ -65,7 +110,7 @@ function renderHeader() {
     add(totals, chip("passed", tests.filter((t) => t.outcome === "passed").length, "good"));
     add(totals, chip("failed", failedTests, failedTests ? "bad" : ""));
   }
-  add(totals, chip("traces", DATA.traces.length));
+  add(totals, chip("traces", LIST.rows.length));
   add(totals, chip("steps", steps));
   add(totals, chip("failed steps", failedSteps, failedSteps ? "bad" : ""));
   for (const verdict of Object.keys(baseline).sort()) {
@@ -73,8 +118,8 @@ function renderHeader() {
   }
   const tabs = document.getElementById("tabs");
   add(tabs, el("a", { href: "#view=traces", "data-view": "traces" }, "Traces"));
-  if (DATA.comparison) add(tabs, el("a", { href: "#view=compare", "data-view": "compare" }, "Comparison"));
-  if (DATA.stability.length) add(tabs, el("a", { href: "#view=stability", "data-view": "stability" }, "Stability"));
+  if (LIST.views.compare) add(tabs, el("a", { href: "#view=compare", "data-view": "compare" }, "Comparison"));
+  if (LIST.views.stability) add(tabs, el("a", { href: "#view=stability", "data-view": "stability" }, "Stability"));
   tabs.hidden = tabs.children.length < 2;
 }
 
@@ -84,6 +129,7 @@ function haystack(entry) {
   if (entry.hay === null) {
     const parts = [entry.testId, entry.name];
     const trace = entry.trace;
+    if (!trace && entry.row) return parts.join("\n").toLowerCase();  // steps not read yet
     if (trace) {
       for (const s of trace.steps) {
         parts.push(s.name, s.reasoning || "");
@@ -131,8 +177,8 @@ function renderList() {
   const visible = visibleEntries();
   shownEntries = visible;
   clear(listEl);
-  const untraced = entries.length - DATA.traces.length;
-  const total = plural(DATA.traces.length, "trace") + (untraced ? `, ${plural(untraced, "test")} without trace` : "");
+  const untraced = entries.length - LIST.rows.length;
+  const total = plural(LIST.rows.length, "trace") + (untraced ? `, ${plural(untraced, "test")} without trace` : "");
   document.getElementById("list-count").textContent =
     visible.length === entries.length ? total : `${visible.length} shown of ${total}`;
   if (visible.length === 0) listEl.appendChild(el("p", { class: "hint" }, entries.length ? "Nothing matches." : "No trace was recorded."));
@@ -152,7 +198,7 @@ function renderList() {
 function rowFor(entry) {
   let row = rowCache.get(entry.index);
   if (row) return row;
-  const trace = entry.trace;
+  const trace = entry.row;  // what the list shows of the trace: its row of the small document
   const href = trace ? hashFor({ trace: trace.id }) : hashFor({ test: entry.test.id });
   row = el("a", {
     class: "row" + (entry.failed ? " failed" : "") + (entry.baselineFailed ? " baseline-failed" : ""),
@@ -167,7 +213,7 @@ function rowFor(entry) {
     el("span", { class: "row-test mono" }, entry.testId || "(no test)")),
   el("span", { class: "row-meta" },
     el("span", { class: "row-dur mono" }, fmtMs(entry.dur)),
-    trace && el("span", { class: "row-counts" }, plural(trace.steps.length, "step"), " · ",
+    trace && el("span", { class: "row-counts" }, plural(trace.steps, "step"), " · ",
       el("span", { class: trace.rejected ? "rej" : "" }, `${trace.rejected} rejected`))));
   rowCache.set(entry.index, row);
   return row;
@@ -188,11 +234,15 @@ function currentEntry() {
   const params = readHash();
   if (params.trace) return byTrace.get(params.trace) || null;
   // a test link opens the test's first trace (or the test itself when it recorded none)
-  if (params.test) return entries.find((e) => (e.trace ? e.trace.test : e.test.id) === params.test) || null;
+  if (params.test) return entries.find((e) => (e.row ? e.row.test : e.test.id) === params.test) || null;
   return null;
 }
 
 function route() {
+  if (DATA === null) {  // a click before the page was read to its end: loadData routes then
+    markSelected();
+    return;
+  }
   const params = readHash();
   const view = params.view === "compare" && DATA.comparison ? "compare"
     : params.view === "stability" && DATA.stability.length ? "stability" : "traces";
@@ -340,7 +390,7 @@ function onKey(event) {
   event.preventDefault();
   const at = shownEntries.indexOf(currentEntry());
   const next = shownEntries[Math.max(0, Math.min(shownEntries.length - 1, at < 0 ? 0 : at + step))];
-  location.hash = next.trace ? hashFor({ trace: next.trace.id }) : hashFor({ test: next.test.id });
+  location.hash = next.row ? hashFor({ trace: next.row.id }) : hashFor({ test: next.test.id });
 }
 
 function debounce(fn, ms) {
@@ -356,8 +406,21 @@ function init() {
   window.addEventListener("hashchange", route);
   document.addEventListener("keydown", onKey);
   renderList();
-  route();
-  document.body.dataset.ready = "true";
+  add(detailEl, el("p", { class: "hint" }, "Reading the traces…"));
+  const load = () => {
+    try {
+      loadData();
+    } catch (error) {  // a cut-off file: the list stays usable, the detail says why
+      clear(detailEl);
+      add(detailEl, el("p", { class: "notice" }, "The report's data could not be read: " + String(error)));
+      return;
+    }
+    if (document.getElementById("search").value) renderList();  // now searching the steps too
+    route();
+    document.body.dataset.ready = "true";
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", load);
+  else load();
 }
 
 init();

@@ -1,0 +1,129 @@
+"""open_database alone: connect, pragmas, version check, migrations, read-only opening."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from xray_core.exceptions import SchemaVersionError, StoreError
+from xray_core.store.database import open_database
+from xray_core.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+
+def fingerprint(path: Path) -> tuple[str, int]:
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
+
+
+def beside(path: Path) -> set[str]:
+    return {p.name for p in path.parent.iterdir()} - {path.name}
+
+
+def test_a_new_file_is_created_in_wal_mode_with_the_current_schema(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "runs.db"
+    conn = open_database(path, timeout=2.5)
+    try:
+        pragma = {name: conn.execute(f"PRAGMA {name}").fetchone()[0]
+                  for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys",
+                               "user_version")}  # fmt: skip
+        assert pragma == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 2500,
+                          "foreign_keys": 1, "user_version": SCHEMA_VERSION}  # fmt: skip
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert tables >= {"traces", "steps", "runs", "run_tests"}
+        assert not conn.in_transaction  # autocommit: the caller writes BEGIN ... COMMIT
+    finally:
+        conn.close()
+
+
+def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path, isolation_level=None) as old:
+        MIGRATIONS[1](sqlite_utils.Database(old))
+        old.execute("PRAGMA user_version = 1")
+        old.execute("INSERT INTO runs (run_id, started_at, counts) VALUES ('r', '2025', '{}')")
+    old.close()
+    conn = open_database(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("SELECT run_id, status FROM runs").fetchall() == [("r", "completed")]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_newer_schema_is_refused_and_the_file_left_as_it_was(
+    tmp_path: Path, read_only: bool
+) -> None:
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    before, files = fingerprint(path), beside(path)
+    with pytest.raises(SchemaVersionError, match=f"schema version {SCHEMA_VERSION + 1} was"):
+        open_database(path, read_only=read_only)
+    assert fingerprint(path) == before and beside(path) == files
+
+
+def test_read_only_opens_a_current_file_without_writing_it_or_creating_a_log(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "runs.db"
+    open_database(path).close()
+    before, files = fingerprint(path), beside(path)
+    conn = open_database(path, read_only=True)
+    try:
+        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            conn.execute("INSERT INTO runs (run_id, started_at) VALUES ('r', 'now')")
+    finally:
+        conn.close()
+    assert fingerprint(path) == before and beside(path) == files == set()
+
+
+def test_read_only_refuses_an_older_schema_rather_than_migrating_it(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as old:
+        MIGRATIONS[1](sqlite_utils.Database(old))
+        old.execute("PRAGMA user_version = 1")
+    old.close()
+    before = fingerprint(path)
+    with pytest.raises(StoreError, match="a read-only store does not upgrade it"):
+        open_database(path, read_only=True)
+    assert fingerprint(path) == before
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda p: p.mkdir(), "cannot open as an X-Ray database"),
+        (lambda p: p.write_text("not sqlite, " * 100), "cannot open as an X-Ray database"),
+    ],
+    ids=["directory", "not-sqlite"],
+)
+def test_what_cannot_be_opened_is_a_store_error_naming_the_file(
+    tmp_path: Path, make: object, expected: str
+) -> None:
+    path = tmp_path / "runs.db"
+    make(path)  # type: ignore[operator]
+    with pytest.raises(StoreError, match=expected) as info:
+        open_database(path, timeout=0.1)
+    assert str(path) in str(info.value) and isinstance(info.value.__cause__, sqlite3.Error)
+
+
+def test_opening_a_current_database_does_not_import_sqlite_utils(tmp_path: Path) -> None:
+    """sqlite-utils runs the migrations only: a database already at the current version (every
+    run after the first) does not pay for importing it."""
+    path = tmp_path / "runs.db"
+    open_database(path).close()
+    code = (
+        "import sys\n"
+        "from xray_core.store.database import open_database\n"
+        f"open_database({str(path)!r}).close()\n"
+        "assert 'sqlite_utils' not in sys.modules, 'sqlite_utils imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -1,0 +1,142 @@
+"""How the recorder's records become the rows of the schema's statements.
+
+This runs for every recorded step (on the store's writer thread), so it is written for speed:
+epoch times become ISO-8601 text through a cache of the whole second's text (the recorder's
+times are ``time.time()`` floats, and a burst of steps shares a handful of seconds), and JSON is
+encoded by one reused C encoder rather than a new one per value, as ``json.dumps`` builds. Both
+give exactly the text of the general path (``datetime.isoformat``, ``json.JSONEncoder``), which
+is kept for every other value.
+"""
+
+from __future__ import annotations
+
+import json
+import json.encoder
+from collections.abc import Callable
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..models import Run
+
+#: epoch seconds below which (year 10000) a float time takes the cached path
+_LAST_SECOND = 253_402_300_800.0
+
+
+def iso(value: datetime | float | None) -> str | None:
+    """UTC ISO-8601 text with microseconds (``2026-11-29T14:05:09.123456+00:00``), so that text
+    order is time order. ``value`` is an aware or naive (UTC) datetime, or epoch seconds.
+    """
+    if type(value) is float and 0.0 <= value < _LAST_SECOND:
+        # What datetime.fromtimestamp does: the fraction rounded half-even to microseconds.
+        second = int(value)
+        micro = round((value - second) * 1e6)
+        if micro == 1_000_000:
+            second, micro = second + 1, 0
+        return f"{_second_text(second)}.{micro:06d}+00:00"
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.fromtimestamp(value, tz=timezone.utc).isoformat(timespec="microseconds")
+
+
+@lru_cache(maxsize=256)
+def _second_text(second: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of a whole epoch second (UTC)."""
+    return datetime.fromtimestamp(second, tz=timezone.utc).isoformat()[:19]
+
+
+_general_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def _reused_encoder() -> Callable[[Any], str] | None:
+    """``_general_encode`` without building a new C encoder per call (None where there is none).
+
+    ``JSONEncoder.encode`` makes a ``c_make_encoder`` object for every value it encodes; making
+    it once, with the same settings, halves the cost of a small dict. It is built without the
+    cycle check: the recorder's values have none (``serialize`` breaks cycles), and a value that
+    fails here is encoded again by the general path, which names the problem.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    try:
+        chunks = make(None, str, json.encoder.encode_basestring, None, ": ", ", ", False, False,
+                      True)  # fmt: skip
+    except TypeError:  # another signature than CPython's
+        return None
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    probe = {"s": 'é\n"', "n": [1, 2.5, None, True, float("nan")], "o": {"k": {}}}
+    return encode if encode(probe) == _general_encode(probe) else None
+
+
+_fast_encode = _reused_encoder()
+
+
+def to_json(value: Any) -> str | None:
+    """JSON text of ``value`` (None stays None; other objects as ``str()``), as
+    ``json.JSONEncoder(ensure_ascii=False, default=str)`` writes it.
+    """
+    if value is None:
+        return None
+    if type(value) is dict and not value:
+        return "{}"
+    if _fast_encode is not None:
+        try:
+            return _fast_encode(value)
+        except Exception:  # noqa: BLE001 - the general path raises what is wrong, or copes
+            pass
+    return _general_encode(value)
+
+
+def trace_row(record: dict[str, Any]) -> tuple[Any, ...]:
+    """The ``traces`` row of a trace record (times as ISO-8601 text, metadata as JSON)."""
+    get = record.get
+    return (
+        record["trace_id"], record["name"], iso(record["start_time"]), iso(get("end_time")),
+        get("duration_ms"), to_json(get("metadata") or {}), record["status"], get("run_id"),
+        get("test_id"),
+    )  # fmt: skip
+
+
+def step_row(record: dict[str, Any]) -> tuple[Any, ...]:
+    """The ``steps`` row of a step record."""
+    get = record.get
+    return (
+        record["step_id"], record["trace_id"], get("parent_id"), record["name"],
+        record["step_order"], to_json(get("input")), to_json(get("output")), get("reasoning"),
+        to_json(get("metadata") or {}), record["status"], get("error"),
+        iso(record["start_time"]), iso(get("end_time")), get("duration_ms"),
+    )  # fmt: skip
+
+
+def run_row(run: Run) -> tuple[Any, ...]:
+    """The ``runs`` row of a run (counts as JSON with sorted keys)."""
+    return (
+        run.run_id, iso(run.started_at), iso(run.finished_at), run.git_commit, run.git_branch,
+        None if run.git_dirty is None else int(run.git_dirty), run.command,
+        json.dumps(run.counts, sort_keys=True), run.status, run.host, run.pid,
+    )  # fmt: skip
+
+
+def run_test_row(run_id: str, test: dict[str, Any]) -> tuple[Any, ...]:
+    """The ``run_tests`` row of one test of ``run_id`` (keys: ``RUN_TEST_COLUMNS``)."""
+    return (
+        run_id, test["test_id"], test.get("outcome"), test.get("baseline"),
+        test.get("duration_ms"), test.get("message"),
+    )  # fmt: skip
+
+
+def scrubbed(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``row`` with text that UTF-8 cannot encode (lone surrogates) written as ``\\udcxx``."""
+    return tuple(
+        v.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(v, str) else v
+        for v in row
+    )
