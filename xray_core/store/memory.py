@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -20,30 +21,20 @@ class MemoryStore(Store):
 
     def __init__(self, max_traces: int | None = None) -> None:
         self.max_traces = max_traces
-        #: trace id -> (trace record, step records), oldest first (a dict keeps insertion order)
-        self._traces: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        self._traces: OrderedDict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = OrderedDict()
         self._runs: dict[str, tuple[Run, list[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
 
     def start_trace(self, record: dict[str, Any]) -> None:
-        trace_id = record["trace_id"]
-        if self.max_traces is None and trace_id not in self._traces:
-            # A new trace in an unbounded store: one dict assignment, atomic, needs no lock.
-            self._traces[trace_id] = (record, [])
-        else:
-            self._put(record, [])
+        self._put(record, [])
 
     def _put(self, record: dict[str, Any], steps: list[dict[str, Any]]) -> None:
         """Keep a trace as the newest, dropping the oldest beyond ``max_traces``."""
-        trace_id = record["trace_id"]
-        traces = self._traces
         with self._lock:
-            if trace_id in traces:  # replaced: it becomes the newest
-                del traces[trace_id]
-            traces[trace_id] = (record, steps)
-            if self.max_traces is not None:
-                while len(traces) > self.max_traces:
-                    del traces[next(iter(traces))]
+            self._traces.pop(record["trace_id"], None)
+            self._traces[record["trace_id"]] = (record, steps)
+            while self.max_traces is not None and len(self._traces) > self.max_traces:
+                self._traces.popitem(last=False)
 
     def save_step(self, record: dict[str, Any]) -> None:
         entry = self._traces.get(record["trace_id"])
