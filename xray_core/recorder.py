@@ -136,9 +136,7 @@ class XRay:
         self.store: Store = store
         self.enabled = enabled
 
-    def trace(
-        self, name: str, metadata: dict[str, Any] | None = None
-    ) -> TraceContext | NullTrace:
+    def trace(self, name: str, metadata: dict[str, Any] | None = None) -> TraceContext | NullTrace:
         """A context manager (sync or async) recording one trace called ``name``."""
         if not self.enabled:
             return NULL_TRACE
@@ -244,7 +242,9 @@ class TraceContext(_Recording):
         record = _TRACE_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
         record["trace_id"] = _ids.getrandbits(128).to_bytes(16, "big").hex()  # see _ids
         record["name"] = (
-            name if type(name) is str and name.isascii() and len(name) <= MAX_STRING else _name(name)
+            name
+            if type(name) is str and name.isascii() and len(name) <= MAX_STRING
+            else _name(name)
         )
         record["start_time"] = time.time()  # set again on entry; here for a model read before it
         record["metadata"] = {} if metadata is None else _as_dict(metadata, "trace metadata")
@@ -322,7 +322,9 @@ class TraceContext(_Recording):
     def step(self, name: str, input: Any = None) -> StepContext:
         """A context manager recording one step of this trace (nested under the current step)."""
         parent = _current_step.get()
-        parent_id = parent.record["step_id"] if parent is not None and parent.trace is self else None
+        parent_id = (
+            parent.record["step_id"] if parent is not None and parent.trace is self else None
+        )
         return StepContext(self, name, input, parent_id)
 
     def set_metadata(self, data: dict[str, Any]) -> None:
@@ -350,7 +352,9 @@ class StepContext(_Recording):
         record["trace_id"] = trace_id
         record["parent_id"] = parent_id
         record["name"] = (
-            name if type(name) is str and name.isascii() and len(name) <= MAX_STRING else _name(name)
+            name
+            if type(name) is str and name.isascii() and len(name) <= MAX_STRING
+            else _name(name)
         )
         record["step_order"] = order
         if input is not None:
