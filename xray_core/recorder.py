@@ -173,6 +173,7 @@ _STEP_RECORD: dict[str, Any] = {
     "input": None, "output": None, "reasoning": None, "metadata": None, "status": "running",
     "error": None, "start_time": 0.0, "end_time": None, "duration_ms": None,
 }  # fmt: skip
+_new_step = object.__new__
 #: wall-clock time minus perf_counter, for a trace not entered yet (see TraceContext._clock)
 _CLOCK = time.time() - time.perf_counter()
 
@@ -322,31 +323,20 @@ class TraceContext(_Recording):
     def step(self, name: str, input: Any = None) -> StepContext:
         """A context manager recording one step of this trace (nested under the current step)."""
         parent = _current_step.get()
-        parent_id = (
-            parent.record["step_id"] if parent is not None and parent.trace is self else None
+        return self._open(
+            name,
+            input,
+            parent.record["step_id"] if parent is not None and parent.trace is self else None,
         )
-        return StepContext(self, name, input, parent_id)
 
-    def set_metadata(self, data: dict[str, Any]) -> None:
-        """Merge ``data`` into the trace's free-form metadata."""
-        self.record["metadata"].update(_as_dict(data, "trace.set_metadata"))
+    def _open(self, name: str, input: Any, parent_id: str | None) -> StepContext:
+        """A new step of this trace: its record (input snapshotted now), not entered yet.
 
-    def to_model(self) -> Trace:
-        """The trace as recorded so far, as a :class:`~xray_core.models.Trace`."""
-        from .store.records import trace_from_records
-
-        return trace_from_records(self.record, list(self.steps))
-
-
-class StepContext(_Recording):
-    """One step being recorded; returned by ``trace.step``, ``step.step`` and ``xray_core.step``."""
-
-    __slots__ = ("trace", "record", "_started", "_token")
-
-    def __init__(self, trace: TraceContext, name: str, input: Any, parent_id: str | None) -> None:
-        self.trace = trace
-        order = next(trace._order)
-        trace_id = trace.record["trace_id"]
+        Built here rather than by ``StepContext(...)``: calling a class costs a constructor
+        call more, and this runs for every step.
+        """
+        order = next(self._order)
+        trace_id = self.record["trace_id"]
         record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
         record["step_id"] = f"{trace_id}.{_fork_tag}{order}"
         record["trace_id"] = trace_id
@@ -360,9 +350,28 @@ class StepContext(_Recording):
         if input is not None:
             record["input"] = snapshot(input)
         record["metadata"] = {}
-        self.record = record
-        self._started = 0.0
-        self._token: Any = None
+        step = _new_step(StepContext)
+        step.trace = self
+        step.record = record
+        return step
+
+    def set_metadata(self, data: dict[str, Any]) -> None:
+        """Merge ``data`` into the trace's free-form metadata."""
+        self.record["metadata"].update(_as_dict(data, "trace.set_metadata"))
+
+    def to_model(self) -> Trace:
+        """The trace as recorded so far, as a :class:`~xray_core.models.Trace`."""
+        from .store.records import trace_from_records
+
+        return trace_from_records(self.record, list(self.steps))
+
+
+class StepContext(_Recording):
+    """One step being recorded; returned by ``trace.step``, ``step.step`` and ``xray_core.step``
+    (which make it: it has no constructor of its own)."""
+
+    __slots__ = ("trace", "record", "_started", "_token")
+    trace: TraceContext
 
     @property
     def step_id(self) -> str:
@@ -412,7 +421,7 @@ class StepContext(_Recording):
 
     def step(self, name: str, input: Any = None) -> StepContext:
         """A context manager recording a sub-step of this step."""
-        return StepContext(self.trace, name, input, self.step_id)
+        return self.trace._open(name, input, self.record["step_id"])
 
     def set_input(self, data: Any) -> None:
         """Record the step's input (converted by :func:`~xray_core.serialize.to_jsonable`)."""

@@ -252,7 +252,7 @@ def snapshot(value: Any) -> Any:
             return to_jsonable(value)
         # orjson writes NaN and infinities as null, the converter as "NaN", "Infinity": a text
         # with null (a None, or "null" in a string) is kept only if the value holds neither.
-        if text.find(b"null") >= 0 and _has_nonfinite(value):  # find: ``in`` is slower here
+        if text.partition(b"null")[1] and _has_nonfinite(value):  # cheaper than find, or in
             return to_jsonable(value)
     except Exception:  # noqa: BLE001 - a type orjson refuses (the converter's job), a cycle...
         return to_jsonable(value)
