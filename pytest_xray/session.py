@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from xray_core.serialize import escape_surrogates
+from xray_core.serialize import escape_surrogates, thawed
 
 from .baseline import BaselineResult, Collected
 from .constants import DB_INPUT_KEY, RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
@@ -267,7 +267,8 @@ class XraySession:
                 "collected": self.collected.as_dict(),
                 "hook_errors": self.hook_errors,
                 "db_error": self.writer.error if self.writer is not None else None,
-            }
+            },
+            default=thawed,  # a step's input and output may be kept as JSON text (bytes)
         )
 
     def merge_worker(self, payload: str) -> None:

@@ -264,6 +264,14 @@ def thaw(value: Any) -> Any:
     return orjson.loads(value) if type(value) is bytes else value
 
 
+def thawed(value: Any) -> Any:
+    """``default=`` for ``json.dumps`` of the recorder's records: a snapshot kept as JSON text
+    (``bytes``) is written as the data it holds; any other type is refused, as without it."""
+    if type(value) is bytes:
+        return orjson.loads(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 _orjson_dumps = orjson.dumps
 # orjson raises for what it does not write as the converter converts, or would write its own
 # way once these options send it to the (absent) default: subclasses of str, int, float, dict
