@@ -113,7 +113,12 @@ def raw_writer(path: Path) -> tuple[Callable[[dict[str, Any], list[dict[str, Any
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    dumps = json.dumps
+    encode = json.dumps
+
+    def dumps(value: Any) -> str:
+        # The recorder keeps a step's input and output as their JSON text (bytes) when it can:
+        # taken as it is here too, so the peer does no more work than the store for them.
+        return value.decode("utf-8") if type(value) is bytes else encode(value)
 
     def write(trace: dict[str, Any], steps: list[dict[str, Any]]) -> None:
         rows = [

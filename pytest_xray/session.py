@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from xray_core.serialize import escape_surrogates
+from xray_core.serialize import escape_surrogates, thawed
 
 from .baseline.unused import Collected
 from .constants import DB_INPUT_KEY, RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
@@ -70,14 +70,6 @@ class Captured:
 
             self._model = trace_from_records(self.record, list(self.steps))
         return self._model
-
-
-def _snapshot_data(value: object) -> object:
-    """A record's field kept as JSON text (bytes: the recorder's snapshot of a step's input or
-    output) as the data it holds, for the worker's JSON; anything else is a bug, named."""
-    if type(value) is bytes:
-        return json.loads(value)
-    raise TypeError(f"a captured record holds a {type(value).__name__}, not JSON data")
 
 
 def _outcome(report: pytest.TestReport) -> TestOutcome:
@@ -277,7 +269,7 @@ class XraySession:
                 "hook_errors": self.hook_errors,
                 "db_error": self.writer.error if self.writer is not None else None,
             },
-            default=_snapshot_data,
+            default=thawed,  # a step's input and output may be kept as JSON text (bytes)
         )
 
     def merge_worker(self, payload: str) -> None:

@@ -19,7 +19,7 @@ import inspect
 import os
 import threading
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from .recorder import (
     NULL_STEP,
@@ -324,6 +324,32 @@ def _open_step(name: str, input: Any) -> StepContext | NullStep:
     return current.step(name, input)
 
 
+class StepOrDecorator(Protocol):
+    """What ``xray_core.step(name, input=...)`` returns: a step to enter, or a decorator.
+
+    ``with`` / ``async with`` it to record one step (a :class:`StepContext`, or a
+    :class:`NullStep` outside a trace); call it with a function to decorate the function.
+    """
+
+    def __enter__(self) -> StepContext | NullStep: ...
+
+    def __exit__(self, *exc: Any) -> None: ...
+
+    async def __aenter__(self) -> StepContext | NullStep: ...
+
+    async def __aexit__(self, *exc: Any) -> None: ...
+
+    def __call__(self, func: F, /) -> F: ...
+
+
+@overload
+def step(name: F, input: Any = None) -> F: ...
+
+
+@overload
+def step(name: str | None = None, input: Any = None) -> StepOrDecorator: ...
+
+
 def step(name: str | Callable[..., Any] | None = None, input: Any = None) -> Any:
     """Record a step of the current trace, as a context manager or a decorator.
 
@@ -331,6 +357,8 @@ def step(name: str | Callable[..., Any] | None = None, input: Any = None) -> Any
     no-op outside a trace); ``@xray_core.step("filter")`` records each call, its arguments as
     input (or ``input=`` when given) and its return value as output. ``@xray_core.step`` alone
     names the step after the function's ``__qualname__`` (``Ranker.rank`` for a method).
+    Type checkers see the decorated function's own type for ``@xray_core.step``, and a
+    :class:`StepOrDecorator` otherwise.
     """
     current = _current_trace.get()
     if current is None and type(name) is str and input is None:  # no-op path: allocation-free
@@ -395,4 +423,4 @@ class _LiveOrDecorator:
         return _StepFactory(self.name, self.input)(func)
 
 
-__all__ = ["configure", "enabled_from_env", "get_recorder", "step", "trace"]
+__all__ = ["StepOrDecorator", "configure", "enabled_from_env", "get_recorder", "step", "trace"]

@@ -12,18 +12,20 @@ import dataclasses
 import itertools
 import logging
 import os
+import random
 import time
 import traceback
-import uuid
 from collections.abc import Mapping
 from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import StoreError
-from .serialize import MAX_STRING, escape_surrogates, to_jsonable
+from .serialize import MAX_STRING, escape_surrogates, snapshot, to_jsonable
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from .models import Trace
     from .store.base import Store
 
@@ -49,10 +51,18 @@ _observers: list[TraceObserver] = []
 #: adds to a trace it inherited never take the ids of the parent's steps (which go on counting).
 _fork_tag = ""
 
+#: draws trace ids, 32 random hex digits (128 bits, as many as a UUID's text without dashes): a
+#: generator of our own, seeded from os.urandom, so that a pipeline seeding the ``random`` module
+#: for reproducible runs cannot make two runs' trace ids equal. Several times cheaper than
+#: ``uuid.uuid4().hex`` (no system call, no ``UUID`` object), which counts when every test
+#: records a trace.
+_ids = random.Random()
+
 
 def _after_fork_in_child() -> None:
     global _fork_tag
     _fork_tag = os.urandom(6).hex() + "."
+    _ids.seed()  # a forked child must not draw the ids its parent draws next
 
 
 if hasattr(os, "register_at_fork"):
@@ -126,9 +136,7 @@ class XRay:
         self.store: Store = store
         self.enabled = enabled
 
-    def trace(
-        self, name: str, metadata: dict[str, Any] | None = None
-    ) -> TraceContext | NullTrace:
+    def trace(self, name: str, metadata: dict[str, Any] | None = None) -> TraceContext | NullTrace:
         """A context manager (sync or async) recording one trace called ``name``."""
         if not self.enabled:
             return NULL_TRACE
@@ -154,11 +162,58 @@ def check_store(store: object) -> None:
         )
 
 
+#: every key of a trace record, and the value it has until it is known (see TraceContext)
+_TRACE_RECORD: dict[str, Any] = {
+    "trace_id": "", "name": "", "status": "running", "start_time": 0.0, "end_time": None,
+    "duration_ms": None, "metadata": None, "run_id": None, "test_id": None,
+}  # fmt: skip
+#: every key of a step record, and the value it has until it is known (see StepContext)
+_STEP_RECORD: dict[str, Any] = {
+    "step_id": "", "trace_id": "", "parent_id": None, "name": "", "step_order": 0,
+    "input": None, "output": None, "reasoning": None, "metadata": None, "status": "running",
+    "error": None, "start_time": 0.0, "end_time": None, "duration_ms": None,
+}  # fmt: skip
+_new_step = object.__new__
+#: wall-clock time minus perf_counter, for a trace not entered yet (see TraceContext._clock)
+_CLOCK = time.time() - time.perf_counter()
+
+
 class _Recording:
-    """What trace and step contexts share: status, timing and the error of a failure."""
+    """What trace and step contexts share: the record, async entry, status, timing and errors.
+
+    A subclass sets ``record`` (with at least ``trace_id``, ``start_time`` and ``status``) and
+    implements ``__enter__``, ``__exit__`` and ``_set_error``.
+    """
 
     __slots__ = ()
     record: dict[str, Any]
+
+    @property
+    def trace_id(self) -> str:
+        """The id of the trace (for a step: of the trace it belongs to)."""
+        return self.record["trace_id"]
+
+    def __enter__(self) -> Self:
+        raise NotImplementedError
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
 
     def _finish(self, started: float, exc: BaseException | None) -> None:
         record = self.record
@@ -179,48 +234,51 @@ class _Recording:
 class TraceContext(_Recording):
     """One trace being recorded; returned by ``XRay.trace`` and ``xray_core.trace``."""
 
-    __slots__ = ("store", "record", "steps", "_order", "_started", "_token", "_step_token")
+    __slots__ = (
+        "store", "record", "steps", "_order", "_started", "_clock", "_token", "_step_token"
+    )  # fmt: skip
 
     def __init__(self, store: Store, name: str, metadata: dict[str, Any] | None) -> None:
         self.store = store
-        self.record: dict[str, Any] = {
-            "trace_id": uuid.uuid4().hex,
-            "name": name
+        record = _TRACE_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
+        record["trace_id"] = _ids.getrandbits(128).to_bytes(16, "big").hex()  # see _ids
+        record["name"] = (
+            name
             if type(name) is str and name.isascii() and len(name) <= MAX_STRING
-            else _name(name),
-            "status": "running",
-            "start_time": time.time(),
-            "end_time": None,
-            "duration_ms": None,
-            "metadata": {} if metadata is None else _as_dict(metadata, "trace metadata"),
-            "run_id": None,
-            "test_id": None,
-        }
+            else _name(name)
+        )
+        record["start_time"] = time.time()  # set again on entry; here for a model read before it
+        record["metadata"] = {} if metadata is None else _as_dict(metadata, "trace metadata")
+        self.record = record
         self.steps: list[dict[str, Any]] = []
         self._order = itertools.count()
         self._started = 0.0
+        self._clock = _CLOCK
         self._token: Any = None
         self._step_token: Any = None
-
-    @property
-    def trace_id(self) -> str:
-        """The id under which the store keeps this trace."""
-        return self.record["trace_id"]
 
     @property
     def name(self) -> str:
         """The trace's name."""
         return self.record["name"]
 
-    def __enter__(self) -> TraceContext:
+    def __enter__(self) -> Self:
         record = self.record
         record["start_time"] = time.time()
         if _observers:
             _guarded("observing a trace start", _observers[-1].trace_started, record)
-        _guarded("storing a trace start", self.store.start_trace, record)
+        try:
+            self.store.start_trace(record)
+        except StoreError:  # raised only by stores created strict=True, which asked for it
+            raise
+        except Exception:  # noqa: BLE001 - inlined _guarded: this is the recording hot path
+            logger.exception("xray: storing a trace start failed; the pipeline goes on")
         self._token = _current_trace.set(self)
-        self._step_token = _current_step.set(None)
-        self._started = time.perf_counter()
+        # A trace begun inside another trace's step starts with no current step; at the top
+        # level there is none already, and the context variable is left alone.
+        self._step_token = _current_step.set(None) if _current_step.get() is not None else None
+        self._started = started = time.perf_counter()
+        self._clock = record["start_time"] - started  # steps read the time from perf_counter
         return self
 
     def __exit__(
@@ -229,33 +287,35 @@ class TraceContext(_Recording):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._finish(self._started, exc)
+        record = self.record
+        if exc is None:  # _finish, inlined for the common case: this is the recording hot path
+            duration = (time.perf_counter() - self._started) * 1000.0
+            record["duration_ms"] = duration
+            record["end_time"] = record["start_time"] + duration / 1000.0
+            if record["status"] == "running":
+                record["status"] = "completed"
+        else:
+            self._finish(self._started, exc)
         try:
-            _current_step.reset(self._step_token)
+            if self._step_token is not None:
+                _current_step.reset(self._step_token)
+            elif _current_step.get() is not None:  # a step left open inside the trace
+                _current_step.set(None)
             _current_trace.reset(self._token)
         except ValueError:  # left in another context (a generator, a callback): unwind by value
             _current_step.set(None)
             _current_trace.set(None)
         try:
-            _guarded("storing a trace end", self.store.end_trace, self.record)
-        except StoreError:
+            self.store.end_trace(record)
+        except StoreError:  # raised only by stores created strict=True, which asked for it
             if exc is None:
                 raise
             logger.exception("xray: storing a failed trace failed too")  # keep the user's error
+        except Exception:  # noqa: BLE001 - inlined _guarded: this is the recording hot path
+            logger.exception("xray: storing a trace end failed; the pipeline goes on")
         finally:  # the observer (the pytest plugin) gets the trace even when a strict store raised
             if _observers:
                 _guarded("observing a trace end", _observers[-1].trace_finished, self)
-
-    async def __aenter__(self) -> TraceContext:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
     def _set_error(self, error: str) -> None:
         self.record["metadata"]["error"] = error
@@ -263,8 +323,37 @@ class TraceContext(_Recording):
     def step(self, name: str, input: Any = None) -> StepContext:
         """A context manager recording one step of this trace (nested under the current step)."""
         parent = _current_step.get()
-        parent_id = parent.step_id if parent is not None and parent.trace is self else None
-        return StepContext(self, name, input, parent_id)
+        return self._open(
+            name,
+            input,
+            parent.record["step_id"] if parent is not None and parent.trace is self else None,
+        )
+
+    def _open(self, name: str, input: Any, parent_id: str | None) -> StepContext:
+        """A new step of this trace: its record (input snapshotted now), not entered yet.
+
+        Built here rather than by ``StepContext(...)``: calling a class costs a constructor
+        call more, and this runs for every step.
+        """
+        order = next(self._order)
+        trace_id = self.record["trace_id"]
+        record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
+        record["step_id"] = f"{trace_id}.{_fork_tag}{order}"
+        record["trace_id"] = trace_id
+        record["parent_id"] = parent_id
+        record["name"] = (
+            name
+            if type(name) is str and name.isascii() and len(name) <= MAX_STRING
+            else _name(name)
+        )
+        record["step_order"] = order
+        if input is not None:
+            record["input"] = snapshot(input)
+        record["metadata"] = {}
+        step = _new_step(StepContext)
+        step.trace = self
+        step.record = record
+        return step
 
     def set_metadata(self, data: dict[str, Any]) -> None:
         """Merge ``data`` into the trace's free-form metadata."""
@@ -278,43 +367,22 @@ class TraceContext(_Recording):
 
 
 class StepContext(_Recording):
-    """One step being recorded; returned by ``trace.step``, ``step.step`` and ``xray_core.step``."""
+    """One step being recorded; returned by ``trace.step``, ``step.step`` and ``xray_core.step``
+    (which make it: it has no constructor of its own)."""
 
     __slots__ = ("trace", "record", "_started", "_token")
-
-    def __init__(self, trace: TraceContext, name: str, input: Any, parent_id: str | None) -> None:
-        self.trace = trace
-        order = next(trace._order)
-        self.record: dict[str, Any] = {
-            "step_id": f"{trace.record['trace_id']}.{_fork_tag}{order}",
-            "trace_id": trace.record["trace_id"],
-            "parent_id": parent_id,
-            "name": name
-            if type(name) is str and name.isascii() and len(name) <= MAX_STRING
-            else _name(name),
-            "step_order": order,
-            "input": None if input is None else to_jsonable(input),
-            "metadata": {},
-            "status": "running",
-            "start_time": 0.0,
-        }  # output, reasoning, error, end_time and duration_ms are added when known
-        self._started = 0.0
-        self._token: Any = None
+    trace: TraceContext
 
     @property
     def step_id(self) -> str:
         """The id of this step (unique in the store)."""
         return self.record["step_id"]
 
-    @property
-    def trace_id(self) -> str:
-        """The id of the trace this step belongs to."""
-        return self.record["trace_id"]
-
-    def __enter__(self) -> StepContext:
-        self.record["start_time"] = time.time()
+    def __enter__(self) -> Self:
         self._token = _current_step.set(self)
-        self._started = time.perf_counter()
+        self._started = started = time.perf_counter()
+        # The trace's wall-clock time at this perf_counter value: one clock read, not two.
+        self.record["start_time"] = started + self.trace._clock
         return self
 
     def __exit__(
@@ -323,15 +391,23 @@ class StepContext(_Recording):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._finish(self._started, exc)
+        record = self.record
+        if exc is None:  # _finish, inlined for the common case: this is the recording hot path
+            duration = (time.perf_counter() - self._started) * 1000.0
+            record["duration_ms"] = duration
+            record["end_time"] = record["start_time"] + duration / 1000.0
+            if record["status"] == "running":
+                record["status"] = "completed"
+        else:
+            self._finish(self._started, exc)
         try:
             _current_step.reset(self._token)
         except ValueError:  # left in another context than the one it entered
             _current_step.set(None)
         trace = self.trace
-        trace.steps.append(self.record)
+        trace.steps.append(record)
         try:
-            trace.store.save_step(self.record)
+            trace.store.save_step(record)
         except StoreError:
             if exc is None:
                 raise
@@ -339,32 +415,21 @@ class StepContext(_Recording):
         except Exception:  # noqa: BLE001 - inlined _guarded: this is the recording hot path
             logger.exception("xray: storing a step failed; the pipeline goes on")
 
-    async def __aenter__(self) -> StepContext:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
-
     def _set_error(self, error: str) -> None:
         self.record["error"] = error
         self.trace.record["status"] = "failed"
 
     def step(self, name: str, input: Any = None) -> StepContext:
         """A context manager recording a sub-step of this step."""
-        return StepContext(self.trace, name, input, self.step_id)
+        return self.trace._open(name, input, self.record["step_id"])
 
     def set_input(self, data: Any) -> None:
         """Record the step's input (converted by :func:`~xray_core.serialize.to_jsonable`)."""
-        self.record["input"] = to_jsonable(data)
+        self.record["input"] = snapshot(data)
 
     def set_output(self, data: Any) -> None:
-        """Record the step's output."""
-        self.record["output"] = to_jsonable(data)
+        """Record the step's output (converted the same way)."""
+        self.record["output"] = snapshot(data)
 
     def set_reasoning(self, text: str) -> None:
         """Record why the step decided what it did, in words."""

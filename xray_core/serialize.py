@@ -43,6 +43,8 @@ from pathlib import PurePath
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 MAX_STRING = 10_000
 MAX_BYTES = 7_500  # 10,000 base64 characters
 MAX_ITEMS = 1_000
@@ -120,24 +122,203 @@ def escape_surrogates_in(data: Any) -> Any:
 
 def to_jsonable(value: Any) -> Any:
     """Return ``value`` as JSON-able data; never raises (see the module docstring for the rules)."""
-    if type(value) is dict and len(value) <= MAX_ITEMS:
-        # Fast path for the common flat dict of short scalars: recording a step is a hot path.
-        # ASCII text (``isascii`` is O(1)) cannot hold a surrogate; other text is checked.
-        for key, item in value.items():
-            kind = type(item)
-            if kind is str:
-                if len(item) > MAX_STRING or not (item.isascii() or _utf8(item)):
-                    break
-            elif kind not in _FLAT and not (kind is float and item - item == 0):
-                break
-            if type(key) is not str or not (key.isascii() or _utf8(key)):
-                break
+    kind = type(value)
+    try:
+        if kind is dict:
+            if len(value) <= MAX_ITEMS:  # the flat dict of scalars, inlined: the commonest value
+                for key, item in value.items():
+                    kind = type(item)
+                    if kind is str:
+                        if len(item) > MAX_STRING or not (item.isascii() or _utf8(item)):
+                            break
+                    elif kind not in _FLAT and not (kind is float and item - item == 0):
+                        break
+                    if type(key) is not str or not (key.isascii() or _utf8(key)):
+                        break
+                else:
+                    return value.copy()
+            copy: Any = _plain_dict(value, _PLAIN_DEPTH)
+        elif kind is list or kind is tuple:
+            copy = _plain_list(value, _PLAIN_DEPTH)
         else:
-            return value.copy()
+            copy = None
+    except Exception:  # noqa: BLE001 - e.g. changed by another thread: the converter decides
+        copy = None
+    if copy is not None:
+        return copy
     try:
         return _convert(value, set(), 0)
     except Exception as exc:  # noqa: BLE001 - the observed pipeline must never see our failure
         return escape_surrogates(f"<unserializable {type(value).__name__}: {type(exc).__name__}>")
+
+
+# The fast snapshot: recording a step is a hot path, and what pipelines record is nearly always
+# plain JSON already (dicts with str keys, lists, short text, finite numbers). For such a value
+# the converter's result is a copy of it, which these two functions make without the converter's
+# bookkeeping. They accept only what they can prove the converter would copy unchanged, and
+# return None for anything else (any other type, a long or non-UTF-8 string, NaN or infinity, a
+# container beyond MAX_ITEMS, nesting deeper than _PLAIN_DEPTH), so that the converter handles the
+# value whole. A cycle made of dicts and lists is infinitely deep, so it always reaches the
+# converter, which reports it. ASCII text (``isascii`` is O(1)) cannot hold a surrogate.
+_PLAIN_DEPTH = 8  # levels below the top; far under MAX_DEPTH, so no "<too deep>" is skipped
+
+
+def _plain_dict(value: dict[Any, Any], depth: int) -> dict[str, Any] | None:
+    """A copy of ``value`` if it is plain JSON (see above), else None."""
+    if len(value) > MAX_ITEMS:
+        return None
+    nested = False
+    for key, item in value.items():
+        if type(key) is not str or not (key.isascii() or _utf8(key)):
+            return None
+        kind = type(item)
+        if kind is str:
+            if len(item) > MAX_STRING or not (item.isascii() or _utf8(item)):
+                return None
+        elif kind is dict or kind is list or kind is tuple:
+            nested = True
+        elif kind not in _FLAT and not (kind is float and item - item == 0):
+            return None
+    if not nested:
+        return value.copy()
+    if depth == 0:
+        return None
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        kind = type(item)
+        if kind is dict:
+            item = _plain_dict(item, depth - 1)
+        elif kind is list or kind is tuple:
+            item = _plain_list(item, depth - 1)
+        else:
+            out[key] = item
+            continue
+        if item is None:
+            return None
+        out[key] = item
+    return out
+
+
+def _plain_list(value: list[Any] | tuple[Any, ...], depth: int) -> list[Any] | None:
+    """A list copy of ``value`` (a list or tuple) if it is plain JSON (see above), else None."""
+    if len(value) > MAX_ITEMS:
+        return None
+    nested = False
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            if len(item) > MAX_STRING or not (item.isascii() or _utf8(item)):
+                return None
+        elif kind is dict or kind is list or kind is tuple:
+            nested = True
+        elif kind not in _FLAT and not (kind is float and item - item == 0):
+            return None
+    if not nested:
+        return list(value)
+    if depth == 0:
+        return None
+    out: list[Any] = []
+    for item in value:
+        kind = type(item)
+        if kind is dict:
+            item = _plain_dict(item, depth - 1)
+        elif kind is list or kind is tuple:
+            item = _plain_list(item, depth - 1)
+        else:
+            out.append(item)
+            continue
+        if item is None:
+            return None
+        out.append(item)
+    return out
+
+
+def snapshot(value: Any) -> Any:
+    """``value`` frozen for a record: ``to_jsonable(value)``, or its UTF-8 JSON text as ``bytes``.
+
+    The recorder keeps a step's input and output this way: a value mutated after it was recorded
+    does not change the record, and :func:`thaw` gives back exactly ``to_jsonable(value)``. The
+    text is written by orjson in one call in C, and kept only when it is provably what the
+    converter would give; otherwise the converter runs (see the comments below). A store that
+    writes JSON keeps the text as it is, and nothing is parsed until the trace is read.
+    ``bytes`` cannot be mistaken for converted data: the converter never returns bytes.
+    Never raises.
+    """
+    if value is None:
+        return None
+    try:
+        text = _orjson_dumps(value, None, _SNAPSHOT_OPTIONS)
+        if len(text) > _SHORT_TEXT and not _within_limits(text):
+            return to_jsonable(value)
+        # orjson writes NaN and infinities as null, the converter as "NaN", "Infinity": a text
+        # with null (a None, or "null" in a string) is kept only if the value holds neither.
+        if text.partition(b"null")[1] and _has_nonfinite(value):  # cheaper than find, or in
+            return to_jsonable(value)
+    except Exception:  # noqa: BLE001 - a type orjson refuses (the converter's job), a cycle...
+        return to_jsonable(value)
+    return b"%b" % text  # a copy: orjson's own bytes hold on to its whole buffer (kilobytes)
+
+
+def thaw(value: Any) -> Any:
+    """JSON-able data from what :func:`snapshot` kept (``bytes`` are its JSON text)."""
+    return orjson.loads(value) if type(value) is bytes else value
+
+
+def thawed(value: Any) -> Any:
+    """``default=`` for ``json.dumps`` of the recorder's records: a snapshot kept as JSON text
+    (``bytes``) is written as the data it holds; any other type is refused, as without it."""
+    if type(value) is bytes:
+        return orjson.loads(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_orjson_dumps = orjson.dumps
+# orjson raises for what it does not write as the converter converts, or would write its own
+# way once these options send it to the (absent) default: subclasses of str, int, float, dict
+# and list (the converter takes their base value, or an Enum's value), datetimes (ISO text
+# either way, but the converter's is the rule) and dataclasses; any other type it does not know
+# (sets, bytes, numpy, models...); dict keys that are not str; ints beyond 64 bits; text with a
+# lone surrogate; nesting deeper than 255 (so any cycle). What it accepts is dict, list, tuple,
+# str, int, float, bool, None, Enum (written as its value) and UUID (as its text), as the
+# converter converts them, but for NaN and infinities, and for the converter's limits.
+_SNAPSHOT_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+#: a text this short cannot hold a string over MAX_STRING, a container over MAX_ITEMS items
+#: or more than MAX_DEPTH nested containers (each takes two bytes at least)
+_SHORT_TEXT = 2 * MAX_DEPTH + 1
+
+
+def _within_limits(text: bytes) -> bool:
+    """Whether the value written as ``text`` is surely within the converter's limits (length of
+    strings and containers, depth); conservative, counted over the whole text in C."""
+    return (
+        len(text) <= MAX_STRING
+        and text.count(b",") < MAX_ITEMS
+        and text.count(b"[") + text.count(b"{") <= MAX_DEPTH
+    )
+
+
+def _has_nonfinite(value: Any) -> bool:
+    """Whether a value orjson accepted holds a NaN or an infinity, at any depth."""
+    kind = type(value)
+    if kind is float:
+        return value - value != 0
+    if kind is dict:
+        items: Any = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    else:
+        return isinstance(value, enum.Enum) and _has_nonfinite(value.value)
+    for item in items:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if _has_nonfinite(item):
+            return True
+    return False
 
 
 def _convert(value: Any, seen: set[int], depth: int) -> Any:

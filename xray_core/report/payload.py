@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
-from ..serialize import escape_surrogates_in
+from ..serialize import escape_surrogates_in, thaw
 from .data import Panel, ReportData, TestResult, TraceRecords
 from .failure import first_failure_line
 
@@ -178,8 +178,8 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
                 "status": s.get("status", "running"),
                 "at": round((s["start_time"] - started) * 1000.0, 3),
                 "dur": s.get("duration_ms"),
-                "input": s.get("input"),
-                "output": s.get("output"),
+                "input": thaw(s.get("input")),  # the recorder may keep JSON text
+                "output": thaw(s.get("output")),
                 "reasoning": s.get("reasoning"),
                 "meta": s.get("metadata", {}),
                 "error": s.get("error"),

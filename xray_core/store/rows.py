@@ -82,10 +82,14 @@ _fast_encode = _reused_encoder()
 
 def to_json(value: Any) -> str | None:
     """JSON text of ``value`` (None stays None; other objects as ``str()``), as
-    ``json.JSONEncoder(ensure_ascii=False, default=str)`` writes it.
+    ``json.JSONEncoder(ensure_ascii=False, default=str)`` writes it. ``bytes`` are JSON text
+    already (the recorder's snapshot of a step's input or output, see ``serialize.snapshot``)
+    and are kept as they are.
     """
     if value is None:
         return None
+    if type(value) is bytes:
+        return value.decode("utf-8")
     if type(value) is dict and not value:
         return "{}"
     if _fast_encode is not None:
