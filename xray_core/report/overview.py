@@ -1,0 +1,182 @@
+"""The run overview: what the report's landing view shows, computed once from the page's data.
+
+:func:`run_overview` reads the traces and tests as :func:`~xray_core.report.payload.build_payload`
+writes them (the same plain dicts for a report of models and of recorded records) and returns
+the aggregates the page renders without recounting anything: each test's traces and worst
+status (the list's groups), the baselines' verdicts, rejections per filter across the whole run,
+the candidates whose verdict differs between traces of the same test, and the slowest steps.
+Every entry names the trace, step and item it links to. Long lists are cut to their first
+entries (the most telling ones), with the full count beside them, so the page stays small.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+from ..outcomes import FAILED_OUTCOMES, FAILING_VERDICTS, SKIPPED_OUTCOMES
+
+#: a test's (or a group of traces') worst status, worst first
+Worst = Literal["failed", "baseline failed", "running", "skipped", "passed"]
+WORST_ORDER: tuple[Worst, ...] = ("failed", "baseline failed", "running", "skipped", "passed")
+
+#: at most this many entries of each list (the count of all is given beside them)
+FILTERS_SHOWN = 30
+DIFFERING_SHOWN = 50
+SLOWEST_SHOWN = 10
+
+
+def run_overview(tests: Sequence[dict[str, Any]], traces: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The landing view's aggregates of a page's ``tests`` and ``traces`` (payload dicts)."""
+    filters, evaluated = _filter_rejections(traces)
+    differing = _differing_verdicts(traces)
+    slowest = _slowest_steps(traces)
+    return {
+        "tests": _test_groups(tests, traces),
+        "baselines": dict(Counter(t["baseline"] for t in tests if t.get("baseline"))),
+        "candidates": evaluated,
+        "filters": filters[:FILTERS_SHOWN],
+        "filters_total": len(filters),
+        "differing": differing[:DIFFERING_SHOWN],
+        "differing_total": len(differing),
+        "slowest": slowest,
+        "steps_total": sum(len(t["steps"]) for t in traces),
+    }
+
+
+def _worst(statuses: Iterator[Worst]) -> Worst:
+    return min(statuses, key=WORST_ORDER.index, default="passed")
+
+
+def _test_status(test: dict[str, Any] | None) -> Worst:
+    if test is None:
+        return "passed"
+    if test["outcome"] in FAILED_OUTCOMES:
+        return "failed"
+    if test.get("baseline") in FAILING_VERDICTS:
+        return "baseline failed"
+    return "skipped" if test["outcome"] in SKIPPED_OUTCOMES else "passed"
+
+
+def _trace_status(trace: dict[str, Any]) -> Worst:
+    status = trace["status"]
+    return "failed" if status == "failed" else "running" if status == "running" else "passed"
+
+
+def _test_groups(
+    tests: Sequence[dict[str, Any]], traces: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One entry per test id (traces recorded outside a test: id None), in the list's order:
+    first the tests in the order of their first trace, then the tests that recorded none."""
+    by_id = {t["id"]: t for t in tests}
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    for trace in traces:
+        groups.setdefault(trace["test"], []).append(trace)
+    for test in tests:
+        groups.setdefault(test["id"], [])
+    out = []
+    for test_id, members in groups.items():
+        test = by_id.get(test_id)
+        statuses = [_test_status(test), *(_trace_status(t) for t in members)]
+        out.append({
+            "id": test_id,
+            "outcome": None if test is None else test["outcome"],
+            "baseline": None if test is None else test.get("baseline"),
+            "dur": None if test is None else test.get("dur"),
+            "traces": len(members),
+            "failed": sum(1 for t in members if t["status"] == "failed"),
+            "worst": _worst(iter(statuses)),
+        })  # fmt: skip
+    return out
+
+
+def _evaluations(step: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The step's evaluations that name an item (metadata is free-form: others are skipped)."""
+    meta = step.get("meta")
+    evaluations = meta.get("evaluations") if isinstance(meta, dict) else None
+    if isinstance(evaluations, list):
+        for evaluation in evaluations:
+            if isinstance(evaluation, dict) and "item_id" in evaluation:
+                yield evaluation
+
+
+def _filter_rejections(traces: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Per (step name, filter name): candidates it evaluated and rejected across the run, most
+    rejections first, each with the step where it rejected most as an example; and the number
+    of candidate evaluations in the run."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    evaluated = 0
+    for trace in traces:
+        for step in trace["steps"]:
+            here: Counter[str] = Counter()
+            first: dict[str, str] = {}
+            for evaluation in _evaluations(step):
+                evaluated += 1
+                filters = evaluation.get("filters")
+                for check in filters if isinstance(filters, list) else ():
+                    if not isinstance(check, dict) or "name" not in check:
+                        continue
+                    key = (step["name"], str(check["name"]))
+                    entry = found.setdefault(key, {
+                        "step": key[0], "filter": key[1], "evaluated": 0, "rejected": 0,
+                        "example": None, "_most": 0})  # fmt: skip
+                    entry["evaluated"] += 1
+                    if not check.get("passed"):
+                        entry["rejected"] += 1
+                        here[key[1]] += 1
+                        first.setdefault(key[1], str(evaluation["item_id"]))
+            for name, count in here.items():
+                entry = found[(step["name"], name)]
+                if count > entry["_most"]:
+                    entry["_most"] = count
+                    entry["example"] = {"trace": trace["id"], "step": step["id"],
+                                        "item": first[name], "rejected": count}  # fmt: skip
+    ordered = sorted(found.values(), key=lambda e: (-e["rejected"], -e["evaluated"]))
+    for entry in ordered:
+        del entry["_most"]
+    return ordered, evaluated
+
+
+def _differing_verdicts(traces: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Candidates (test, step name, item) qualified in some traces of their test and rejected
+    in others (a trace's verdict: its last evaluation of the item in a step of that name),
+    the most evenly split first."""
+    verdicts: dict[tuple[str | None, str, str], dict[bool, list[tuple[str, str]]]] = {}
+    for trace in traces:
+        final: dict[tuple[str, str], tuple[bool, str]] = {}
+        for step in trace["steps"]:
+            for evaluation in _evaluations(step):
+                final[(step["name"], str(evaluation["item_id"]))] = (
+                    bool(evaluation.get("qualified")), step["id"])
+        for (step_name, item), (qualified, step_id) in final.items():
+            seen = verdicts.setdefault((trace["test"], step_name, item), {True: [], False: []})
+            seen[qualified].append((trace["id"], step_id))
+    out = []
+    for (test_id, step_name, item), seen in verdicts.items():
+        if seen[True] and seen[False]:
+            (q_trace, q_step), (r_trace, r_step) = seen[True][0], seen[False][0]
+            out.append({
+                "test": test_id, "step": step_name, "item": item,
+                "qualified": len(seen[True]), "rejected": len(seen[False]),
+                "qualified_in": {"trace": q_trace, "step": q_step, "item": item},
+                "rejected_in": {"trace": r_trace, "step": r_step, "item": item},
+            })  # fmt: skip
+    out.sort(key=lambda e: -min(e["qualified"], e["rejected"]))
+    return out
+
+
+def _slowest_steps(traces: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The :data:`SLOWEST_SHOWN` longest steps of the run, longest first."""
+    timed = [
+        (step["dur"], trace, step)
+        for trace in traces
+        for step in trace["steps"]
+        if isinstance(step.get("dur"), (int, float)) and step["dur"] == step["dur"]  # not NaN
+    ]
+    return [
+        {"trace": trace["id"], "step": step["id"], "name": step["name"], "dur": dur,
+         "trace_name": trace["name"], "test": trace["test"]}  # fmt: skip
+        for dur, trace, step in heapq.nlargest(SLOWEST_SHOWN, timed, key=lambda t: t[0])
+    ]
