@@ -21,7 +21,7 @@ function count(n) {
 function testLink(id) {
   return id == null
     ? el("span", { class: "muted" }, "(no test)")
-    : el("a", { class: "mono ident", href: hashFor({ test: id }) }, id);
+    : el("a", { class: "mono test-link", href: hashFor({ test: id }) }, id);
 }
 
 function tally(values) {
@@ -82,7 +82,7 @@ function overviewFilters(ov) {
   if (ov.filters.length === 0) return null;
   return el("section", { class: "block ov-filters", id: "ov-filters" },
     el("h3", null, "Rejections by filter"),
-    el("p", { class: "muted" }, `${plural(ov.candidates, "candidate evaluation")} across the run`),
+    el("p", { class: "muted" }, `${count(ov.candidates)} candidate ${ov.candidates === 1 ? "evaluation" : "evaluations"} across the run`),
     el("ul", { class: "ov-list" }, ov.filters.map((f) => {
       const rate = f.evaluated ? Math.round((f.rejected / f.evaluated) * 100) : 0;
       const ex = f.example;
@@ -93,7 +93,7 @@ function overviewFilters(ov) {
         el("span", { class: "muted" }, " (step ", el("span", { class: "mono ident" }, f.step), ")"),
         ex && el("span", null, " · ",
           el("a", { class: "ov-example", href: hashFor({ trace: ex.trace, step: ex.step, item: ex.item }) },
-            `most in one step: ${ex.rejected}`)));
+            `${ex.rejected} in one step, e.g. ${ex.item}`)));
     })),
     ov.filters_total > ov.filters.length && el("p", { class: "muted" }, `+${ov.filters_total - ov.filters.length} more filters`));
 }
