@@ -102,8 +102,20 @@ def _evaluations(step: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 yield evaluation
 
 
+def _checks(evaluation: dict[str, Any]) -> dict[str, bool]:
+    """Each filter named in an evaluation, and whether the candidate passed it (a filter named
+    twice must pass both times): a candidate counts once per filter."""
+    found: dict[str, bool] = {}
+    filters = evaluation.get("filters")
+    for check in filters if isinstance(filters, list) else ():
+        if isinstance(check, dict) and "name" in check:
+            name = str(check["name"])
+            found[name] = found.get(name, True) and bool(check.get("passed"))
+    return found
+
+
 def _filter_rejections(traces: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-    """Per (step name, filter name): candidates it evaluated and rejected across the run, most
+    """Per (step name, filter name): the candidates it evaluated and rejected across the run, most
     rejections first, each with the step where it rejected most as an example; and the number
     of candidate evaluations in the run."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
@@ -114,19 +126,16 @@ def _filter_rejections(traces: Sequence[dict[str, Any]]) -> tuple[list[dict[str,
             first: dict[str, str] = {}
             for evaluation in _evaluations(step):
                 evaluated += 1
-                filters = evaluation.get("filters")
-                for check in filters if isinstance(filters, list) else ():
-                    if not isinstance(check, dict) or "name" not in check:
-                        continue
-                    key = (step["name"], str(check["name"]))
+                for name, passed in _checks(evaluation).items():
+                    key = (step["name"], name)
                     entry = found.setdefault(key, {
-                        "step": key[0], "filter": key[1], "evaluated": 0, "rejected": 0,
+                        "step": key[0], "filter": name, "evaluated": 0, "rejected": 0,
                         "example": None, "_most": 0})  # fmt: skip
                     entry["evaluated"] += 1
-                    if not check.get("passed"):
+                    if not passed:
                         entry["rejected"] += 1
-                        here[key[1]] += 1
-                        first.setdefault(key[1], str(evaluation["item_id"]))
+                        here[name] += 1
+                        first.setdefault(name, str(evaluation["item_id"]))
             for name, count in here.items():
                 entry = found[(step["name"], name)]
                 if count > entry["_most"]:
