@@ -78,13 +78,13 @@ def _test_groups(
         groups.setdefault(test["id"], [])
     out = []
     for test_id, members in groups.items():
-        test = by_id.get(test_id)
-        statuses = [_test_status(test), *(_trace_status(t) for t in members)]
+        known = by_id.get(test_id)
+        statuses = [_test_status(known), *(_trace_status(t) for t in members)]
         out.append({
             "id": test_id,
-            "outcome": None if test is None else test["outcome"],
-            "baseline": None if test is None else test.get("baseline"),
-            "dur": None if test is None else test.get("dur"),
+            "outcome": None if known is None else known["outcome"],
+            "baseline": None if known is None else known.get("baseline"),
+            "dur": None if known is None else known.get("dur"),
             "traces": len(members),
             "failed": sum(1 for t in members if t["status"] == "failed"),
             "worst": _worst(iter(statuses)),
@@ -162,7 +162,7 @@ def _differing_verdicts(traces: Sequence[dict[str, Any]]) -> list[dict[str, Any]
         for (step_name, item), (qualified, step_id) in final.items():
             seen = verdicts.setdefault((trace["test"], step_name, item), {True: [], False: []})
             seen[qualified].append((trace["id"], step_id))
-    out = []
+    out: list[dict[str, Any]] = []
     for (test_id, step_name, item), seen in verdicts.items():
         if seen[True] and seen[False]:
             (q_trace, q_step), (r_trace, r_step) = seen[True][0], seen[False][0]
@@ -172,7 +172,7 @@ def _differing_verdicts(traces: Sequence[dict[str, Any]]) -> list[dict[str, Any]
                 "qualified_in": {"trace": q_trace, "step": q_step, "item": item},
                 "rejected_in": {"trace": r_trace, "step": r_step, "item": item},
             })  # fmt: skip
-    out.sort(key=lambda e: -min(e["qualified"], e["rejected"]))
+    out.sort(key=lambda e: -min(int(e["qualified"]), int(e["rejected"])))
     return out
 
 
