@@ -102,50 +102,69 @@ def _evaluations(step: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 yield evaluation
 
 
-def _checks(evaluation: dict[str, Any]) -> dict[str, bool]:
-    """Each filter named in an evaluation, and whether the candidate passed it (a filter named
-    twice must pass both times): a candidate counts once per filter."""
-    found: dict[str, bool] = {}
-    filters = evaluation.get("filters")
-    for check in filters if isinstance(filters, list) else ():
-        if isinstance(check, dict) and "name" in check:
-            name = str(check["name"])
-            found[name] = found.get(name, True) and bool(check.get("passed"))
-    return found
+class _Tally:
+    """One filter of one step name, counted across the run (slots: this runs per check)."""
+
+    __slots__ = ("step", "name", "evaluated", "rejected", "seen", "failed", "in_step",
+                 "here", "first", "most", "example")  # fmt: skip
+
+    def __init__(self, step: str, name: str) -> None:
+        self.step, self.name = step, name
+        self.evaluated = self.rejected = self.here = self.most = 0
+        self.seen = self.failed = self.in_step = -1  # the last evaluation / step counted
+        self.first = ""
+        self.example: dict[str, Any] | None = None
 
 
 def _filter_rejections(traces: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """Per (step name, filter name): the candidates it evaluated and rejected across the run, most
     rejections first, each with the step where it rejected most as an example; and the number
-    of candidate evaluations in the run."""
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    evaluated = 0
+    of candidate evaluations in the run. A candidate counts once per filter (a filter named
+    twice in one evaluation rejects it if it failed either time)."""
+    found: dict[tuple[str, str], _Tally] = {}
+    evaluated = 0  # also the serial number of the evaluation being counted
+    steps = 0
     for trace in traces:
         for step in trace["steps"]:
-            here: Counter[str] = Counter()
-            first: dict[str, str] = {}
+            steps += 1
+            touched: list[_Tally] = []
+            step_name = step["name"]
             for evaluation in _evaluations(step):
                 evaluated += 1
-                for name, passed in _checks(evaluation).items():
-                    key = (step["name"], name)
-                    entry = found.setdefault(key, {
-                        "step": key[0], "filter": name, "evaluated": 0, "rejected": 0,
-                        "example": None, "_most": 0})  # fmt: skip
-                    entry["evaluated"] += 1
-                    if not passed:
-                        entry["rejected"] += 1
-                        here[name] += 1
-                        first.setdefault(name, str(evaluation["item_id"]))
-            for name, count in here.items():
-                entry = found[(step["name"], name)]
-                if count > entry["_most"]:
-                    entry["_most"] = count
-                    entry["example"] = {"trace": trace["id"], "step": step["id"],
-                                        "item": first[name], "rejected": count}  # fmt: skip
-    ordered = sorted(found.values(), key=lambda e: (-e["rejected"], -e["evaluated"]))
-    for entry in ordered:
-        del entry["_most"]
-    return ordered, evaluated
+                filters = evaluation.get("filters")
+                if not isinstance(filters, list):
+                    continue
+                for check in filters:
+                    if not isinstance(check, dict) or "name" not in check:
+                        continue
+                    name = check["name"]
+                    key = (step_name, name if isinstance(name, str) else str(name))
+                    tally = found.get(key)
+                    if tally is None:
+                        tally = found[key] = _Tally(*key)
+                    if tally.seen != evaluated:
+                        tally.seen = evaluated
+                        tally.evaluated += 1
+                    if check.get("passed") or tally.failed == evaluated:
+                        continue
+                    tally.failed = evaluated
+                    tally.rejected += 1
+                    if tally.in_step != steps:
+                        tally.in_step, tally.here = steps, 0
+                        tally.first = str(evaluation["item_id"])
+                        touched.append(tally)
+                    tally.here += 1
+            for tally in touched:
+                if tally.here > tally.most:
+                    tally.most = tally.here
+                    tally.example = {"trace": trace["id"], "step": step["id"],
+                                     "item": tally.first, "rejected": tally.here}  # fmt: skip
+    ordered = sorted(found.values(), key=lambda t: (-t.rejected, -t.evaluated))
+    return [
+        {"step": t.step, "filter": t.name, "evaluated": t.evaluated, "rejected": t.rejected,
+         "example": t.example}  # fmt: skip
+        for t in ordered
+    ], evaluated
 
 
 def _differing_verdicts(traces: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -153,7 +172,10 @@ def _differing_verdicts(traces: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     in others (a trace's verdict: its last evaluation of the item in a step of that name),
     the most evenly split first."""
     verdicts: dict[tuple[str | None, str, str], dict[bool, list[tuple[str, str]]]] = {}
+    per_test = Counter(trace["test"] for trace in traces)
     for trace in traces:
+        if per_test[trace["test"]] < 2:  # a verdict can only differ between two traces
+            continue
         final: dict[tuple[str, str], tuple[bool, str]] = {}
         for step in trace["steps"]:
             for evaluation in _evaluations(step):
