@@ -41,8 +41,30 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The report of the demo's own test suite, written by ``pytest --xray-report``."""
     report = tmp_path_factory.mktemp("demo") / "report.html"
     subprocess.run([sys.executable, "-m", "pytest", "demo/tests", "-q", "-p", "no:cacheprovider",
-                    f"--xray-report={report}"], cwd=ROOT, check=True, capture_output=True)  # fmt: skip
+                    f"--xray-report={report}", f"--xray-db={report.parent / 'runs.db'}"],
+                   cwd=ROOT, check=True, capture_output=True)  # fmt: skip
     return report
+
+
+def test_xray_report_of_the_stored_run_has_the_same_overview(
+    watched: Watched, demo_report: Path
+) -> None:
+    stored = demo_report.parent / "stored.html"
+    subprocess.run([sys.executable, "-m", "xray_core.cli", "report", "--db", "runs.db",
+                    "-o", str(stored)], cwd=demo_report.parent, check=True,
+                   capture_output=True)  # fmt: skip
+    live, stored_doc = documents(demo_report)[0]["overview"], documents(stored)[0]["overview"]
+    for key in ("baselines", "candidates", "filters", "differing", "differing_total",
+                "steps_total"):  # fmt: skip
+        assert stored_doc[key] == live[key], key
+
+    def tests(overview: dict[str, Any]) -> list[Any]:  # durations are stored rounded
+        return [{k: v for k, v in t.items() if k != "dur"} for t in overview["tests"]]
+
+    assert tests(stored_doc) == tests(live)
+    page = watched.open(stored)
+    assert len(groups(page)) == sum(1 for t in live["tests"] if t["traces"] > 1)
+    assert page.locator("#ov-filters li.ov-filter").count() == len(live["filters"])
 
 
 def haystack(trace: dict[str, Any]) -> str:
