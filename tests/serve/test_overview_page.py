@@ -25,6 +25,7 @@ def test_a_run_page_lands_on_the_overview(
     overview = server.json("/api/report", {"run": run.run_id})["overview"]
     page = watched.open(f"/runs/{run.run_id}")
     assert page.locator("#run-overview").is_visible()
+    test_browser.shot(page, "serve-run-overview.png")
     assert page.inner_text("#ov-tests .ov-summary") == "2 tests: 2 passed · 4 traces, 8 steps"
     assert [r.get_attribute("data-test") for r in page.locator("#ov-tests tbody tr").all()] == [
         TEST_PICK, TEST_REPEAT]  # fmt: skip
