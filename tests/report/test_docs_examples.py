@@ -62,3 +62,10 @@ def test_first_failure_line_example_prints_what_it_says(
     exec(compile(block, str(DOC), "exec"), {})  # noqa: S102 - our own docs
     expected = re.search(r"^# (AssertionError: .+)$", block, re.MULTILINE)
     assert expected is not None and capsys.readouterr().out == expected.group(1) + "\n"
+
+
+def test_overview_example_prints_what_it_says(capsys: pytest.CaptureFixture[str]) -> None:
+    block = block_with('build_payload(ReportData(traces=traces))["overview"]')
+    exec(compile(block, str(DOC), "exec"), {})  # noqa: S102 - our own docs
+    expected = re.findall(r"^# (.+)$", block, re.MULTILINE)
+    assert len(expected) == 3 and capsys.readouterr().out.splitlines() == expected

@@ -123,6 +123,10 @@ def test_a_run_opens_like_a_report_and_deep_links_reach_an_item(
     page = watched.open("/", "runs")
     watched.follow(page.locator(f"tr[data-run='{runs[1].run_id}'] a.run-link"))
     assert page.url.endswith(f"/runs/{runs[1].run_id}")
+    # test_repeat's three traces are one group (collapsed), test_pick's one trace a row
+    assert page.locator("#trace-list .row").count() == 1
+    assert page.locator("#trace-list .group").all_inner_texts() == [f"▸\n{TEST_REPEAT}\n3 traces\npassed"]
+    page.uncheck("#grouped")  # the flat list
     assert page.locator("#trace-list .row").count() == 4
     assert f"commit {runs[1].git_commit[:10]}" in page.inner_text("header.top")
     watched.click(page.locator("#trace-list .row").first)

@@ -17,6 +17,7 @@ import pydantic_core
 from ..serialize import escape_surrogates_in, thaw
 from .data import Panel, ReportData, TestResult, TraceRecords
 from .failure import first_failure_line
+from .overview import run_overview
 
 if TYPE_CHECKING:  # a report of recorded traces (the pytest plugin's) needs no pydantic model
     from ..diff import Change, RunDiff, TraceDiff
@@ -54,14 +55,20 @@ def script_json(value: Any) -> str:
 
 
 def build_payload(data: ReportData) -> dict[str, Any]:
-    """Everything the page shows, as plain JSON-able data with short keys."""
+    """Everything the page shows, as plain JSON-able data with short keys.
+
+    ``overview`` holds the landing view's aggregates (:func:`~.overview.run_overview`).
+    """
+    tests = [_test(t) for t in data.tests]
+    traces = [_trace(t) for t in data.traces]
     return {
         "title": data.title,
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "run": _run(data.run),
         "baseline_run": _run(data.baseline_run),
-        "tests": [_test(t) for t in data.tests],
-        "traces": [_trace(t) for t in data.traces],
+        "tests": tests,
+        "traces": traces,
+        "overview": run_overview(tests, traces),
         "panels": {sid: [_panel(sid, p) for p in panels] for sid, panels in data.panels.items()},
         "comparison": _comparison(data.comparison, data.traces, data.baseline_traces),
         "stability": [_stability(s) for s in data.stability],
@@ -72,12 +79,14 @@ def list_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """The small document the page shows its header and trace list from, taken from the full
     one (:func:`build_payload`): the page reads it first, and the full one when it has it.
 
-    One row per trace, in the same order as ``payload["traces"]``, and each test's outcome.
+    One row per trace, in the same order as ``payload["traces"]``, each test's outcome, and the
+    run overview (the landing view and the list's groups are shown from it).
     """
     return {
         "title": payload["title"],
         "generated": payload["generated"],
         "run": payload["run"],
+        "overview": payload["overview"],
         "views": {"compare": payload["comparison"] is not None,
                   "stability": bool(payload["stability"])},  # fmt: skip
         "tests": [

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import jinja2
 
 #: the page's scripts, inlined in this order (each is a real .js file under static/)
-SCRIPTS = ("dom.js", "tree.js", "detail.js", "views.js", "app.js")
+SCRIPTS = ("dom.js", "tree.js", "detail.js", "views.js", "overview.js", "app.js")
 STYLES = ("report.css",)
 #: a report file loads nothing: inline style and script only (``xray serve`` adds its API)
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -101,12 +101,14 @@ def render_report(data: ReportData) -> str:
     """
     payload = build_payload(data)
     css, js = assets()
+    # the overview travels once, in the small document (the page reads it from there)
+    full = {key: value for key, value in payload.items() if key != "overview"}
     return page(
         title=data.title,
         css=css,
         js=js,
         before=data_element("xray-list", list_payload(payload)),
-        after=data_element("xray-data", payload),
+        after=data_element("xray-data", full),
     )
 
 

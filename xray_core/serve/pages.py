@@ -22,7 +22,7 @@ from ..report.render import data_element
 from ..report.render import page as report_page
 
 #: the report's scripts, in the order its page inlines them (xray_core/report/render.py)
-REPORT_SCRIPTS = ("dom.js", "tree.js", "detail.js", "views.js", "app.js")
+REPORT_SCRIPTS = ("dom.js", "tree.js", "detail.js", "views.js", "overview.js", "app.js")
 INDEX_SCRIPTS = ("dom.js", "tree.js", "detail.js", "views.js")
 #: pages load nothing from elsewhere and fetch data from this server only
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "

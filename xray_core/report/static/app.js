@@ -1,4 +1,5 @@
-/* The page: run header, filter bar, the lazily rendered trace list, and fragment routing
+/* The page: run header, filter bar, the lazily rendered trace list (grouped by test, or flat),
+   the run overview as the landing view, and fragment routing
    (#trace=ID&step=ID&item=ID, #test=ID, #view=compare|stability).
 
    A report file carries two JSON documents: a small one (#xray-list: the header and one row per
@@ -17,9 +18,16 @@ const ROW_CHUNK = 400;
 const testsById = new Map(LIST.tests.map((t) => [t.id, t]));
 const entries = buildEntries();
 const byTrace = new Map(entries.filter((e) => e.row).map((e) => [e.row.id, e]));
+/* The list's groups: one per test id ("" for traces recorded outside a test), their counts and
+   worst status computed by the payload (overview.tests); a test with one entry is a plain row. */
+const groupInfo = new Map(LIST.overview.tests.map((g) => [g.id == null ? "" : g.id, g]));
+const groupSize = new Map();
+for (const e of entries) groupSize.set(e.testId, (groupSize.get(e.testId) || 0) + 1);
+const expanded = new Set();
 const rowCache = new Map();
 const listEl = document.getElementById("trace-list");
 const detailEl = document.getElementById("detail");
+const groupedBox = document.getElementById("grouped");
 let listGeneration = 0;
 let shownEntries = [];
 
@@ -63,7 +71,7 @@ function reportData() {
 /* The small document of a full one: what xray_core.report.payload.list_payload writes. */
 function listOf(data) {
   return {
-    title: data.title, generated: data.generated, run: data.run,
+    title: data.title, generated: data.generated, run: data.run, overview: data.overview,
     views: { compare: data.comparison != null, stability: data.stability.length > 0 },
     tests: data.tests.map((t) => ({ id: t.id, outcome: t.outcome, dur: t.dur, baseline: t.baseline })),
     rows: data.traces.map((t) => ({
@@ -172,27 +180,83 @@ function visibleEntries() {
   return entries.filter((e) => matches(e, terms, status)).sort(sort);
 }
 
+function grouped() {
+  return groupedBox.checked;
+}
+
+/* The visible entries in list order, and what the list shows of them: in the grouped list a
+   group header (a test with several entries), then its entries while it is expanded. */
+function listItems(visible) {
+  if (!grouped()) return { order: visible, items: visible, groups: 0 };
+  const members = new Map();
+  for (const e of visible) {
+    if (!members.has(e.testId)) members.set(e.testId, []);
+    members.get(e.testId).push(e);
+  }
+  const order = [];
+  const items = [];
+  let groups = 0;
+  for (const [key, shown] of members) {
+    order.push(...shown);
+    if (groupSize.get(key) < 2) {
+      items.push(...shown);
+      continue;
+    }
+    groups++;
+    items.push({ group: key, shown: shown.length });
+    if (expanded.has(key)) items.push(...shown);
+  }
+  return { order, items, groups };
+}
+
 function renderList() {
   const generation = ++listGeneration;
-  const visible = visibleEntries();
-  shownEntries = visible;
+  const { order, items, groups } = listItems(visibleEntries());
+  shownEntries = order;
   clear(listEl);
   const untraced = entries.length - LIST.rows.length;
   const total = plural(LIST.rows.length, "trace") + (untraced ? `, ${plural(untraced, "test")} without trace` : "");
   document.getElementById("list-count").textContent =
-    visible.length === entries.length ? total : `${visible.length} shown of ${total}`;
-  if (visible.length === 0) listEl.appendChild(el("p", { class: "hint" }, entries.length ? "Nothing matches." : "No trace was recorded."));
+    (order.length === entries.length ? total : `${order.length} shown of ${total}`) +
+    (groups ? ` · ${plural(groups, "test")} with several, grouped` : "");
+  if (order.length === 0) listEl.appendChild(el("p", { class: "hint" }, entries.length ? "Nothing matches." : "No trace was recorded."));
   let next = 0;
   const chunk = () => {
     if (generation !== listGeneration) return;
-    const end = Math.min(visible.length, next + (next === 0 ? FIRST_ROWS : ROW_CHUNK));
+    const end = Math.min(items.length, next + (next === 0 ? FIRST_ROWS : ROW_CHUNK));
     const frag = document.createDocumentFragment();
-    for (; next < end; next++) frag.appendChild(rowFor(visible[next]));
+    for (; next < end; next++) {
+      const item = items[next];
+      frag.appendChild(item.group !== undefined ? groupRow(item.group, item.shown) : rowFor(item));
+    }
     listEl.appendChild(frag);
-    if (next < visible.length) setTimeout(chunk, 0);
+    if (next < items.length) setTimeout(chunk, 0);
   };
   chunk();
   markSelected();
+}
+
+const WORST_KIND = { failed: "bad", "baseline failed": "bad", running: "warn", skipped: "warn", passed: "good" };
+
+/* A group's header: a button that expands or collapses the test's traces. */
+function groupRow(key, shown) {
+  const info = groupInfo.get(key) || { traces: groupSize.get(key), worst: "passed" };
+  const size = groupSize.get(key);
+  const open = expanded.has(key);
+  const head = el("button", {
+    type: "button", class: "group-head", "aria-expanded": String(open),
+    title: (open ? "collapse" : "expand") + " this test's traces",
+  },
+  el("span", { class: "caret", "aria-hidden": "true" }, open ? "▾" : "▸"),
+  el("span", { class: "group-name mono" }, key || "(no test)"),
+  el("span", { class: "group-count" }, shown === size ? plural(info.traces, "trace") : `${shown} of ${plural(size, "trace")}`),
+  badge(info.worst, WORST_KIND[info.worst] || ""));
+  head.addEventListener("click", () => {
+    if (expanded.has(key)) expanded.delete(key);
+    else expanded.add(key);
+    renderList();
+  });
+  return el("div", { class: "group worst-" + info.worst.replace(" ", "-") + (open ? " open" : ""), "data-test": key }, head);
 }
 
 function rowFor(entry) {
@@ -201,7 +265,8 @@ function rowFor(entry) {
   const trace = entry.row;  // what the list shows of the trace: its row of the small document
   const href = trace ? hashFor({ trace: trace.id }) : hashFor({ test: entry.test.id });
   row = el("a", {
-    class: "row" + (entry.failed ? " failed" : "") + (entry.baselineFailed ? " baseline-failed" : ""),
+    class: "row" + (entry.failed ? " failed" : "") + (entry.baselineFailed ? " baseline-failed" : "") +
+      (groupSize.get(entry.testId) > 1 ? " in-group" : ""),
     href, "data-index": entry.index,
   },
   el("span", { class: "dot " + (entry.failed ? "bad" : trace && trace.status === "running" ? "warn" : "good"), "aria-hidden": "true" }),
@@ -256,8 +321,16 @@ function route() {
   document.body.dataset.routed = String(Number(document.body.dataset.routed || 0) + 1);
 }
 
+/* The selected entry's row must be in the list: open its group if it is collapsed. */
+function revealEntry(entry) {
+  if (!entry || !grouped() || groupSize.get(entry.testId) < 2 || expanded.has(entry.testId)) return;
+  expanded.add(entry.testId);
+  renderList();
+}
+
 function showTraces(params) {
   const entry = currentEntry();
+  revealEntry(entry);
   clear(detailEl);
   if (!entry) {
     add(detailEl, overview(params));
@@ -295,13 +368,12 @@ function overview(params) {
   const shown = failing.slice(0, ATTENTION_MAX);
   return el("div", { class: "overview" },
     missing && el("p", { class: "notice" }, "The linked trace is not in this report: ", el("span", { class: "mono" }, missing)),
-    entries.length === 0
-      ? el("p", { class: "hint" }, "No trace was recorded in this run.")
-      : el("p", { class: "hint" }, "Select a trace to see its timeline, steps and decisions."),
+    entries.length === 0 && el("p", { class: "hint" }, "No trace was recorded in this run."),
     shown.length > 0 && section("Needs attention",
       el("ul", { class: "attention" }, shown.map(attentionItem)),
       failing.length > shown.length && el("p", { class: "muted" },
-        `+${failing.length - shown.length} more: list them with the status filter "failed".`)));
+        `+${failing.length - shown.length} more: list them with the status filter "failed".`)),
+    entries.length > 0 && runOverview(LIST.overview));
 }
 
 /* ---- needs attention: what broke, without a click ------------------------------------- */
@@ -403,6 +475,12 @@ function init() {
   document.getElementById("search").addEventListener("input", debounce(renderList, 120));
   document.getElementById("status").addEventListener("change", renderList);
   document.getElementById("sort").addEventListener("change", renderList);
+  groupedBox.addEventListener("change", () => {
+    const entry = currentEntry();
+    if (entry && grouped()) expanded.add(entry.testId);  // the selected row stays in view
+    renderList();
+    revealTarget(readHash());
+  });
   window.addEventListener("hashchange", route);
   document.addEventListener("keydown", onKey);
   renderList();
