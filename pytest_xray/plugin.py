@@ -78,6 +78,10 @@ def pytest_configure(config: pytest.Config) -> None:
     state = XraySession(config)
     config.stash[session_key] = state
     config.pluginmanager.register(state, f"xray-session-{id(state)}")
+    if getattr(config.option, "xmlpath", None):  # --junitxml
+        from .junit import JunitProperties
+
+        config.pluginmanager.register(JunitProperties(state), f"xray-junit-{id(state)}")
     if not state.is_worker:
         # Its session end needs it: imported now, it is in sys.modules before the session's
         # first test, so pytester's inline sessions (which drop every module imported during
@@ -99,7 +103,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if state is None:
         return
     detach(state)
-    for name in (f"xray-session-{id(state)}", f"xray-xdist-{id(state)}"):
+    for name in (f"xray-session-{id(state)}", f"xray-xdist-{id(state)}", f"xray-junit-{id(state)}"):
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:
             config.pluginmanager.unregister(plugin)
