@@ -52,6 +52,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=("report", "fail", "ignore"),
         help="unused baselines: report (default), fail (exit 1) or ignore.",
     )
+    group.addoption(
+        "--xray-run-id",
+        dest="xray_run_id",
+        metavar="ID",
+        default=None,
+        help="this run's id (default: a new one; env XRAY_RUN_ID): CI shards that share it "
+        "become one run in `xray import`.",
+    )
     parser.addini("xray_report", "path of the HTML dashboard written after each run", default="")
     parser.addini("xray_db", "SQLite file keeping every run (like --xray-db=PATH)", default="")
     parser.addini(
