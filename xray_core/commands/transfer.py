@@ -85,14 +85,14 @@ def import_line(result: ImportResult) -> str:
     elif result.nothing_added:
         text = f"nothing added: its {len(result.present)} run(s) were already present"
     elif result.merged and not result.added and not result.present:
-        text = (f"merged as a shard into run {', '.join(short_id(r) for r in result.merged)} "
+        text = (f"merged as a shard into run {', '.join(result.merged)} "
                 f"({result.tests} test(s), {result.traces} trace(s) written)")  # fmt: skip
     else:
         text = (f"{len(result.added)} run(s) added, {len(result.present)} already present "
                 f"({result.traces} trace(s) written)")  # fmt: skip
         if result.merged:
             text += (f"; {len(result.merged)} shard(s) merged into "
-                     f"{', '.join(short_id(r) for r in result.merged)}")  # fmt: skip
+                     f"{', '.join(result.merged)}")  # fmt: skip
     if result.kept:
         text += (f"; {result.kept} stored row(s) differ from the file's and were kept as "
                  "stored")  # fmt: skip
