@@ -396,11 +396,13 @@ class Importer:
         if stored_run is None:
             result.added.append(run.run_id)
             self.store.save_run(run, new_tests)
-        elif relation == "shard":
+        elif relation == "shard" and (
+            new_tests or new_traces or merge_runs(stored_run, run) != stored_run
+        ):
             stored_run = merge_runs(stored_run, run)
             result.merged.append(run.run_id)
             self.store.save_run(stored_run, new_tests)
-        elif relation == "merged-already":
+        elif relation in ("shard", "merged-already"):  # an empty shard merged before: the same
             result.present.append(run.run_id)
         else:
             result.present.append(run.run_id)

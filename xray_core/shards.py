@@ -17,10 +17,8 @@ from .models import Run, RunStatus
 
 #: how bad each status is: the merged run has its worst shard's
 _STATUS_RANK: dict[RunStatus, int] = {"completed": 0, "running": 1, "interrupted": 2, "failed": 3}
-#: between the commands of merged shards (a quoted command line cannot hold it unquoted)
+#: between the commands of merged shards
 COMMAND_SEPARATOR = " ; "
-#: the count of shards merged into a run (absent: one)
-SHARDS = "shards"
 
 
 def same_session(a: Run, b: Run) -> bool:
@@ -55,22 +53,24 @@ def _common(values: list[Any]) -> Any:
     return values[0] if len(set(values)) == 1 else None
 
 
-def _commands(*runs: Run) -> str | None:
-    seen: list[str] = []
-    for run in runs:
-        for command in (run.command or "").split(COMMAND_SEPARATOR):
-            if command and command not in seen:
-                seen.append(command)
-    return COMMAND_SEPARATOR.join(seen) or None
+def _commands(stored: str | None, shard: str | None) -> str | None:
+    """``stored`` with ``shard`` appended unless it is one of the commands joined there."""
+    if not shard or not stored:
+        return stored or shard
+    sep = COMMAND_SEPARATOR
+    held = stored == shard or stored.startswith(shard + sep) or stored.endswith(sep + shard)
+    if held or f"{sep}{shard}{sep}" in stored:
+        return stored
+    return stored + sep + shard
 
 
 def merge_runs(stored: Run, shard: Run) -> Run:
     """The record of ``stored`` with ``shard`` merged into it.
 
     Started at the first start, finished at the last end (unfinished while a shard is), the
-    worst status, counts added up (``shards`` counts the merged sessions), each distinct
-    command once (joined by ``" ; "``), dirty when a shard was; the branch, host and pid are
-    kept when every shard has the same.
+    worst status, counts added up, each distinct command once (joined by ``" ; "``), dirty
+    when a shard was; the branch, host and pid are kept when every shard has the same. Merging
+    a shard without counts again changes nothing (an empty shard is merged on each import).
     """
     runs = (stored, shard)
     ends = [r.finished_at for r in runs]
@@ -79,14 +79,13 @@ def merge_runs(stored: Run, shard: Run) -> Run:
     for run in runs:
         for key, value in run.counts.items():
             counts[key] = counts.get(key, 0) + value
-    counts[SHARDS] = sum(r.counts.get(SHARDS, 1) for r in runs)
     return stored.model_copy(
         update={
             "started_at": min(r.started_at for r in runs),
             "finished_at": None if None in ends else max(e for e in ends if e is not None),
             "status": max((r.status for r in runs), key=_STATUS_RANK.__getitem__),
             "counts": counts,
-            "command": _commands(*runs),
+            "command": _commands(stored.command, shard.command),
             "git_branch": _common([r.git_branch for r in runs]),
             "git_dirty": True if True in dirty else None if None in dirty else False,
             "host": _common([r.host for r in runs]),

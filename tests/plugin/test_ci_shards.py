@@ -99,9 +99,11 @@ def test_three_shards_become_one_run_in_one_history(
     monkeypatch.setenv("XRAY_RUN_ID", "ci-42")
     shard(suite, "s2.db", "test_b.py").assert_outcomes(passed=1, failed=1)
     shard(suite, "s3.db", "-k", "test_c", "-n", "2").assert_outcomes(passed=3)
+    # a fourth machine whose share of the suite is empty: its run holds no test
+    assert shard(suite, "s4.db", "-k", "nothing_matches").ret == pytest.ExitCode.NO_TESTS_COLLECTED
     monkeypatch.delenv("XRAY_RUN_ID")
-    shards = [path / f"s{i}.db" for i in (1, 2, 3)]
-    exports = [path / f"s{i}.jsonl" for i in (1, 2, 3)]
+    shards = [path / f"s{i}.db" for i in (1, 2, 3, 4)]
+    exports = [path / f"s{i}.jsonl" for i in (1, 2, 3, 4)]
     for db, export in zip(shards, exports, strict=True):
         ok(xray("export", "latest", "-o", export, "--db", db))
 
@@ -113,6 +115,8 @@ def test_three_shards_become_one_run_in_one_history(
         f"{merged}",
         f"{exports[2]}: merged as a shard into run ci-42 (3 test(s), 3 trace(s) written) in "
         f"{merged}",
+        f"{exports[3]}: merged as a shard into run ci-42 (0 test(s), 0 trace(s) written) in "
+        f"{merged}",
     ]
 
     (run,) = json.loads(ok(xray("runs", "--json", "--db", merged)))
@@ -122,8 +126,9 @@ def test_three_shards_become_one_run_in_one_history(
     assert (counts["tests"], counts["passed"], counts["failed"], counts["traces"]) == (7, 6, 1, 7)
     assert counts["steps"] == 14
     commands = run["command"].split(" ; ")
-    assert len(commands) == 3, commands
-    for command, asked in zip(commands, ["test_a.py", "test_b.py", "-k test_c -n 2"], strict=True):
+    assert len(commands) == 4, commands
+    asked_for = ["test_a.py", "test_b.py", "-k test_c -n 2", "-k nothing_matches"]
+    for command, asked in zip(commands, asked_for, strict=True):
         assert asked in command, (asked, command)
     assert all(c.startswith("pytest ") for c in commands)
 
@@ -140,10 +145,11 @@ def test_three_shards_become_one_run_in_one_history(
     assert {t["id"] for t in payload["traces"]} == trace_ids(*shards)
     assert len(trace_ids(*shards)) == 7
 
-    # importing a shard again adds nothing and changes nothing
+    # importing a shard again (the empty one too) adds nothing and changes nothing
     before = digest(merged)
-    again = ok(xray("import", exports[1], "--db", merged))
-    assert again == f"{exports[1]}: nothing added: its 1 run(s) were already present in {merged}\n"
+    for export in (exports[1], exports[3]):
+        again = ok(xray("import", export, "--db", merged))
+        assert again == f"{export}: nothing added: its 1 run(s) were already present in {merged}\n"
     assert digest(merged) == before
 
     # a session that is not a shard of ci-42: the same tests again, then another commit
