@@ -8,6 +8,8 @@ pytest-xdist ships them from its workers with the report, like ``record_property
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
@@ -53,10 +55,18 @@ def properties(state: XraySession, nodeid: str) -> list[tuple[str, str]]:
     changes = flipped(results)
     if changes:
         found.append((FLIPPED, "; ".join(changes)))
-    if traces and state.options.report is not None:
-        link = f"{state.relpath(state.options.report)}#trace={quote(traces[0], safe='')}"
+    report = state.options.report
+    if traces and report is not None:
+        link = f"{report_href(state.config, report)}#trace={quote(traces[0], safe='')}"
         found.append((REPORT, link))
     return found
+
+
+def report_href(config: pytest.Config, report: Path) -> str:
+    """``report``'s path relative to the JUnit XML file's folder (a CI reader resolves a link
+    against the document holding it, and artifacts keep the two files side by side)."""
+    xml = Path(config.invocation_params.dir, config.option.xmlpath).resolve()
+    return quote(Path(os.path.relpath(report, xml.parent)).as_posix(), safe="/")
 
 
 class JunitProperties:

@@ -33,7 +33,8 @@ def test_the_summary_script_lists_verdicts_flips_and_links(project: pytest.Pytes
         passed=2)  # fmt: skip
     project.makepyfile(test_s=TESTS.replace("[5, 20, 30]", "[5, 20, 50]"))
     result = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--junitxml=junit-1.xml", "--xray-report=xray.html")
+        "-p", "no:cacheprovider", "--junitxml=junit-1.xml", "--xray-report=xray.html"
+    )
     result.assert_outcomes(passed=1, failed=1)
     done = subprocess.run([sys.executable, str(script), "junit-1.xml"], cwd=project.path,
                           capture_output=True, text=True, check=True)  # fmt: skip

@@ -93,13 +93,13 @@ def test_properties_name_traces_verdicts_flips_and_the_report_link(
                         r"50.00 in \[10.00, 40.00\] \(failed\)\) \[step 'filter_and_select'\]",
                         pick["xray.flipped"]), pick["xray.flipped"]  # fmt: skip
     report, _, fragment = pick["xray.report"].partition("#")
-    assert report == "out/r.html"
+    assert report == "r.html", "relative to the JUnit file's folder"
     assert fragment == f"trace={pick['xray.trace_ids']}"
-    payload = payload_of((project.path / report).read_text(encoding="utf-8"))
+    payload = payload_of((project.path / "out" / report).read_text(encoding="utf-8"))
     ids = {t["id"]: t["test"] for t in payload["traces"]}
     assert ids[unquote(fragment.removeprefix("trace="))] == "test_j.py::test_pick"
     two = props["test_two"]
-    assert two["xray.report"] == f"out/r.html#trace={kept['test_j.py::test_two'][0]}"
+    assert two["xray.report"] == f"r.html#trace={kept['test_j.py::test_two'][0]}"
     assert "xray.baseline" not in two and "xray.flipped" not in two
     assert props["test_plain"] == {}
 
@@ -135,3 +135,15 @@ def test_without_junitxml_no_property_is_added(project: pytest.Pytester) -> None
     result = project.runpytest("-p", "no:cacheprovider", "--xray-update")
     result.assert_outcomes(passed=3)
     assert "AssertionError" not in result.stdout.str()
+
+
+def test_the_report_link_is_relative_to_the_junit_file(project: pytest.Pytester) -> None:
+    project.makepyfile(test_l="from pipeline import select\n\ndef test_l():\n    select([5])\n")
+    run(project, "--junitxml=ci/junit/j.xml", "--xray-report=ci/html/my report.html").assert_outcomes(
+        passed=1)  # fmt: skip
+    link = properties(project.path / "ci" / "junit" / "j.xml")["test_l"]["xray.report"]
+    href, _, trace = link.partition("#trace=")
+    assert href == "../html/my%20report.html"
+    assert (project.path / "ci" / "junit" / unquote(href)).resolve() == (
+        project.path / "ci" / "html" / "my report.html").resolve()  # fmt: skip
+    assert re.fullmatch(r"[0-9a-f]{32}", trace)
