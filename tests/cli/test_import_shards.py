@@ -31,8 +31,7 @@ def _shard(run_id: str, minutes: int, test: str, **changes: Any) -> RunBundle:
 
 def test_shards_in_one_import_and_across_imports(tmp_path: Path) -> None:
     files = [
-        _write(tmp_path / f"s{i}.jsonl", [_shard("build-9", i, f"t.py::t{i}")])
-        for i in range(3)
+        _write(tmp_path / f"s{i}.jsonl", [_shard("build-9", i, f"t.py::t{i}")]) for i in range(3)
     ]
     db = tmp_path / "runs.db"
     first = json.loads(xray("import", *files[:2], "--db", db, "--json").stdout)
@@ -57,8 +56,7 @@ def test_a_refused_shard_leaves_every_file_of_the_import_out(tmp_path: Path) -> 
     assert xray("import", stored, "--db", db).returncode == 0
     before = digest(db)
     good = _write(tmp_path / "good.jsonl", [_shard("other", 5, "t.py::x")])
-    moved = _write(tmp_path / "moved.jsonl",
-                   [_shard("build-9", 1, "t.py::b", git_commit=COMMIT_B)])
+    moved = _write(tmp_path / "moved.jsonl", [_shard("build-9", 1, "t.py::b", git_commit=COMMIT_B)])
     one_line_error(xray("import", good, moved, "--db", db), f"{moved}: run 'build-9' is already",
                    f"recorded at commit {COMMIT_B}, the stored run at {COMMIT_A}")  # fmt: skip
     twice = _write(tmp_path / "twice.jsonl", [_shard("build-9", 2, "t.py::a")])
