@@ -28,7 +28,7 @@ def refuse_stored_run_id(writer: RunWriter, options: Options) -> None:
         return
     writer.close()
     raise pytest.UsageError(
-        f"--xray-run-id: run {options.run_id!r} is already in {options.db} (started "
+        f"--xray-run-id / XRAY_RUN_ID: run {options.run_id!r} is already in {options.db} (started "
         f"{stored.started_at:%Y-%m-%d %H:%M:%S} UTC): each CI shard writes its own database "
         "and `xray import` merges them; give each CI build (and each re-run) a new id"
     )
