@@ -15,3 +15,5 @@ WORKER_OUTPUT_KEY = "xray"
 RUN_ID_INPUT_KEY = "xray_run_id"
 #: whether pytest-xdist workers write their tests to ``--xray-db`` (the run row exists)
 DB_INPUT_KEY = "xray_db"
+#: the environment variable naming the run id (like ``--xray-run-id``), shared by CI shards
+RUN_ID_ENV = "XRAY_RUN_ID"

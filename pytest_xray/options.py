@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .constants import DEFAULT_DB, UNUSED_POLICIES
+from .constants import DEFAULT_DB, RUN_ID_ENV, UNUSED_POLICIES
 
 if TYPE_CHECKING:
     import pytest
@@ -24,6 +26,8 @@ class Options:
     report: Path | None = None
     update: bool = False
     unused: str = "report"
+    #: ``--xray-run-id`` / ``XRAY_RUN_ID`` (None: a new random id)
+    run_id: str | None = None
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Options:
@@ -33,6 +37,7 @@ class Options:
             report=_path(config, "xray_report"),
             update=bool(config.getoption("xray_update")) or _truthy(config.getini("xray_update")),
             unused=_unused(config),
+            run_id=_run_id(config),
         )
 
 
@@ -85,5 +90,28 @@ def _unused(config: pytest.Config) -> str:
     if value not in UNUSED_POLICIES:
         raise pytest.UsageError(
             f"xray_unused = {value!r} is not a policy; use one of: {', '.join(UNUSED_POLICIES)}"
+        )
+    return value
+
+
+#: what a given run id may be: it is typed on command lines and shown in URLs
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+#: run references (see xray_core.runref) that would hide a run of that id
+_REFERENCE = re.compile(r"latest(?:~\d+)?")
+
+
+def _run_id(config: pytest.Config) -> str | None:
+    import pytest
+
+    given = config.getoption("xray_run_id")
+    value, shown = (given, "--xray-run-id") if given is not None else (
+        os.environ.get(RUN_ID_ENV), RUN_ID_ENV)  # fmt: skip
+    if value is None or (given is None and not value.strip()):  # an empty variable is unset
+        return None
+    if not _RUN_ID.fullmatch(value) or _REFERENCE.fullmatch(value):
+        raise pytest.UsageError(
+            f"{shown}={value!r} is not a usable run id: use 1 to 128 letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit, and not 'latest' (e.g. "
+            "gha-${{ github.run_id }}-${{ github.run_attempt }})"
         )
     return value

@@ -52,6 +52,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=("report", "fail", "ignore"),
         help="unused baselines: report (default), fail (exit 1) or ignore.",
     )
+    group.addoption(
+        "--xray-run-id",
+        dest="xray_run_id",
+        metavar="ID",
+        default=None,
+        help="this run's id (default: a new one; env XRAY_RUN_ID): CI shards that share it "
+        "become one run in `xray import`.",
+    )
     parser.addini("xray_report", "path of the HTML dashboard written after each run", default="")
     parser.addini("xray_db", "SQLite file keeping every run (like --xray-db=PATH)", default="")
     parser.addini(
@@ -78,6 +86,10 @@ def pytest_configure(config: pytest.Config) -> None:
     state = XraySession(config)
     config.stash[session_key] = state
     config.pluginmanager.register(state, f"xray-session-{id(state)}")
+    if getattr(config.option, "xmlpath", None):  # --junitxml
+        from .junit import JunitProperties
+
+        config.pluginmanager.register(JunitProperties(state), f"xray-junit-{id(state)}")
     if not state.is_worker:
         # Its session end needs it: imported now, it is in sys.modules before the session's
         # first test, so pytester's inline sessions (which drop every module imported during
@@ -99,7 +111,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if state is None:
         return
     detach(state)
-    for name in (f"xray-session-{id(state)}", f"xray-xdist-{id(state)}"):
+    for name in (f"xray-session-{id(state)}", f"xray-xdist-{id(state)}", f"xray-junit-{id(state)}"):
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:
             config.pluginmanager.unregister(plugin)

@@ -88,7 +88,9 @@ class XraySession:
         self.options = Options.from_config(config)
         workerinput = getattr(config, "workerinput", None)
         self.is_worker = workerinput is not None
-        self.run_id: str = (workerinput or {}).get(RUN_ID_INPUT_KEY) or uuid.uuid4().hex
+        self.run_id: str = (
+            (workerinput or {}).get(RUN_ID_INPUT_KEY) or self.options.run_id or uuid.uuid4().hex
+        )
         self.started = time.time()
         self.finished: float | None = None
         self.current: pytest.Item | None = None
@@ -171,6 +173,10 @@ class XraySession:
         from .history import build_run
 
         self.writer = RunWriter.open(self.options.db, self.run_id)
+        if self.options.run_id is not None:
+            from .shards import refuse_stored_run_id
+
+            refuse_stored_run_id(self.writer, self.options)
         self.writer.start(build_run(self, "running"))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:

@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from pydantic import ValidationError
 
@@ -30,6 +30,7 @@ from .exceptions import XRayError
 from .models import Run, Trace
 from .runref import id_problem
 from .serialize import loads_json
+from .shards import merge_runs, same_session, shard_problem
 from .store.base import RUN_TEST_COLUMNS, Store
 from .store.sqlite import SQLiteStore
 
@@ -40,6 +41,9 @@ FORMAT_VERSION = 1
 #: deeper line could be imported but never shown or exported again
 MAX_NESTING = 200
 _SHOWN = 80  # characters of an id quoted in a message
+
+#: how an imported run relates to the stored run of its id (see :meth:`Importer._relation`)
+Relation = Literal["new", "same", "merged-already", "shard"]
 
 
 class ExportFormatError(XRayError):
@@ -61,14 +65,16 @@ class RunBundle:
 
 @dataclass
 class ImportResult:
-    """What an import did: runs added, runs already present, and the rows written.
+    """What an import did: runs added, runs already present, shards merged, and the rows written.
 
-    Rows already stored are never changed: ``kept`` counts those the file holds differently
-    (the stored version was kept).
+    Rows already stored are never changed (but for the record of a run a shard is merged into):
+    ``kept`` counts those the file holds differently (the stored version was kept).
     """
 
     added: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
+    #: runs already stored that a shard of this import was merged into (see xray_core.shards)
+    merged: list[str] = field(default_factory=list)
     traces: int = 0
     tests: int = 0
     kept: int = 0
@@ -76,7 +82,7 @@ class ImportResult:
     @property
     def nothing_added(self) -> bool:
         """Whether the import wrote nothing (every run, trace and test row was already there)."""
-        return not self.added and self.traces == 0 and self.tests == 0
+        return not self.added and not self.merged and self.traces == 0 and self.tests == 0
 
 
 # -- export -------------------------------------------------------------------------------------
@@ -283,6 +289,11 @@ class Importer:
     - a run not in the store is added with its test rows and traces;
     - a run already there keeps its record; its missing test rows and traces are added, and rows
       stored differently from the file are kept as stored (counted in ``kept``);
+    - a run of the same id recorded by another pytest session is a CI shard of it (the sessions
+      were given one ``--xray-run-id``): its test rows and traces are added and its record is
+      merged into the stored one (:func:`xray_core.shards.merge_runs`); a session that cannot
+      be a shard of the stored run (another commit, a test the run holds already) is refused.
+      A shard imported again adds nothing;
     - a trace id that belongs to another run in the store (or to another run added by this
       import), a step id that belongs to another trace: refused, since writing it would move it.
 
@@ -325,6 +336,18 @@ class Importer:
                     f"not in run {_shown(run_id)}: importing it would move it; nothing was "
                     "imported"
                 )  # fmt: skip
+        if self._relation(bundle) == "shard":
+            stored_run = self._stored_run(run_id)
+            assert stored_run is not None  # a shard has a stored run
+            problem = shard_problem(stored_run, bundle.run,
+                                    [t["test_id"] for t in self._stored_tests(run_id)],
+                                    [t["test_id"] for t in bundle.tests])  # fmt: skip
+            if problem is not None:
+                raise ImportConflictError(
+                    f"{where}run {_shown(run_id)} is already in {self.store.path}, recorded by "
+                    f"another pytest session, and this session cannot be a shard of it: "
+                    f"{problem}; nothing was imported"
+                )
         new_steps = [s.step_id for t in bundle.traces if t.trace_id not in owners for s in t.steps]
         stored = {**self.store.step_owners(new_steps),
                   **{i: self._steps[i] for i in new_steps if i in self._steps}}  # fmt: skip
@@ -334,10 +357,31 @@ class Importer:
                 f"{self.store.path}: importing it would move it; nothing was imported"
             )
 
+    def _stored_run(self, run_id: str) -> Run | None:
+        return self._runs[run_id].run if run_id in self._runs else self.store.get_run(run_id)
+
+    def _relation(self, bundle: RunBundle) -> Relation:
+        """``new``: no stored run of its id; ``same``: the stored run is of the same session
+        (maybe exported at another moment); ``merged-already``: a shard whose every test row
+        and trace is stored (imported before); ``shard``: another session's run to merge.
+        """
+        stored = self._stored_run(bundle.run.run_id)
+        if stored is None:
+            return "new"
+        if stored == bundle.run or same_session(stored, bundle.run):
+            return "same"
+        tests = {t["test_id"] for t in self._stored_tests(bundle.run.run_id)}
+        held = all(t["test_id"] in tests for t in bundle.tests) and all(
+            self._stored_trace(t.trace_id) is not None for t in bundle.traces)  # fmt: skip
+        # an empty shard (no test, no trace) is merged again: that changes nothing
+        if held and (bundle.tests or bundle.traces):
+            return "merged-already"
+        return "shard"
+
     def _add(self, bundle: RunBundle, result: ImportResult) -> None:
         run = bundle.run
-        stored_run = self._runs[run.run_id].run if run.run_id in self._runs else (
-            self.store.get_run(run.run_id))  # fmt: skip
+        relation = self._relation(bundle)
+        stored_run = self._stored_run(run.run_id)
         new_traces = []
         for trace in bundle.traces:
             stored = self._stored_trace(trace.trace_id)
@@ -352,6 +396,14 @@ class Importer:
         if stored_run is None:
             result.added.append(run.run_id)
             self.store.save_run(run, new_tests)
+        elif relation == "shard" and (
+            new_tests or new_traces or merge_runs(stored_run, run) != stored_run
+        ):
+            stored_run = merge_runs(stored_run, run)
+            result.merged.append(run.run_id)
+            self.store.save_run(stored_run, new_tests)
+        elif relation in ("shard", "merged-already"):  # an empty shard merged before: the same
+            result.present.append(run.run_id)
         else:
             result.present.append(run.run_id)
             result.kept += stored_run != run
@@ -372,6 +424,7 @@ class Importer:
 
     def _remember(self, added: RunBundle) -> None:
         previous = self._runs.setdefault(added.run.run_id, RunBundle(added.run))
+        previous.run = added.run  # a merged shard changed the record
         previous.tests.extend({k: t.get(k) for k in RUN_TEST_COLUMNS} for t in added.tests)
         for trace in added.traces:
             self._traces[trace.trace_id] = (added.run.run_id, trace)

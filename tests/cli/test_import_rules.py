@@ -89,8 +89,8 @@ def test_importing_the_same_export_twice_says_nothing_was_added(tmp_path: Path) 
         "runs": 1, "run_tests": 1, "traces": 2, "steps": 4}  # fmt: skip
     as_json = json.loads(xray("import", export, "--db", db, "--json").stdout)
     assert as_json["files"][0] == {
-        "file": str(export), "added": [], "already_present": [run.run_id], "traces": 0,
-        "tests": 0, "kept_as_stored": 0, "nothing_added": True,
+        "file": str(export), "added": [], "already_present": [run.run_id], "merged_shards": [],
+        "traces": 0, "tests": 0, "kept_as_stored": 0, "nothing_added": True,
     }  # fmt: skip
 
 

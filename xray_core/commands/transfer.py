@@ -28,8 +28,9 @@ def register(commands: CommandSet) -> None:
         description="Add the runs of JSON-lines files written by `xray export` to the database "
                     "(created when missing). Ids are kept and stored rows are never changed, so "
                     "importing twice adds nothing; a trace id that belongs to another run is "
-                    "refused. Every file is checked completely first: if one is malformed or "
-                    "refused, nothing is imported.",
+                    "refused. CI shards (pytest sessions given one --xray-run-id) become one "
+                    "run: their records are merged. Every file is checked completely first: if "
+                    "one is malformed or refused, nothing is imported.",
     )  # fmt: skip
     load.add_argument("files", metavar="FILE.jsonl", nargs="+", type=file_path)
     load.set_defaults(handler=run_import, json_ok=True)
@@ -66,7 +67,8 @@ def run_import(args: argparse.Namespace, ctx: Context) -> int:
         db = store.path
     if ctx.as_json:
         ctx.print_json({"db": str(db), "files": [
-            {"file": str(p), "added": r.added, "already_present": r.present, "traces": r.traces,
+            {"file": str(p), "added": r.added, "already_present": r.present,
+             "merged_shards": r.merged, "traces": r.traces,
              "tests": r.tests, "kept_as_stored": r.kept, "nothing_added": r.nothing_added}
             for p, r in results
         ]})  # fmt: skip
@@ -82,9 +84,15 @@ def import_line(result: ImportResult) -> str:
         text = "nothing added: the file holds no run"
     elif result.nothing_added:
         text = f"nothing added: its {len(result.present)} run(s) were already present"
+    elif result.merged and not result.added and not result.present:
+        text = (f"merged as a shard into run {', '.join(result.merged)} "
+                f"({result.tests} test(s), {result.traces} trace(s) written)")  # fmt: skip
     else:
         text = (f"{len(result.added)} run(s) added, {len(result.present)} already present "
                 f"({result.traces} trace(s) written)")  # fmt: skip
+        if result.merged:
+            text += (f"; {len(result.merged)} shard(s) merged into "
+                     f"{', '.join(result.merged)}")  # fmt: skip
     if result.kept:
         text += (f"; {result.kept} stored row(s) differ from the file's and were kept as "
                  "stored")  # fmt: skip
