@@ -1,0 +1,298 @@
+"""OpenTelemetry spans become X-Ray traces: :class:`XRaySpanProcessor` and :func:`traces_from_spans`.
+
+A span with no parent (or a remote one, or one whose parent is not captured) starts a trace; the
+spans under it become its steps, nested by their parent links and ordered by start time. Each
+span is a step (:func:`xray_core.otel.mapping.step_record`) — the root span too, since the spans
+of instrumented libraries (an OpenAI call) are often roots — except a root span written by
+X-Ray's own export (it carries ``xray.trace.metadata``), which is the trace alone.
+
+The processor goes the recorder's way: the trace's record is handed to the recorder's store
+(``start_trace`` / ``save_step`` / ``end_trace``) and to the recorder's observer (the pytest
+plugin), so a captured trace is kept, asserted on, baselined and reported like one recorded
+with the SDK. It never raises into the pipeline: a span it cannot read is logged and skipped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+
+from ..recorder import _observers
+from ..serialize import MAX_STRING
+from . import names as n
+from .mapping import parse_json, seconds, span_status, step_record, text
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.sdk.trace import Span
+
+    from ..models import Trace
+    from ..recorder import XRay
+    from ..store.base import Store
+
+logger = logging.getLogger("xray_core")
+
+#: called with each span and the step made of it, to adjust the step in place
+Adjust = Callable[[ReadableSpan, dict[str, Any]], None]
+
+
+def trace_record(span: Any, trace_id: str) -> dict[str, Any]:
+    """The record of a trace starting with root ``span`` (as the recorder makes one)."""
+    name = span.name
+    return {
+        "trace_id": trace_id,
+        "name": name if type(name) is str and name.isascii() and len(name) <= MAX_STRING
+        else text(name),
+        "status": "running",
+        "start_time": seconds(span.start_time),
+        "end_time": None,
+        "duration_ms": None,
+        "metadata": {},
+        "run_id": None,
+        "test_id": None,
+    }  # fmt: skip
+
+
+def _trace_id(span: Any) -> str:
+    """The OpenTelemetry trace id (32 hex digits) for a true root; a new one for a span that
+    continues a trace begun elsewhere (two of them must not share an X-Ray trace id)."""
+    if span.parent is None:
+        return f"{span.context.trace_id:032x}"
+    return uuid.uuid4().hex
+
+
+def finish_trace(
+    record: dict[str, Any],
+    root: ReadableSpan,
+    spans: Iterable[tuple[int, ReadableSpan]],
+    adjust: Adjust | None = None,
+) -> list[dict[str, Any]]:
+    """Fill in ``record`` from its finished ``root`` span and return the step records of
+    ``spans`` (``(arrival, span)`` pairs; ``arrival`` breaks start-time ties)."""
+    trace_id = record["trace_id"]
+    root_id = root.context.span_id
+    meta = (root.attributes or {}).get(n.TRACE_METADATA)
+    trace_only = meta is not None
+    if trace_only:
+        data = parse_json(meta)
+        record["metadata"] = data if type(data) is dict else {"value": data}
+    ordered = sorted(spans, key=lambda e: (e[1].start_time or 0, e[0]))
+    known = {span.context.span_id for _, span in ordered}
+    if trace_only:
+        known.discard(root_id)
+    steps: list[dict[str, Any]] = []
+    for _, span in ordered:
+        span_id = span.context.span_id
+        if span_id == root_id and trace_only:
+            continue
+        parent = span.parent if span_id != root_id else None
+        parent_id = (
+            f"{trace_id}.{parent.span_id:016x}"
+            if parent is not None and parent.span_id in known
+            else None
+        )
+        try:
+            step = step_record(span, trace_id, f"{trace_id}.{span_id:016x}", parent_id, len(steps))
+        except Exception:  # noqa: BLE001 - a span that cannot be read at all is left out
+            logger.exception("xray: span %r could not be captured; left out", span)
+            continue
+        if adjust is not None:
+            adjust(span, step)
+        steps.append(step)
+    status, error = span_status(root, root.events or ())
+    end = seconds(root.end_time)
+    record["end_time"] = end
+    record["duration_ms"] = (end - record["start_time"]) * 1000.0
+    failed = status == "failed" or any(s.get("status") == "failed" for s in steps)
+    record["status"] = "failed" if failed else "completed"
+    if error is not None:
+        record["metadata"]["error"] = error
+    return steps
+
+
+class CapturedTrace:
+    """A trace being captured from spans: what the recorder's observer receives at its end
+    (``record`` and ``steps``, as a :class:`~xray_core.recorder.TraceContext` has them)."""
+
+    __slots__ = ("record", "steps", "store", "root_id", "spans", "span_ids")
+
+    def __init__(self, record: dict[str, Any], store: Store, root_id: int) -> None:
+        self.record = record
+        self.steps: list[dict[str, Any]] = []
+        self.store = store
+        self.root_id = root_id
+        self.spans: list[tuple[int, ReadableSpan]] = []
+        self.span_ids = [root_id]
+
+    @property
+    def trace_id(self) -> str:
+        """The id under which the store keeps this trace."""
+        return self.record["trace_id"]
+
+    def to_model(self) -> Trace:
+        """The trace as a :class:`~xray_core.models.Trace`."""
+        from ..store.records import trace_from_records
+
+        return trace_from_records(self.record, list(self.steps))
+
+
+def _guarded(what: str, func: Any, *args: Any) -> None:
+    try:
+        func(*args)
+    except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
+        logger.exception("xray: %s failed; the pipeline goes on", what)
+
+
+class XRaySpanProcessor(SpanProcessor):
+    """A span processor turning the spans it sees into X-Ray traces.
+
+    Add it to the ``TracerProvider`` your pipeline builds (the pytest plugin adds one to the
+    global provider by itself)::
+
+        provider = TracerProvider()
+        provider.add_span_processor(XRaySpanProcessor())
+
+    :param recorder: the recorder whose store keeps the traces; the default recorder
+        (:func:`xray_core.get_recorder`, looked up when a trace starts) when None. Nothing is
+        captured while that recorder is disabled.
+    :param observed_only: capture only while a trace observer is attached (a pytest session
+        with the plugin): what the plugin installs, so that spans outside pytest cost a lookup.
+    """
+
+    #: recognised by the plugin: a provider holding one gets no second one
+    xray_capture = True
+
+    def __init__(self, recorder: XRay | None = None, *, observed_only: bool = False) -> None:
+        self._recorder = recorder
+        self._observed_only = observed_only
+        #: span id -> (its trace, arrival number), for the spans of traces still open
+        self._open: dict[int, tuple[CapturedTrace, int]] = {}
+        self._arrival = itertools.count()
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Attach a starting span to its trace, or start a trace with it."""
+        try:
+            context = span.get_span_context()
+            parent = span.parent
+            if parent is not None and not parent.is_remote:
+                found = self._open.get(parent.span_id)
+                if found is not None:
+                    capture = found[0]
+                    self._open[context.span_id] = (capture, next(self._arrival))
+                    capture.span_ids.append(context.span_id)
+                    return
+            self._start_trace(span, context.span_id)
+        except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
+            logger.exception("xray: capturing a span start failed; the pipeline goes on")
+
+    def _start_trace(self, span: Span, span_id: int) -> None:
+        if self._observed_only and not _observers:
+            return
+        recorder = self._recorder
+        if recorder is None:
+            from ..ambient import get_recorder
+
+            recorder = get_recorder()
+        if not recorder.enabled:
+            return
+        record = trace_record(span, _trace_id(span))
+        capture = CapturedTrace(record, recorder.store, span_id)
+        if _observers:
+            _guarded("observing a trace start", _observers[-1].trace_started, record)
+        _guarded("storing a trace start", capture.store.start_trace, record)
+        self._open[span_id] = (capture, next(self._arrival))
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Keep a finished span; when it is its trace's root, finish the trace."""
+        try:
+            span_id = span.context.span_id  # type: ignore[union-attr]
+            found = self._open.get(span_id)
+            if found is None:
+                return
+            capture, arrival = found
+            capture.spans.append((arrival, span))
+            if span_id == capture.root_id:
+                self._finish(capture, span)
+        except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
+            logger.exception("xray: capturing a span end failed; the pipeline goes on")
+
+    def _finish(self, capture: CapturedTrace, root: ReadableSpan) -> None:
+        for span_id in capture.span_ids:  # spans still open now are not part of the trace
+            self._open.pop(span_id, None)
+        observer = _observers[-1] if _observers else None
+        adjust = getattr(observer, "span_to_step", None)
+        capture.steps = finish_trace(capture.record, root, capture.spans, adjust)
+        capture.spans = []
+        store = capture.store
+        for step in capture.steps:
+            _guarded("storing a step", store.save_step, step)
+        _guarded("storing a trace end", store.end_trace, capture.record)
+        if observer is not None:
+            _guarded("observing a trace end", observer.trace_finished, capture)
+
+    def shutdown(self) -> None:
+        """Forget the traces still open."""
+        self._open.clear()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Nothing is buffered: traces are handed over when their root span ends."""
+        return True
+
+
+def records_from_spans(
+    spans: Iterable[ReadableSpan], adjust: Adjust | None = None
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Finished spans (from an ``InMemorySpanExporter``, a file, ...) as trace and step records,
+    one pair per root span, in the order the roots started. Never raises for malformed spans.
+    """
+    listed = list(spans)
+    by_id = {span.context.span_id: span for span in listed}  # type: ignore[union-attr]
+    root_of: dict[int, int] = {}
+
+    def find_root(span: ReadableSpan) -> int:
+        seen: list[int] = []
+        while True:
+            span_id = span.context.span_id  # type: ignore[union-attr]
+            if span_id in root_of:
+                found = root_of[span_id]
+                break
+            seen.append(span_id)
+            parent = span.parent
+            above = by_id.get(parent.span_id) if parent is not None else None
+            if above is None or parent.is_remote or parent.span_id in seen:  # type: ignore[union-attr]
+                found = span_id
+                break
+            span = above
+        for span_id in seen:
+            root_of[span_id] = found
+        return found
+
+    groups: dict[int, list[tuple[int, ReadableSpan]]] = {}
+    for arrival, span in enumerate(listed):
+        groups.setdefault(find_root(span), []).append((arrival, span))
+    result = []
+    for root_id in sorted(groups, key=lambda r: by_id[r].start_time or 0):
+        root = by_id[root_id]
+        record = trace_record(root, _trace_id(root))
+        result.append((record, finish_trace(record, root, groups[root_id], adjust)))
+    return result
+
+
+def traces_from_spans(
+    spans: Iterable[ReadableSpan], adjust: Adjust | None = None
+) -> list[Trace]:
+    """Finished spans as :class:`~xray_core.models.Trace` objects (see :func:`records_from_spans`)::
+
+        exporter = InMemorySpanExporter()
+        ...  # the pipeline runs with a SimpleSpanProcessor(exporter)
+        [trace] = traces_from_spans(exporter.get_finished_spans())
+        trace.decision("B0X")
+    """
+    from ..store.records import trace_from_records
+
+    return [trace_from_records(r, s) for r, s in records_from_spans(spans, adjust)]

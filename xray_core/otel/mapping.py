@@ -1,0 +1,331 @@
+"""One finished OpenTelemetry span as an X-Ray step record (see docs/otel.md, "Capture").
+
+The record is the dict the recorder builds for a step (``step_id``, ``parent_id``, ``name``,
+``input``, ``output``, ``reasoning``, ``metadata``, ``status``, ``error``, times), so a captured
+span goes wherever a recorded step goes. The mapping follows the OpenInference semantic
+conventions and the OpenTelemetry ``gen_ai.*`` ones; the ``xray.*`` names (:mod:`.names`) add
+evaluations, reasoning and metadata. An attribute of the wrong type or a value that does not
+parse is kept as it came (or left out) — reading a span never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..serialize import MAX_STRING, loads_json, to_jsonable
+from . import names as n
+
+logger = logging.getLogger("xray_core")
+
+_MISSING: Any = object()
+#: attributes read into the step itself; the rest of the span's attributes are kept in
+#: ``metadata["attributes"]`` (``llm.*``/``gen_ai.*`` ones in ``metadata["llm"]``)
+_READ = frozenset(
+    (n.SPAN_KIND, n.INPUT_VALUE, n.INPUT_MIME_TYPE, n.OUTPUT_VALUE, n.OUTPUT_MIME_TYPE,
+     n.METADATA, n.REASONING, n.STEP_METADATA, n.TRACE_METADATA)
+)  # fmt: skip
+_ERROR_CODE = 2  # opentelemetry.trace.StatusCode.ERROR (an enum whose value is 2)
+
+
+def text(value: Any) -> str:
+    """``value`` as valid, bounded text; never raises."""
+    if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+        return value
+    try:
+        converted = to_jsonable(value if type(value) is str else str(value))
+    except Exception:  # noqa: BLE001 - a broken __str__
+        converted = to_jsonable(value)
+    return converted if type(converted) is str else str(converted)
+
+
+def _jsonable(value: Any) -> Any:
+    """An attribute value as JSON-able data (the SDK keeps sequences as tuples)."""
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() and len(value) <= MAX_STRING else to_jsonable(value)
+    if kind is bool or kind is int:
+        return value
+    return to_jsonable(list(value) if kind is tuple else value)
+
+
+def parse_json(value: Any) -> Any:
+    """A JSON attribute's data; text that is not JSON is kept as text (never raises)."""
+    if type(value) is not str:
+        return _jsonable(value)
+    try:
+        return to_jsonable(loads_json(value))
+    except (ValueError, RecursionError):
+        return _jsonable(value)
+
+
+def _json_object(value: Any) -> dict[str, Any] | None:
+    """A JSON-object attribute as a dict, or None when it is missing or not an object."""
+    if value is _MISSING or value is None:
+        return None
+    data = parse_json(value)
+    return data if type(data) is dict else None
+
+
+def io_value(value: Any, mime_type: Any) -> Any:
+    """``input.value``/``output.value``: parsed when its mime type says JSON, else as it is."""
+    if value is _MISSING:
+        return None
+    if type(mime_type) is str and "json" in mime_type:
+        return parse_json(value)
+    return _jsonable(value)
+
+
+def _int(value: Any) -> int | None:
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is str and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _float(value: Any) -> float | None:
+    if type(value) is float or type(value) is int:
+        return value
+    if type(value) is str:
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _messages(attrs: dict[str, Any], prefix: str, strip: str) -> list[dict[str, Any]]:
+    """``<prefix>.<i>.<strip><field>`` attributes as a list of message dicts, by index."""
+    found: dict[int, dict[str, Any]] = {}
+    start = len(prefix) + 1
+    for key in [k for k in attrs if k.startswith(prefix) and k[start - 1 : start] == "."]:
+        index, _, field = key[start:].partition(".")
+        if not index.isdigit() or not field:
+            continue
+        value = attrs.pop(key)
+        found.setdefault(int(index), {})[field.removeprefix(strip)] = _jsonable(value)
+    return [found[i] for i in sorted(found)]
+
+
+def _first(attrs: dict[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` present (every one of them is taken out of ``attrs``)."""
+    found = _MISSING
+    for key in keys:
+        value = attrs.pop(key, _MISSING)
+        if found is _MISSING:
+            found = value
+    return None if found is _MISSING else found
+
+
+def llm_metadata(attrs: dict[str, Any]) -> dict[str, Any]:
+    """``llm.*``/``gen_ai.*`` attributes as ``metadata["llm"]`` (the keys of
+    ``add_llm_metadata``: ``model``, ``tokens_used``, ``temperature``, then the rest).
+
+    ``attrs`` holds only those attributes; it is emptied.
+    """
+    params = _json_object(attrs.pop(n.LLM_INVOCATION_PARAMETERS, _MISSING))
+    model = _first(attrs, n.LLM_MODEL_NAME, n.GEN_AI_RESPONSE_MODEL, n.GEN_AI_REQUEST_MODEL)
+    prompt = _int(_first(attrs, n.LLM_TOKEN_COUNT_PROMPT, n.GEN_AI_USAGE_INPUT_TOKENS,
+                         n.GEN_AI_USAGE_PROMPT_TOKENS))  # fmt: skip
+    completion = _int(_first(attrs, n.LLM_TOKEN_COUNT_COMPLETION, n.GEN_AI_USAGE_OUTPUT_TOKENS,
+                             n.GEN_AI_USAGE_COMPLETION_TOKENS))  # fmt: skip
+    total = _int(_first(attrs, n.LLM_TOKEN_COUNT_TOTAL))
+    if total is None and prompt is not None and completion is not None:
+        total = prompt + completion
+    temperature = _float(_first(attrs, n.GEN_AI_REQUEST_TEMPERATURE))
+    if temperature is None and params is not None:
+        temperature = _float(params.get("temperature"))
+    llm: dict[str, Any] = {
+        "model": None if model is None else text(model),
+        "tokens_used": total,
+        "temperature": temperature,
+    }
+    if prompt is not None:
+        llm["prompt_tokens"] = prompt
+    if completion is not None:
+        llm["completion_tokens"] = completion
+    provider = _first(attrs, n.LLM_PROVIDER, n.GEN_AI_PROVIDER_NAME, n.LLM_SYSTEM, n.GEN_AI_SYSTEM)
+    if provider is not None:
+        llm["provider"] = _jsonable(provider)
+    if params is not None:
+        llm["invocation_parameters"] = params
+    for key, prefix, strip in (
+        ("input_messages", n.LLM_INPUT_MESSAGES, "message."),
+        ("output_messages", n.LLM_OUTPUT_MESSAGES, "message."),
+        ("input_messages", n.GEN_AI_PROMPT, ""),
+        ("output_messages", n.GEN_AI_COMPLETION, ""),
+    ):
+        messages = _messages(attrs, prefix, strip)
+        if messages and key not in llm:
+            llm[key] = messages
+    for key, attribute in (("prompts", n.LLM_PROMPTS), ("prompt_template", n.LLM_PROMPT_TEMPLATE),
+                           ("finish_reasons", n.GEN_AI_FINISH_REASONS)):  # fmt: skip
+        value = attrs.pop(attribute, _MISSING)
+        if value is not _MISSING:
+            llm[key] = _jsonable(value)
+    if attrs:
+        llm["attributes"] = {key: _jsonable(value) for key, value in attrs.items()}
+    return llm
+
+
+def _filter(data: Any) -> dict[str, Any]:
+    if type(data) is not dict:
+        return {"name": text(data), "passed": False, "detail": None}
+    detail = data.get("detail")
+    return {
+        "name": text(data.get("name", "?")),
+        "passed": data.get("passed") is True,
+        "detail": None if detail is None else text(detail),
+    }
+
+
+def evaluation(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """An ``xray.evaluation`` event's attributes as an evaluation (None without an item id).
+
+    ``xray.qualified`` missing: qualified when every filter passed (and there is one).
+    """
+    item_id = attrs.get(n.EVAL_ITEM_ID)
+    if item_id is None:
+        return None
+    filters: list[dict[str, Any]] = []
+    listed = attrs.get(n.EVAL_FILTERS)
+    if listed is not None:
+        data = parse_json(listed)
+        filters.extend(_filter(f) for f in (data if type(data) is list else [data]))
+    by_name: dict[str, dict[str, Any]] = {}
+    for key, value in attrs.items():
+        if not key.startswith(n.EVAL_FILTER_PREFIX):
+            continue
+        name, dot, field = key[len(n.EVAL_FILTER_PREFIX) :].rpartition(".")
+        if not dot or field not in ("passed", "detail"):
+            continue
+        entry = by_name.setdefault(name, {"name": text(name), "passed": False, "detail": None})
+        if field == "passed":
+            entry["passed"] = value is True
+        else:
+            entry["detail"] = text(value)
+    filters.extend(by_name.values())
+    qualified = attrs.get(n.EVAL_QUALIFIED)
+    if type(qualified) is not bool:
+        qualified = bool(filters) and all(f["passed"] for f in filters)
+    item_data = _json_object(attrs.get(n.EVAL_ITEM_DATA, _MISSING))
+    reasoning = attrs.get(n.EVAL_REASONING)
+    return {
+        "item_id": text(item_id),
+        "item_data": {} if item_data is None else item_data,
+        "filters": filters,
+        "qualified": qualified,
+        "reasoning": None if reasoning is None else text(reasoning),
+    }
+
+
+def exception_error(attrs: Mapping[str, Any]) -> str:
+    """An ``exception`` event as a step error: ``"<Type>: <message>"``, then the stack trace."""
+    # the SDK names it "<module>.<qualname>"; X-Ray errors start with the class name alone
+    kind = text(attrs.get(n.EXCEPTION_TYPE) or "Exception").rpartition(".")[2] or "Exception"
+    message = text(attrs.get(n.EXCEPTION_MESSAGE) or "")
+    stack = attrs.get(n.EXCEPTION_STACKTRACE)
+    head = f"{kind}: {message}"
+    return head if not stack else f"{head}\n{text(stack)}".rstrip("\n")
+
+
+def seconds(nanoseconds: Any) -> float:
+    """An OpenTelemetry time (ns since the epoch) in seconds; now when it is missing."""
+    return nanoseconds / 1e9 if type(nanoseconds) is int else time.time()
+
+
+def span_status(span: Any, events: Iterable[Any]) -> tuple[str, str | None]:
+    """``("failed", error)`` for a span whose status is ERROR, else ``("completed", None)``.
+
+    The error is the span's last ``exception`` event, else the status description.
+    """
+    status = getattr(span, "status", None)
+    code = getattr(status, "status_code", None)
+    if getattr(code, "value", code) != _ERROR_CODE:
+        return "completed", None
+    error = None
+    for event in events:
+        if event.name == n.EXCEPTION_EVENT:
+            error = exception_error(event.attributes or {})
+    if error is None:
+        description = getattr(status, "description", None)
+        error = f"Error: {text(description)}" if description else "Error: span status ERROR"
+    return "failed", error
+
+
+def step_record(
+    span: Any, trace_id: str, step_id: str, parent_id: str | None, order: int
+) -> dict[str, Any]:
+    """The X-Ray step record of a finished span (``ReadableSpan``). Never raises for any
+    attributes or events; a span that cannot be read at all raises (the caller logs it)."""
+    attrs = dict(span.attributes or {})
+    events = tuple(span.events or ())
+    start, end = seconds(span.start_time), seconds(span.end_time)
+    status, error = span_status(span, events)
+    name = span.name
+    record: dict[str, Any] = {
+        "step_id": step_id,
+        "trace_id": trace_id,
+        "parent_id": parent_id,
+        "name": name if type(name) is str and name.isascii() and len(name) <= MAX_STRING else text(name),
+        "step_order": order,
+        "input": io_value(attrs.get(n.INPUT_VALUE, _MISSING), attrs.get(n.INPUT_MIME_TYPE)),
+        "output": io_value(attrs.get(n.OUTPUT_VALUE, _MISSING), attrs.get(n.OUTPUT_MIME_TYPE)),
+        "reasoning": None,
+        "metadata": metadata(attrs, events),
+        "status": status,
+        "error": error,
+        "start_time": start,
+        "end_time": end,
+        "duration_ms": (end - start) * 1000.0,
+    }
+    reasoning = attrs.get(n.REASONING)
+    if reasoning is not None:
+        record["reasoning"] = text(reasoning)
+    return record
+
+
+def metadata(attrs: dict[str, Any], events: tuple[Any, ...]) -> dict[str, Any]:
+    """The step's metadata: ``xray.metadata``, OpenInference ``metadata``, the span kind, the
+    LLM call, the evaluations and every other attribute (under ``"attributes"``)."""
+    data = _json_object(attrs.get(n.STEP_METADATA, _MISSING)) or {}
+    extra = _json_object(attrs.get(n.METADATA, _MISSING))
+    if extra:
+        for key, value in extra.items():
+            data.setdefault(key, value)
+    kind = attrs.get(n.SPAN_KIND)
+    if kind is not None:
+        data.setdefault("span_kind", text(kind))
+    llm: dict[str, Any] | None = None
+    rest: dict[str, Any] | None = None
+    for key, value in attrs.items():
+        if key in _READ:
+            continue
+        if key.startswith("llm.") or key.startswith("gen_ai."):
+            if llm is None:
+                llm = {}
+            llm[key] = value
+        else:
+            if rest is None:
+                rest = {}
+            rest[text(key)] = _jsonable(value)
+    if llm is not None and "llm" not in data:
+        data["llm"] = llm_metadata(llm)
+    elif kind == "LLM" and "llm" not in data:
+        data["llm"] = {"model": None, "tokens_used": None, "temperature": None}
+    if rest:
+        data.setdefault("attributes", rest)
+    evaluations = [
+        e
+        for e in (evaluation(ev.attributes or {}) for ev in events if ev.name == n.EVALUATION_EVENT)
+        if e is not None
+    ]
+    if evaluations:
+        found = data.get("evaluations")
+        data["evaluations"] = (found if type(found) is list else []) + evaluations
+    return data
