@@ -112,32 +112,46 @@ def _messages(attrs: dict[str, Any], prefix: str, strip: str) -> list[dict[str, 
     return [found[i] for i in sorted(found)]
 
 
-def _first(attrs: dict[str, Any], *keys: str) -> Any:
-    """The first of ``keys`` present (every one of them is taken out of ``attrs``)."""
-    found = _MISSING
+def _first(attrs: dict[str, Any], *keys: str) -> tuple[str, Any]:
+    """The first of ``keys`` present and its value (every one of them is taken out of
+    ``attrs``); ``("", None)`` when none is."""
+    found: tuple[str, Any] = ("", None)
     for key in keys:
         value = attrs.pop(key, _MISSING)
-        if found is _MISSING:
-            found = value
-    return None if found is _MISSING else found
+        if value is not _MISSING and not found[0]:
+            found = (key, value)
+    return found
 
 
 def llm_metadata(attrs: dict[str, Any]) -> dict[str, Any]:
     """``llm.*``/``gen_ai.*`` attributes as ``metadata["llm"]`` (the keys of
     ``add_llm_metadata``: ``model``, ``tokens_used``, ``temperature``, then the rest).
 
-    ``attrs`` holds only those attributes; it is emptied.
+    ``attrs`` holds only those attributes; it is emptied. A value that does not read as what
+    its name says (tokens that are no integer) is kept under ``"attributes"``.
     """
-    params = _json_object(attrs.pop(n.LLM_INVOCATION_PARAMETERS, _MISSING))
-    model = _first(attrs, n.LLM_MODEL_NAME, n.GEN_AI_RESPONSE_MODEL, n.GEN_AI_REQUEST_MODEL)
-    prompt = _int(_first(attrs, n.LLM_TOKEN_COUNT_PROMPT, n.GEN_AI_USAGE_INPUT_TOKENS,
-                         n.GEN_AI_USAGE_PROMPT_TOKENS))  # fmt: skip
-    completion = _int(_first(attrs, n.LLM_TOKEN_COUNT_COMPLETION, n.GEN_AI_USAGE_OUTPUT_TOKENS,
-                             n.GEN_AI_USAGE_COMPLETION_TOKENS))  # fmt: skip
-    total = _int(_first(attrs, n.LLM_TOKEN_COUNT_TOTAL))
+    unread: dict[str, Any] = {}
+
+    def number(keys: tuple[str, ...], convert: Any) -> Any:
+        key, value = _first(attrs, *keys)
+        converted = None if value is None else convert(value)
+        if converted is None and value is not None:
+            unread[key] = value
+        return converted
+
+    raw_params = attrs.pop(n.LLM_INVOCATION_PARAMETERS, _MISSING)
+    params = _json_object(raw_params)
+    if params is None and raw_params is not _MISSING:
+        unread[n.LLM_INVOCATION_PARAMETERS] = raw_params
+    model = _first(attrs, n.LLM_MODEL_NAME, n.GEN_AI_RESPONSE_MODEL, n.GEN_AI_REQUEST_MODEL)[1]
+    prompt = number((n.LLM_TOKEN_COUNT_PROMPT, n.GEN_AI_USAGE_INPUT_TOKENS,
+                     n.GEN_AI_USAGE_PROMPT_TOKENS), _int)  # fmt: skip
+    completion = number((n.LLM_TOKEN_COUNT_COMPLETION, n.GEN_AI_USAGE_OUTPUT_TOKENS,
+                         n.GEN_AI_USAGE_COMPLETION_TOKENS), _int)  # fmt: skip
+    total = number((n.LLM_TOKEN_COUNT_TOTAL,), _int)
     if total is None and prompt is not None and completion is not None:
         total = prompt + completion
-    temperature = _float(_first(attrs, n.GEN_AI_REQUEST_TEMPERATURE))
+    temperature = number((n.GEN_AI_REQUEST_TEMPERATURE,), _float)
     if temperature is None and params is not None:
         temperature = _float(params.get("temperature"))
     llm: dict[str, Any] = {
@@ -149,7 +163,9 @@ def llm_metadata(attrs: dict[str, Any]) -> dict[str, Any]:
         llm["prompt_tokens"] = prompt
     if completion is not None:
         llm["completion_tokens"] = completion
-    provider = _first(attrs, n.LLM_PROVIDER, n.GEN_AI_PROVIDER_NAME, n.LLM_SYSTEM, n.GEN_AI_SYSTEM)
+    provider = _first(
+        attrs, n.LLM_PROVIDER, n.GEN_AI_PROVIDER_NAME, n.LLM_SYSTEM, n.GEN_AI_SYSTEM
+    )[1]
     if provider is not None:
         llm["provider"] = _jsonable(provider)
     if params is not None:
@@ -168,8 +184,9 @@ def llm_metadata(attrs: dict[str, Any]) -> dict[str, Any]:
         value = attrs.pop(attribute, _MISSING)
         if value is not _MISSING:
             llm[key] = _jsonable(value)
-    if attrs:
-        llm["attributes"] = {key: _jsonable(value) for key, value in attrs.items()}
+    unread.update(attrs)
+    if unread:
+        llm["attributes"] = {key: _jsonable(value) for key, value in unread.items()}
     return llm
 
 
@@ -293,16 +310,24 @@ def step_record(
 def metadata(attrs: dict[str, Any], events: tuple[Any, ...]) -> dict[str, Any]:
     """The step's metadata: ``xray.metadata``, OpenInference ``metadata``, the span kind, the
     LLM call, the evaluations and every other attribute (under ``"attributes"``)."""
-    data = _json_object(attrs.get(n.STEP_METADATA, _MISSING)) or {}
-    extra = _json_object(attrs.get(n.METADATA, _MISSING))
-    if extra:
+    rest: dict[str, Any] | None = None
+    raw = attrs.get(n.STEP_METADATA, _MISSING)
+    data = _json_object(raw)
+    if data is None:
+        data = {}
+        if raw is not _MISSING:
+            rest = {n.STEP_METADATA: _jsonable(raw)}
+    raw = attrs.get(n.METADATA, _MISSING)
+    extra = _json_object(raw)
+    if extra is not None:
         for key, value in extra.items():
             data.setdefault(key, value)
+    elif raw is not _MISSING:
+        rest = {**(rest or {}), n.METADATA: _jsonable(raw)}
     kind = attrs.get(n.SPAN_KIND)
     if kind is not None:
         data.setdefault("span_kind", text(kind))
     llm: dict[str, Any] | None = None
-    rest: dict[str, Any] | None = None
     for key, value in attrs.items():
         if key in _READ:
             continue
