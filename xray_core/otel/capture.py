@@ -14,7 +14,6 @@ with the SDK. It never raises into the pipeline: a span it cannot read is logged
 
 from __future__ import annotations
 
-import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -66,14 +65,26 @@ def _trace_id(span: Any) -> str:
     return uuid.uuid4().hex
 
 
+#: a finished span as the trace's assembly reads it: (start time in ns, the order it started
+#: in, its span id, its parent's span id or None, the span)
+Entry = tuple[int, int, int, "int | None", ReadableSpan]
+
+
+def entry(span: ReadableSpan, order: int, parent_id: int | None) -> Entry:
+    """The :data:`Entry` of a finished span."""
+    start = span.start_time
+    return (start if type(start) is int else 0, order, span.context.span_id, parent_id, span)
+
+
 def finish_trace(
     record: dict[str, Any],
     root: ReadableSpan,
-    spans: Iterable[tuple[int, ReadableSpan]],
+    entries: list[Entry],
     adjust: Adjust | None = None,
 ) -> list[dict[str, Any]]:
-    """Fill in ``record`` from its finished ``root`` span and return the step records of
-    ``spans`` (``(arrival, span)`` pairs; ``arrival`` breaks start-time ties)."""
+    """Fill in ``record`` from its finished ``root`` span and return the step records of the
+    spans of ``entries`` (the root's among them), ordered by start time, then by start order.
+    """
     trace_id = record["trace_id"]
     root_id = root.context.span_id
     meta = (root.attributes or {}).get(n.TRACE_METADATA)
@@ -81,35 +92,37 @@ def finish_trace(
     if trace_only:
         data = parse_json(meta)
         record["metadata"] = data if type(data) is dict else {"value": data}
-    ordered = sorted(spans, key=lambda e: (e[1].start_time or 0, e[0]))
-    known = {span.context.span_id for _, span in ordered}
+    entries.sort()  # by start time, then start order: unique, so spans are never compared
+    prefix = trace_id + "."
+    step_ids = {e[2]: f"{prefix}{e[2]:016x}" for e in entries}
     if trace_only:
-        known.discard(root_id)
+        step_ids.pop(root_id, None)
     steps: list[dict[str, Any]] = []
-    for _, span in ordered:
-        span_id = span.context.span_id
-        if span_id == root_id and trace_only:
-            continue
-        parent = span.parent if span_id != root_id else None
-        parent_id = (
-            f"{trace_id}.{parent.span_id:016x}"
-            if parent is not None and parent.span_id in known
-            else None
-        )
+    append = steps.append
+    failed = False
+    for _, _, span_id, parent, span in entries:
+        if span_id == root_id:
+            if trace_only:
+                continue
+            parent = None
         try:
-            step = step_record(span, trace_id, f"{trace_id}.{span_id:016x}", parent_id, len(steps))
+            step = step_record(
+                span, trace_id, step_ids[span_id],
+                None if parent is None else step_ids.get(parent), len(steps),
+            )  # fmt: skip
         except Exception:  # noqa: BLE001 - a span that cannot be read at all is left out
             logger.exception("xray: span %r could not be captured; left out", span)
             continue
         if adjust is not None:
             adjust(span, step)
-        steps.append(step)
+        if step.get("status") == "failed":
+            failed = True
+        append(step)
     status, error = span_status(root, root.events or ())
     end = seconds(root.end_time)
     record["end_time"] = end
     record["duration_ms"] = (end - record["start_time"]) * 1000.0
-    failed = status == "failed" or any(s.get("status") == "failed" for s in steps)
-    record["status"] = "failed" if failed else "completed"
+    record["status"] = "failed" if failed or status == "failed" else "completed"
     if error is not None:
         record["metadata"]["error"] = error
     return steps
@@ -119,14 +132,16 @@ class CapturedTrace:
     """A trace being captured from spans: what the recorder's observer receives at its end
     (``record`` and ``steps``, as a :class:`~xray_core.recorder.TraceContext` has them)."""
 
-    __slots__ = ("record", "steps", "store", "root_id", "spans", "span_ids")
+    __slots__ = ("record", "steps", "store", "root_id", "ended", "span_ids")
 
     def __init__(self, record: dict[str, Any], store: Store, root_id: int) -> None:
         self.record = record
         self.steps: list[dict[str, Any]] = []
         self.store = store
         self.root_id = root_id
-        self.spans: list[tuple[int, ReadableSpan]] = []
+        #: the spans ended so far
+        self.ended: list[Entry] = []
+        #: the ids of its spans, in the order they started
         self.span_ids = [root_id]
 
     @property
@@ -170,27 +185,33 @@ class XRaySpanProcessor(SpanProcessor):
     def __init__(self, recorder: XRay | None = None, *, observed_only: bool = False) -> None:
         self._recorder = recorder
         self._observed_only = observed_only
-        #: span id -> (its trace, arrival number), for the spans of traces still open
-        self._open: dict[int, tuple[CapturedTrace, int]] = {}
-        self._arrival = itertools.count()
+        #: span id -> (its trace, the order it started in, its parent's span id), for the
+        #: spans of traces still open
+        self._open: dict[int, tuple[CapturedTrace, int, int | None]] = {}
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Attach a starting span to its trace, or start a trace with it."""
         try:
-            context = span.get_span_context()
-            parent = span.parent
+            read: Any = span  # the SDK's fields are not in its types
+            try:  # the SDK's fields: each property costs a call
+                parent, context = read._parent, read._context
+            except AttributeError:
+                parent, context = read.parent, read.get_span_context()
             if parent is not None and not parent.is_remote:
-                found = self._open.get(parent.span_id)
+                parent_id = parent.span_id
+                found = self._open.get(parent_id)
                 if found is not None:
                     capture = found[0]
-                    self._open[context.span_id] = (capture, next(self._arrival))
-                    capture.span_ids.append(context.span_id)
+                    span_id = context.span_id
+                    span_ids = capture.span_ids
+                    self._open[span_id] = (capture, len(span_ids), parent_id)
+                    span_ids.append(span_id)
                     return
-            self._start_trace(span, context.span_id)
+            self._start_trace(span)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: capturing a span start failed; the pipeline goes on")
 
-    def _start_trace(self, span: Span, span_id: int) -> None:
+    def _start_trace(self, span: Span) -> None:
         if self._observed_only and not _observers:
             return
         recorder = self._recorder
@@ -200,38 +221,50 @@ class XRaySpanProcessor(SpanProcessor):
             recorder = get_recorder()
         if not recorder.enabled:
             return
+        span_id = span.context.span_id
         record = trace_record(span, _trace_id(span))
         capture = CapturedTrace(record, recorder.store, span_id)
         if _observers:
             _guarded("observing a trace start", _observers[-1].trace_started, record)
         _guarded("storing a trace start", capture.store.start_trace, record)
-        self._open[span_id] = (capture, next(self._arrival))
+        self._open[span_id] = (capture, 0, None)
 
     def on_end(self, span: ReadableSpan) -> None:
         """Keep a finished span; when it is its trace's root, finish the trace."""
         try:
-            span_id = span.context.span_id  # type: ignore[union-attr]
+            read: Any = span  # the SDK's fields are not in its types
+            try:  # the SDK's fields: each property costs a call
+                span_id, start = read._context.span_id, read._start_time
+            except AttributeError:
+                span_id, start = read.context.span_id, read.start_time
             found = self._open.get(span_id)
             if found is None:
                 return
-            capture, arrival = found
-            capture.spans.append((arrival, span))
+            capture, order, parent_id = found
+            capture.ended.append(
+                (start if type(start) is int else 0, order, span_id, parent_id, span)
+            )
             if span_id == capture.root_id:
                 self._finish(capture, span)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: capturing a span end failed; the pipeline goes on")
 
     def _finish(self, capture: CapturedTrace, root: ReadableSpan) -> None:
+        open_spans = self._open
         for span_id in capture.span_ids:  # spans still open now are not part of the trace
-            self._open.pop(span_id, None)
+            open_spans.pop(span_id, None)
         observer = _observers[-1] if _observers else None
         adjust = getattr(observer, "span_to_step", None)
-        capture.steps = finish_trace(capture.record, root, capture.spans, adjust)
-        capture.spans = []
-        store = capture.store
-        for step in capture.steps:
-            _guarded("storing a step", store.save_step, step)
-        _guarded("storing a trace end", store.end_trace, capture.record)
+        steps = finish_trace(capture.record, root, capture.ended, adjust)
+        capture.steps = steps
+        capture.ended = []
+        save_step = capture.store.save_step
+        try:
+            for step in steps:
+                save_step(step)
+        except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
+            logger.exception("xray: storing a step failed; the pipeline goes on")
+        _guarded("storing a trace end", capture.store.end_trace, capture.record)
         if observer is not None:
             _guarded("observing a trace end", observer.trace_finished, capture)
 
@@ -251,20 +284,20 @@ def records_from_spans(
     one pair per root span, in the order the roots started. Never raises for malformed spans.
     """
     listed = list(spans)
-    by_id = {span.context.span_id: span for span in listed}  # type: ignore[union-attr]
+    by_id = {span.context.span_id: span for span in listed}
     root_of: dict[int, int] = {}
 
     def find_root(span: ReadableSpan) -> int:
         seen: list[int] = []
         while True:
-            span_id = span.context.span_id  # type: ignore[union-attr]
+            span_id = span.context.span_id
             if span_id in root_of:
                 found = root_of[span_id]
                 break
             seen.append(span_id)
             parent = span.parent
             above = by_id.get(parent.span_id) if parent is not None else None
-            if above is None or parent.is_remote or parent.span_id in seen:  # type: ignore[union-attr]
+            if parent is None or above is None or parent.is_remote or parent.span_id in seen:
                 found = span_id
                 break
             span = above
@@ -272,9 +305,12 @@ def records_from_spans(
             root_of[span_id] = found
         return found
 
-    groups: dict[int, list[tuple[int, ReadableSpan]]] = {}
-    for arrival, span in enumerate(listed):
-        groups.setdefault(find_root(span), []).append((arrival, span))
+    groups: dict[int, list[Entry]] = {}
+    for order, span in enumerate(listed):
+        root_id = find_root(span)
+        parent = span.parent
+        parent_id = None if parent is None or root_id == span.context.span_id else parent.span_id
+        groups.setdefault(root_id, []).append(entry(span, order, parent_id))
     result = []
     for root_id in sorted(groups, key=lambda r: by_id[r].start_time or 0):
         root = by_id[root_id]

@@ -10,24 +10,22 @@ parse is kept as it came (or left out) — reading a span never raises.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..serialize import MAX_STRING, loads_json, to_jsonable
+from opentelemetry.trace import StatusCode
+
+from ..serialize import MAX_DEPTH, MAX_ITEMS, MAX_STRING, escape_surrogates_in, to_jsonable
 from . import names as n
 
 logger = logging.getLogger("xray_core")
 
 _MISSING: Any = object()
-#: attributes read into the step itself; the rest of the span's attributes are kept in
-#: ``metadata["attributes"]`` (``llm.*``/``gen_ai.*`` ones in ``metadata["llm"]``)
-_READ = frozenset(
-    (n.SPAN_KIND, n.INPUT_VALUE, n.INPUT_MIME_TYPE, n.OUTPUT_VALUE, n.OUTPUT_MIME_TYPE,
-     n.METADATA, n.REASONING, n.STEP_METADATA, n.TRACE_METADATA)
-)  # fmt: skip
-_ERROR_CODE = 2  # opentelemetry.trace.StatusCode.ERROR (an enum whose value is 2)
+_ERROR = StatusCode.ERROR  # looked up once: an enum member's lookup is slow
 
 
 def text(value: Any) -> str:
@@ -51,14 +49,42 @@ def _jsonable(value: Any) -> Any:
     return to_jsonable(list(value) if kind is tuple else value)
 
 
+def _finite(literal: str) -> Any:
+    value = float(literal)  # "1e999" is inf: stored as to_jsonable stores it
+    if value - value == 0:
+        return value
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+# json.loads without its Python-level wrapping; NaN and infinities become to_jsonable's text
+_scan = json.JSONDecoder(parse_constant=str, parse_float=_finite).scan_once  # type: ignore[attr-defined]
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def parse_json(value: Any) -> Any:
     """A JSON attribute's data; text that is not JSON is kept as text (never raises)."""
     if type(value) is not str:
         return _jsonable(value)
     try:
-        return to_jsonable(loads_json(value))
-    except (ValueError, RecursionError):
-        return _jsonable(value)
+        data, end = _scan(value, 0)
+    except (StopIteration, ValueError, RecursionError):
+        end = -1
+    if end != len(value):  # not JSON, or around whitespace: json.loads says which
+        try:
+            data = json.loads(value, parse_constant=str, parse_float=_finite)
+        except (ValueError, RecursionError):
+            return _jsonable(value)
+    if value.isascii():  # then no lone surrogate, unless written as an escape
+        if "\\u" in value and _SURROGATE_ESCAPE.search(value):
+            data = escape_surrogates_in(data)
+        # Short JSON cannot hold what to_jsonable bounds: a string over MAX_STRING, a container
+        # over MAX_ITEMS (each entry takes two characters), nesting deeper than MAX_DEPTH
+        size = len(value)
+        if size <= 2 * MAX_DEPTH or (
+            size <= 2 * MAX_ITEMS and value.count("[") + value.count("{") <= MAX_DEPTH
+        ):
+            return data
+    return to_jsonable(data)
 
 
 def _json_object(value: Any) -> dict[str, Any] | None:
@@ -237,7 +263,10 @@ def evaluation(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
         "item_data": {} if item_data is None else item_data,
         "filters": filters,
         "qualified": qualified,
-        "reasoning": None if reasoning is None else text(reasoning),
+        "reasoning": reasoning
+        if reasoning is None or (type(reasoning) is str and reasoning.isascii()
+                                 and len(reasoning) <= MAX_STRING)
+        else text(reasoning),
     }
 
 
@@ -263,7 +292,7 @@ def span_status(span: Any, events: Iterable[Any]) -> tuple[str, str | None]:
     """
     status = getattr(span, "status", None)
     code = getattr(status, "status_code", None)
-    if getattr(code, "value", code) != _ERROR_CODE:
+    if code is not _ERROR:
         return "completed", None
     error = None
     for event in events:
@@ -275,62 +304,106 @@ def span_status(span: Any, events: Iterable[Any]) -> tuple[str, str | None]:
     return "failed", error
 
 
+def attributes(holder: Any) -> dict[str, Any]:
+    """A span's or event's attributes as a plain dict of its own (the SDK's are read-only)."""
+    raw = holder.attributes
+    return {} if raw is None else _copy(raw)
+
+
+def _copy(raw: Any) -> dict[str, Any]:
+    try:
+        copied = raw.copy()  # BoundedAttributes and mappingproxy copy what they hold as a dict
+    except Exception:  # noqa: BLE001 - a mapping without copy()
+        return dict(raw)
+    return copied if type(copied) is dict else dict(copied)
+
+
 def step_record(
     span: Any, trace_id: str, step_id: str, parent_id: str | None, order: int
 ) -> dict[str, Any]:
     """The X-Ray step record of a finished span (``ReadableSpan``). Never raises for any
-    attributes or events; a span that cannot be read at all raises (the caller logs it)."""
-    attrs = dict(span.attributes or {})
-    events = tuple(span.events or ())
-    start, end = seconds(span.start_time), seconds(span.end_time)
-    status, error = span_status(span, events)
-    name = span.name
-    record: dict[str, Any] = {
+    attributes or events; a span that cannot be read at all raises (the caller logs it).
+
+    Written for speed (it runs once per span): the attributes read are popped off a copy, and
+    the loop over the rest runs only when there is a rest.
+    """
+    try:  # the SDK's fields: its properties copy (attributes, events) and cost a call each
+        raw, events, start, end, status, name = (
+            span._attributes, span._events, span._start_time, span._end_time, span._status,
+            span._name,
+        )  # fmt: skip
+    except AttributeError:  # another ReadableSpan-like object: its public properties
+        raw, events, start, end, status, name = (
+            span.attributes, span.events, span.start_time, span.end_time, span.status, span.name,
+        )  # fmt: skip
+    attrs = {} if raw is None else _copy(raw)
+    pop = attrs.pop
+    start = start / 1e9 if type(start) is int else time.time()
+    end = end / 1e9 if type(end) is int else start
+    if getattr(status, "status_code", None) is _ERROR:
+        state, error = span_status(span, events)
+    else:
+        state, error = "completed", None
+    value = pop(n.INPUT_VALUE, _MISSING)
+    mime = pop(n.INPUT_MIME_TYPE, None)
+    step_input = (
+        None if value is _MISSING
+        else parse_json(value) if mime == n.JSON_MIME_TYPE else io_value(value, mime)
+    )  # fmt: skip
+    value = pop(n.OUTPUT_VALUE, _MISSING)
+    mime = pop(n.OUTPUT_MIME_TYPE, None)
+    output = (
+        None if value is _MISSING
+        else parse_json(value) if mime == n.JSON_MIME_TYPE else io_value(value, mime)
+    )  # fmt: skip
+    reasoning = pop(n.REASONING, None)
+    pop(n.TRACE_METADATA, None)  # the trace's (see xray_core.otel.capture)
+    return {
         "step_id": step_id,
         "trace_id": trace_id,
         "parent_id": parent_id,
-        "name": name if type(name) is str and name.isascii() and len(name) <= MAX_STRING else text(name),
+        "name": name
+        if type(name) is str and name.isascii() and len(name) <= MAX_STRING
+        else text(name),
         "step_order": order,
-        "input": io_value(attrs.get(n.INPUT_VALUE, _MISSING), attrs.get(n.INPUT_MIME_TYPE)),
-        "output": io_value(attrs.get(n.OUTPUT_VALUE, _MISSING), attrs.get(n.OUTPUT_MIME_TYPE)),
-        "reasoning": None,
-        "metadata": metadata(attrs, events),
-        "status": status,
+        "input": step_input,
+        "output": output,
+        "reasoning": reasoning
+        if reasoning is None or (type(reasoning) is str and reasoning.isascii()
+                                 and len(reasoning) <= MAX_STRING)
+        else text(reasoning),
+        "metadata": metadata(attrs, events) if attrs or events else {},
+        "status": state,
         "error": error,
         "start_time": start,
         "end_time": end,
         "duration_ms": (end - start) * 1000.0,
     }
-    reasoning = attrs.get(n.REASONING)
-    if reasoning is not None:
-        record["reasoning"] = text(reasoning)
-    return record
 
 
-def metadata(attrs: dict[str, Any], events: tuple[Any, ...]) -> dict[str, Any]:
-    """The step's metadata: ``xray.metadata``, OpenInference ``metadata``, the span kind, the
-    LLM call, the evaluations and every other attribute (under ``"attributes"``)."""
+def metadata(attrs: dict[str, Any], events: Iterable[Any]) -> dict[str, Any]:
+    """The step's metadata from the attributes left after input, output and reasoning:
+    ``xray.metadata``, OpenInference ``metadata``, the span kind, the LLM call, the
+    evaluations and every other attribute (under ``"attributes"``). Empties ``attrs``."""
     rest: dict[str, Any] | None = None
-    raw = attrs.get(n.STEP_METADATA, _MISSING)
+    raw = attrs.pop(n.STEP_METADATA, _MISSING)
     data = _json_object(raw)
     if data is None:
         data = {}
         if raw is not _MISSING:
             rest = {n.STEP_METADATA: _jsonable(raw)}
-    raw = attrs.get(n.METADATA, _MISSING)
+    raw = attrs.pop(n.METADATA, _MISSING)
     extra = _json_object(raw)
     if extra is not None:
         for key, value in extra.items():
             data.setdefault(key, value)
     elif raw is not _MISSING:
         rest = {**(rest or {}), n.METADATA: _jsonable(raw)}
-    kind = attrs.get(n.SPAN_KIND)
+    kind = attrs.pop(n.SPAN_KIND, None)
     if kind is not None:
         data.setdefault("span_kind", text(kind))
     llm: dict[str, Any] | None = None
     for key, value in attrs.items():
-        if key in _READ:
-            continue
         if key.startswith("llm.") or key.startswith("gen_ai."):
             if llm is None:
                 llm = {}
@@ -339,6 +412,7 @@ def metadata(attrs: dict[str, Any], events: tuple[Any, ...]) -> dict[str, Any]:
             if rest is None:
                 rest = {}
             rest[text(key)] = _jsonable(value)
+    attrs.clear()
     if llm is not None and "llm" not in data:
         data["llm"] = llm_metadata(llm)
     elif kind == "LLM" and "llm" not in data:
@@ -347,7 +421,7 @@ def metadata(attrs: dict[str, Any], events: tuple[Any, ...]) -> dict[str, Any]:
         data.setdefault("attributes", rest)
     evaluations = [
         e
-        for e in (evaluation(ev.attributes or {}) for ev in events if ev.name == n.EVALUATION_EVENT)
+        for e in (evaluation(attributes(ev)) for ev in events if ev.name == n.EVALUATION_EVENT)
         if e is not None
     ]
     if evaluations:
