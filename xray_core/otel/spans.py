@@ -280,8 +280,8 @@ def evaluation_attributes(evaluation: Evaluation) -> Attributes:
         c.EVALUATION_QUALIFIED: evaluation.qualified,
         c.EVALUATION_ITEM_DATA: json_text(evaluation.item_data),
         c.EVALUATION_FILTERS: json_text([f.model_dump() for f in evaluation.filters]),
-        c.EVALUATION_FAILED_FILTERS: [_text(f.name) for f in evaluation.failed_filters],
-        c.EVALUATION_PASSED_FILTERS: [_text(f.name) for f in evaluation.passed_filters],
+        c.EVALUATION_FAILED_FILTERS: tuple(_text(f.name) for f in evaluation.failed_filters),
+        c.EVALUATION_PASSED_FILTERS: tuple(_text(f.name) for f in evaluation.passed_filters),
     }
     if evaluation.reasoning is not None:
         attributes[c.EVALUATION_REASONING] = _text(evaluation.reasoning)
