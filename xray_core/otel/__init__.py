@@ -3,10 +3,10 @@
 - :func:`export` sends one trace to any ``SpanExporter`` as spans, synchronously;
 - ``xray_core.configure(exporter=...)``, ``XRay(exporter=...)`` or ``XRAY_OTLP_ENDPOINT`` send
   every finished trace, through the bounded queue of :class:`ExportQueue`;
-- :mod:`xray_core.otel.conventions` names the span attributes (docs/otel.md has the table).
+- :mod:`xray_core.otel.names` names the span attributes (docs/otel.md has the table).
 
 OpenTelemetry is imported on first use of :func:`export` and the others (``import xray_core``
-never imports it; :mod:`~xray_core.otel.conventions` never does). The spans are built in
+never imports it; :mod:`~xray_core.otel.names` never does). The spans are built in
 :mod:`xray_core.otel.spans` (not a module called ``export``, which would shadow the function).
 """
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from .spans import trace_spans
+from .spans import default_resource, trace_spans
 
 logger = logging.getLogger("xray_core")
 
@@ -76,6 +76,10 @@ class ExportQueue:
         self._lock = threading.Lock()
         self._reset()
         _live.add(self)
+        # Made now, not on the export thread: a process may exit right after its first trace,
+        # and the exit flush cannot import what registers exit handlers (as resource detection
+        # may).
+        default_resource()
 
     def _reset(self) -> None:
         """A new queue and no thread (also in a forked child, where the thread is gone)."""
@@ -196,7 +200,7 @@ class ExportQueue:
                 thread.join(timeout)
             else:
                 logger.warning("xray: %d traces were not exported before the exporter was shut "
-                               "down (it did not keep up)", self._queue.qsize())  # fmt: skip
+                               "down (it did not keep up)", self._queue.unfinished_tasks)  # fmt: skip
             atexit.unregister(self._at_exit)
         try:
             self.exporter.shutdown()

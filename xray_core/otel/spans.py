@@ -2,7 +2,7 @@
 
 :func:`trace_spans` builds the spans (deterministically: the same trace gives the same span ids,
 times and attributes) and :func:`export` hands them to any ``SpanExporter``. The attribute names
-are those of :mod:`xray_core.otel.conventions`.
+are those of :mod:`xray_core.otel.names`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 
 from ..models import Evaluation, Step, Trace
 from ..serialize import escape_surrogates, to_jsonable
-from . import conventions as c
+from . import names as c
 
 logger = logging.getLogger("xray_core")
 
@@ -125,17 +125,16 @@ def _trace_span(
     trace: Trace, context: SpanContext, resource: Resource, scope: InstrumentationScope
 ) -> ReadableSpan:
     attributes: Attributes = {
-        c.OPENINFERENCE_SPAN_KIND: c.SPAN_KIND_CHAIN,
-        c.XRAY_KIND: "trace",
-        c.XRAY_TRACE_ID: _text(trace.trace_id),
-        c.XRAY_STATUS: trace.status,
-        c.METADATA: json_text(trace.metadata),
+        c.SPAN_KIND: c.SPAN_KIND_CHAIN,
+        c.TRACE_ID: _text(trace.trace_id),
+        c.STATUS: trace.status,
+        c.TRACE_METADATA: json_text(trace.metadata),
     }
     _set_times(attributes, trace.duration_ms, trace.end_time)
     if trace.run_id is not None:
-        attributes[c.XRAY_RUN_ID] = _text(trace.run_id)
+        attributes[c.RUN_ID] = _text(trace.run_id)
     if trace.test_id is not None:
-        attributes[c.XRAY_TEST_ID] = _text(trace.test_id)
+        attributes[c.TEST_ID] = _text(trace.test_id)
     start = _ns(trace.start_time)
     error = trace.metadata.get("error")
     events = _exception_events(error, start) if isinstance(error, str) else []
@@ -164,15 +163,14 @@ def _step_span(
 ) -> ReadableSpan:
     llm = step.llm
     attributes: Attributes = {
-        c.OPENINFERENCE_SPAN_KIND: c.SPAN_KIND_LLM if llm is not None else c.SPAN_KIND_CHAIN,
-        c.XRAY_KIND: "step",
-        c.XRAY_TRACE_ID: _text(trace.trace_id),
-        c.XRAY_STEP_ID: _text(step.step_id),
-        c.XRAY_STEP_ORDER: _int(step.step_order, 0),
-        c.XRAY_STATUS: step.status,
+        c.SPAN_KIND: c.SPAN_KIND_LLM if llm is not None else c.SPAN_KIND_CHAIN,
+        c.TRACE_ID: _text(trace.trace_id),
+        c.STEP_ID: _text(step.step_id),
+        c.STEP_ORDER: _int(step.step_order, 0),
+        c.STATUS: step.status,
     }
     if step.parent_id is not None:
-        attributes[c.XRAY_PARENT_ID] = _text(step.parent_id)
+        attributes[c.PARENT_ID] = _text(step.parent_id)
     _set_times(attributes, step.duration_ms, step.end_time)
     if step.input is not None:
         attributes[c.INPUT_VALUE] = json_text(step.input)
@@ -181,12 +179,12 @@ def _step_span(
         attributes[c.OUTPUT_VALUE] = json_text(step.output)
         attributes[c.OUTPUT_MIME_TYPE] = c.JSON_MIME_TYPE
     if step.reasoning is not None:
-        attributes[c.XRAY_REASONING] = _text(step.reasoning)
+        attributes[c.REASONING] = _text(step.reasoning)
     if step.error is not None:
-        attributes[c.XRAY_ERROR] = _text(step.error)
+        attributes[c.ERROR] = _text(step.error)
     start = _ns(step.start_time)
     events, metadata = _evaluation_events(step.metadata, start)
-    attributes[c.METADATA] = json_text(metadata)
+    attributes[c.STEP_METADATA] = json_text(metadata)
     if llm is not None:
         attributes.update(llm_attributes(llm))
     if step.error is not None:
@@ -208,9 +206,9 @@ def _step_span(
 
 def _set_times(attributes: Attributes, duration_ms: float | None, end: datetime | None) -> None:
     if duration_ms is not None:
-        attributes[c.XRAY_DURATION_MS] = float(duration_ms)
+        attributes[c.DURATION_MS] = float(duration_ms)
     if end is None:
-        attributes[c.XRAY_UNFINISHED] = True
+        attributes[c.UNFINISHED] = True
 
 
 def _status(status: str, error: str | None) -> Status:
@@ -237,25 +235,21 @@ def _exception_events(error: str, timestamp: int) -> list[Event]:
 def _evaluation_events(
     metadata: dict[str, Any], timestamp: int
 ) -> tuple[list[Event], dict[str, Any]]:
-    """One ``xray.evaluation`` event per evaluation, and the metadata left for ``metadata``.
+    """One ``xray.evaluation`` event per evaluation, and the metadata left for ``xray.metadata``.
 
     The evaluations leave the metadata only when the events hold them exactly (every entry is
-    an evaluation as ``add_evaluation`` records it), so that a capture rebuilds equal metadata.
+    an evaluation as ``add_evaluation`` records it); otherwise they stay in the metadata and no
+    event is written, so that a capture finds each evaluation in one place only.
     """
     raw = metadata.get("evaluations")
     if not isinstance(raw, list) or not raw:
         return [], metadata
     events = []
-    exact = True
     for entry in raw:
         evaluation = _as_evaluation(entry)
-        if evaluation is None:
-            exact = False
-            continue
-        exact = exact and _same(evaluation.model_dump(), entry)
+        if evaluation is None or not _same(evaluation.model_dump(), entry):
+            return [], metadata
         events.append(Event(c.EVALUATION_EVENT, evaluation_attributes(evaluation), timestamp))
-    if not exact:
-        return events, metadata
     return events, {key: value for key, value in metadata.items() if key != "evaluations"}
 
 
@@ -276,15 +270,15 @@ def _same(a: Any, b: Any) -> bool:
 def evaluation_attributes(evaluation: Evaluation) -> Attributes:
     """The attributes of one candidate's ``xray.evaluation`` event."""
     attributes: Attributes = {
-        c.EVALUATION_ITEM_ID: _text(evaluation.item_id),
-        c.EVALUATION_QUALIFIED: evaluation.qualified,
-        c.EVALUATION_ITEM_DATA: json_text(evaluation.item_data),
-        c.EVALUATION_FILTERS: json_text([f.model_dump() for f in evaluation.filters]),
-        c.EVALUATION_FAILED_FILTERS: tuple(_text(f.name) for f in evaluation.failed_filters),
-        c.EVALUATION_PASSED_FILTERS: tuple(_text(f.name) for f in evaluation.passed_filters),
+        c.EVAL_ITEM_ID: _text(evaluation.item_id),
+        c.EVAL_QUALIFIED: evaluation.qualified,
+        c.EVAL_ITEM_DATA: json_text(evaluation.item_data),
+        c.EVAL_FILTERS: json_text([f.model_dump() for f in evaluation.filters]),
+        c.EVAL_FAILED_FILTERS: tuple(_text(f.name) for f in evaluation.failed_filters),
+        c.EVAL_PASSED_FILTERS: tuple(_text(f.name) for f in evaluation.passed_filters),
     }
     if evaluation.reasoning is not None:
-        attributes[c.EVALUATION_REASONING] = _text(evaluation.reasoning)
+        attributes[c.EVAL_REASONING] = _text(evaluation.reasoning)
     return attributes
 
 

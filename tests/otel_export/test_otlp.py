@@ -16,7 +16,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 import xray_core as xray
-from xray_core.otel import conventions as c
+from xray_core.otel import names as c
 from xray_core.otel import export, queue_for, trace_spans
 
 from .conftest import Receiver, record_pipeline
@@ -70,8 +70,8 @@ def test_export_sends_the_spans_over_otlp_http_before_it_returns(receiver: Recei
     assert by_name["rank"].status.code == Status.STATUS_CODE_ERROR
     assert by_name["rank"].status.message == "KeyError: 'no ranker'"
     filter_events = by_name["filter"].events
-    assert [attributes(e)[c.EVALUATION_ITEM_ID] for e in filter_events] == ["B0X", "B0Y"]
-    assert attributes(filter_events[0])[c.EVALUATION_FAILED_FILTERS] == ("price",)
+    assert [attributes(e)[c.EVAL_ITEM_ID] for e in filter_events] == ["B0X", "B0Y"]
+    assert attributes(filter_events[0])[c.EVAL_FAILED_FILTERS] == ("price",)
     assert attributes(by_name["keywords"])[c.LLM_TOKEN_COUNT_TOTAL] == 42
 
 
@@ -121,7 +121,7 @@ def test_xray_otlp_endpoint_exports_and_flushes_at_exit(
     assert sorted(span.name for _, _, span in received) == ["job-0", "job-1", "job-2"] + ["work"] * 3
     assert set(receiver.paths) == {"/v1/traces"}  # the base URL got the traces path
     roots = [span for _, _, span in received if span.name.startswith("job-")]
-    assert sorted(attributes(span)[c.METADATA] for span in roots) == [
+    assert sorted(attributes(span)[c.TRACE_METADATA] for span in roots) == [
         '{"n": 0}', '{"n": 1}', '{"n": 2}'
     ]
 

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from xray_core.models import Evaluation, Step, Trace
-from xray_core.otel import conventions as c
+from xray_core.otel import names as c
 from xray_core.otel import export, trace_spans
 
 UTC = timezone.utc
@@ -143,34 +143,35 @@ def test_what_a_capture_reads_back_is_kept(trace: Trace) -> None:
     assert [s.to_json() for s in spans] == [s.to_json() for s in trace_spans(trace)]
     root, step_spans = spans[0], spans[1:]
     assert root.start_time == ns(trace.start_time)
-    assert same_json(root.attributes[c.METADATA], trace.metadata)
+    assert same_json(root.attributes[c.TRACE_METADATA], trace.metadata)
     for step, span in zip(trace.steps, step_spans):
         attributes = span.attributes
         assert span.start_time == ns(step.start_time)
         assert span.end_time == ns(step.end_time if step.end_time else step.start_time)
-        assert attributes.get(c.XRAY_UNFINISHED, False) is (step.end_time is None)
-        assert attributes[c.XRAY_STATUS] == step.status
+        assert attributes.get(c.UNFINISHED, False) is (step.end_time is None)
+        assert attributes[c.STATUS] == step.status
         if step.input is not None:
             assert same_json(attributes[c.INPUT_VALUE], step.input)
         if step.output is not None:
             assert same_json(attributes[c.OUTPUT_VALUE], step.output)
-        duration = attributes.get(c.XRAY_DURATION_MS)
+        duration = attributes.get(c.DURATION_MS)
         assert (duration is None) is (step.duration_ms is None)
         if duration is not None and step.duration_ms is not None:
             assert duration == step.duration_ms or math.isnan(duration)
         # the evaluations: in ``metadata`` as recorded, or in the events (and only there)
-        kept = json.loads(attributes[c.METADATA])
+        kept = json.loads(attributes[c.STEP_METADATA])
         events = [e for e in span.events if e.name == c.EVALUATION_EVENT]
         if "evaluations" in kept or "evaluations" not in step.metadata:
-            assert same_json(attributes[c.METADATA], step.metadata)
+            assert same_json(attributes[c.STEP_METADATA], step.metadata)
+            assert events == []
         else:
             rebuilt = [
                 Evaluation(
-                    item_id=e.attributes[c.EVALUATION_ITEM_ID],
-                    item_data=json.loads(e.attributes[c.EVALUATION_ITEM_DATA]),
-                    filters=json.loads(e.attributes[c.EVALUATION_FILTERS]),
-                    qualified=e.attributes[c.EVALUATION_QUALIFIED],
-                    reasoning=e.attributes.get(c.EVALUATION_REASONING),
+                    item_id=e.attributes[c.EVAL_ITEM_ID],
+                    item_data=json.loads(e.attributes[c.EVAL_ITEM_DATA]),
+                    filters=json.loads(e.attributes[c.EVAL_FILTERS]),
+                    qualified=e.attributes[c.EVAL_QUALIFIED],
+                    reasoning=e.attributes.get(c.EVAL_REASONING),
                 ).model_dump()
                 for e in events
             ]

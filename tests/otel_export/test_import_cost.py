@@ -1,5 +1,5 @@
 """OpenTelemetry is imported only when used: not by ``import xray_core``, recording, the ambient
-recorder, ``xray_core.otel`` itself or its conventions (which a capture reads)."""
+recorder, ``xray_core.otel`` itself or its attribute names (which a capture reads)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ SCRIPT = """
 import json, sys
 import xray_core
 import xray_core.otel
-from xray_core.otel import conventions
+from xray_core.otel import names
 
 xr = xray_core.XRay()
 with xr.trace("t") as trace:

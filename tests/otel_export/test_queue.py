@@ -197,3 +197,22 @@ def test_without_an_exporter_traces_are_not_wrapped() -> None:
     exporter = InMemorySpanExporter()
     assert type(xray.XRay(exporter=exporter).trace("t")) is ExportedTrace
     assert type(xray.XRay(exporter=exporter, enabled=False).trace("t")).__name__ == "NullTrace"
+
+
+def test_shutdown_does_not_wait_beyond_its_timeout_for_a_stalled_exporter(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    exporter = BlockingExporter()
+    export_queue = ExportQueue(exporter)
+    xr = xray.XRay()
+    xr._hand_off = export_queue.submit
+    try:
+        run_pipeline(xr, 3)
+        assert exporter.entered.wait(timeout=60)
+        with caplog.at_level(logging.WARNING, logger="xray_core"):
+            export_queue.shutdown(timeout=0)  # returns although the exporter never will
+        [message] = xray_warnings(caplog)
+        assert message.endswith("traces were not exported before the exporter was shut down "
+                                "(it did not keep up)") and message[6].isdigit()  # fmt: skip
+    finally:
+        exporter.release.set()

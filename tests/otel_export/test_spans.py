@@ -14,7 +14,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import xray_core as xray
 from xray_core.models import Trace
-from xray_core.otel import conventions as c
+from xray_core.otel import names as c
 from xray_core.otel import export, trace_spans
 
 from .conftest import record_pipeline
@@ -60,8 +60,8 @@ def test_parent_links_follow_the_steps() -> None:
     assert spans["keywords"].parent.span_id == root.context.span_id
     assert spans["filter"].parent.span_id == root.context.span_id
     assert spans["tokenize"].parent.span_id == spans["keywords"].context.span_id
-    assert spans["tokenize"].attributes[c.XRAY_PARENT_ID] == spans["keywords"].attributes[c.XRAY_STEP_ID]
-    assert c.XRAY_PARENT_ID not in spans["keywords"].attributes
+    assert spans["tokenize"].attributes[c.PARENT_ID] == spans["keywords"].attributes[c.STEP_ID]
+    assert c.PARENT_ID not in spans["keywords"].attributes
 
 
 def test_times_are_the_recorded_ones_to_the_nanosecond() -> None:
@@ -73,23 +73,22 @@ def test_times_are_the_recorded_ones_to_the_nanosecond() -> None:
     for step in trace.steps:
         span = spans[step.name]
         assert (span.start_time, span.end_time) == (ns(step.start_time), ns(step.end_time))
-        assert span.attributes[c.XRAY_DURATION_MS] == step.duration_ms
-        assert span.attributes[c.XRAY_STEP_ORDER] == step.step_order
-        assert c.XRAY_UNFINISHED not in span.attributes
+        assert span.attributes[c.DURATION_MS] == step.duration_ms
+        assert span.attributes[c.STEP_ORDER] == step.step_order
+        assert c.UNFINISHED not in span.attributes
 
 
 def test_trace_fields_on_the_root_span() -> None:
     trace = recorded().model_copy(update={"run_id": "run-1", "test_id": "tests/test_a.py::test_b"})
     root = exported(trace)[0]
     assert dict(root.attributes) == {
-        c.OPENINFERENCE_SPAN_KIND: "CHAIN",
-        c.XRAY_KIND: "trace",
-        c.XRAY_TRACE_ID: trace.trace_id,
-        c.XRAY_STATUS: "completed",
-        c.XRAY_DURATION_MS: trace.duration_ms,
-        c.METADATA: '{"product_id": "P1"}',
-        c.XRAY_RUN_ID: "run-1",
-        c.XRAY_TEST_ID: "tests/test_a.py::test_b",
+        c.SPAN_KIND: "CHAIN",
+        c.TRACE_ID: trace.trace_id,
+        c.STATUS: "completed",
+        c.DURATION_MS: trace.duration_ms,
+        c.TRACE_METADATA: '{"product_id": "P1"}',
+        c.RUN_ID: "run-1",
+        c.TEST_ID: "tests/test_a.py::test_b",
     }
     assert root.status.status_code is StatusCode.OK and root.events == ()
 
@@ -102,24 +101,24 @@ def test_input_output_and_reasoning_as_openinference_attributes() -> None:
     assert keywords.attributes[c.OUTPUT_VALUE] == '{"keywords": ["steel", "bottle"]}'
     assert keywords.attributes[c.INPUT_MIME_TYPE] == "application/json"
     assert keywords.attributes[c.OUTPUT_MIME_TYPE] == "application/json"
-    assert keywords.attributes[c.XRAY_REASONING] == "material and kind"
+    assert keywords.attributes[c.REASONING] == "material and kind"
     assert json.loads(tokenize.attributes[c.INPUT_VALUE]) == "Steel bottle"  # text is JSON too
     # a step with no input, output or reasoning has none of those attributes
-    assert not {c.INPUT_VALUE, c.OUTPUT_VALUE, c.INPUT_MIME_TYPE, c.XRAY_REASONING} & set(
+    assert not {c.INPUT_VALUE, c.OUTPUT_VALUE, c.INPUT_MIME_TYPE, c.REASONING} & set(
         filter_.attributes
     )
     step = trace.step("keywords")
-    assert keywords.attributes[c.XRAY_STEP_ID] == step.step_id
-    assert keywords.attributes[c.XRAY_TRACE_ID] == trace.trace_id
-    assert keywords.attributes[c.XRAY_STATUS] == "completed"
+    assert keywords.attributes[c.STEP_ID] == step.step_id
+    assert keywords.attributes[c.TRACE_ID] == trace.trace_id
+    assert keywords.attributes[c.STATUS] == "completed"
     assert keywords.status.status_code is StatusCode.OK
 
 
 def test_llm_metadata_as_llm_and_gen_ai_attributes() -> None:
     spans = by_name(exported(recorded()))
     attributes = spans["keywords"].attributes
-    assert attributes[c.OPENINFERENCE_SPAN_KIND] == "LLM"
-    assert spans["filter"].attributes[c.OPENINFERENCE_SPAN_KIND] == "CHAIN"
+    assert attributes[c.SPAN_KIND] == "LLM"
+    assert spans["filter"].attributes[c.SPAN_KIND] == "CHAIN"
     assert {k: v for k, v in attributes.items() if k.startswith(("llm.", "gen_ai."))} == {
         "llm.model_name": "mock-llm",
         "gen_ai.request.model": "mock-llm",
@@ -136,7 +135,7 @@ def test_llm_metadata_as_llm_and_gen_ai_attributes() -> None:
         "llm.output_messages.0.message.content": "steel, bottle",
     }
     # the LLM metadata itself is kept whole in ``metadata`` (keys the attributes do not name too)
-    assert json.loads(attributes[c.METADATA])["llm"]["tokens_used"] == 42
+    assert json.loads(attributes[c.STEP_METADATA])["llm"]["tokens_used"] == 42
 
 
 def test_each_evaluation_is_an_xray_evaluation_event() -> None:
@@ -145,22 +144,22 @@ def test_each_evaluation_is_an_xray_evaluation_event() -> None:
     assert [e.name for e in span.events] == ["xray.evaluation", "xray.evaluation"]
     rejected, qualified = (dict(e.attributes) for e in span.events)
     assert rejected == {
-        c.EVALUATION_ITEM_ID: "B0X",
-        c.EVALUATION_QUALIFIED: False,
-        c.EVALUATION_REASONING: "too cheap",
-        c.EVALUATION_ITEM_DATA: '{"price": 9.5}',
-        c.EVALUATION_FILTERS: json.dumps([
+        c.EVAL_ITEM_ID: "B0X",
+        c.EVAL_QUALIFIED: False,
+        c.EVAL_REASONING: "too cheap",
+        c.EVAL_ITEM_DATA: '{"price": 9.5}',
+        c.EVAL_FILTERS: json.dumps([
             {"name": "price", "passed": False, "detail": "9.50 < 12.50"},
             {"name": "rating", "passed": True, "detail": "4.5 > 3.8"},
         ]),
-        c.EVALUATION_FAILED_FILTERS: ("price",),
-        c.EVALUATION_PASSED_FILTERS: ("rating",),
+        c.EVAL_FAILED_FILTERS: ("price",),
+        c.EVAL_PASSED_FILTERS: ("rating",),
     }
-    assert qualified[c.EVALUATION_QUALIFIED] is True and c.EVALUATION_REASONING not in qualified
-    assert json.loads(qualified[c.EVALUATION_FILTERS])[0]["detail"] is None
+    assert qualified[c.EVAL_QUALIFIED] is True and c.EVAL_REASONING not in qualified
+    assert json.loads(qualified[c.EVAL_FILTERS])[0]["detail"] is None
     assert all(e.timestamp == ns(trace.step("filter").start_time) for e in span.events)
     # the events hold the evaluations exactly: ``metadata`` leaves them out
-    assert json.loads(span.attributes[c.METADATA]) == {}
+    assert json.loads(span.attributes[c.STEP_METADATA]) == {}
 
 
 def test_evaluations_written_by_hand_stay_in_metadata() -> None:
@@ -172,8 +171,8 @@ def test_evaluations_written_by_hand_stay_in_metadata() -> None:
                                                {"note": "not an evaluation"}]})  # fmt: skip
     trace = xr.store.get_trace(t.trace_id)
     span = exported(trace)[1]
-    assert json.loads(span.attributes[c.METADATA]) == trace.steps[0].metadata  # kept whole
-    assert [dict(e.attributes)[c.EVALUATION_ITEM_ID] for e in span.events] == ["B1"]
+    assert json.loads(span.attributes[c.STEP_METADATA]) == trace.steps[0].metadata  # kept whole
+    assert span.events == ()  # each evaluation in one place only
 
 
 def test_a_failed_step_and_trace_record_status_and_exception() -> None:
@@ -184,8 +183,8 @@ def test_a_failed_step_and_trace_record_status_and_exception() -> None:
     assert error is not None and error.startswith("KeyError: 'no ranker'")
     assert rank.status.status_code is StatusCode.ERROR
     assert rank.status.description == "KeyError: 'no ranker'"
-    assert rank.attributes[c.XRAY_STATUS] == "failed"
-    assert rank.attributes[c.XRAY_ERROR] == error
+    assert rank.attributes[c.STATUS] == "failed"
+    assert rank.attributes[c.ERROR] == error
     [event] = rank.events
     assert event.name == "exception" and dict(event.attributes) == {
         c.EXCEPTION_TYPE: "KeyError",
@@ -193,9 +192,9 @@ def test_a_failed_step_and_trace_record_status_and_exception() -> None:
         c.EXCEPTION_STACKTRACE: error,
     }
     assert root.status.status_code is StatusCode.ERROR
-    assert root.attributes[c.XRAY_STATUS] == "failed"
+    assert root.attributes[c.STATUS] == "failed"
     assert [e.name for e in root.events] == ["exception"]
-    assert json.loads(root.attributes[c.METADATA])["error"] == trace.metadata["error"]
+    assert json.loads(root.attributes[c.TRACE_METADATA])["error"] == trace.metadata["error"]
     assert spans["keywords"].status.status_code is StatusCode.OK
 
 
@@ -216,10 +215,10 @@ def test_an_unfinished_trace_and_step_end_when_they_start() -> None:
     spans = exported(trace.model_copy(update={"steps": [open_step]}))
     for span in spans:
         assert span.end_time == span.start_time
-        assert span.attributes[c.XRAY_UNFINISHED] is True
-        assert span.attributes[c.XRAY_STATUS] == "running"
+        assert span.attributes[c.UNFINISHED] is True
+        assert span.attributes[c.STATUS] == "running"
         assert span.status.status_code is StatusCode.UNSET
-        assert c.XRAY_DURATION_MS not in span.attributes
+        assert c.DURATION_MS not in span.attributes
 
 
 def test_spans_are_deterministic() -> None:
@@ -234,7 +233,7 @@ def test_a_trace_id_that_is_not_hex_still_gives_valid_ids() -> None:
     spans = exported(renamed)
     assert len({s.context.trace_id for s in spans}) == 1
     assert spans[0].context.trace_id not in (0, int(trace.trace_id, 16))
-    assert spans[0].attributes[c.XRAY_TRACE_ID] == "imported:run-7/a"
+    assert spans[0].attributes[c.TRACE_ID] == "imported:run-7/a"
     assert all(s.context.is_valid for s in spans)
 
 
@@ -243,7 +242,7 @@ def test_a_parent_id_of_no_exported_step_hangs_under_the_root() -> None:
     orphan = trace.steps[2].model_copy(update={"parent_id": "gone"})
     spans = exported(trace.model_copy(update={"steps": [trace.steps[0], orphan]}))
     assert spans[2].parent.span_id == spans[0].context.span_id
-    assert spans[2].attributes[c.XRAY_PARENT_ID] == "gone"
+    assert spans[2].attributes[c.PARENT_ID] == "gone"
 
 
 @pytest.mark.parametrize(
