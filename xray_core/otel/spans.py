@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from ..models import Evaluation, Step, Trace
+from ..models import Step, Trace
 from ..serialize import escape_surrogates, to_jsonable
 from . import names as c
 
@@ -36,6 +36,7 @@ _PARAMETERS = (
     "temperature", "max_tokens", "top_p", "top_k", "frequency_penalty", "presence_penalty",
     "stop", "seed",
 )  # fmt: skip
+_JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps makes one per call
 _scope: InstrumentationScope | None = None
 _resource: Resource | None = None
 
@@ -242,43 +243,52 @@ def _evaluation_events(
     event is written, so that a capture finds each evaluation in one place only.
     """
     raw = metadata.get("evaluations")
-    if not isinstance(raw, list) or not raw:
+    if type(raw) is not list or not raw or not all(_recorded_evaluation(e) for e in raw):
         return [], metadata
-    events = []
-    for entry in raw:
-        evaluation = _as_evaluation(entry)
-        if evaluation is None or not _same(evaluation.model_dump(), entry):
-            return [], metadata
-        events.append(Event(c.EVALUATION_EVENT, evaluation_attributes(evaluation), timestamp))
+    events = [Event(c.EVALUATION_EVENT, evaluation_attributes(e), timestamp) for e in raw]
     return events, {key: value for key, value in metadata.items() if key != "evaluations"}
 
 
-def _as_evaluation(entry: Any) -> Evaluation | None:
-    if not isinstance(entry, dict) or "item_id" not in entry:
-        return None
-    try:
-        return Evaluation.model_validate(entry)
-    except Exception:  # noqa: BLE001 - free-form metadata written by hand: kept as metadata
-        return None
+_EVALUATION_KEYS = {"item_id", "item_data", "filters", "qualified", "reasoning"}
+_FILTER_KEYS = {"name", "passed", "detail"}
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal, and of the same JSON types (``1 == 1.0 == True`` would lose a type on the way)."""
-    return json_text(a) == json_text(b)
+def _recorded_evaluation(entry: Any) -> bool:
+    """``entry`` is an evaluation exactly as ``add_evaluation`` records it (its keys, their
+    types): the ``xray.evaluation`` event's attributes give it back equal."""
+    return (
+        type(entry) is dict
+        and entry.keys() == _EVALUATION_KEYS
+        and type(entry["item_id"]) is str
+        and type(entry["item_data"]) is dict
+        and type(entry["qualified"]) is bool
+        and (entry["reasoning"] is None or type(entry["reasoning"]) is str)
+        and type(entry["filters"]) is list
+        and all(
+            type(f) is dict
+            and f.keys() == _FILTER_KEYS
+            and type(f["name"]) is str
+            and type(f["passed"]) is bool
+            and (f["detail"] is None or type(f["detail"]) is str)
+            for f in entry["filters"]
+        )
+    )
 
 
-def evaluation_attributes(evaluation: Evaluation) -> Attributes:
-    """The attributes of one candidate's ``xray.evaluation`` event."""
+def evaluation_attributes(evaluation: Mapping[str, Any]) -> Attributes:
+    """The attributes of one candidate's ``xray.evaluation`` event, from an evaluation as
+    ``add_evaluation`` records it (``Evaluation.model_dump()`` gives one too)."""
+    filters = evaluation["filters"]
     attributes: Attributes = {
-        c.EVAL_ITEM_ID: _text(evaluation.item_id),
-        c.EVAL_QUALIFIED: evaluation.qualified,
-        c.EVAL_ITEM_DATA: json_text(evaluation.item_data),
-        c.EVAL_FILTERS: json_text([f.model_dump() for f in evaluation.filters]),
-        c.EVAL_FAILED_FILTERS: tuple(_text(f.name) for f in evaluation.failed_filters),
-        c.EVAL_PASSED_FILTERS: tuple(_text(f.name) for f in evaluation.passed_filters),
+        c.EVAL_ITEM_ID: _text(evaluation["item_id"]),
+        c.EVAL_QUALIFIED: evaluation["qualified"],
+        c.EVAL_ITEM_DATA: json_text(evaluation["item_data"]),
+        c.EVAL_FILTERS: json_text(filters),
+        c.EVAL_FAILED_FILTERS: tuple(_text(f["name"]) for f in filters if not f["passed"]),
+        c.EVAL_PASSED_FILTERS: tuple(_text(f["name"]) for f in filters if f["passed"]),
     }
-    if evaluation.reasoning is not None:
-        attributes[c.EVAL_REASONING] = _text(evaluation.reasoning)
+    if evaluation["reasoning"] is not None:
+        attributes[c.EVAL_REASONING] = _text(evaluation["reasoning"])
     return attributes
 
 
@@ -343,9 +353,9 @@ def _messages(attributes: Attributes, prefix: str, value: Any, role: str) -> Non
 def json_text(value: Any) -> str:
     """``value`` as JSON text (valid UTF-8, read back equal by ``json.loads``); never raises."""
     try:
-        text = json.dumps(value, ensure_ascii=False)
+        text = _JSON.encode(value)
     except (TypeError, ValueError, RecursionError):  # not JSON data: what the recorder keeps
-        text = json.dumps(to_jsonable(value), ensure_ascii=False)
+        text = _JSON.encode(to_jsonable(value))
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -355,7 +365,9 @@ def json_text(value: Any) -> str:
 
 
 def _text(value: str) -> str:
-    return escape_surrogates(value) if type(value) is str else escape_surrogates(str(value))
+    if type(value) is str:
+        return value if value.isascii() else escape_surrogates(value)
+    return escape_surrogates(str(value))
 
 
 def _int(value: Any, default: int | None = None) -> int | None:
