@@ -40,6 +40,8 @@ from .recorder import (
 from .serialize import MAX_ITEMS, to_jsonable
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
     from .store.base import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,7 +51,7 @@ _FALSE_WORDS = {"0", "false", "no", "off"}
 _default: XRay | None = None
 _stand_in: Store | None = None  # the memory store standing in for XRAY_DB while recording is off
 _lock = threading.Lock()
-_env_exporter: Any = None  # XRAY_OTLP_ENDPOINT's exporter: one per process
+_env_exporter: SpanExporter | None = None  # XRAY_OTLP_ENDPOINT's exporter: one per process
 
 
 def enabled_from_env(environ: dict[str, str] | None = None) -> bool:
@@ -77,7 +79,7 @@ def _store_from_env(enabled: bool) -> Store:
     return store
 
 
-def _exporter_from_env(enabled: bool) -> Any:
+def _exporter_from_env(enabled: bool) -> SpanExporter | None:
     """``XRAY_OTLP_ENDPOINT``'s OTLP exporter (made once), or None: unset, recording off, or
     the ``otel`` extra not installed (logged: the pipeline records without exporting)."""
     global _env_exporter
@@ -113,7 +115,7 @@ def get_recorder() -> XRay:
 
 
 def configure(
-    store: Store | None = None, enabled: bool | None = None, exporter: Any = None
+    store: Store | None = None, enabled: bool | None = None, exporter: SpanExporter | None = None
 ) -> XRay:
     """Set the default recorder's store and/or exporter, and/or switch recording on or off.
 

@@ -24,6 +24,8 @@ from .exceptions import StoreError
 from .serialize import MAX_STRING, escape_surrogates, to_jsonable
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
     from .models import Trace
     from .store.base import Store
 
@@ -119,7 +121,11 @@ class XRay:
     """
 
     def __init__(
-        self, store: Store | None = None, *, enabled: bool = True, exporter: Any = None
+        self,
+        store: Store | None = None,
+        *,
+        enabled: bool = True,
+        exporter: SpanExporter | None = None,
     ) -> None:
         if store is None:
             from .store.memory import MemoryStore

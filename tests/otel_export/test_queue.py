@@ -5,6 +5,7 @@ bounded queue; drops and failures are counted and logged once; ``XRay(exporter=.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 
@@ -216,3 +217,28 @@ def test_shutdown_does_not_wait_beyond_its_timeout_for_a_stalled_exporter(
                                 "(it did not keep up)") and message[6].isdigit()  # fmt: skip
     finally:
         exporter.release.set()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_exports_through_a_thread_of_its_own() -> None:
+    exporter = InMemorySpanExporter()
+    xr = xray.XRay(exporter=exporter)
+    export_queue = queue_for(exporter)
+    try:
+        record_pipeline(xr, "parent")
+        assert export_queue.flush(timeout=60)  # the parent's export thread runs
+        pid = os.fork()
+        if pid == 0:  # the child: the parent's thread is not here
+            code = 1
+            try:
+                record_pipeline(xr, "child")
+                flushed = export_queue.flush(timeout=60)
+                roots = [s.name for s in exporter.get_finished_spans() if s.parent is None]
+                code = 0 if flushed and roots == ["parent", "child"] else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        export_queue.shutdown()

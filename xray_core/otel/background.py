@@ -73,7 +73,6 @@ class ExportQueue:
         self.failed = 0
         self._closed = False
         self._warned: set[str] = set()
-        self._lock = threading.Lock()
         self._reset()
         _live.add(self)
         # Made now, not on the export thread: a process may exit right after its first trace,
@@ -85,6 +84,7 @@ class ExportQueue:
         """A new queue and no thread (also in a forked child, where the thread is gone)."""
         self._queue: queue.Queue[Any] = queue.Queue(self.max_queue)
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # a forked child must not inherit it held
 
     def submit(self, trace: Finished) -> None:
         """Queue a finished trace for export; never blocks, never raises (a full queue drops)."""
