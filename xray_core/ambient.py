@@ -93,7 +93,12 @@ def _exporter_from_env(enabled: bool) -> SpanExporter | None:
             logger.warning("xray: XRAY_OTLP_ENDPOINT is set but OpenTelemetry is missing (%s): "
                            "pip install 'decisiontracex[otel]'; traces are not exported", exc)
             return None
-        _env_exporter = otlp_exporter(endpoint)
+        try:
+            _env_exporter = otlp_exporter(endpoint)
+        except Exception:  # noqa: BLE001 - a bad setting must not stop the pipeline recording
+            logger.exception("xray: XRAY_OTLP_ENDPOINT=%r is not usable; traces are not "
+                             "exported", endpoint)  # fmt: skip
+            return None
     return _env_exporter
 
 

@@ -141,3 +141,30 @@ def test_xray_otlp_endpoint_is_not_used_while_recording_is_off(
     assert done.returncode == 0, done.stderr
     assert done.stdout == "recorded\n[]\n"  # not even imported
     assert receiver.requests == []
+
+
+WITHOUT_OTEL = """
+import sys
+
+
+class NoOpenTelemetry:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "opentelemetry":
+            raise ImportError(f"No module named {name!r}")
+
+
+sys.meta_path.insert(0, NoOpenTelemetry())
+""" + SCRIPT
+
+
+def test_xray_otlp_endpoint_without_the_extra_warns_and_records(tmp_path: Path) -> None:
+    script = tmp_path / "pipeline.py"
+    script.write_text(WITHOUT_OTEL, encoding="utf-8")
+    env = {"PATH": "", "PYTHONPATH": str(ROOT), "XRAY_OTLP_ENDPOINT": "http://127.0.0.1:9"}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "recorded\n"
+    assert done.stderr.count("XRAY_OTLP_ENDPOINT is set but OpenTelemetry is missing") == 1
+    assert "pip install 'decisiontracex[otel]'" in done.stderr

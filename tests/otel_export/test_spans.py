@@ -272,3 +272,11 @@ def test_llm_metadata_variants(llm: dict[str, object], expected: dict[str, objec
         if k.startswith(("llm.", "gen_ai.")) and k not in ("llm.model_name", "gen_ai.request.model")
     }  # fmt: skip
     assert found == expected
+
+
+@pytest.mark.parametrize("trace_id", ["0x" + "a" * 30, "A" * 32, " " + "a" * 31, "a_" + "b" * 30])
+def test_only_32_lowercase_hex_digits_are_taken_as_the_span_trace_id(trace_id: str) -> None:
+    from xray_core.otel.spans import otel_trace_id
+
+    assert otel_trace_id(trace_id) != int(trace_id.replace("0x", "00").replace("_", "0"), 16)
+    assert otel_trace_id("0" * 31 + "7") == 7 and otel_trace_id("0" * 32) != 0

@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
+from .. import __version__
 from ..models import Step, Trace
 from ..serialize import escape_surrogates, to_jsonable
 from . import names as c
@@ -36,6 +37,7 @@ _PARAMETERS = (
     "temperature", "max_tokens", "top_p", "top_k", "frequency_penalty", "presence_penalty",
     "stop", "seed",
 )  # fmt: skip
+_LOWER_HEX = frozenset("0123456789abcdef")  # int(..., 16) would also take "0x", "_", spaces
 _JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps makes one per call
 _scope: InstrumentationScope | None = None
 _resource: Resource | None = None
@@ -79,14 +81,10 @@ def trace_spans(trace: Trace, *, resource: Resource | None = None) -> list[Reada
 def otel_trace_id(trace_id: str) -> int:
     """The 128-bit span trace id of an X-Ray trace id: the id itself when it is 32 hex digits
     (as the recorder makes them), else a hash of it."""
-    if len(trace_id) == 32:
-        try:
-            value = int(trace_id, 16)
-        except ValueError:
-            pass
-        else:
-            if value and trace_id.isascii():
-                return value
+    if len(trace_id) == 32 and _LOWER_HEX.issuperset(trace_id):
+        value = int(trace_id, 16)
+        if value:
+            return value
     return _hash(trace_id, 16)
 
 
@@ -111,8 +109,6 @@ def default_resource() -> Resource:
 def _instrumentation_scope() -> InstrumentationScope:
     global _scope
     if _scope is None:
-        from .. import __version__
-
         _scope = InstrumentationScope(c.SCOPE_NAME, __version__)
     return _scope
 
