@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from ..recorder import _observers
 from ..serialize import MAX_STRING
 from . import names as n
-from .mapping import parse_json, seconds, span_status, step_record, text
+from .mapping import attributes, parse_json, seconds, span_status, step_record, text, verbatim
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -58,8 +58,12 @@ def trace_record(span: Any, trace_id: str) -> dict[str, Any]:
 
 
 def _trace_id(span: Any) -> str:
-    """The OpenTelemetry trace id (32 hex digits) for a true root; a new one for a span that
-    continues a trace begun elsewhere (two of them must not share an X-Ray trace id)."""
+    """The trace id X-Ray's export wrote (``xray.trace_id``); else the OpenTelemetry trace id
+    (32 hex digits) for a true root, and a new one for a span that continues a trace begun
+    elsewhere (two of them must not share an X-Ray trace id)."""
+    written = (span.attributes or {}).get(n.TRACE_ID)
+    if type(written) is str and written:
+        return written
     if span.parent is None:
         return f"{span.context.trace_id:032x}"
     return uuid.uuid4().hex
@@ -99,8 +103,9 @@ def finish_trace(
         step_ids.pop(root_id, None)
     steps: list[dict[str, Any]] = []
     append = steps.append
+    arrivals: list[int] = []
     failed = False
-    for _, _, span_id, parent, span in entries:
+    for _, arrival, span_id, parent, span in entries:
         if span_id == root_id:
             if trace_only:
                 continue
@@ -118,14 +123,31 @@ def finish_trace(
         if step.get("status") == "failed":
             failed = True
         append(step)
+        arrivals.append(arrival)
     status, error = span_status(root, root.events or ())
     end = seconds(root.end_time)
     record["end_time"] = end
     record["duration_ms"] = (end - record["start_time"]) * 1000.0
     record["status"] = "failed" if failed or status == "failed" else "completed"
     if error is not None:
-        record["metadata"]["error"] = error
+        record["metadata"].setdefault("error", error)
+    if trace_only:  # written by X-Ray's export: its status, duration, run and test as recorded,
+        # and the steps in the order recorded (the spans' order breaks step_order ties)
+        ranked = sorted(
+            zip(steps, arrivals), key=lambda pair: (_order_of(pair[0]), pair[1])
+        )  # fmt: skip
+        steps[:] = [step for step, _ in ranked]
+        attrs = attributes(root)
+        run_id, test_id = record["run_id"], record["test_id"]
+        verbatim(record, attrs)
+        if run_id is not None or test_id is not None:  # an observer's (the plugin's) come first
+            record["run_id"], record["test_id"] = run_id, test_id
     return steps
+
+
+def _order_of(step: dict[str, Any]) -> int:
+    order = step.get("step_order")
+    return order if type(order) is int else 0
 
 
 class CapturedTrace:

@@ -358,7 +358,8 @@ def step_record(
     )  # fmt: skip
     reasoning = pop(n.REASONING, None)
     pop(n.TRACE_METADATA, None)  # the trace's (see xray_core.otel.capture)
-    return {
+    exported = n.STEP_ID in attrs or n.STATUS in attrs
+    record: dict[str, Any] = {
         "step_id": step_id,
         "trace_id": trace_id,
         "parent_id": parent_id,
@@ -372,13 +373,49 @@ def step_record(
         if reasoning is None or (type(reasoning) is str and reasoning.isascii()
                                  and len(reasoning) <= MAX_STRING)
         else text(reasoning),
-        "metadata": metadata(attrs, events) if attrs or events else {},
+        "metadata": {},
         "status": state,
         "error": error,
         "start_time": start,
         "end_time": end,
         "duration_ms": (end - start) * 1000.0,
     }
+    if exported:
+        verbatim(record, attrs)
+    if attrs or events:
+        record["metadata"] = metadata(attrs, events)
+    return record
+
+
+_STATUSES = ("running", "completed", "failed")
+
+
+def verbatim(record: dict[str, Any], attrs: dict[str, Any]) -> None:
+    """Set what X-Ray's export writes as it was recorded (``xray.step_id``, ``xray.status``, ...)
+    on a trace or step ``record``; values of the wrong type are left out."""
+    pop = attrs.pop
+    for key, field in ((n.STEP_ID, "step_id"), (n.PARENT_ID, "parent_id"),
+                       (n.RUN_ID, "run_id"), (n.TEST_ID, "test_id")):  # fmt: skip
+        value = pop(key, None)
+        if type(value) is str and field in record:
+            record[field] = value
+    error = pop(n.ERROR, None)
+    if "error" in record:  # a step: export writes its error, or none when it had none
+        record["error"] = error if type(error) is str else None
+    order = pop(n.STEP_ORDER, None)
+    if type(order) is int and "step_order" in record:
+        record["step_order"] = order
+    status = pop(n.STATUS, None)
+    if status in _STATUSES:
+        record["status"] = status
+    duration = pop(n.DURATION_MS, None)
+    if type(duration) is float or type(duration) is int:
+        record["duration_ms"] = to_jsonable(float(duration))
+    if pop(n.UNFINISHED, None) is True:
+        record["end_time"] = None
+        if duration is None:
+            record["duration_ms"] = None
+    pop(n.TRACE_ID, None)
 
 
 def metadata(attrs: dict[str, Any], events: Iterable[Any]) -> dict[str, Any]:
@@ -387,6 +424,7 @@ def metadata(attrs: dict[str, Any], events: Iterable[Any]) -> dict[str, Any]:
     evaluations and every other attribute (under ``"attributes"``). Empties ``attrs``."""
     rest: dict[str, Any] | None = None
     raw = attrs.pop(n.STEP_METADATA, _MISSING)
+    written = raw is not _MISSING  # by X-Ray's export: the metadata as recorded, kept as it is
     data = _json_object(raw)
     if data is None:
         data = {}
@@ -400,7 +438,7 @@ def metadata(attrs: dict[str, Any], events: Iterable[Any]) -> dict[str, Any]:
     elif raw is not _MISSING:
         rest = {**(rest or {}), n.METADATA: _jsonable(raw)}
     kind = attrs.pop(n.SPAN_KIND, None)
-    if kind is not None:
+    if kind is not None and not written:
         data.setdefault("span_kind", text(kind))
     llm: dict[str, Any] | None = None
     for key, value in attrs.items():
@@ -415,7 +453,7 @@ def metadata(attrs: dict[str, Any], events: Iterable[Any]) -> dict[str, Any]:
     attrs.clear()
     if llm is not None and "llm" not in data:
         data["llm"] = llm_metadata(llm)
-    elif kind == "LLM" and "llm" not in data:
+    elif kind == "LLM" and "llm" not in data and not written:
         data["llm"] = {"model": None, "tokens_used": None, "temperature": None}
     if rest:
         data.setdefault("attributes", rest)

@@ -86,3 +86,48 @@ SpanKind = Literal[
     "LLM", "CHAIN", "TOOL", "RETRIEVER", "EMBEDDING", "AGENT", "RERANKER", "GUARDRAIL",
     "EVALUATOR", "UNKNOWN",
 ]  # fmt: skip
+#: the span kinds export writes: ``LLM`` for a step with LLM metadata, else ``CHAIN``
+SPAN_KIND_LLM: Final = "LLM"
+SPAN_KIND_CHAIN: Final = "CHAIN"
+#: ``llm.{input,output}_messages.<i>.message.role`` / ``.content``
+MESSAGE_ROLE: Final = "message.role"
+MESSAGE_CONTENT: Final = "message.content"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+
+# -- ours: what export (xray_core.otel.spans) writes so that a capture rebuilds the trace equal --
+# Ids, order, status and timing, verbatim; the span's own ids are derived from them (a 32-hex
+# trace id is the span trace id itself) and its start/end times are the recorded ones.
+#: the X-Ray trace id (on every span)
+TRACE_ID: Final = "xray.trace_id"
+#: the step's id (on step spans)
+STEP_ID: Final = "xray.step_id"
+#: the step's ``parent_id`` (set only when it has one; the span's parent is that step's span)
+PARENT_ID: Final = "xray.parent_id"
+#: the step's ``step_order`` (int)
+STEP_ORDER: Final = "xray.step_order"
+#: ``running``, ``completed`` or ``failed`` (the span status says UNSET, OK or ERROR)
+STATUS: Final = "xray.status"
+#: the recorded duration in ms (float; measured on a monotonic clock, so not end - start)
+DURATION_MS: Final = "xray.duration_ms"
+#: True when the trace or step has no end time (its span then ends when it starts)
+UNFINISHED: Final = "xray.unfinished"
+#: the step's error text, verbatim (``"Type: message"`` then the traceback); an ``exception``
+#: event is written too, for backends. A trace's error is in its metadata (``error``).
+ERROR: Final = "xray.error"
+#: the trace's ``run_id`` / ``test_id`` (root span, when set)
+RUN_ID: Final = "xray.run_id"
+TEST_ID: Final = "xray.test_id"
+#: the names of the filters a candidate failed / passed (string arrays, on ``xray.evaluation``
+#: events, for a backend's queries; ``xray.filters`` holds the filters exactly)
+EVAL_FAILED_FILTERS: Final = "xray.failed_filters"
+EVAL_PASSED_FILTERS: Final = "xray.passed_filters"
+# Export writes the step's metadata as ``xray.metadata`` (the trace's as ``xray.trace.metadata``)
+# with one exception: when every entry of ``metadata["evaluations"]`` is an evaluation as
+# ``add_evaluation`` records it, the entries are not in ``xray.metadata`` but each is one
+# ``xray.evaluation`` event, in order. Otherwise the list stays in ``xray.metadata`` and no
+# evaluation event is written: either way a capture finds each evaluation in one place only.
+
+#: the instrumentation scope of every exported span
+SCOPE_NAME: Final = "xray_core"
+#: ``service.name`` of the exported spans' resource when the caller gives none
+DEFAULT_SERVICE_NAME: Final = "xray"
