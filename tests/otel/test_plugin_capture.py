@@ -269,3 +269,13 @@ def test_plain(xray):
 '''
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_spans_are_captured_in_pytest_xdist_workers(otel_project: pytest.Pytester) -> None:
+    otel_project.makepyfile(test_db=DB_TESTS)
+    otel_project.runpytest_subprocess("-n", "2", "--xray-db").assert_outcomes(passed=2)
+    with sqlite3.connect(otel_project.path / ".xray" / "runs.db") as conn:
+        rows = conn.execute("SELECT name, test_id FROM traces ORDER BY name").fetchall()
+        runs = conn.execute("SELECT count(*) FROM runs").fetchone()
+    assert rows == [("second", "test_db.py::test_two"), ("selection", "test_db.py::test_one")]
+    assert runs == (1,)
