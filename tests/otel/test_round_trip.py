@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import xray_core
@@ -90,8 +89,24 @@ def test_any_trace_comes_back_without_a_difference(trace: xray_core.Trace) -> No
     assert len(back.steps) == len(trace.steps)
 
 
-@given(st.just(None))
-def test_an_empty_trace_comes_back_empty(_: None) -> None:
+def test_a_trace_failed_by_a_handled_step_error_comes_back_equal() -> None:
+    xr = xray_core.XRay()
+    with xr.trace("handled") as trace:
+        try:
+            with trace.step("flaky"):
+                raise TimeoutError("slow upstream")
+        except TimeoutError:
+            pass
+        with trace.step("fallback") as step:
+            step.set_output("cached")
+    original = xr.store.get_trace(trace.trace_id)
+    assert original is not None and original.status == "failed"
+    assert "error" not in original.metadata
+    [captured] = traces_from_spans(trace_spans(original))
+    assert captured.model_dump() == original.model_dump()
+
+
+def test_an_empty_trace_comes_back_empty() -> None:
     xr = xray_core.XRay()
     with xr.trace("nothing", metadata={"k": [1, 2]}) as trace:
         pass

@@ -129,8 +129,8 @@ def finish_trace(
     record["end_time"] = end
     record["duration_ms"] = (end - record["start_time"]) * 1000.0
     record["status"] = "failed" if failed or status == "failed" else "completed"
-    if error is not None:
-        record["metadata"].setdefault("error", error)
+    if error is not None and not trace_only:  # export wrote the trace's metadata as it was
+        record["metadata"]["error"] = error
     if trace_only:  # written by X-Ray's export: its status, duration, run and test as recorded,
         # and the steps in the order recorded (the spans' order breaks step_order ties)
         ranked = sorted(
