@@ -59,12 +59,15 @@ def finished_spans(n: int, as_json: bool = True) -> list[Any]:
     return [spans[-1], *spans[:-1]]  # the root first, as it starts first
 
 
-def capture_loop(n: int, as_json: bool = True) -> Callable[[], None]:
-    """``n`` child spans (and their root) captured by an ``XRaySpanProcessor``."""
+def capture_loop(
+    n: int, as_json: bool = True, store: xray_core.Store | None = None
+) -> Callable[[], None]:
+    """``n`` child spans (and their root) captured by an ``XRaySpanProcessor`` into ``store``."""
     from xray_core.otel import XRaySpanProcessor
 
     root, *children = finished_spans(n, as_json)
-    processor = XRaySpanProcessor(xray_core.XRay(store=xray_core.MemoryStore(max_traces=2)))
+    store = store if store is not None else xray_core.MemoryStore(max_traces=2)
+    processor = XRaySpanProcessor(xray_core.XRay(store=store))
 
     def run() -> None:
         processor.on_start(root)  # type: ignore[arg-type]
