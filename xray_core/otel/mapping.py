@@ -318,6 +318,13 @@ def _copy(raw: Any) -> dict[str, Any]:
     return copied if type(copied) is dict else dict(copied)
 
 
+# module globals: read faster than attributes of the names module, once per span each
+_INPUT_VALUE, _INPUT_MIME_TYPE = n.INPUT_VALUE, n.INPUT_MIME_TYPE
+_OUTPUT_VALUE, _OUTPUT_MIME_TYPE = n.OUTPUT_VALUE, n.OUTPUT_MIME_TYPE
+_JSON, _REASONING, _TRACE_METADATA = n.JSON_MIME_TYPE, n.REASONING, n.TRACE_METADATA
+_STEP_ID, _STATUS = n.STEP_ID, n.STATUS
+
+
 def step_record(
     span: Any, trace_id: str, step_id: str, parent_id: str | None, order: int
 ) -> dict[str, Any]:
@@ -344,21 +351,29 @@ def step_record(
         state, error = span_status(span, events)
     else:
         state, error = "completed", None
-    value = pop(n.INPUT_VALUE, _MISSING)
-    mime = pop(n.INPUT_MIME_TYPE, None)
-    step_input = (
-        None if value is _MISSING
-        else parse_json(value) if mime == n.JSON_MIME_TYPE else io_value(value, mime)
-    )  # fmt: skip
-    value = pop(n.OUTPUT_VALUE, _MISSING)
-    mime = pop(n.OUTPUT_MIME_TYPE, None)
-    output = (
-        None if value is _MISSING
-        else parse_json(value) if mime == n.JSON_MIME_TYPE else io_value(value, mime)
-    )  # fmt: skip
-    reasoning = pop(n.REASONING, None)
-    pop(n.TRACE_METADATA, None)  # the trace's (see xray_core.otel.capture)
-    exported = n.STEP_ID in attrs or n.STATUS in attrs
+    value = pop(_INPUT_VALUE, _MISSING)
+    mime = pop(_INPUT_MIME_TYPE, None)
+    if value is _MISSING:
+        step_input = None
+    elif mime == _JSON:
+        step_input = parse_json(value)
+    elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+        step_input = value
+    else:
+        step_input = io_value(value, mime)
+    value = pop(_OUTPUT_VALUE, _MISSING)
+    mime = pop(_OUTPUT_MIME_TYPE, None)
+    if value is _MISSING:
+        output = None
+    elif mime == _JSON:
+        output = parse_json(value)
+    elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+        output = value
+    else:
+        output = io_value(value, mime)
+    reasoning = pop(_REASONING, None)
+    pop(_TRACE_METADATA, None)  # the trace's (see xray_core.otel.capture)
+    exported = _STEP_ID in attrs or _STATUS in attrs
     record: dict[str, Any] = {
         "step_id": step_id,
         "trace_id": trace_id,
