@@ -242,3 +242,23 @@ def test_a_forked_child_exports_through_a_thread_of_its_own() -> None:
         assert os.waitstatus_to_exitcode(status) == 0
     finally:
         export_queue.shutdown()
+
+
+def test_drops_from_many_threads_are_all_counted() -> None:
+    exporter = BlockingExporter()
+    export_queue = ExportQueue(exporter, max_queue=1)
+    xr = xray.XRay()
+    xr._hand_off = export_queue.submit
+    try:
+        run_pipeline(xr, 1)
+        assert exporter.entered.wait(timeout=60)  # the worker holds the first trace
+        run_pipeline(xr, 1)  # the queue's one place is taken
+        threads = [threading.Thread(target=run_pipeline, args=(xr, 50)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert export_queue.dropped == 200
+    finally:
+        exporter.release.set()
+        export_queue.shutdown()

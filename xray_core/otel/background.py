@@ -97,7 +97,8 @@ class ExportQueue:
             self._drop()
 
     def _drop(self) -> None:
-        self.dropped += 1
+        with self._lock:  # recording threads drop concurrently: no count may be lost
+            self.dropped += 1
         if self._closed:
             self._warn_once("closed", "xray: a trace finished after the OpenTelemetry export "
                             "queue was shut down; dropped and counted in ExportQueue.dropped")
