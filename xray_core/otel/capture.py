@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.trace import SpanContext
 
 from ..recorder import _observers
 from ..serialize import MAX_STRING
@@ -98,7 +99,7 @@ def finish_trace(
         record["metadata"] = data if type(data) is dict else {"value": data}
     entries.sort()  # by start time, then start order: unique, so spans are never compared
     prefix = trace_id + "."
-    step_ids = {e[2]: f"{prefix}{e[2]:016x}" for e in entries}
+    step_ids = {e[2]: f"{prefix}{index}" for index, e in enumerate(entries)}  # as the SDK's
     if trace_only:
         step_ids.pop(root_id, None)
     steps: list[dict[str, Any]] = []
@@ -123,7 +124,8 @@ def finish_trace(
         if step.get("status") == "failed":
             failed = True
         append(step)
-        arrivals.append(arrival)
+        if trace_only:
+            arrivals.append(arrival)
     status, error = span_status(root, root.events or ())
     end = seconds(root.end_time)
     record["end_time"] = end
@@ -178,6 +180,17 @@ class CapturedTrace:
         return trace_from_records(self.record, list(self.steps))
 
 
+def _tuple_layout() -> bool:
+    """Whether a ``SpanContext`` is the tuple ``(trace_id, span_id, is_remote, ...)`` it is in
+    the SDK today: on the per-span path its fields are then read by index, which costs no call
+    (its properties each cost one)."""
+    probe = SpanContext(trace_id=3, span_id=5, is_remote=True)
+    return isinstance(probe, tuple) and probe[:3] == (3, 5, True) and probe.span_id == 5
+
+
+_BY_INDEX = _tuple_layout()
+
+
 def _guarded(what: str, func: Any, *args: Any) -> None:
     try:
         func(*args)
@@ -219,12 +232,12 @@ class XRaySpanProcessor(SpanProcessor):
                 parent, context = read._parent, read._context
             except AttributeError:
                 parent, context = read.parent, read.get_span_context()
-            if parent is not None and not parent.is_remote:
-                parent_id = parent.span_id
+            if parent is not None and not (parent[2] if _BY_INDEX else parent.is_remote):
+                parent_id = parent[1] if _BY_INDEX else parent.span_id
                 found = self._open.get(parent_id)
                 if found is not None:
                     capture = found[0]
-                    span_id = context.span_id
+                    span_id = context[1] if _BY_INDEX else context.span_id
                     span_ids = capture.span_ids
                     self._open[span_id] = (capture, len(span_ids), parent_id)
                     span_ids.append(span_id)
@@ -256,7 +269,8 @@ class XRaySpanProcessor(SpanProcessor):
         try:
             read: Any = span  # the SDK's fields are not in its types
             try:  # the SDK's fields: each property costs a call
-                span_id, start = read._context.span_id, read._start_time
+                context, start = read._context, read._start_time
+                span_id = context[1] if _BY_INDEX else context.span_id
             except AttributeError:
                 span_id, start = read.context.span_id, read.start_time
             found = self._open.get(span_id)

@@ -343,7 +343,15 @@ def step_record(
         raw, events, start, end, status, name = (
             span.attributes, span.events, span.start_time, span.end_time, span.status, span.name,
         )  # fmt: skip
-    attrs = {} if raw is None else _copy(raw)
+    if raw is None:
+        attrs: dict[str, Any] = {}
+    else:
+        try:  # BoundedAttributes and mappingproxy copy what they hold, as a dict
+            attrs = raw.copy()
+        except Exception:  # noqa: BLE001 - a mapping without copy()
+            attrs = dict(raw)
+        if type(attrs) is not dict:
+            attrs = dict(attrs)
     pop = attrs.pop
     start = start / 1e9 if type(start) is int else time.time()
     end = end / 1e9 if type(end) is int else start
