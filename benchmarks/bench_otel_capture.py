@@ -6,7 +6,9 @@ as JSON with their mime type, the reasoning), then handed to :class:`XRaySpanPro
 SDK hands them (``on_start``, ``on_end``; the root's end builds the steps and stores them). What
 making the span itself costs is the pipeline's, not the capture's, and is not counted. The SDK
 records the same step (``trace.step`` with the input, ``set_output``, ``set_reasoning``). Both
-write into a MemoryStore.
+write into a MemoryStore, in traces of :data:`STEPS` steps; the figure is the time per child
+span (per step), the roots' (the traces') share included — a captured root is also a step, so
+capture does one step more per trace than the SDK.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ OUTPUT: dict[str, str | int] = {"count": 3, "best": "B0GOOD001"}
 REASONING = "3 candidates share a keyword; best match first"
 INPUT_TEXT = "steel water bottle, at most 10"
 OUTPUT_TEXT = "3 found; best B0GOOD001"
+#: child spans (steps) per trace: a pipeline's trace is a handful of steps, not thousands
+STEPS = 10
 
 
-def finished_spans(n: int, as_json: bool = True) -> list[Any]:
-    """A root span and ``n`` child spans carrying the step's data, as the SDK ends them.
+def finished_spans(n: int, as_json: bool = True) -> list[list[Any]]:
+    """``n`` child spans carrying the step's data, under roots of :data:`STEPS` children each,
+    as the SDK ends them: one ``[root, *children]`` list per trace.
 
     :param as_json: input and output as JSON (as OpenInference writes a call's arguments and
         result), else as text (no mime type: kept as the text it is).
@@ -51,46 +56,53 @@ def finished_spans(n: int, as_json: bool = True) -> list[Any]:
     if not as_json:
         attributes = {names.INPUT_VALUE: INPUT_TEXT, names.OUTPUT_VALUE: OUTPUT_TEXT,
                       names.REASONING: REASONING}  # fmt: skip
-    with tracer.start_as_current_span("bench"):
-        for _ in range(n):
-            with tracer.start_as_current_span("search", attributes=attributes):
-                pass
+    traces = []
+    for first in range(0, n, STEPS):
+        exporter.clear()
+        with tracer.start_as_current_span("bench"):
+            for _ in range(min(STEPS, n - first)):
+                with tracer.start_as_current_span("search", attributes=attributes):
+                    pass
+        spans = list(exporter.get_finished_spans())
+        traces.append([spans[-1], *spans[:-1]])  # the root first, as it starts first
     provider.shutdown()
-    spans = list(exporter.get_finished_spans())
-    return [spans[-1], *spans[:-1]]  # the root first, as it starts first
+    return traces
 
 
 def capture_loop(
     n: int, as_json: bool = True, store: xray_core.Store | None = None
 ) -> Callable[[], None]:
-    """``n`` child spans (and their root) captured by an ``XRaySpanProcessor`` into ``store``."""
+    """``n`` child spans (and their roots) captured by an ``XRaySpanProcessor`` into ``store``."""
     from xray_core.otel import XRaySpanProcessor
 
-    root, *children = finished_spans(n, as_json)
+    traces = finished_spans(n, as_json)
     store = store if store is not None else xray_core.MemoryStore(max_traces=2)
     processor = XRaySpanProcessor(xray_core.XRay(store=store))
 
     def run() -> None:
-        processor.on_start(root)  # type: ignore[arg-type]
-        for span in children:
-            processor.on_start(span)  # type: ignore[arg-type]
-            processor.on_end(span)
-        processor.on_end(root)
+        for root, *children in traces:
+            processor.on_start(root)  # type: ignore[arg-type]
+            for span in children:
+                processor.on_start(span)  # type: ignore[arg-type]
+                processor.on_end(span)
+            processor.on_end(root)
 
     return run
 
 
 def sdk_loop(n: int, as_json: bool = True) -> Callable[[], None]:
-    """``n`` steps of the same data recorded with ``trace.step`` (and their trace)."""
+    """``n`` steps of the same data recorded with ``trace.step``, in traces of :data:`STEPS`."""
     recorder = xray_core.XRay(store=xray_core.MemoryStore(max_traces=2))
     given, result = (INPUT, OUTPUT) if as_json else (INPUT_TEXT, OUTPUT_TEXT)
+    sizes = [min(STEPS, n - first) for first in range(0, n, STEPS)]
 
     def run() -> None:
-        with recorder.trace("bench") as trace:
-            for _ in range(n):
-                with trace.step("search", input=given) as step:
-                    step.set_output(result)
-                    step.set_reasoning(REASONING)
+        for size in sizes:
+            with recorder.trace("bench") as trace:
+                for _ in range(size):
+                    with trace.step("search", input=given) as step:
+                        step.set_output(result)
+                        step.set_reasoning(REASONING)
 
     return run
 
@@ -100,7 +112,8 @@ def check_same_steps() -> None:
     from xray_core.otel import traces_from_spans
 
     for as_json, given, result in ((True, INPUT, OUTPUT), (False, INPUT_TEXT, OUTPUT_TEXT)):
-        [captured] = traces_from_spans(finished_spans(1, as_json))
+        [spans] = finished_spans(1, as_json)
+        [captured] = traces_from_spans(spans)
         step = captured.steps[1]
         if (step.input, step.output, step.reasoning) != (given, result, REASONING):
             raise RuntimeError(f"the captured step differs from the SDK's: {step!r}")
