@@ -275,7 +275,8 @@ KEYS = [
     "llm.output_messages.", "gen_ai.prompt.1", "gen_ai.completion.0.content", "llm.", "gen_ai.",
     n.EVAL_ITEM_ID, n.EVAL_QUALIFIED, n.EVAL_FILTERS, n.EVAL_ITEM_DATA, "xray.filter.price.passed",
     "xray.filter..detail", "xray.filter.", n.EXCEPTION_TYPE, n.EXCEPTION_MESSAGE,
-    n.EXCEPTION_STACKTRACE,
+    n.EXCEPTION_STACKTRACE, n.TRACE_ID, n.STEP_ID, n.PARENT_ID, n.STEP_ORDER, n.STATUS,
+    n.DURATION_MS, n.UNFINISHED, n.ERROR, n.RUN_ID, n.TEST_ID,
 ]  # fmt: skip
 JSONISH = st.sampled_from(
     ['{"a": 1}', "[1, 2", "null", "NaN", '{"x": NaN}', "[]", '"s"', "\ud800", '{"evaluations": 3}',
@@ -322,3 +323,5 @@ def test_arbitrary_attributes_never_raise_and_give_a_readable_trace(
         assert isinstance(evaluation.qualified, bool)
     [(record, steps)] = records_from_spans(rig.exporter.get_finished_spans())
     assert len(steps) == len(trace.steps)
+    # what a store writes: strict JSON (no NaN, no infinity) in valid UTF-8
+    json.dumps([record, steps], allow_nan=False, ensure_ascii=False).encode("utf-8")

@@ -105,23 +105,30 @@ def io_value(value: Any, mime_type: Any) -> Any:
 
 
 def _int(value: Any) -> int | None:
+    """A token count: an int, or a float or text that is one; else None."""
     if type(value) is int:
         return value
     if type(value) is float and value.is_integer():
         return int(value)
-    if type(value) is str and value.strip().isdigit():
-        return int(value)
+    if type(value) is str:
+        try:
+            return int(value)
+        except ValueError:
+            return None
     return None
 
 
 def _float(value: Any) -> float | None:
-    if type(value) is float or type(value) is int:
+    """A finite number (a temperature), or text that is one; else None (NaN is no temperature)."""
+    if type(value) is int:
         return value
     if type(value) is str:
         try:
-            return float(value)
+            value = float(value)
         except ValueError:
             return None
+    if type(value) is float and value - value == 0:
+        return value
     return None
 
 
@@ -433,7 +440,8 @@ def verbatim(record: dict[str, Any], attrs: dict[str, Any]) -> None:
         record["status"] = status
     duration = pop(n.DURATION_MS, None)
     if type(duration) is float or type(duration) is int:
-        record["duration_ms"] = to_jsonable(float(duration))
+        duration = float(duration)
+        record["duration_ms"] = duration if duration - duration == 0 else None
     if pop(n.UNFINISHED, None) is True:
         record["end_time"] = None
         if duration is None:
