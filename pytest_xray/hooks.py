@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
+
     from xray_core.models import Step, Trace
     from xray_core.report.data import Panel
 
@@ -42,4 +44,17 @@ def pytest_xray_report_panel(step: Step, trace: Trace) -> Panel | list[Panel] | 
     :param step: the step about to be shown.
     :param trace: the trace the step belongs to.
     :return: a :class:`xray_core.report.data.Panel`, a list of them, or None.
+    """
+
+
+@pytest.hookspec
+def pytest_xray_span_to_step(span: ReadableSpan, step: dict[str, Any]) -> None:
+    """Adjust the step X-Ray made of an OpenTelemetry span (docs/otel.md), in place.
+
+    Every implementation is called, in pluggy's order; the return value is ignored. Change
+    ``step``'s values (``name``, ``input``, ``output``, ``reasoning``, ``metadata``,
+    ``status``, ``error``); ids, times and order are the trace's and best left alone.
+
+    :param span: the finished span (an ``opentelemetry.sdk.trace.ReadableSpan``).
+    :param step: the step record made of it (see xray_core.otel.mapping.step_record).
     """

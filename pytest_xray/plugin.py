@@ -118,6 +118,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     del config.stash[session_key]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Capture the OpenTelemetry spans of the test, when the pipeline uses OpenTelemetry."""
+    if "opentelemetry.sdk.trace" in sys.modules:
+        from .otel import install
+
+        install()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """As in setup: a fixture may have set the global ``TracerProvider`` since."""
+    if "opentelemetry.sdk.trace" in sys.modules:
+        from .otel import install
+
+        install()
+
+
 def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any, right: Any) -> Any:
     """Explain a failed ``==`` between two decisions or two traces in decision terms."""
     models = sys.modules.get("xray_core.models")

@@ -142,6 +142,12 @@ class XraySession:
                 where = f"in {test}" if test else "outside any test"
                 self.hook_failed("pytest_xray_trace_captured", exc, where)
 
+    def span_to_step(self, span: Any, step: dict[str, Any]) -> None:
+        """Adjust a step captured from an OpenTelemetry span (``pytest_xray_span_to_step``)."""
+        from .otel import span_to_step
+
+        span_to_step(self, span, step)
+
     def hook_failed(self, hook: str, exc: Exception, where: str) -> None:
         """Remember that a user's ``hook`` raised ``exc`` (the summary shows it as an error)."""
         self.hook_errors.setdefault(f"{hook} raised {type(exc).__name__}: {exc}", where)

@@ -10,12 +10,15 @@ The default recorder is built on first use from the environment:
 - ``XRAY_DB``: path of a SQLite database to record into (``~`` expanded; never opened while
   recording is off); without it traces are kept in a bounded in-memory store (the last 1,000
   traces).
+- ``XRAY_OTLP_ENDPOINT``: an OTLP/HTTP collector (``http://localhost:4318``) to which every
+  finished trace is also sent as spans (the ``otel`` extra; see :mod:`xray_core.otel`).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import os
 import threading
 from collections.abc import Callable, Generator
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from .recorder import (
     NULL_STEP,
+    check_exporter,
     NullStep,
     NullTrace,
     StepContext,
@@ -36,14 +40,18 @@ from .recorder import (
 from .serialize import MAX_ITEMS, to_jsonable
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
     from .store.base import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+logger = logging.getLogger("xray_core")
 
 _FALSE_WORDS = {"0", "false", "no", "off"}
 _default: XRay | None = None
 _stand_in: Store | None = None  # the memory store standing in for XRAY_DB while recording is off
 _lock = threading.Lock()
+_env_exporter: SpanExporter | None = None  # XRAY_OTLP_ENDPOINT's exporter: one per process
 
 
 def enabled_from_env(environ: dict[str, str] | None = None) -> bool:
@@ -71,6 +79,29 @@ def _store_from_env(enabled: bool) -> Store:
     return store
 
 
+def _exporter_from_env(enabled: bool) -> SpanExporter | None:
+    """``XRAY_OTLP_ENDPOINT``'s OTLP exporter (made once), or None: unset, recording off, or
+    the ``otel`` extra not installed (logged: the pipeline records without exporting)."""
+    global _env_exporter
+    endpoint = os.environ.get("XRAY_OTLP_ENDPOINT", "").strip()
+    if not endpoint or not enabled:
+        return None
+    if _env_exporter is None:
+        try:
+            from .otel.background import otlp_exporter
+        except ImportError as exc:
+            logger.warning("xray: XRAY_OTLP_ENDPOINT is set but OpenTelemetry is missing (%s): "
+                           "pip install 'decisiontracex[otel]'; traces are not exported", exc)
+            return None
+        try:
+            _env_exporter = otlp_exporter(endpoint)
+        except Exception:  # noqa: BLE001 - a bad setting must not stop the pipeline recording
+            logger.exception("xray: XRAY_OTLP_ENDPOINT=%r is not usable; traces are not "
+                             "exported", endpoint)  # fmt: skip
+            return None
+    return _env_exporter
+
+
 def get_recorder() -> XRay:
     """The default recorder used by :func:`trace` (built from the environment on first use)."""
     global _default
@@ -79,27 +110,38 @@ def get_recorder() -> XRay:
         with _lock:
             if _default is None:
                 enabled = enabled_from_env()
-                _default = XRay(store=_store_from_env(enabled), enabled=enabled)
+                _default = XRay(
+                    store=_store_from_env(enabled),
+                    enabled=enabled,
+                    exporter=_exporter_from_env(enabled),
+                )
             recorder = _default
     return recorder
 
 
-def configure(store: Store | None = None, enabled: bool | None = None) -> XRay:
-    """Set the default recorder's store and/or switch recording on or off.
+def configure(
+    store: Store | None = None, enabled: bool | None = None, exporter: SpanExporter | None = None
+) -> XRay:
+    """Set the default recorder's store and/or exporter, and/or switch recording on or off.
 
     ``configure(store=S)`` without ``enabled`` changes only the store: recording stays as it was
     (on, unless ``XRAY_ENABLED`` or an earlier ``configure(enabled=False)`` turned it off).
     ``configure(enabled=False)`` turns every ambient ``trace``/``step`` into a no-op and
-    ``configure(enabled=True)`` turns them back on. Returns the new default recorder.
+    ``configure(enabled=True)`` turns them back on. ``configure(exporter=E)`` sends every
+    finished trace to the OpenTelemetry ``SpanExporter`` E as spans, off the recording thread
+    (see :mod:`xray_core.otel`); without ``exporter`` the previous one (or
+    ``XRAY_OTLP_ENDPOINT``'s) is kept. Returns the new default recorder.
 
-    :raises TypeError: ``enabled`` is not True, False or None, or ``store`` is not a store
-        (nothing is changed then).
+    :raises TypeError: ``enabled`` is not True, False or None, ``store`` is not a store or
+        ``exporter`` no span exporter (nothing is changed then).
     """
     global _default
     if store is not None:  # refused before anything is replaced
         check_store(store)
     if enabled is not None:
         check_enabled(enabled)
+    if exporter is not None:
+        check_exporter(exporter)
     with _lock:
         previous = _default
         if enabled is None:
@@ -109,7 +151,11 @@ def configure(store: Store | None = None, enabled: bool | None = None) -> XRay:
                 store = _store_from_env(enabled)
             else:
                 store = previous.store
-        _default = XRay(store=store, enabled=enabled)
+        if exporter is None:
+            exporter = previous.exporter if previous is not None else None
+            if exporter is None:
+                exporter = _exporter_from_env(enabled)
+        _default = XRay(store=store, enabled=enabled, exporter=exporter)
         return _default
 
 

@@ -24,6 +24,7 @@ from .exceptions import StoreError
 from .serialize import MAX_STRING, escape_surrogates, snapshot, to_jsonable
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
     from typing_extensions import Self
 
     from .models import Trace
@@ -122,11 +123,19 @@ class XRay:
 
     :param store: where traces go; a new :class:`~xray_core.store.memory.MemoryStore` by default.
     :param enabled: when False, ``trace()`` returns a no-op context and nothing is recorded.
-    :raises TypeError: ``store`` is not a store or ``enabled`` not a bool (found here, when the
-        recorder is set up, rather than while it records).
+    :param exporter: an OpenTelemetry ``SpanExporter``: each finished trace is also sent to it as
+        spans, from a background thread (see :mod:`xray_core.otel`; the ``otel`` extra).
+    :raises TypeError: ``store`` is not a store, ``enabled`` not a bool or ``exporter`` no span
+        exporter (found here, when the recorder is set up, rather than while it records).
     """
 
-    def __init__(self, store: Store | None = None, *, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        enabled: bool = True,
+        exporter: SpanExporter | None = None,
+    ) -> None:
         if store is None:
             from .store.memory import MemoryStore
 
@@ -135,11 +144,21 @@ class XRay:
         check_enabled(enabled)
         self.store: Store = store
         self.enabled = enabled
+        self.exporter = exporter
+        #: hands a finished trace to the exporter's queue (None: no export)
+        self._hand_off: Any = None
+        if exporter is not None:
+            check_exporter(exporter)
+            from .otel.background import queue_for  # imports OpenTelemetry: only when exporting
+
+            self._hand_off = queue_for(exporter).submit
 
     def trace(self, name: str, metadata: dict[str, Any] | None = None) -> TraceContext | NullTrace:
         """A context manager (sync or async) recording one trace called ``name``."""
         if not self.enabled:
             return NULL_TRACE
+        if self._hand_off is not None:
+            return ExportedTrace(self.store, name, metadata, self._hand_off)
         return TraceContext(self.store, name, metadata)
 
 
@@ -150,6 +169,15 @@ def check_enabled(enabled: object) -> None:
     """Raise ``TypeError`` unless ``enabled`` is True or False (``"false"`` would be true)."""
     if type(enabled) is not bool:
         raise TypeError(f"enabled must be True or False, not {type(enabled).__name__}")
+
+
+def check_exporter(exporter: object) -> None:
+    """Raise ``TypeError`` unless ``exporter`` has the ``export`` method of a ``SpanExporter``."""
+    if not callable(getattr(exporter, "export", None)):
+        raise TypeError(
+            "exporter must be an OpenTelemetry SpanExporter (OTLPSpanExporter, "
+            f"InMemorySpanExporter, ...); {type(exporter).__name__} has no export()"
+        )
 
 
 def check_store(store: object) -> None:
@@ -618,6 +646,29 @@ class NullTrace(NullStep):
 
 NULL_STEP = NullStep()
 NULL_TRACE = NullTrace()
+
+
+class ExportedTrace(TraceContext):
+    """A trace of a recorder with an exporter: once stored, it is handed to the export queue."""
+
+    __slots__ = ("_hand_off",)
+
+    def __init__(
+        self, store: Store, name: str, metadata: dict[str, Any] | None, hand_off: Any
+    ) -> None:
+        super().__init__(store, name, metadata)
+        self._hand_off = hand_off
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            super().__exit__(exc_type, exc, tb)
+        finally:
+            _guarded("handing a trace to its exporter", self._hand_off, self)
 
 
 def current_trace() -> TraceContext | None:

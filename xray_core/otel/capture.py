@@ -1,0 +1,370 @@
+"""OpenTelemetry spans become X-Ray traces: :class:`XRaySpanProcessor` and :func:`traces_from_spans`.
+
+A span with no parent (or a remote one, or one whose parent is not captured) starts a trace; the
+spans under it become its steps, nested by their parent links and ordered by start time. Each
+span is a step (:func:`xray_core.otel.mapping.step_record`) — the root span too, since the spans
+of instrumented libraries (an OpenAI call) are often roots — except a root span written by
+X-Ray's own export (it carries ``xray.trace.metadata``), which is the trace alone.
+
+The processor goes the recorder's way: the trace's record is handed to the recorder's store
+(``start_trace`` / ``save_step`` / ``end_trace``) and to the recorder's observer (the pytest
+plugin), so a captured trace is kept, asserted on, baselined and reported like one recorded
+with the SDK. It never raises into the pipeline: a span it cannot read is logged and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.trace import SpanContext
+
+from ..recorder import _observers
+from ..serialize import MAX_STRING
+from . import names as n
+from .mapping import attributes, parse_json, seconds, span_status, step_record, text, verbatim
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.sdk.trace import Span
+
+    from ..models import Trace
+    from ..recorder import XRay
+    from ..store.base import Store
+
+logger = logging.getLogger("xray_core")
+
+#: called with each span and the step made of it, to adjust the step in place
+Adjust = Callable[[ReadableSpan, dict[str, Any]], None]
+
+
+def trace_record(span: Any, trace_id: str) -> dict[str, Any]:
+    """The record of a trace starting with root ``span`` (as the recorder makes one)."""
+    name = span.name
+    return {
+        "trace_id": trace_id,
+        "name": name if type(name) is str and name.isascii() and len(name) <= MAX_STRING
+        else text(name),
+        "status": "running",
+        "start_time": seconds(span.start_time),
+        "end_time": None,
+        "duration_ms": None,
+        "metadata": {},
+        "run_id": None,
+        "test_id": None,
+    }  # fmt: skip
+
+
+def _trace_id(span: Any) -> str:
+    """The trace id X-Ray's export wrote (``xray.trace_id``); else the OpenTelemetry trace id
+    (32 hex digits) for a true root, and a new one for a span that continues a trace begun
+    elsewhere (two of them must not share an X-Ray trace id)."""
+    written = (span.attributes or {}).get(n.TRACE_ID)
+    if type(written) is str and written:
+        return written
+    if span.parent is None:
+        return f"{span.context.trace_id:032x}"
+    return uuid.uuid4().hex
+
+
+#: a finished span as the trace's assembly reads it: (start time in ns, the order it started
+#: in, its span id, its parent's span id or None, the span)
+Entry = tuple[int, int, int, "int | None", ReadableSpan]
+
+
+def entry(span: ReadableSpan, order: int, parent_id: int | None) -> Entry:
+    """The :data:`Entry` of a finished span."""
+    start = span.start_time
+    return (start if type(start) is int else 0, order, span.context.span_id, parent_id, span)
+
+
+def finish_trace(
+    record: dict[str, Any],
+    root: ReadableSpan,
+    entries: list[Entry],
+    adjust: Adjust | None = None,
+) -> list[dict[str, Any]]:
+    """Fill in ``record`` from its finished ``root`` span and return the step records of the
+    spans of ``entries`` (the root's among them), ordered by start time, then by start order.
+    """
+    trace_id = record["trace_id"]
+    root_id = root.context.span_id
+    meta = (root.attributes or {}).get(n.TRACE_METADATA)
+    trace_only = meta is not None
+    if trace_only:
+        data = parse_json(meta)
+        record["metadata"] = data if type(data) is dict else {"value": data}
+    entries.sort()  # by start time, then start order: unique, so spans are never compared
+    prefix = trace_id + "."
+    step_ids = {e[2]: f"{prefix}{index}" for index, e in enumerate(entries)}  # as the SDK's
+    if trace_only:
+        step_ids.pop(root_id, None)
+    steps: list[dict[str, Any]] = []
+    append = steps.append
+    arrivals: list[int] = []
+    failed = False
+    for _, arrival, span_id, parent, span in entries:
+        if span_id == root_id:
+            if trace_only:
+                continue
+            parent = None
+        try:
+            step = step_record(
+                span, trace_id, step_ids[span_id],
+                None if parent is None else step_ids.get(parent), len(steps),
+            )  # fmt: skip
+        except Exception:  # noqa: BLE001 - a span that cannot be read at all is left out
+            logger.exception("xray: span %r could not be captured; left out", span)
+            continue
+        if adjust is not None:
+            adjust(span, step)
+        if step.get("status") == "failed":
+            failed = True
+        append(step)
+        if trace_only:
+            arrivals.append(arrival)
+    status, error = span_status(root, root.events or ())
+    end = seconds(root.end_time)
+    record["end_time"] = end
+    record["duration_ms"] = (end - record["start_time"]) * 1000.0
+    record["status"] = "failed" if failed or status == "failed" else "completed"
+    if error is not None and not trace_only:  # export wrote the trace's metadata as it was
+        record["metadata"]["error"] = error
+    if trace_only:  # written by X-Ray's export: its status, duration, run and test as recorded,
+        # and the steps in the order recorded (the spans' order breaks step_order ties)
+        ranked = sorted(
+            zip(steps, arrivals), key=lambda pair: (_order_of(pair[0]), pair[1])
+        )  # fmt: skip
+        steps[:] = [step for step, _ in ranked]
+        attrs = attributes(root)
+        run_id, test_id = record["run_id"], record["test_id"]
+        verbatim(record, attrs)
+        if run_id is not None or test_id is not None:  # an observer's (the plugin's) come first
+            record["run_id"], record["test_id"] = run_id, test_id
+    return steps
+
+
+def _order_of(step: dict[str, Any]) -> int:
+    order = step.get("step_order")
+    return order if type(order) is int else 0
+
+
+class CapturedTrace:
+    """A trace being captured from spans: what the recorder's observer receives at its end
+    (``record`` and ``steps``, as a :class:`~xray_core.recorder.TraceContext` has them)."""
+
+    __slots__ = ("record", "steps", "store", "root_id", "ended", "span_ids")
+
+    def __init__(self, record: dict[str, Any], store: Store, root_id: int) -> None:
+        self.record = record
+        self.steps: list[dict[str, Any]] = []
+        self.store = store
+        self.root_id = root_id
+        #: the spans ended so far
+        self.ended: list[Entry] = []
+        #: the ids of its spans, in the order they started
+        self.span_ids = [root_id]
+
+    @property
+    def trace_id(self) -> str:
+        """The id under which the store keeps this trace."""
+        return self.record["trace_id"]
+
+    def to_model(self) -> Trace:
+        """The trace as a :class:`~xray_core.models.Trace`."""
+        from ..store.records import trace_from_records
+
+        return trace_from_records(self.record, list(self.steps))
+
+
+def _tuple_layout() -> bool:
+    """Whether a ``SpanContext`` is the tuple ``(trace_id, span_id, is_remote, ...)`` it is in
+    the SDK today: on the per-span path its fields are then read by index, which costs no call
+    (its properties each cost one)."""
+    probe = SpanContext(trace_id=3, span_id=5, is_remote=True)
+    return isinstance(probe, tuple) and probe[:3] == (3, 5, True) and probe.span_id == 5
+
+
+_BY_INDEX = _tuple_layout()
+
+
+def _guarded(what: str, func: Any, *args: Any) -> None:
+    try:
+        func(*args)
+    except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
+        logger.exception("xray: %s failed; the pipeline goes on", what)
+
+
+class XRaySpanProcessor(SpanProcessor):
+    """A span processor turning the spans it sees into X-Ray traces.
+
+    Add it to the ``TracerProvider`` your pipeline builds (the pytest plugin adds one to the
+    global provider by itself)::
+
+        provider = TracerProvider()
+        provider.add_span_processor(XRaySpanProcessor())
+
+    :param recorder: the recorder whose store keeps the traces; the default recorder
+        (:func:`xray_core.get_recorder`, looked up when a trace starts) when None. Nothing is
+        captured while that recorder is disabled.
+    :param observed_only: capture only while a trace observer is attached (a pytest session
+        with the plugin): what the plugin installs, so that spans outside pytest cost a lookup.
+    """
+
+    #: recognised by the plugin: a provider holding one gets no second one
+    xray_capture = True
+
+    def __init__(self, recorder: XRay | None = None, *, observed_only: bool = False) -> None:
+        self._recorder = recorder
+        self._observed_only = observed_only
+        #: span id -> (its trace, the order it started in, its parent's span id), for the
+        #: spans of traces still open
+        self._open: dict[int, tuple[CapturedTrace, int, int | None]] = {}
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Attach a starting span to its trace, or start a trace with it."""
+        try:
+            read: Any = span  # the SDK's fields are not in its types
+            try:  # the SDK's fields: each property costs a call
+                parent, context = read._parent, read._context
+            except AttributeError:
+                parent, context = read.parent, read.get_span_context()
+            if parent is not None and not (parent[2] if _BY_INDEX else parent.is_remote):
+                parent_id = parent[1] if _BY_INDEX else parent.span_id
+                found = self._open.get(parent_id)
+                if found is not None:
+                    capture = found[0]
+                    span_id = context[1] if _BY_INDEX else context.span_id
+                    span_ids = capture.span_ids
+                    self._open[span_id] = (capture, len(span_ids), parent_id)
+                    span_ids.append(span_id)
+                    return
+            self._start_trace(span)
+        except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
+            logger.exception("xray: capturing a span start failed; the pipeline goes on")
+
+    def _start_trace(self, span: Span) -> None:
+        if self._observed_only and not _observers:
+            return
+        recorder = self._recorder
+        if recorder is None:
+            from ..ambient import get_recorder
+
+            recorder = get_recorder()
+        if not recorder.enabled:
+            return
+        span_id = span.context.span_id
+        record = trace_record(span, _trace_id(span))
+        capture = CapturedTrace(record, recorder.store, span_id)
+        if _observers:
+            _guarded("observing a trace start", _observers[-1].trace_started, record)
+        _guarded("storing a trace start", capture.store.start_trace, record)
+        self._open[span_id] = (capture, 0, None)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Keep a finished span; when it is its trace's root, finish the trace."""
+        try:
+            read: Any = span  # the SDK's fields are not in its types
+            try:  # the SDK's fields: each property costs a call
+                context, start = read._context, read._start_time
+                span_id = context[1] if _BY_INDEX else context.span_id
+            except AttributeError:
+                span_id, start = read.context.span_id, read.start_time
+            found = self._open.get(span_id)
+            if found is None:
+                return
+            capture, order, parent_id = found
+            capture.ended.append(
+                (start if type(start) is int else 0, order, span_id, parent_id, span)
+            )
+            if span_id == capture.root_id:
+                self._finish(capture, span)
+        except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
+            logger.exception("xray: capturing a span end failed; the pipeline goes on")
+
+    def _finish(self, capture: CapturedTrace, root: ReadableSpan) -> None:
+        open_spans = self._open
+        for span_id in capture.span_ids:  # spans still open now are not part of the trace
+            open_spans.pop(span_id, None)
+        observer = _observers[-1] if _observers else None
+        adjust = getattr(observer, "span_to_step", None)
+        steps = finish_trace(capture.record, root, capture.ended, adjust)
+        capture.steps = steps
+        capture.ended = []
+        save_step = capture.store.save_step
+        try:
+            for step in steps:
+                save_step(step)
+        except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
+            logger.exception("xray: storing a step failed; the pipeline goes on")
+        _guarded("storing a trace end", capture.store.end_trace, capture.record)
+        if observer is not None:
+            _guarded("observing a trace end", observer.trace_finished, capture)
+
+    def shutdown(self) -> None:
+        """Forget the traces still open."""
+        self._open.clear()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Nothing is buffered: traces are handed over when their root span ends."""
+        return True
+
+
+def records_from_spans(
+    spans: Iterable[ReadableSpan], adjust: Adjust | None = None
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Finished spans (from an ``InMemorySpanExporter``, a file, ...) as trace and step records,
+    one pair per root span, in the order the roots started. Never raises for malformed spans.
+    """
+    listed = list(spans)
+    by_id = {span.context.span_id: span for span in listed}
+    root_of: dict[int, int] = {}
+
+    def find_root(span: ReadableSpan) -> int:
+        seen: list[int] = []
+        while True:
+            span_id = span.context.span_id
+            if span_id in root_of:
+                found = root_of[span_id]
+                break
+            seen.append(span_id)
+            parent = span.parent
+            above = by_id.get(parent.span_id) if parent is not None else None
+            if parent is None or above is None or parent.is_remote or parent.span_id in seen:
+                found = span_id
+                break
+            span = above
+        for span_id in seen:
+            root_of[span_id] = found
+        return found
+
+    groups: dict[int, list[Entry]] = {}
+    for order, span in enumerate(listed):
+        root_id = find_root(span)
+        parent = span.parent
+        parent_id = None if parent is None or root_id == span.context.span_id else parent.span_id
+        groups.setdefault(root_id, []).append(entry(span, order, parent_id))
+    result = []
+    for root_id in sorted(groups, key=lambda r: by_id[r].start_time or 0):
+        root = by_id[root_id]
+        record = trace_record(root, _trace_id(root))
+        result.append((record, finish_trace(record, root, groups[root_id], adjust)))
+    return result
+
+
+def traces_from_spans(
+    spans: Iterable[ReadableSpan], adjust: Adjust | None = None
+) -> list[Trace]:
+    """Finished spans as :class:`~xray_core.models.Trace` objects (see :func:`records_from_spans`)::
+
+        exporter = InMemorySpanExporter()
+        ...  # the pipeline runs with a SimpleSpanProcessor(exporter)
+        [trace] = traces_from_spans(exporter.get_finished_spans())
+        trace.decision("B0X")
+    """
+    from ..store.records import trace_from_records
+
+    return [trace_from_records(r, s) for r, s in records_from_spans(spans, adjust)]

@@ -1,0 +1,499 @@
+"""One finished OpenTelemetry span as an X-Ray step record (see docs/otel.md, "Capture").
+
+The record is the dict the recorder builds for a step (``step_id``, ``parent_id``, ``name``,
+``input``, ``output``, ``reasoning``, ``metadata``, ``status``, ``error``, times), so a captured
+span goes wherever a recorded step goes. The mapping follows the OpenInference semantic
+conventions and the OpenTelemetry ``gen_ai.*`` ones; the ``xray.*`` names (:mod:`.names`) add
+evaluations, reasoning and metadata. An attribute of the wrong type or a value that does not
+parse is kept as it came (or left out) — reading a span never raises.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry.trace import StatusCode
+
+from ..serialize import MAX_DEPTH, MAX_ITEMS, MAX_STRING, escape_surrogates_in, to_jsonable
+from . import names as n
+
+logger = logging.getLogger("xray_core")
+
+_MISSING: Any = object()
+_ERROR = StatusCode.ERROR  # looked up once: an enum member's lookup is slow
+
+
+def text(value: Any) -> str:
+    """``value`` as valid, bounded text; never raises."""
+    if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+        return value
+    try:
+        converted = to_jsonable(value if type(value) is str else str(value))
+    except Exception:  # noqa: BLE001 - a broken __str__
+        converted = to_jsonable(value)
+    return converted if type(converted) is str else str(converted)
+
+
+def _jsonable(value: Any) -> Any:
+    """An attribute value as JSON-able data (the SDK keeps sequences as tuples)."""
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() and len(value) <= MAX_STRING else to_jsonable(value)
+    if kind is bool or kind is int:
+        return value
+    return to_jsonable(list(value) if kind is tuple else value)
+
+
+def _finite(literal: str) -> Any:
+    value = float(literal)  # "1e999" is inf: stored as to_jsonable stores it
+    if value - value == 0:
+        return value
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+# json.loads without its Python-level wrapping; NaN and infinities become to_jsonable's text
+_scan = json.JSONDecoder(parse_constant=str, parse_float=_finite).scan_once  # type: ignore[attr-defined]
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def parse_json(value: Any) -> Any:
+    """A JSON attribute's data; text that is not JSON is kept as text (never raises)."""
+    if type(value) is not str:
+        return _jsonable(value)
+    try:
+        data, end = _scan(value, 0)
+    except (StopIteration, ValueError, RecursionError):
+        end = -1
+    if end != len(value):  # not JSON, or around whitespace: json.loads says which
+        try:
+            data = json.loads(value, parse_constant=str, parse_float=_finite)
+        except (ValueError, RecursionError):
+            return _jsonable(value)
+    if value.isascii():  # then no lone surrogate, unless written as an escape
+        if "\\u" in value and _SURROGATE_ESCAPE.search(value):
+            data = escape_surrogates_in(data)
+        # Short JSON cannot hold what to_jsonable bounds: a string over MAX_STRING, a container
+        # over MAX_ITEMS (each entry takes two characters), nesting deeper than MAX_DEPTH
+        size = len(value)
+        if size <= 2 * MAX_DEPTH or (
+            size <= 2 * MAX_ITEMS and value.count("[") + value.count("{") <= MAX_DEPTH
+        ):
+            return data
+    return to_jsonable(data)
+
+
+def _json_object(value: Any) -> dict[str, Any] | None:
+    """A JSON-object attribute as a dict, or None when it is missing or not an object."""
+    if value is _MISSING or value is None:
+        return None
+    data = parse_json(value)
+    return data if type(data) is dict else None
+
+
+def io_value(value: Any, mime_type: Any) -> Any:
+    """``input.value``/``output.value``: parsed when its mime type says JSON, else as it is."""
+    if value is _MISSING:
+        return None
+    if type(mime_type) is str and "json" in mime_type:
+        return parse_json(value)
+    return _jsonable(value)
+
+
+def _int(value: Any) -> int | None:
+    """A token count: an int, or a float or text that is one; else None."""
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is str:
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _float(value: Any) -> float | None:
+    """A finite number (a temperature), or text that is one; else None (NaN is no temperature)."""
+    if type(value) is int:
+        return value
+    if type(value) is str:
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if type(value) is float and value - value == 0:
+        return value
+    return None
+
+
+def _messages(attrs: dict[str, Any], prefix: str, strip: str) -> list[dict[str, Any]]:
+    """``<prefix>.<i>.<strip><field>`` attributes as a list of message dicts, by index."""
+    found: dict[int, dict[str, Any]] = {}
+    start = len(prefix) + 1
+    for key in [k for k in attrs if k.startswith(prefix) and k[start - 1 : start] == "."]:
+        index, _, field = key[start:].partition(".")
+        if not index.isdigit() or not field:
+            continue
+        value = attrs.pop(key)
+        found.setdefault(int(index), {})[field.removeprefix(strip)] = _jsonable(value)
+    return [found[i] for i in sorted(found)]
+
+
+def _first(attrs: dict[str, Any], *keys: str) -> tuple[str, Any]:
+    """The first of ``keys`` present and its value (every one of them is taken out of
+    ``attrs``); ``("", None)`` when none is."""
+    found: tuple[str, Any] = ("", None)
+    for key in keys:
+        value = attrs.pop(key, _MISSING)
+        if value is not _MISSING and not found[0]:
+            found = (key, value)
+    return found
+
+
+def llm_metadata(attrs: dict[str, Any]) -> dict[str, Any]:
+    """``llm.*``/``gen_ai.*`` attributes as ``metadata["llm"]`` (the keys of
+    ``add_llm_metadata``: ``model``, ``tokens_used``, ``temperature``, then the rest).
+
+    ``attrs`` holds only those attributes; it is emptied. A value that does not read as what
+    its name says (tokens that are no integer) is kept under ``"attributes"``.
+    """
+    unread: dict[str, Any] = {}
+
+    def number(keys: tuple[str, ...], convert: Any) -> Any:
+        key, value = _first(attrs, *keys)
+        converted = None if value is None else convert(value)
+        if converted is None and value is not None:
+            unread[key] = value
+        return converted
+
+    raw_params = attrs.pop(n.LLM_INVOCATION_PARAMETERS, _MISSING)
+    params = _json_object(raw_params)
+    if params is None and raw_params is not _MISSING:
+        unread[n.LLM_INVOCATION_PARAMETERS] = raw_params
+    model = _first(attrs, n.LLM_MODEL_NAME, n.GEN_AI_RESPONSE_MODEL, n.GEN_AI_REQUEST_MODEL)[1]
+    prompt = number((n.LLM_TOKEN_COUNT_PROMPT, n.GEN_AI_USAGE_INPUT_TOKENS,
+                     n.GEN_AI_USAGE_PROMPT_TOKENS), _int)  # fmt: skip
+    completion = number((n.LLM_TOKEN_COUNT_COMPLETION, n.GEN_AI_USAGE_OUTPUT_TOKENS,
+                         n.GEN_AI_USAGE_COMPLETION_TOKENS), _int)  # fmt: skip
+    total = number((n.LLM_TOKEN_COUNT_TOTAL,), _int)
+    if total is None and prompt is not None and completion is not None:
+        total = prompt + completion
+    temperature = number((n.GEN_AI_REQUEST_TEMPERATURE,), _float)
+    if temperature is None and params is not None:
+        temperature = _float(params.get("temperature"))
+    llm: dict[str, Any] = {
+        "model": None if model is None else text(model),
+        "tokens_used": total,
+        "temperature": temperature,
+    }
+    if prompt is not None:
+        llm["prompt_tokens"] = prompt
+    if completion is not None:
+        llm["completion_tokens"] = completion
+    provider = _first(
+        attrs, n.LLM_PROVIDER, n.GEN_AI_PROVIDER_NAME, n.LLM_SYSTEM, n.GEN_AI_SYSTEM
+    )[1]
+    if provider is not None:
+        llm["provider"] = _jsonable(provider)
+    if params is not None:
+        llm["invocation_parameters"] = params
+    for key, prefix, strip in (
+        ("input_messages", n.LLM_INPUT_MESSAGES, "message."),
+        ("output_messages", n.LLM_OUTPUT_MESSAGES, "message."),
+        ("input_messages", n.GEN_AI_PROMPT, ""),
+        ("output_messages", n.GEN_AI_COMPLETION, ""),
+    ):
+        messages = _messages(attrs, prefix, strip)
+        if messages and key not in llm:
+            llm[key] = messages
+    for key, attribute in (("prompts", n.LLM_PROMPTS), ("prompt_template", n.LLM_PROMPT_TEMPLATE),
+                           ("finish_reasons", n.GEN_AI_FINISH_REASONS)):  # fmt: skip
+        value = attrs.pop(attribute, _MISSING)
+        if value is not _MISSING:
+            llm[key] = _jsonable(value)
+    unread.update(attrs)
+    if unread:
+        llm["attributes"] = {key: _jsonable(value) for key, value in unread.items()}
+    return llm
+
+
+def _filter(data: Any) -> dict[str, Any]:
+    if type(data) is not dict:
+        return {"name": text(data), "passed": False, "detail": None}
+    detail = data.get("detail")
+    return {
+        "name": text(data.get("name", "?")),
+        "passed": data.get("passed") is True,
+        "detail": None if detail is None else text(detail),
+    }
+
+
+def evaluation(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """An ``xray.evaluation`` event's attributes as an evaluation (None without an item id).
+
+    ``xray.qualified`` missing: qualified when every filter passed (and there is one).
+    """
+    item_id = attrs.get(n.EVAL_ITEM_ID)
+    if item_id is None:
+        return None
+    filters: list[dict[str, Any]] = []
+    listed = attrs.get(n.EVAL_FILTERS)
+    if listed is not None:
+        data = parse_json(listed)
+        filters.extend(_filter(f) for f in (data if type(data) is list else [data]))
+    by_name: dict[str, dict[str, Any]] = {}
+    for key, value in attrs.items():
+        if not key.startswith(n.EVAL_FILTER_PREFIX):
+            continue
+        name, dot, field = key[len(n.EVAL_FILTER_PREFIX) :].rpartition(".")
+        if not dot or field not in ("passed", "detail"):
+            continue
+        entry = by_name.setdefault(name, {"name": text(name), "passed": False, "detail": None})
+        if field == "passed":
+            entry["passed"] = value is True
+        else:
+            entry["detail"] = text(value)
+    filters.extend(by_name.values())
+    qualified = attrs.get(n.EVAL_QUALIFIED)
+    if type(qualified) is not bool:
+        qualified = bool(filters) and all(f["passed"] for f in filters)
+    item_data = _json_object(attrs.get(n.EVAL_ITEM_DATA, _MISSING))
+    reasoning = attrs.get(n.EVAL_REASONING)
+    return {
+        "item_id": text(item_id),
+        "item_data": {} if item_data is None else item_data,
+        "filters": filters,
+        "qualified": qualified,
+        "reasoning": reasoning
+        if reasoning is None or (type(reasoning) is str and reasoning.isascii()
+                                 and len(reasoning) <= MAX_STRING)
+        else text(reasoning),
+    }
+
+
+def exception_error(attrs: Mapping[str, Any]) -> str:
+    """An ``exception`` event as a step error: ``"<Type>: <message>"``, then the stack trace."""
+    # the SDK names it "<module>.<qualname>"; X-Ray errors start with the class name alone
+    kind = text(attrs.get(n.EXCEPTION_TYPE) or "Exception").rpartition(".")[2] or "Exception"
+    message = text(attrs.get(n.EXCEPTION_MESSAGE) or "")
+    stack = attrs.get(n.EXCEPTION_STACKTRACE)
+    head = f"{kind}: {message}"
+    return head if not stack else f"{head}\n{text(stack)}".rstrip("\n")
+
+
+def seconds(nanoseconds: Any) -> float:
+    """An OpenTelemetry time (ns since the epoch) in seconds; now when it is missing."""
+    return nanoseconds / 1e9 if type(nanoseconds) is int else time.time()
+
+
+def span_status(span: Any, events: Iterable[Any]) -> tuple[str, str | None]:
+    """``("failed", error)`` for a span whose status is ERROR, else ``("completed", None)``.
+
+    The error is the span's last ``exception`` event, else the status description.
+    """
+    status = getattr(span, "status", None)
+    code = getattr(status, "status_code", None)
+    if code is not _ERROR:
+        return "completed", None
+    error = None
+    for event in events:
+        if event.name == n.EXCEPTION_EVENT:
+            error = exception_error(event.attributes or {})
+    if error is None:
+        description = getattr(status, "description", None)
+        error = f"Error: {text(description)}" if description else "Error: span status ERROR"
+    return "failed", error
+
+
+def attributes(holder: Any) -> dict[str, Any]:
+    """A span's or event's attributes as a plain dict of its own (the SDK's are read-only)."""
+    raw = holder.attributes
+    return {} if raw is None else _copy(raw)
+
+
+def _copy(raw: Any) -> dict[str, Any]:
+    try:
+        copied = raw.copy()  # BoundedAttributes and mappingproxy copy what they hold as a dict
+    except Exception:  # noqa: BLE001 - a mapping without copy()
+        return dict(raw)
+    return copied if type(copied) is dict else dict(copied)
+
+
+# module globals: read faster than attributes of the names module, once per span each
+_INPUT_VALUE, _INPUT_MIME_TYPE = n.INPUT_VALUE, n.INPUT_MIME_TYPE
+_OUTPUT_VALUE, _OUTPUT_MIME_TYPE = n.OUTPUT_VALUE, n.OUTPUT_MIME_TYPE
+_JSON, _REASONING, _TRACE_METADATA = n.JSON_MIME_TYPE, n.REASONING, n.TRACE_METADATA
+_STEP_ID, _STATUS = n.STEP_ID, n.STATUS
+
+
+def step_record(
+    span: Any, trace_id: str, step_id: str, parent_id: str | None, order: int
+) -> dict[str, Any]:
+    """The X-Ray step record of a finished span (``ReadableSpan``). Never raises for any
+    attributes or events; a span that cannot be read at all raises (the caller logs it).
+
+    Written for speed (it runs once per span): the attributes read are popped off a copy, and
+    the loop over the rest runs only when there is a rest.
+    """
+    try:  # the SDK's fields: its properties copy (attributes, events) and cost a call each
+        raw, events, start, end, status, name = (
+            span._attributes, span._events, span._start_time, span._end_time, span._status,
+            span._name,
+        )  # fmt: skip
+    except AttributeError:  # another ReadableSpan-like object: its public properties
+        raw, events, start, end, status, name = (
+            span.attributes, span.events, span.start_time, span.end_time, span.status, span.name,
+        )  # fmt: skip
+    if raw is None:
+        attrs: dict[str, Any] = {}
+    else:
+        try:  # BoundedAttributes and mappingproxy copy what they hold, as a dict
+            attrs = raw.copy()
+        except Exception:  # noqa: BLE001 - a mapping without copy()
+            attrs = dict(raw)
+        if type(attrs) is not dict:
+            attrs = dict(attrs)
+    pop = attrs.pop
+    start = start / 1e9 if type(start) is int else time.time()
+    end = end / 1e9 if type(end) is int else start
+    if getattr(status, "status_code", None) is _ERROR:
+        state, error = span_status(span, events)
+    else:
+        state, error = "completed", None
+    value = pop(_INPUT_VALUE, _MISSING)
+    mime = pop(_INPUT_MIME_TYPE, None)
+    if value is _MISSING:
+        step_input = None
+    elif mime == _JSON:
+        step_input = parse_json(value)
+    elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+        step_input = value
+    else:
+        step_input = io_value(value, mime)
+    value = pop(_OUTPUT_VALUE, _MISSING)
+    mime = pop(_OUTPUT_MIME_TYPE, None)
+    if value is _MISSING:
+        output = None
+    elif mime == _JSON:
+        output = parse_json(value)
+    elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+        output = value
+    else:
+        output = io_value(value, mime)
+    reasoning = pop(_REASONING, None)
+    pop(_TRACE_METADATA, None)  # the trace's (see xray_core.otel.capture)
+    exported = _STEP_ID in attrs or _STATUS in attrs
+    record: dict[str, Any] = {
+        "step_id": step_id,
+        "trace_id": trace_id,
+        "parent_id": parent_id,
+        "name": name
+        if type(name) is str and name.isascii() and len(name) <= MAX_STRING
+        else text(name),
+        "step_order": order,
+        "input": step_input,
+        "output": output,
+        "reasoning": reasoning
+        if reasoning is None or (type(reasoning) is str and reasoning.isascii()
+                                 and len(reasoning) <= MAX_STRING)
+        else text(reasoning),
+        "metadata": {},
+        "status": state,
+        "error": error,
+        "start_time": start,
+        "end_time": end,
+        "duration_ms": (end - start) * 1000.0,
+    }
+    if exported:
+        verbatim(record, attrs)
+    if attrs or events:
+        record["metadata"] = metadata(attrs, events)
+    return record
+
+
+_STATUSES = ("running", "completed", "failed")
+
+
+def verbatim(record: dict[str, Any], attrs: dict[str, Any]) -> None:
+    """Set what X-Ray's export writes as it was recorded (``xray.step_id``, ``xray.status``, ...)
+    on a trace or step ``record``; values of the wrong type are left out."""
+    pop = attrs.pop
+    for key, field in ((n.STEP_ID, "step_id"), (n.PARENT_ID, "parent_id"),
+                       (n.RUN_ID, "run_id"), (n.TEST_ID, "test_id")):  # fmt: skip
+        value = pop(key, None)
+        if type(value) is str and field in record:
+            record[field] = value
+    error = pop(n.ERROR, None)
+    if "error" in record:  # a step: export writes its error, or none when it had none
+        record["error"] = error if type(error) is str else None
+    order = pop(n.STEP_ORDER, None)
+    if type(order) is int and "step_order" in record:
+        record["step_order"] = order
+    status = pop(n.STATUS, None)
+    if status in _STATUSES:
+        record["status"] = status
+    duration = pop(n.DURATION_MS, None)
+    if type(duration) is float or type(duration) is int:
+        duration = float(duration)
+        record["duration_ms"] = duration if duration - duration == 0 else None
+    if pop(n.UNFINISHED, None) is True:
+        record["end_time"] = None
+        if duration is None:
+            record["duration_ms"] = None
+    pop(n.TRACE_ID, None)
+
+
+def metadata(attrs: dict[str, Any], events: Iterable[Any]) -> dict[str, Any]:
+    """The step's metadata from the attributes left after input, output and reasoning:
+    ``xray.metadata``, OpenInference ``metadata``, the span kind, the LLM call, the
+    evaluations and every other attribute (under ``"attributes"``). Empties ``attrs``."""
+    rest: dict[str, Any] | None = None
+    raw = attrs.pop(n.STEP_METADATA, _MISSING)
+    written = raw is not _MISSING  # by X-Ray's export: the metadata as recorded, kept as it is
+    data = _json_object(raw)
+    if data is None:
+        data = {}
+        if raw is not _MISSING:
+            rest = {n.STEP_METADATA: _jsonable(raw)}
+    raw = attrs.pop(n.METADATA, _MISSING)
+    extra = _json_object(raw)
+    if extra is not None:
+        for key, value in extra.items():
+            data.setdefault(key, value)
+    elif raw is not _MISSING:
+        rest = {**(rest or {}), n.METADATA: _jsonable(raw)}
+    kind = attrs.pop(n.SPAN_KIND, None)
+    if kind is not None and not written:
+        data.setdefault("span_kind", text(kind))
+    llm: dict[str, Any] | None = None
+    for key, value in attrs.items():
+        if key.startswith("llm.") or key.startswith("gen_ai."):
+            if llm is None:
+                llm = {}
+            llm[key] = value
+        else:
+            if rest is None:
+                rest = {}
+            rest[text(key)] = _jsonable(value)
+    attrs.clear()
+    if llm is not None and "llm" not in data:
+        data["llm"] = llm_metadata(llm)
+    elif kind == "LLM" and "llm" not in data and not written:
+        data["llm"] = {"model": None, "tokens_used": None, "temperature": None}
+    if rest:
+        data.setdefault("attributes", rest)
+    evaluations = [
+        e
+        for e in (evaluation(attributes(ev)) for ev in events if ev.name == n.EVALUATION_EVENT)
+        if e is not None
+    ]
+    if evaluations:
+        found = data.get("evaluations")
+        data["evaluations"] = (found if type(found) is list else []) + evaluations
+    return data
