@@ -160,12 +160,12 @@ def test_a_worker_sends_snapshot_text_as_the_data_it_holds() -> None:
     JSON to the controller carries the data that text holds, not a failure to encode bytes."""
     import json
 
-    from pytest_xray.session import _snapshot_data
+    from xray_core.serialize import thawed
 
     step = {"input": '{"q": ["café", 1.5, null]}'.encode(), "output": [1], "reasoning": "r"}
-    sent = json.dumps({"traces": [[{"trace_id": "t"}, [step]]]}, default=_snapshot_data)
+    sent = json.dumps({"traces": [[{"trace_id": "t"}, [step]]]}, default=thawed)
     assert json.loads(sent)["traces"][0][1] == [
         {"input": {"q": ["café", 1.5, None]}, "output": [1], "reasoning": "r"}
     ]
-    with pytest.raises(TypeError, match="holds a set"):
-        json.dumps({"steps": [{"input": {1}}]}, default=_snapshot_data)
+    with pytest.raises(TypeError, match="set is not JSON serializable"):
+        json.dumps({"steps": [{"input": {1}}]}, default=thawed)
