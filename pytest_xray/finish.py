@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+# Imported with this module when the controller is configured (see plugin.pytest_configure),
+# with the baseline modules they use: an end importing them lazily would import them inside each
+# of pytester's inline sessions, which drop and keep alive what was first imported during them
+# (tests/plugin/test_nested_sessions.py).
 from .baseline import delete, find_unused
 from .constants import DEFAULT_DB, EXIT_STATUS_FAIL_UNUSED
 from .dashboard import write
