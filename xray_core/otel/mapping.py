@@ -91,9 +91,10 @@ def parse_json(value: Any) -> Any:
 
 _orjson_loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
-#: 19 digits in a row: an integer literal this long may be over 64 bits, which orjson reads
-#: as a float (json as an int); looked for in the text with every digit made a "0" (in C)
-_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+#: digits: an integer literal of 19 or more may be over 64 bits, which orjson reads as a float
+#: (json as an int); a text with fewer digits than that in all holds none (counted in C)
+_DIGITS = b"0123456789"
+_ZEROED = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * 19
 #: JSON text this short is within the converter's limits (see parse_json) without counting
 _SHORT_JSON = 2 * MAX_DEPTH
@@ -102,28 +103,25 @@ _SHORT_JSON = 2 * MAX_DEPTH
 def json_snapshot(value: Any) -> Any:
     """A JSON ``input.value``/``output.value`` as the recorder's snapshot keeps a value
     (:func:`xray_core.serialize.snapshot`): its JSON text as UTF-8 ``bytes``, parsed when the
-    trace is read. orjson checks the text (in C, far cheaper than parsing it with :mod:`json`);
-    what it refuses — text that is not JSON, NaN, a lone surrogate — or may read otherwise
-    than :mod:`json` (an integer over 64 bits) goes through :func:`parse_json`, which keeps
-    it as the text it is or converts it. ``thaw`` of the bytes is ``parse_json(value)``.
-    Never raises.
+    trace is read. orjson checks the text (in C, faster than :mod:`json` parses it); what it
+    refuses — text that is not JSON, NaN, a lone surrogate — or may read otherwise than
+    :mod:`json` (an integer over 64 bits) goes through :func:`parse_json`, which keeps it as
+    the text it is or converts it. ``thaw`` of the bytes is ``parse_json(value)``. Never raises.
     """
-    if type(value) is not str:
-        return parse_json(value)
-    size = len(value)
-    if size > 2 * MAX_ITEMS:
+    if type(value) is not str or len(value) > 2 * MAX_ITEMS:
         return parse_json(value)
     try:
-        data = _orjson_loads(value)
+        if _orjson_loads(value) is None:  # "null": None, as the recorder keeps no input
+            return None
     except _JSONDecodeError:
         return parse_json(value)
-    if data is None:  # "null": None, as the recorder keeps no input
-        return None
+    encoded = value.encode()
+    size = len(encoded)
     if size > _SHORT_JSON and value.count("[") + value.count("{") > MAX_DEPTH:
         return parse_json(value)
-    encoded = value.encode()
-    if size >= 19 and _LONG_NUMBER in encoded.translate(_DIGITS):
-        return parse_json(value)
+    if size >= 19 and size - len(encoded.translate(None, _DIGITS)) >= 19:
+        if _LONG_NUMBER in encoded.translate(_ZEROED):
+            return parse_json(value)
     return encoded
 
 
