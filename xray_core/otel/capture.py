@@ -254,9 +254,12 @@ class XRaySpanProcessor(SpanProcessor):
                 parent, context = read._parent, read._context
             except AttributeError:
                 parent, context = read.parent, read.get_span_context()
-            if parent is not None and not (parent[2] if _BY_INDEX else parent.is_remote):
-                parent_id = parent[1] if _BY_INDEX else parent.span_id
-                found = self._open.get(parent_id)
+            if parent is not None:
+                if _BY_INDEX:
+                    remote, parent_id = parent[2], parent[1]
+                else:
+                    remote, parent_id = parent.is_remote, parent.span_id
+                found = None if remote else self._open.get(parent_id)
                 if found is not None:
                     capture = found[0]
                     span_id = context[1] if _BY_INDEX else context.span_id

@@ -91,9 +91,8 @@ def parse_json(value: Any) -> Any:
 
 _orjson_loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
-#: digits: an integer literal of 19 or more may be over 64 bits, which orjson reads as a float
-#: (json as an int); a text with fewer digits than that in all holds none (counted in C)
-_DIGITS = b"0123456789"
+#: 19 digits in a row: an integer literal this long may be over 64 bits, which orjson reads as
+#: a float (json as an int); looked for in the text with every digit made a "0" (in C)
 _ZEROED = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * 19
 #: JSON text this short is within the converter's limits (see parse_json) without counting
@@ -119,9 +118,8 @@ def json_snapshot(value: Any) -> Any:
     size = len(encoded)
     if size > _SHORT_JSON and value.count("[") + value.count("{") > MAX_DEPTH:
         return parse_json(value)
-    if size >= 19 and size - len(encoded.translate(None, _DIGITS)) >= 19:
-        if _LONG_NUMBER in encoded.translate(_ZEROED):
-            return parse_json(value)
+    if size >= 19 and _LONG_NUMBER in encoded.translate(_ZEROED):
+        return parse_json(value)
     return encoded
 
 
