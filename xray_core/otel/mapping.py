@@ -375,6 +375,7 @@ _STEP_RECORD["status"] = "completed"
 #: the attributes step_record reads itself (none of them goes to the metadata)
 _READ = (_INPUT_VALUE, _INPUT_MIME_TYPE, _OUTPUT_VALUE, _OUTPUT_MIME_TYPE, _REASONING,
          _TRACE_METADATA)  # fmt: skip
+_READ_SET = frozenset(_READ)
 
 
 def step_record(
@@ -404,7 +405,6 @@ def step_record(
     get = raw.get
     value = get(_INPUT_VALUE, _MISSING)
     mime = get(_INPUT_MIME_TYPE)
-    known = (value is not _MISSING) + (mime is not None)
     if value is _MISSING:
         step_input = None
     elif mime == _JSON:
@@ -415,7 +415,6 @@ def step_record(
         step_input = io_value(value, mime)
     value = get(_OUTPUT_VALUE, _MISSING)
     mime = get(_OUTPUT_MIME_TYPE)
-    known += (value is not _MISSING) + (mime is not None)
     if value is _MISSING:
         output = None
     elif mime == _JSON:
@@ -425,7 +424,6 @@ def step_record(
     else:
         output = io_value(value, mime)
     reasoning = get(_REASONING)
-    known += (reasoning is not None) + (_TRACE_METADATA in raw)  # that one is the trace's
     start = start / 1e9 if type(start) is int else time.time()
     end = end / 1e9 if type(end) is int else start
     record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
@@ -451,7 +449,7 @@ def step_record(
     code = getattr(status, "_status_code", None)  # the SDK's field: its property costs a call
     if (code if code is not None else getattr(status, "status_code", None)) is _ERROR:
         record["status"], record["error"] = span_status(span, events)
-    if len(raw) > known:  # attributes left: a copy without those read, for the metadata
+    if not raw.keys() <= _READ_SET:  # attributes left: a copy without those read, for metadata
         attrs = dict(raw)
         pop = attrs.pop
         for key in _READ:
