@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-from opentelemetry.trace import SpanContext
+from opentelemetry.trace import SpanContext, StatusCode
 
 from ..recorder import _observers
 from ..serialize import MAX_STRING
@@ -62,7 +62,7 @@ def _trace_id(span: Any) -> str:
     """The trace id X-Ray's export wrote (``xray.trace_id``); else the OpenTelemetry trace id
     (32 hex digits) for a true root, and a new one for a span that continues a trace begun
     elsewhere (two of them must not share an X-Ray trace id)."""
-    written = (span.attributes or {}).get(n.TRACE_ID)
+    written = _attribute(span, n.TRACE_ID)
     if type(written) is str and written:
         return written
     if span.parent is None:
@@ -92,7 +92,7 @@ def finish_trace(
     """
     trace_id = record["trace_id"]
     root_id = root.context.span_id
-    meta = (root.attributes or {}).get(n.TRACE_METADATA)
+    meta = _attribute(root, n.TRACE_METADATA)
     trace_only = meta is not None
     if trace_only:
         data = parse_json(meta)
@@ -126,7 +126,10 @@ def finish_trace(
         append(step)
         if trace_only:
             arrivals.append(arrival)
-    status, error = span_status(root, root.events or ())
+    if _failed(root):
+        status, error = span_status(root, root.events or ())
+    else:  # the common case, without copying the root's events (a property) to find none
+        status, error = "completed", None
     end = seconds(root.end_time)
     record["end_time"] = end
     record["duration_ms"] = (end - record["start_time"]) * 1000.0
@@ -145,6 +148,25 @@ def finish_trace(
         if run_id is not None or test_id is not None:  # an observer's (the plugin's) come first
             record["run_id"], record["test_id"] = run_id, test_id
     return steps
+
+
+def _attribute(span: Any, key: str) -> Any:
+    """One attribute of a span (None when it has none), read without the copy its
+    ``attributes`` property makes of them all."""
+    try:
+        raw = span._attributes
+    except AttributeError:
+        raw = span.attributes
+    return None if raw is None else raw.get(key)
+
+
+def _failed(span: Any) -> bool:
+    """Whether a span's status is ERROR (read off the SDK's field: its property costs a call)."""
+    status = getattr(span, "_status", None)
+    code = getattr(status, "_status_code", None)
+    if code is None:
+        code = getattr(getattr(span, "status", None), "status_code", None)
+    return code is StatusCode.ERROR
 
 
 def _order_of(step: dict[str, Any]) -> int:
@@ -232,9 +254,12 @@ class XRaySpanProcessor(SpanProcessor):
                 parent, context = read._parent, read._context
             except AttributeError:
                 parent, context = read.parent, read.get_span_context()
-            if parent is not None and not (parent[2] if _BY_INDEX else parent.is_remote):
-                parent_id = parent[1] if _BY_INDEX else parent.span_id
-                found = self._open.get(parent_id)
+            if parent is not None:
+                if _BY_INDEX:
+                    remote, parent_id = parent[2], parent[1]
+                else:
+                    remote, parent_id = parent.is_remote, parent.span_id
+                found = None if remote else self._open.get(parent_id)
                 if found is not None:
                     capture = found[0]
                     span_id = context[1] if _BY_INDEX else context.span_id

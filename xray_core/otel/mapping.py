@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
+from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import StatusCode
 
 from ..serialize import MAX_DEPTH, MAX_ITEMS, MAX_STRING, escape_surrogates_in, to_jsonable
@@ -85,6 +87,40 @@ def parse_json(value: Any) -> Any:
         ):
             return data
     return to_jsonable(data)
+
+
+_orjson_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
+#: 19 digits in a row: an integer literal this long may be over 64 bits, which orjson reads as
+#: a float (json as an int); looked for in the text with every digit made a "0" (in C)
+_ZEROED = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
+#: JSON text this short is within the converter's limits (see parse_json) without counting
+_SHORT_JSON = 2 * MAX_DEPTH
+
+
+def json_snapshot(value: Any) -> Any:
+    """A JSON ``input.value``/``output.value`` as the recorder's snapshot keeps a value
+    (:func:`xray_core.serialize.snapshot`): its JSON text as UTF-8 ``bytes``, parsed when the
+    trace is read. orjson checks the text (in C, faster than :mod:`json` parses it); what it
+    refuses — text that is not JSON, NaN, a lone surrogate — or may read otherwise than
+    :mod:`json` (an integer over 64 bits) goes through :func:`parse_json`, which keeps it as
+    the text it is or converts it. ``thaw`` of the bytes is ``parse_json(value)``. Never raises.
+    """
+    if type(value) is not str or len(value) > 2 * MAX_ITEMS:
+        return parse_json(value)
+    try:
+        if _orjson_loads(value) is None:  # "null": None, as the recorder keeps no input
+            return None
+    except _JSONDecodeError:
+        return parse_json(value)
+    encoded = value.encode()
+    size = len(encoded)
+    if size > _SHORT_JSON and value.count("[") + value.count("{") > MAX_DEPTH:
+        return parse_json(value)
+    if size >= 19 and _LONG_NUMBER in encoded.translate(_ZEROED):
+        return parse_json(value)
+    return encoded
 
 
 def _json_object(value: Any) -> dict[str, Any] | None:
@@ -330,6 +366,16 @@ _INPUT_VALUE, _INPUT_MIME_TYPE = n.INPUT_VALUE, n.INPUT_MIME_TYPE
 _OUTPUT_VALUE, _OUTPUT_MIME_TYPE = n.OUTPUT_VALUE, n.OUTPUT_MIME_TYPE
 _JSON, _REASONING, _TRACE_METADATA = n.JSON_MIME_TYPE, n.REASONING, n.TRACE_METADATA
 _STEP_ID, _STATUS = n.STEP_ID, n.STATUS
+#: a step record's keys in the recorder's order, with the values of a completed step
+_STEP_RECORD: dict[str, Any] = dict.fromkeys(
+    ("step_id", "trace_id", "parent_id", "name", "step_order", "input", "output", "reasoning",
+     "metadata", "status", "error", "start_time", "end_time", "duration_ms")
+)  # fmt: skip
+_STEP_RECORD["status"] = "completed"
+#: the attributes step_record reads itself (none of them goes to the metadata)
+_READ = (_INPUT_VALUE, _INPUT_MIME_TYPE, _OUTPUT_VALUE, _OUTPUT_MIME_TYPE, _REASONING,
+         _TRACE_METADATA)  # fmt: skip
+_READ_SET = frozenset(_READ)
 
 
 def step_record(
@@ -338,8 +384,9 @@ def step_record(
     """The X-Ray step record of a finished span (``ReadableSpan``). Never raises for any
     attributes or events; a span that cannot be read at all raises (the caller logs it).
 
-    Written for speed (it runs once per span): the attributes read are popped off a copy, and
-    the loop over the rest runs only when there is a rest.
+    Written for speed (it runs once per span): the attributes are read where the SDK keeps
+    them, copied only when some are left for the metadata, and a JSON input or output is kept
+    as its text (:func:`json_snapshot`), not parsed.
     """
     try:  # the SDK's fields: its properties copy (attributes, events) and cost a call each
         raw, events, start, end, status, name = (
@@ -350,70 +397,69 @@ def step_record(
         raw, events, start, end, status, name = (
             span.attributes, span.events, span.start_time, span.end_time, span.status, span.name,
         )  # fmt: skip
-    if raw is None:
-        attrs: dict[str, Any] = {}
-    else:
-        try:  # BoundedAttributes and mappingproxy copy what they hold, as a dict
-            attrs = raw.copy()
-        except Exception:  # noqa: BLE001 - a mapping without copy()
-            attrs = dict(raw)
-        if type(attrs) is not dict:
-            attrs = dict(attrs)
-    pop = attrs.pop
-    start = start / 1e9 if type(start) is int else time.time()
-    end = end / 1e9 if type(end) is int else start
-    if getattr(status, "status_code", None) is _ERROR:
-        state, error = span_status(span, events)
-    else:
-        state, error = "completed", None
-    value = pop(_INPUT_VALUE, _MISSING)
-    mime = pop(_INPUT_MIME_TYPE, None)
+    if type(raw) is not dict:  # the SDK's BoundedAttributes holds a dict: read, not copied
+        held = {} if raw is None else getattr(raw, "_dict", None)
+        raw = held if type(held) is dict else _copy(raw)
+    if type(events) is BoundedList:  # its len() and iteration are Python calls; its deque's not
+        events = events._dq  # type: ignore[attr-defined]
+    get = raw.get
+    value = get(_INPUT_VALUE, _MISSING)
+    mime = get(_INPUT_MIME_TYPE)
     if value is _MISSING:
         step_input = None
     elif mime == _JSON:
-        step_input = parse_json(value)
+        step_input = json_snapshot(value)
     elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
         step_input = value
     else:
         step_input = io_value(value, mime)
-    value = pop(_OUTPUT_VALUE, _MISSING)
-    mime = pop(_OUTPUT_MIME_TYPE, None)
+    value = get(_OUTPUT_VALUE, _MISSING)
+    mime = get(_OUTPUT_MIME_TYPE)
     if value is _MISSING:
         output = None
     elif mime == _JSON:
-        output = parse_json(value)
+        output = json_snapshot(value)
     elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
         output = value
     else:
         output = io_value(value, mime)
-    reasoning = pop(_REASONING, None)
-    pop(_TRACE_METADATA, None)  # the trace's (see xray_core.otel.capture)
-    exported = _STEP_ID in attrs or _STATUS in attrs
-    record: dict[str, Any] = {
-        "step_id": step_id,
-        "trace_id": trace_id,
-        "parent_id": parent_id,
-        "name": name
-        if type(name) is str and name.isascii() and len(name) <= MAX_STRING
-        else text(name),
-        "step_order": order,
-        "input": step_input,
-        "output": output,
-        "reasoning": reasoning
-        if reasoning is None or (type(reasoning) is str and reasoning.isascii()
-                                 and len(reasoning) <= MAX_STRING)
-        else text(reasoning),
-        "metadata": {},
-        "status": state,
-        "error": error,
-        "start_time": start,
-        "end_time": end,
-        "duration_ms": (end - start) * 1000.0,
-    }
-    if exported:
-        verbatim(record, attrs)
-    if attrs or events:
-        record["metadata"] = metadata(attrs, events)
+    reasoning = get(_REASONING)
+    start = start / 1e9 if type(start) is int else time.time()
+    end = end / 1e9 if type(end) is int else start
+    record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
+    record["step_id"] = step_id
+    record["trace_id"] = trace_id
+    record["parent_id"] = parent_id
+    record["name"] = (
+        name if type(name) is str and name.isascii() and len(name) <= MAX_STRING else text(name)
+    )
+    record["step_order"] = order
+    record["input"] = step_input
+    record["output"] = output
+    record["reasoning"] = (
+        reasoning
+        if reasoning is None
+        or (type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING)
+        else text(reasoning)
+    )
+    record["metadata"] = {}
+    record["start_time"] = start
+    record["end_time"] = end
+    record["duration_ms"] = (end - start) * 1000.0
+    code = getattr(status, "_status_code", None)  # the SDK's field: its property costs a call
+    if (code if code is not None else getattr(status, "status_code", None)) is _ERROR:
+        record["status"], record["error"] = span_status(span, events)
+    if not raw.keys() <= _READ_SET:  # attributes left: a copy without those read, for metadata
+        attrs = dict(raw)
+        pop = attrs.pop
+        for key in _READ:
+            pop(key, None)
+        if _STEP_ID in attrs or _STATUS in attrs:
+            verbatim(record, attrs)
+        if attrs or events:
+            record["metadata"] = metadata(attrs, events)
+    elif events:
+        record["metadata"] = metadata({}, events)
     return record
 
 

@@ -1,0 +1,50 @@
+"""A JSON input/output kept as its text (``json_snapshot``) reads back as the data parsing it
+gives (``parse_json``): the same for any JSON, and text that is not JSON stays text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from xray_core.otel.mapping import json_snapshot, parse_json
+from xray_core.serialize import thaw
+
+_scalars = (
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+    | st.sampled_from([2**63, -(2**63) - 1, 2**64, 10**30, 1e308, -0.0, "\udce9", "é"])
+)  # fmt: skip
+_json = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True) and type(a) is type(b)
+
+
+@given(_json, st.sampled_from([None, 2]), st.sampled_from(["", " ", "\n"]))
+def test_a_json_text_reads_back_as_parsing_it_gives(data: Any, indent: int | None, pad: str) -> None:
+    value = pad + json.dumps(data, indent=indent) + pad  # NaN and infinities as json writes them
+    kept = json_snapshot(value)
+    assert _same(thaw(kept), parse_json(value))
+
+
+@given(st.text())
+def test_any_text_reads_back_as_parsing_it_gives(value: str) -> None:
+    assert _same(thaw(json_snapshot(value)), parse_json(value))
+
+
+def test_what_orjson_reads_otherwise_goes_the_parsing_way() -> None:
+    assert json_snapshot('{"n": 123456789012345678901234567890}') == {
+        "n": 123456789012345678901234567890
+    }
+    assert json_snapshot("[NaN, 1e999]") == ["NaN", "Infinity"]
+    assert json_snapshot('"\\udce9"') == "\\udce9"
+    assert json_snapshot("not json {") == "not json {"
+    assert json_snapshot("null") is None
+    assert json_snapshot('{"a": [1, 2.5]}') == b'{"a": [1, 2.5]}'
