@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -301,6 +301,8 @@ ATTRS = st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=20)), 
     error=st.booleans(),
     name=st.text(max_size=30),
 )
+# ids written verbatim by export, holding a lone surrogate, are escaped like any other text
+@example(root={}, child={n.STEP_ID: "\ud800", n.ERROR: "\udcff"}, events=[], error=False, name="")
 def test_arbitrary_attributes_never_raise_and_give_a_readable_trace(
     root: dict[str, Any],
     child: dict[str, Any],

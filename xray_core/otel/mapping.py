@@ -21,7 +21,14 @@ import orjson
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import StatusCode
 
-from ..serialize import MAX_DEPTH, MAX_ITEMS, MAX_STRING, escape_surrogates_in, to_jsonable
+from ..serialize import (
+    MAX_DEPTH,
+    MAX_ITEMS,
+    MAX_STRING,
+    escape_surrogates,
+    escape_surrogates_in,
+    to_jsonable,
+)
 from . import names as n
 
 logger = logging.getLogger("xray_core")
@@ -474,10 +481,10 @@ def verbatim(record: dict[str, Any], attrs: dict[str, Any]) -> None:
                        (n.RUN_ID, "run_id"), (n.TEST_ID, "test_id")):  # fmt: skip
         value = pop(key, None)
         if type(value) is str and field in record:
-            record[field] = value
+            record[field] = escape_surrogates(value)
     error = pop(n.ERROR, None)
     if "error" in record:  # a step: export writes its error, or none when it had none
-        record["error"] = error if type(error) is str else None
+        record["error"] = escape_surrogates(error) if type(error) is str else None
     order = pop(n.STEP_ORDER, None)
     if type(order) is int and "step_order" in record:
         record["step_order"] = order
