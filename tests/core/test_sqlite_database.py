@@ -47,8 +47,10 @@ def test_every_writable_connection_has_the_same_pragmas(tmp_path: Path) -> None:
     open_database(path).close()
     conn = connect(path, timeout=2.5)
     try:
-        pragma = {name: conn.execute(f"PRAGMA {name}").fetchone()[0]
-                  for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")}
+        pragma = {
+            name: conn.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+        }
         assert pragma == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 2500,
                           "foreign_keys": 1}  # fmt: skip
     finally:
