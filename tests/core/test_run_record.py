@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -65,5 +66,7 @@ def test_count_runs_counts_one_status_up_to_a_limit_without_models(tmp_path: Pat
         assert store.count_runs("completed", limit=2) == 2
         assert store.count_runs("running") == 1
         assert store.count_runs("failed") == 0
+        with pytest.raises(ValueError, match="status must be one of running, completed"):
+            store.count_runs("done")  # type: ignore[arg-type]
     finally:
         store.close()

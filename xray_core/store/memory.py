@@ -87,7 +87,7 @@ class MemoryStore(Store):
     def list_runs(
         self, limit: int | None = None, offset: int = 0, *, status: RunStatus | None = None
     ) -> list[Run]:
-        from ..models import RUN_STATUSES
+        from ..outcomes import RUN_STATUSES
 
         check_query(limit, offset, status, RUN_STATUSES)
         runs = sorted(

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import StoreError
+from ..outcomes import RUN_STATUSES
 from ..serialize import loads_json
 from .base import RUN_TEST_COLUMNS, TraceQuery, check_query
 from .rows import iso
@@ -147,8 +148,6 @@ class Queries:
         self, limit: int | None = None, offset: int = 0, *, status: RunStatus | None = None
     ) -> list[Run]:
         """Runs (only those of ``status`` when given), most recently started first."""
-        from ..models import RUN_STATUSES
-
         check_query(limit, offset, status, RUN_STATUSES)
         where = "" if status is None else "WHERE status = ? "
         rows = self.fetch(
@@ -158,9 +157,8 @@ class Queries:
         return [self._run(r) for r in rows]
 
     def count_runs(self, status: RunStatus, limit: int | None = None) -> int:
-        """How many runs of ``status`` there are, counting up to ``limit`` (builds no model; an
-        unknown status counts none)."""
-        check_query(limit, 0)
+        """How many runs of ``status`` there are, counting up to ``limit`` (builds no model)."""
+        check_query(limit, 0, status, RUN_STATUSES)
         rows = self.fetch(
             "SELECT count(*) AS n FROM (SELECT 1 FROM runs WHERE status = ? LIMIT ?)",
             [status, -1 if limit is None else limit],
