@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # a recorded pytest session writes records and never imports 
 
 __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore"]
 
-_TRACE = Statement(UPSERT_TRACE, "trace")
+_TRACE = Statement(UPSERT_TRACE, "trace", order=0)  # before the steps that refer to it
 _STEP = Statement(INSERT_STEP, "step", on_conflict=REPLACE_STEP)
 _STEP_REPLACING = Statement(REPLACE_STEP, "step")  # save_traces: a step saved again replaces
 _RUN_TEST = Statement(REPLACE_RUN_TEST, "test row")
