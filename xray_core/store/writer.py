@@ -332,7 +332,7 @@ def _many(sql: str, count: int) -> str | None:
     if match is None:
         return None
     values = ", ".join([match.group(1)] * count)
-    return f"{sql[: match.start()]} VALUES {values}{sql[match.end():]}"
+    return f"{sql[: match.start()]} VALUES {values}{sql[match.end() :]}"
 
 
 def _insert_rows(conn: sqlite3.Connection, sql: str, rows: list[Sequence[Any]]) -> None:
