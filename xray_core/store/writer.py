@@ -4,7 +4,8 @@ Queuing a row (:meth:`GroupCommitWriter.put`) is a ``SimpleQueue.put`` of the ca
 with the statement and the function that turns it into a row: no SQL and no conversion run on
 the caller's thread. The writer thread, started on the first row, takes everything queued so
 far (up to ``batch`` rows), builds the rows, and writes them in one ``BEGIN IMMEDIATE`` ...
-``COMMIT``, one ``executemany`` per run of rows of one statement. A quiet caller therefore has
+``COMMIT``: each statement's rows together (the rows others refer to first, see
+:attr:`Statement.order`), many rows per ``INSERT`` (see :func:`_insert_rows`). A quiet caller therefore has
 each row committed a moment after queuing it; a busy one has many committed together.
 :meth:`~GroupCommitWriter.flush` waits until everything queued before it is committed.
 
