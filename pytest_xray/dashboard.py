@@ -9,7 +9,7 @@ from .baseline import BaselineResult, compare, overall_verdict
 
 if TYPE_CHECKING:
     from xray_core.diff import TraceDiff
-    from xray_core.models import Run
+    from xray_core.store.base import RunRecord
     from xray_core.report.data import Panel, ReportData
 
     from .session import XraySession
@@ -46,7 +46,7 @@ def panels(state: XraySession) -> dict[str, list[Panel]]:
     return found
 
 
-def build(state: XraySession, run: Run | None) -> ReportData:
+def build(state: XraySession, run: RunRecord | None) -> ReportData:
     """Everything the report shows about this session."""
     from xray_core.report.data import ReportData, TestResult
 
@@ -71,7 +71,7 @@ def build(state: XraySession, run: Run | None) -> ReportData:
     )
 
 
-def write(state: XraySession, run: Run | None, path: Path) -> None:
+def write(state: XraySession, run: RunRecord | None, path: Path) -> None:
     """Render the report to ``path`` (parents created)."""
     from xray_core.report import write_report
 

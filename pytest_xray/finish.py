@@ -19,7 +19,7 @@ from .history import build_run, final_status, test_rows
 from .summary import build_summary
 
 if TYPE_CHECKING:
-    from xray_core.models import Run
+    from xray_core.store.base import RunRecord
 
     from .session import XraySession
     from .summary import XraySummary
@@ -71,7 +71,7 @@ def _problems(state: XraySession) -> list[str]:
     return lost + [f"{error} (first {where})" for error, where in state.hook_errors.items()]
 
 
-def _save_run(state: XraySession, run: Run | None, summary: XraySummary) -> None:
+def _save_run(state: XraySession, run: RunRecord | None, summary: XraySummary) -> None:
     """Finish the run kept as the session went (see :mod:`pytest_xray.writer`)."""
     writer, db = state.writer, state.options.db
     assert db is not None and run is not None
@@ -109,7 +109,7 @@ def _db_option(state: XraySession, db: Path) -> str:
     return f" --db {shlex.quote(state.relpath(db))}"
 
 
-def _write_report(state: XraySession, run: Run | None, summary: XraySummary) -> None:
+def _write_report(state: XraySession, run: RunRecord | None, summary: XraySummary) -> None:
     assert state.options.report is not None
     try:
         write(state, run, state.options.report)

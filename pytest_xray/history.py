@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import subprocess
 from collections.abc import Container
 from datetime import datetime, timezone
@@ -18,11 +19,12 @@ import pytest
 
 from xray_core.outcomes import FAILED_OUTCOMES, FAILING_VERDICTS, PASSED_OUTCOMES, SKIPPED_OUTCOMES
 from xray_core.serialize import escape_surrogates
+from xray_core.store.base import RunRecord
 
 from .baseline import overall_verdict
 
 if TYPE_CHECKING:
-    from xray_core.models import Run, RunStatus
+    from xray_core.models import RunStatus
 
     from .session import XraySession
 
@@ -86,23 +88,22 @@ def final_status(state: XraySession, session: pytest.Session) -> RunStatus:
     return "completed"
 
 
-def build_run(state: XraySession, status: RunStatus, unused: int | None = None) -> Run:
-    """The :class:`xray_core.models.Run` of this session.
+def build_run(state: XraySession, status: RunStatus, unused: int | None = None) -> RunRecord:
+    """The run of this session, as a :class:`~xray_core.store.base.RunRecord` (no pydantic).
 
     :param unused: the number of unused baselines, known at the end (None: no counts yet).
     """
-    from xray_core.models import Run, utc_from_epoch
-    from xray_core.runstate import this_process
-
     if state.git is None:  # once per session: the end reuses what the start found
         state.git = git_state(state.config.rootpath)
     commit, branch, dirty = state.git
-    host, pid = this_process()
+    # as xray_core.runstate.this_process, which imports the models
+    host, pid = socket.gethostname(), os.getpid()
     args = [str(a) for a in state.config.invocation_params.args]
-    return Run(
+    finished = state.finished
+    return RunRecord(
         run_id=state.run_id,
         started_at=datetime.fromtimestamp(state.started, tz=timezone.utc),
-        finished_at=utc_from_epoch(state.finished),
+        finished_at=None if finished is None else datetime.fromtimestamp(finished, timezone.utc),
         git_commit=commit,
         git_branch=branch,
         git_dirty=dirty,

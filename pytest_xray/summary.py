@@ -12,7 +12,7 @@ from xray_core.outcomes import FAILING_VERDICTS, BaselineVerdict
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from xray_core.models import Run
+    from xray_core.store.base import RunRecord
 
     from .session import XraySession
 
@@ -44,7 +44,7 @@ class XraySummary:
     db_path: str | None = None
     #: what the ``xray`` command needs to find that database (`` --db PATH`` or nothing)
     db_option: str = ""
-    run: Run | None = None
+    run: RunRecord | None = None
     #: completed runs in the database, this one included (counted up to 2: enough for a diff)
     completed_runs: int = 0
     errors: list[str] = field(default_factory=list)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from xray_core.models import Run
+    from xray_core.store.base import RunRecord
     from xray_core.store.sqlite import SQLiteStore
 
     from .session import Captured
@@ -59,7 +59,7 @@ class RunWriter:
         if self.error is None:
             self.error = f"{exc}"
 
-    def start(self, run: Run) -> None:
+    def start(self, run: RunRecord) -> None:
         """Write the run row (status ``running``) before any test finishes."""
         if self.store is None:
             return
@@ -87,7 +87,7 @@ class RunWriter:
             if test is not None:
                 self.kept.add(test["test_id"])
 
-    def finish(self, run: Run, tests: list[dict[str, Any]], traces: list[Captured]) -> None:
+    def finish(self, run: RunRecord, tests: list[dict[str, Any]], traces: list[Captured]) -> None:
         """Write what is left: traces not kept yet, tests without a row, the final run row.
 
         Test rows written as the tests finished are kept: under pytest-xdist the controller
@@ -112,7 +112,7 @@ class RunWriter:
         if self.store is None:
             return 0
         try:
-            return len(self.store.list_runs(limit, status="completed"))
+            return self.store.count_runs("completed", limit)
         except Exception:  # noqa: BLE001 - only a hint depends on it
             return 0
 

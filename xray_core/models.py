@@ -8,16 +8,14 @@ the CLI work with. No I/O here.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .outcomes import RUN_STATUSES as RUN_STATUSES  # where the run statuses were defined
+from .outcomes import RunStatus as RunStatus
+
 Status = Literal["running", "completed", "failed"]
-#: how a run of the history ended: ``running`` while its session goes (and forever when it was
-#: killed), ``interrupted`` when it stopped early (Ctrl-C, ``-x``/``--maxfail``, a crashed
-#: pytest-xdist worker), ``failed`` on an internal error
-RunStatus = Literal["running", "completed", "interrupted", "failed"]
-RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 
 
 def utc_from_epoch(seconds: float | None) -> datetime | None:

@@ -1,4 +1,5 @@
-"""The closed sets of words that describe a test of a run: its outcome and its baseline verdict.
+"""The closed sets of words that describe a run and its tests: how the run ended, a test's
+outcome and its baseline verdict.
 
 Defined once, here, for the pytest plugin (which produces them), the store's ``run_tests`` rows,
 the run counters and the report (which read them).
@@ -7,6 +8,13 @@ the run counters and the report (which read them).
 from __future__ import annotations
 
 from typing import Literal, get_args
+
+#: how a run of the history ended: ``running`` while its session goes (and forever when it was
+#: killed), ``interrupted`` when it stopped early (Ctrl-C, ``-x``/``--maxfail``, a crashed
+#: pytest-xdist worker), ``failed`` on an internal error (here, not in :mod:`xray_core.models`:
+#: a recorded pytest session writes its run without pydantic)
+RunStatus = Literal["running", "completed", "interrupted", "failed"]
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 
 #: what pytest reported for a test (``error``: failed outside its call, in setup or teardown)
 TestOutcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]

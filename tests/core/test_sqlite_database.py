@@ -12,7 +12,7 @@ import pytest
 import sqlite_utils
 
 from xray_core.exceptions import SchemaVersionError, StoreError
-from xray_core.store.database import open_database
+from xray_core.store.database import connect, open_database
 from xray_core.store.schema import CREATE_CURRENT, MIGRATIONS, SCHEMA_VERSION
 
 
@@ -36,6 +36,23 @@ def test_a_new_file_is_created_in_wal_mode_with_the_current_schema(tmp_path: Pat
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert tables >= {"traces", "steps", "runs", "run_tests"}
         assert not conn.in_transaction  # autocommit: the caller writes BEGIN ... COMMIT
+    finally:
+        conn.close()
+
+
+def test_every_writable_connection_has_the_same_pragmas(tmp_path: Path) -> None:
+    """synchronous is per connection: the writer thread's (made by connect) must not run at
+    the default FULL, an fsync of the WAL at every commit."""
+    path = tmp_path / "runs.db"
+    open_database(path).close()
+    conn = connect(path, timeout=2.5)
+    try:
+        pragma = {
+            name: conn.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+        }
+        assert pragma == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 2500,
+                          "foreign_keys": 1}  # fmt: skip
     finally:
         conn.close()
 

@@ -237,3 +237,55 @@ def test_a_writer_thread_that_dies_says_so_and_refuses_later_rows(harness: Harne
     assert "the writer thread stopped" in str(exc) and records == 1
     with pytest.raises(StoreError, match="the writer thread stopped"):
         harness.writer.put(INSERT, pair, {"k": "a", "v": "1"})
+
+
+def test_a_batch_inserts_many_rows_per_statement_in_the_order_queued(harness: Harness) -> None:
+    """executemany would take the GIL back once per row; one INSERT per chunk of rows, with a
+    later row of the batch replacing an earlier one as executemany's rows did."""
+    blocker = sqlite3.connect(harness.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # everything below queues up for one transaction
+    harness.writer.put(INSERT, pair, {"k": "first", "v": "1"})
+    replacing = Statement("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", "pair")
+    for n in range(40_000):  # more rows than one statement may hold (MAX_VARIABLES)
+        harness.writer.put(replacing, pair, {"k": f"k{n % 30_000}", "v": str(n)})
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert harness.writer.flush()
+    stored = harness.stored()
+    assert len(stored) == 30_001 and harness.failures == []
+    assert stored["k0"] == "30000" and stored["k29999"] == "29999"  # the later row won
+    inserts = [s for s in harness.statements if s.startswith("INSERT OR REPLACE")]
+    assert 2 <= len(inserts) < 40  # chunks of rows, not one statement per row
+
+
+def test_a_batch_writes_rows_referred_to_before_the_rows_referring_to_them(db: Path) -> None:
+    """Queued test by test (a step, then the next trace and its step), a batch writes each
+    statement's rows together, the lower ``order`` first: a step never precedes its trace."""
+    with sqlite3.connect(db, isolation_level=None) as conn:
+        conn.execute("CREATE TABLE parent (id TEXT PRIMARY KEY)")
+        conn.execute("CREATE TABLE child (id TEXT PRIMARY KEY, parent TEXT NOT NULL "
+                     "REFERENCES parent(id))")  # fmt: skip
+    conn.close()
+    parent = Statement("INSERT INTO parent (id) VALUES (?)", "parent", order=0)
+    child = Statement("INSERT INTO child (id, parent) VALUES (?, ?)", "child")
+    harness = Harness(db)
+    try:
+        harness.writer.put(parent, tuple, ("p0",))
+        assert harness.writer.flush()
+        blocker = sqlite3.connect(db, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        harness.writer.put(child, tuple, ("c0", "p0"))  # its parent committed before
+        for n in range(1, 4):
+            harness.writer.put(parent, tuple, (f"p{n}",))
+            harness.writer.put(child, tuple, (f"c{n}", f"p{n}"))
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        assert harness.writer.flush()
+        assert harness.failures == []
+        with sqlite3.connect(db) as check:
+            rows = check.execute("SELECT id, parent FROM child ORDER BY id").fetchall()
+        check.close()
+        assert rows == [(f"c{n}", f"p{n}") for n in range(4)]
+        assert harness.commits == 2
+    finally:
+        harness.writer.close()

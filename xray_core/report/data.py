@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # annotations only: building a report from records needs no p
     from ..models import Run, Trace
     from ..outcomes import BaselineVerdict, TestOutcome
     from ..stability import DecisionStability
+    from ..store.base import RunRecord
 
 #: a trace as the recorder keeps it: its record and its steps' records (plain dicts, see
 #: :mod:`xray_core.recorder`; ``TraceContext.record`` and ``TraceContext.steps``)
@@ -57,7 +58,8 @@ class ReportData:
     """Everything one report shows."""
 
     title: str = "X-Ray report"
-    run: Run | None = None
+    #: the run (the pytest plugin's as a RunRecord: the page shows both alike)
+    run: Run | RunRecord | None = None
     #: the run's traces, as models or as the recorder's records (the pytest plugin hands its
     #: captured records: the page shows both alike, and no model is built for it)
     traces: Sequence[Trace | TraceRecords] = field(default_factory=list)

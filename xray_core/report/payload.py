@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic_core
 
 from ..serialize import escape_surrogates_in, thaw
+from ..store.base import RunRecord
 from .data import Panel, ReportData, TestResult, TraceRecords
 from .failure import first_failure_line
 from .overview import run_overview
@@ -109,8 +110,12 @@ def list_payload(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run(run: Run | None) -> dict[str, Any] | None:
-    return None if run is None else run.model_dump(mode="json")
+def _run(run: Run | RunRecord | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    if isinstance(run, RunRecord):  # the pytest plugin's: the same JSON, no pydantic
+        return run.as_json()
+    return run.model_dump(mode="json")
 
 
 def _test(test: TestResult) -> dict[str, Any]:

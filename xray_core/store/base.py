@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,44 @@ if TYPE_CHECKING:  # recording into a store needs no pydantic: models are built 
 #: the keys of each row returned by :meth:`Store.run_tests`
 RUN_TEST_COLUMNS = ("test_id", "outcome", "baseline", "duration_ms", "message")
 STATUSES = ("running", "completed", "failed")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as the pytest plugin writes it: the fields of :class:`xray_core.models.Run`, in a
+    plain dataclass. A recorded pytest session never needs pydantic (its import is a tenth of a
+    second): stores write this record as it is, the report and the summary read its fields, and
+    :meth:`model` builds the model for whoever wants one.
+    """
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    git_commit: str | None = None
+    git_branch: str | None = None
+    git_dirty: bool | None = None
+    command: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    status: RunStatus = "completed"
+    host: str | None = None
+    pid: int | None = None
+
+    def model(self) -> Run:
+        """The record as a :class:`xray_core.models.Run` (validated)."""
+        from ..models import Run
+
+        return Run.model_validate(self.__dict__)
+
+    def as_json(self) -> dict[str, Any]:
+        """What ``self.model().model_dump(mode="json")`` gives, without pydantic."""
+        data = dict(self.__dict__)
+        for key in ("started_at", "finished_at"):
+            value = data[key]
+            if value is not None:
+                utc = value.astimezone(timezone.utc) if value.tzinfo else value
+                data[key] = utc.replace(tzinfo=None).isoformat() + "Z"
+        data["counts"] = dict(self.counts)
+        return data
 
 
 def check_query(
@@ -133,7 +171,7 @@ class Store(abc.ABC):
         """Ids of traces starting with ``prefix`` (to resolve abbreviated ids)."""
 
     @abc.abstractmethod
-    def save_run(self, run: Run, tests: Iterable[dict[str, Any]] = ()) -> None:
+    def save_run(self, run: Run | RunRecord, tests: Iterable[dict[str, Any]] = ()) -> None:
         """Insert or update a run, with optional per-test rows (keys: RUN_TEST_COLUMNS)."""
 
     @abc.abstractmethod

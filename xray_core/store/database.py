@@ -24,7 +24,8 @@ BUSY_TIMEOUT_S = 30.0
 
 def connect(path: str | Path, *, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     """A writable connection, usable from any thread: no implicit transactions (the caller
-    writes ``BEGIN IMMEDIATE`` ... ``COMMIT``), ``busy_timeout`` from ``timeout``, foreign keys on.
+    writes ``BEGIN IMMEDIATE`` ... ``COMMIT``), ``busy_timeout`` from ``timeout``, foreign keys
+    on, ``synchronous=NORMAL``.
 
     :raises sqlite3.Error: SQLite cannot open the file.
     """
@@ -32,6 +33,9 @@ def connect(path: str | Path, *, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Con
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
+        # Per connection, not per file: without it the writer thread's connection would run at
+        # the default FULL, an fsync of the WAL at every commit (see docs/storage.md).
+        conn.execute("PRAGMA synchronous = NORMAL")
     except BaseException:
         conn.close()
         raise

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .base import RUN_TEST_COLUMNS, Store, TraceQuery, check_query
+from .base import RUN_TEST_COLUMNS, RunRecord, Store, TraceQuery, check_query
 
 if TYPE_CHECKING:  # recording keeps plain dicts: pydantic is imported by the first read
     from ..models import Run, RunStatus, Trace
@@ -73,7 +73,9 @@ class MemoryStore(Store):
     def trace_ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
         return sorted(t for t in self._traces if t.startswith(prefix))[:limit]
 
-    def save_run(self, run: Run, tests: Iterable[dict[str, Any]] = ()) -> None:
+    def save_run(self, run: Run | RunRecord, tests: Iterable[dict[str, Any]] = ()) -> None:
+        if isinstance(run, RunRecord):
+            run = run.model()
         rows = list(tests)
         previous = self._runs.get(run.run_id)
         self._runs[run.run_id] = (run, rows or (previous[1] if previous else []))
@@ -85,7 +87,7 @@ class MemoryStore(Store):
     def list_runs(
         self, limit: int | None = None, offset: int = 0, *, status: RunStatus | None = None
     ) -> list[Run]:
-        from ..models import RUN_STATUSES
+        from ..outcomes import RUN_STATUSES
 
         check_query(limit, offset, status, RUN_STATUSES)
         runs = sorted(

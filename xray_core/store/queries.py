@@ -13,17 +13,17 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import StoreError
-from ..models import RUN_STATUSES, Run, RunStatus, Trace
+from ..outcomes import RUN_STATUSES
 from ..serialize import loads_json
 from .base import RUN_TEST_COLUMNS, TraceQuery, check_query
-from .records import trace_from_records
 from .rows import iso
 from .schema import JSON_STEP_FIELDS
+
+if TYPE_CHECKING:  # imported by the first read that builds a model: a writer never needs them
+    from ..models import Run, RunStatus, Trace
 
 #: runs ``sql`` with ``args`` and returns its rows as dicts (column name: value)
 Fetch = Callable[[str, Sequence[Any]], list[dict[str, Any]]]
@@ -85,6 +85,8 @@ class Queries:
         trace.pop("created_at", None)
         with self._unreadable("trace", trace["trace_id"]):
             trace["metadata"] = loads_json(trace["metadata"]) if trace["metadata"] else {}
+            from .records import trace_from_records
+
             return trace_from_records(trace, steps)
 
     def trace_ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
@@ -154,6 +156,15 @@ class Queries:
         )
         return [self._run(r) for r in rows]
 
+    def count_runs(self, status: RunStatus, limit: int | None = None) -> int:
+        """How many runs of ``status`` there are, counting up to ``limit`` (builds no model)."""
+        check_query(limit, 0, status, RUN_STATUSES)
+        rows = self.fetch(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM runs WHERE status = ? LIMIT ?)",
+            [status, -1 if limit is None else limit],
+        )
+        return int(rows[0]["n"])
+
     def run_tests(self, run_id: str) -> list[dict[str, Any]]:
         """The per-test rows of a run (keys: ``RUN_TEST_COLUMNS``), ordered by test id."""
         return self.fetch(
@@ -163,6 +174,8 @@ class Queries:
         )
 
     def _run(self, row: dict[str, Any]) -> Run:
+        from ..models import Run
+
         with self._unreadable("run", row["run_id"]):
             row["counts"] = json.loads(row["counts"]) if row["counts"] else {}
             row["git_dirty"] = None if row["git_dirty"] is None else bool(row["git_dirty"])
@@ -171,6 +184,8 @@ class Queries:
     @contextmanager
     def _unreadable(self, what: str, key: Any) -> Iterator[None]:
         """A stored row that is not valid (edited by hand, damaged) is a StoreError naming it."""
+        from pydantic import ValidationError  # imported with the models this reads into
+
         try:
             yield
         except ValidationError as exc:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..models import Run
+    from .base import RunRecord
 
 #: epoch seconds below which (year 10000) a float time takes the cached path
 _LAST_SECOND = 253_402_300_800.0
@@ -121,7 +122,7 @@ def step_row(record: dict[str, Any]) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def run_row(run: Run) -> tuple[Any, ...]:
+def run_row(run: Run | RunRecord) -> tuple[Any, ...]:
     """The ``runs`` row of a run (counts as JSON with sorted keys)."""
     return (
         run.run_id, iso(run.started_at), iso(run.finished_at), run.git_commit, run.git_branch,

@@ -32,16 +32,14 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import StoreError
-from ..models import Run, RunStatus, Trace
-from .base import Store, TraceQuery
+from .base import RunRecord, Store, TraceQuery
 from .database import BUSY_TIMEOUT_S, connect, open_database, rollback
 from .failures import Failures
 from .queries import Queries
 from .readonly import ReadOnlyFile
-from .records import trace_to_records
 from .rows import run_row, run_test_row, scrubbed, step_row, trace_row
 from .schema import (
     INSERT_RUN_TEST_UNLESS_KEPT,
@@ -53,9 +51,12 @@ from .schema import (
 )
 from .writer import FLUSH_TIMEOUT_S, Build, GroupCommitWriter, Item, Statement
 
+if TYPE_CHECKING:  # a recorded pytest session writes records and never imports pydantic
+    from ..models import Run, RunStatus, Trace
+
 __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore"]
 
-_TRACE = Statement(UPSERT_TRACE, "trace")
+_TRACE = Statement(UPSERT_TRACE, "trace", order=0)  # before the steps that refer to it
 _STEP = Statement(INSERT_STEP, "step", on_conflict=REPLACE_STEP)
 _STEP_REPLACING = Statement(REPLACE_STEP, "step")  # save_traces: a step saved again replaces
 _RUN_TEST = Statement(REPLACE_RUN_TEST, "test row")
@@ -237,6 +238,8 @@ class SQLiteStore(Store):
 
     # -- whole traces and runs --
     def save_traces(self, traces: Iterable[Trace]) -> int:
+        from .records import trace_to_records  # models in, so the models are imported already
+
         count = 0
         for trace in traces:
             record, steps = trace_to_records(trace)
@@ -275,7 +278,11 @@ class SQLiteStore(Store):
             self._write_now([(sql, scrubbed(tuple(args))) for sql, args in held], strict=True)
 
     def save_run(
-        self, run: Run, tests: Iterable[dict[str, Any]] = (), *, keep_tests: bool = False
+        self,
+        run: Run | RunRecord,
+        tests: Iterable[dict[str, Any]] = (),
+        *,
+        keep_tests: bool = False,
     ) -> None:
         """Insert or update ``run`` and write ``tests`` (keys: ``RUN_TEST_COLUMNS``), in one
         transaction, after every queued write.
@@ -364,6 +371,11 @@ class SQLiteStore(Store):
         self, limit: int | None = None, offset: int = 0, *, status: RunStatus | None = None
     ) -> list[Run]:
         return self._queries.list_runs(limit, offset, status=status)
+
+    def count_runs(self, status: RunStatus, limit: int | None = None) -> int:
+        """How many runs of ``status`` the database holds, counting up to ``limit`` (no model
+        is built: the pytest plugin's summary asks it without importing pydantic)."""
+        return self._queries.count_runs(status, limit)
 
     def run_tests(self, run_id: str) -> list[dict[str, Any]]:
         return self._queries.run_tests(run_id)

@@ -4,7 +4,8 @@ Queuing a row (:meth:`GroupCommitWriter.put`) is a ``SimpleQueue.put`` of the ca
 with the statement and the function that turns it into a row: no SQL and no conversion run on
 the caller's thread. The writer thread, started on the first row, takes everything queued so
 far (up to ``batch`` rows), builds the rows, and writes them in one ``BEGIN IMMEDIATE`` ...
-``COMMIT``, one ``executemany`` per run of rows of one statement. A quiet caller therefore has
+``COMMIT``: each statement's rows together (the rows others refer to first, see
+:attr:`Statement.order`), many rows per ``INSERT`` (see :func:`_insert_rows`). A quiet caller therefore has
 each row committed a moment after queuing it; a busy one has many committed together.
 :meth:`~GroupCommitWriter.flush` waits until everything queued before it is committed.
 
@@ -24,13 +25,15 @@ from __future__ import annotations
 import atexit
 import os
 import queue
+import re
 import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import groupby
+from functools import lru_cache
+from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
 
@@ -46,6 +49,8 @@ GROUP_LINGER_S = 0.05
 BATCH = 2000
 #: how long :meth:`GroupCommitWriter.flush` and :meth:`~GroupCommitWriter.close` wait
 FLUSH_TIMEOUT_S = 60.0
+#: at most this many ``?`` in one statement (SQLite's limit before 3.32 was 999)
+MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,11 +61,14 @@ class Statement:
     :param what: the row's name in failure messages ("step", "test row").
     :param on_conflict: the statement that writes the row when ``sql`` meets a row already
         stored (a uniqueness conflict), e.g. the ``INSERT OR REPLACE`` of a plain ``INSERT``.
+    :param order: a transaction writes the rows of lower orders first (rows that others refer to
+        by foreign key: a trace before the steps), each statement's rows in the order queued.
     """
 
     sql: str
     what: str = "row"
     on_conflict: str | None = None
+    order: int = 1
 
 
 #: builds the row of a queued record (on the writer thread)
@@ -292,7 +300,13 @@ class GroupCommitWriter:
 
 
 def _write(conn: sqlite3.Connection, items: list[Item], *, on_conflict: bool = False) -> None:
-    """Write ``items`` in one transaction: one ``executemany`` per run of one statement."""
+    """Write ``items`` in one transaction: the rows of each statement together (see
+    :attr:`Statement.order`), many rows per ``INSERT`` (see :func:`_insert_rows`)."""
+    if len(items) > 1:  # queued test by test (trace, steps, test row): each kind together
+        first: dict[Statement, int] = {}
+        for item in items:
+            first.setdefault(item[0], len(first))
+        items = sorted(items, key=lambda item: (item[0].order, first[item[0]]))
     runs = [
         (statement.on_conflict if on_conflict and statement.on_conflict else statement.sql,
          [build(record) for _, build, record in run])
@@ -301,11 +315,45 @@ def _write(conn: sqlite3.Connection, items: list[Item], *, on_conflict: bool = F
     conn.execute("BEGIN IMMEDIATE")  # outside the try: a failed BEGIN has nothing to roll back
     try:
         for sql, rows in runs:
-            conn.executemany(sql, rows)
+            _insert_rows(conn, sql, rows)
         conn.execute("COMMIT")
     except BaseException:
         rollback(conn)
         raise
+
+
+_VALUES = re.compile(r" VALUES (\(\?(?:, \?)*\))")
+
+
+@lru_cache(maxsize=64)
+def _many(sql: str, count: int) -> str | None:
+    """``sql`` (``INSERT ... VALUES (?, ...) [ON CONFLICT ...]``) inserting ``count`` rows in one
+    statement, or None when ``sql`` is not of that form."""
+    match = _VALUES.search(sql)
+    if match is None:
+        return None
+    values = ", ".join([match.group(1)] * count)
+    return f"{sql[: match.start()]} VALUES {values}{sql[match.end() :]}"
+
+
+def _insert_rows(conn: sqlite3.Connection, sql: str, rows: list[Sequence[Any]]) -> None:
+    """Insert ``rows`` with ``sql``, many rows per statement.
+
+    Not ``executemany``: Python's sqlite3 lets go of the GIL around every row's step and takes it
+    back after, so a writer thread inserting row by row waits for the GIL once per row while the
+    tests' thread computes (a CPU-bound thread keeps it for the switch interval), its batches
+    grow while it waits, and the tests' thread is interrupted once per row. One statement per
+    chunk of rows takes the GIL back once per chunk. SQLite inserts a statement's rows in order,
+    as ``executemany`` did: a later row's conflict with an earlier one is resolved the same way.
+    """
+    width = len(rows[0]) if rows else 0
+    per = MAX_VARIABLES // width if width else 0
+    if len(rows) < 2 or per < 2 or _many(sql, 2) is None:
+        conn.executemany(sql, rows)
+        return
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        conn.execute(_many(sql, len(chunk)) or sql, list(chain.from_iterable(chunk)))
 
 
 @atexit.register
