@@ -5,20 +5,13 @@ HTML-escaped here), ``{{ csp }}`` (its Content-Security-Policy), ``{{ css }}`` a
 (this package's static files), and ``{{ before }}`` / ``{{ after }}``: the data elements placed
 before and after the page's code (see :func:`data_element`). A report file puts a small JSON
 document before the code (the header and one row per trace, so that the list shows while the
-browser is still reading the rest) and the full one after it.
-
-The file is written in jinja2's syntax, but it is nothing but slots, so it is filled here, the
-way jinja2 with autoescape would fill it (the title escaped by markupsafe, our own parts as they
-are, the last newline dropped; ``tests/report/test_page_slots.py`` compares the two): jinja2's
-import and the template's compilation took a tenth of a second of every ``--xray-report`` run.
-A template with anything else than the known slots (a ``{% ... %}`` block, a filter, another
-name) is refused when the first page is rendered.
+browser is still reading the rest) and the full one after it. The template is jinja2 with
+autoescape; jinja2 is imported on the first page rendered, so recording never pays for it.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -30,7 +23,7 @@ from .data import ReportData
 from .payload import build_payload, list_payload, script_json
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    import jinja2
 
 #: the page's scripts, inlined in this order (each is a real .js file under static/)
 SCRIPTS = ("dom.js", "tree.js", "detail.js", "views.js", "overview.js", "app.js")
@@ -49,27 +42,18 @@ def _inline(text: str, closing: str) -> str:
     return text
 
 
-#: the template's slots; the title is user text (escaped), the others are our own HTML
-SLOTS = ("title", "csp", "css", "js", "before", "after")
-_SLOT = re.compile(r"\{\{ ([a-z]+) \}\}")
-_OTHER_SYNTAX = re.compile(r"\{[{%#]")
-
-
 @cache
-def _template() -> tuple[str, ...]:
-    """The page's text split around its slots: text, slot name, text, ..., text."""
-    text = _read("templates", "report.html.j2")
-    parts = tuple(_SLOT.split(text.removesuffix("\n")))  # jinja2 drops the last newline
-    names = set(parts[1::2])
-    strays = [m.group() for piece in parts[::2] for m in _OTHER_SYNTAX.finditer(piece)]
-    if strays or not names <= set(SLOTS):
-        raise ValueError(f"report.html.j2 has more than the slots {', '.join(SLOTS)}: "
-                         f"{sorted(names - set(SLOTS)) or strays}")  # fmt: skip
-    return parts
+def _template() -> jinja2.Template:
+    import jinja2  # on first use: the SDK imports no template engine until a page is rendered
 
-
-def _fill(parts: tuple[str, ...], values: Mapping[str, str]) -> str:
-    return "".join(values[piece] if i % 2 else piece for i, piece in enumerate(parts))
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("xray_core.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template("report.html.j2")
 
 
 @cache
@@ -96,17 +80,17 @@ def page(
     """
     if '"' in csp or "<" in csp:  # a policy of ours, placed in a double-quoted attribute
         raise ValueError(f"not a Content-Security-Policy: {csp!r}")
-    from markupsafe import escape  # jinja2's own escaping (a small C extension), not jinja2
+    from markupsafe import Markup  # jinja2's own dependency, loaded with it
 
-    # the title is user text and is escaped; the rest is our own text, placed as it is
-    return _fill(_template(), {
-        "title": str(escape(escape_surrogates(title))),
-        "csp": csp,  # checked above: our own policy, quotes kept as written
-        "css": _inline(css, "</style"),
-        "js": _inline(js, "</script"),
-        "before": before,
-        "after": after,
-    })  # fmt: skip
+    # our own text is marked safe; the title is user text and is escaped by the template
+    return _template().render(
+        title=escape_surrogates(title),
+        csp=Markup(csp),  # checked above: our own policy, quotes kept as written
+        css=Markup(_inline(css, "</style")),
+        js=Markup(_inline(js, "</script")),
+        before=Markup(before),
+        after=Markup(after),
+    )
 
 
 def render_report(data: ReportData) -> str:
