@@ -20,8 +20,9 @@ imported on first use of one of the names above (``import xray_core`` never impo
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from .. import lazy as _lazy
 
 if TYPE_CHECKING:
     from .background import ExportQueue, otlp_exporter, queue_for
@@ -42,13 +43,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'xray_core.otel' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    return _lazy.load(__name__, _HOME_OF, globals(), name)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return _lazy.names(globals(), __all__)

@@ -7,8 +7,9 @@ usual): a process recording into memory does not load ``SQLiteStore``'s sqlite-u
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from .. import lazy as _lazy
 
 if TYPE_CHECKING:
     from .base import Store
@@ -21,13 +22,8 @@ _HOME_OF = {"MemoryStore": "memory", "SQLiteStore": "sqlite", "Store": "base"}
 
 
 def __getattr__(name: str) -> Any:
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    return _lazy.load(__name__, _HOME_OF, globals(), name)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return _lazy.names(globals(), __all__)
