@@ -31,14 +31,15 @@ def pair(record: dict[str, Any]) -> tuple[Any, ...]:
 class Harness:
     """A writer on ``path`` whose connections log their statements and whose failures are kept."""
 
-    def __init__(self, path: Path, **options: Any) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 0.2, **options: Any) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout
         self.statements: list[str] = []
         self.failures: list[tuple[StoreError, int]] = []
         self.writer = GroupCommitWriter(self.connect, self.failed, name=str(path), **options)
 
     def connect(self) -> sqlite3.Connection:
-        conn = connect(self.path, timeout=0.2)
+        conn = connect(self.path, timeout=self.busy_timeout)
         conn.set_trace_callback(self.statements.append)
         return conn
 
@@ -239,9 +240,12 @@ def test_a_writer_thread_that_dies_says_so_and_refuses_later_rows(harness: Harne
         harness.writer.put(INSERT, pair, {"k": "a", "v": "1"})
 
 
-def test_a_batch_inserts_many_rows_per_statement_in_the_order_queued(harness: Harness) -> None:
+def test_a_batch_inserts_many_rows_per_statement_in_the_order_queued(db: Path) -> None:
     """executemany would take the GIL back once per row; one INSERT per chunk of rows, with a
     later row of the batch replacing an earlier one as executemany's rows did."""
+    # the writer waits on the blocker while 40,000 rows are queued: a loaded machine takes
+    # seconds for that, so the busy timeout must outlast it (0.2 s lost the first batch in CI)
+    harness = Harness(db, busy_timeout=60.0)
     blocker = sqlite3.connect(harness.path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # everything below queues up for one transaction
     harness.writer.put(INSERT, pair, {"k": "first", "v": "1"})
@@ -257,6 +261,7 @@ def test_a_batch_inserts_many_rows_per_statement_in_the_order_queued(harness: Ha
     inserts = [s for s in harness.statements if s.startswith("INSERT OR REPLACE")]
     # chunks of rows, not one statement per row (how many rows a batch holds depends on timing)
     assert 2 <= len(inserts) <= 40_000 // 100
+    harness.writer.close()
 
 
 def test_a_batch_writes_rows_referred_to_before_the_rows_referring_to_them(db: Path) -> None:
