@@ -133,9 +133,11 @@ def test_recording_into_a_new_sqlite_database_loads_neither_models_nor_sqlite_ut
 
 
 def test_a_report_of_records_loads_jinja2_but_no_model() -> None:
+    """Plain JSON data: orjson writes the page's documents, pydantic-core is not imported."""
     loaded = loaded_after(RECORDING + REPORT_OF_RECORDS)
-    assert {"jinja2", "pydantic_core"} <= set(loaded)
-    assert not {"pydantic", "xray_core.models", "sqlite_utils", "rich", "pytest"} & set(loaded)
+    assert "jinja2" in loaded
+    assert not {"pydantic", "pydantic_core", "xray_core.models", "sqlite_utils", "rich",
+                "pytest"} & set(loaded)  # fmt: skip
 
 
 def test_reading_a_trace_back_builds_the_models() -> None:

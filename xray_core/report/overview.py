@@ -129,7 +129,7 @@ def _filter_rejections(traces: Sequence[dict[str, Any]]) -> tuple[list[dict[str,
             steps += 1
             touched: list[_Tally] = []
             step_name = step["name"]
-            for evaluation in _evaluations(step):
+            for evaluation in _evaluations(step):  # the loops below run for every filter check
                 evaluated += 1
                 filters = evaluation.get("filters")
                 if not isinstance(filters, list):
@@ -138,7 +138,7 @@ def _filter_rejections(traces: Sequence[dict[str, Any]]) -> tuple[list[dict[str,
                     if not isinstance(check, dict) or "name" not in check:
                         continue
                     name = check["name"]
-                    key = (step_name, name if isinstance(name, str) else str(name))
+                    key = (step_name, name if type(name) is str else str(name))
                     tally = found.get(key)
                     if tally is None:
                         tally = found[key] = _Tally(*key)

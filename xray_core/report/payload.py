@@ -8,11 +8,13 @@ context, so no user string can close the element or open a comment.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-import pydantic_core
+import orjson
 
 from ..serialize import escape_surrogates_in, thaw
 from ..store.base import RunRecord
@@ -41,18 +43,68 @@ def script_json(value: Any) -> str:
     ``<``, ``>`` and ``&`` only occur inside JSON strings, where their ``\\u`` escapes decode to
     the same characters; so ``</script>`` or ``<!--`` in user data cannot end the element.
     Values JSON cannot hold (NaN, unknown objects) become strings instead of failing.
+
+    The text is the general encoder's (:func:`general_json`); orjson writes it, about 3x faster
+    and without importing pydantic-core, whenever its text is provably the same: plain JSON
+    data (dicts with text keys, lists, tuples, text, 64-bit ints, finite floats, bools, None),
+    which is what a report of recorded traces holds. orjson refuses everything else (other
+    types and subclasses, other keys, bigger ints, lone surrogates, nesting over 255), and a
+    NaN or an infinity, which orjson would write as null, is looked for when the text holds a
+    null; the general encoder writes those values.
     """
     try:
-        raw = pydantic_core.to_json(value, inf_nan_mode="strings", fallback=repr)
-    except pydantic_core.PydanticSerializationError:
-        # Text that is not valid UTF-8 (a lone surrogate: a file name, a report title from the
-        # command line) is written as X-Ray's escape text, on a copy of the data.
-        copy = pydantic_core.to_jsonable_python(value, inf_nan_mode="strings", fallback=repr)
-        raw = pydantic_core.to_json(escape_surrogates_in(copy))
+        raw = orjson.dumps(value, option=_PLAIN_ONLY)
+        if b"null" in raw and _holds_nonfinite(value):
+            raw = general_json(value)
+    except TypeError:  # orjson.JSONEncodeError: not plain JSON data
+        raw = general_json(value)
     for needle, escape in _HTML_ESCAPES:
         if needle in raw:
             raw = raw.replace(needle, escape)
     return raw.decode("utf-8")
+
+
+#: orjson hands these to its (absent) default, i.e. refuses them: the general encoder writes
+#: them its own way (a datetime's text, a str or int subclass's value, a dataclass's fields)
+_PLAIN_ONLY = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)  # fmt: skip
+
+
+def _holds_nonfinite(value: Any) -> bool:
+    """Whether data orjson accepted holds a NaN or an infinity, at any depth."""
+    kind = type(value)
+    if kind is float:
+        return value - value != 0
+    if kind is dict:
+        items: Any = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    else:  # orjson writes an Enum as its value (a UUID as its text: no float in it)
+        return isinstance(value, enum.Enum) and _holds_nonfinite(value.value)
+    for item in items:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if _holds_nonfinite(item):
+            return True
+    return False
+
+
+def general_json(value: Any) -> bytes:
+    """``value`` as JSON bytes by pydantic-core's encoder: NaN and infinities as the strings
+    ``"NaN"``, ``"Infinity"``, ``"-Infinity"``, unknown objects as their ``repr``, text that is
+    not valid UTF-8 (a lone surrogate) as X-Ray's escape text (not escaped for HTML)."""
+    import pydantic_core  # only for what orjson does not write the same way (see script_json)
+
+    try:
+        return pydantic_core.to_json(value, inf_nan_mode="strings", fallback=repr)
+    except pydantic_core.PydanticSerializationError:
+        # Text that is not valid UTF-8 (a lone surrogate: a file name, a report title from the
+        # command line) is written as X-Ray's escape text, on a copy of the data.
+        copy = pydantic_core.to_jsonable_python(value, inf_nan_mode="strings", fallback=repr)
+        return pydantic_core.to_json(escape_surrogates_in(copy))
 
 
 def build_payload(data: ReportData) -> dict[str, Any]:
@@ -173,7 +225,7 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
     microsecond, so an offset may differ in its last digit).
     """
     started = record["start_time"]
-    ordered = sorted(steps, key=lambda s: s["step_order"])
+    ordered = sorted(steps, key=_step_order)
     return {
         "id": record["trace_id"],
         "name": record["name"],
@@ -203,6 +255,9 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
     }
 
 
+_step_order = itemgetter("step_order")
+
+
 def _rejected_count(metadata: Iterable[dict[str, Any]]) -> int:
     """Candidates whose final (last) evaluation rejected them, read from the steps' metadata."""
     final: dict[str, bool] = {}
@@ -210,10 +265,11 @@ def _rejected_count(metadata: Iterable[dict[str, Any]]) -> int:
         evaluations = meta.get("evaluations")
         if not isinstance(evaluations, list):
             continue
-        for evaluation in evaluations:
+        for evaluation in evaluations:  # this runs for every evaluation of the run
             if isinstance(evaluation, dict) and "item_id" in evaluation:
-                final[str(evaluation["item_id"])] = bool(evaluation.get("qualified"))
-    return sum(1 for qualified in final.values() if not qualified)
+                item = evaluation["item_id"]
+                final[item if type(item) is str else str(item)] = bool(evaluation.get("qualified"))
+    return list(final.values()).count(False)
 
 
 def _panel(step_id: str, panel: Panel | Mapping[str, Any]) -> dict[str, Any]:
