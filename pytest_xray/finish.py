@@ -37,10 +37,20 @@ def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
     if state.options.db or state.options.report:
         status = final_status(state, session)  # before this plugin changes the exit status
         run = build_run(state, status, 0 if deleted else len(unused))
-    if state.options.db:
-        _save_run(state, run, summary)
-    if state.options.report:
-        _write_report(state, run, summary)
+    written: tuple[str | None, str | None] = (None, None)
+    try:
+        if state.options.report:
+            # Before the run is finished in the DB: meanwhile the writer thread commits the
+            # last tests (SQLite lets go of the GIL while it writes), so little is left to wait
+            # for when _save_run flushes it. Its outcome is reported after the DB's, as ever.
+            written = _write_report(state, run)
+    finally:  # the run row is finished even if the report broke
+        if state.options.db:
+            _save_run(state, run, summary)
+    path, error = written
+    summary.report_path = path
+    if error is not None:
+        summary.errors.append(error)
     summary.errors += _problems(state)
     failing_unused = unused and not deleted and state.options.unused == "fail"
     if (failing_unused or summary.errors) and session.exitstatus == pytest.ExitCode.OK:
@@ -109,13 +119,13 @@ def _db_option(state: XraySession, db: Path) -> str:
     return f" --db {shlex.quote(state.relpath(db))}"
 
 
-def _write_report(state: XraySession, run: RunRecord | None, summary: XraySummary) -> None:
+def _write_report(state: XraySession, run: RunRecord | None) -> tuple[str | None, str | None]:
+    """Write the report: (its path as the summary shows it, None) or (None, why it was not)."""
     assert state.options.report is not None
     try:
         write(state, run, state.options.report)
     except ImportError as exc:
-        summary.errors.append(f"the report was not written: {exc}")
+        return None, f"the report was not written: {exc}"
     except OSError as exc:
-        summary.errors.append(f"the report was not written to {state.options.report}: {exc}")
-    else:
-        summary.report_path = state.relpath(state.options.report)
+        return None, f"the report was not written to {state.options.report}: {exc}"
+    return state.relpath(state.options.report), None

@@ -77,3 +77,32 @@ def test_a_directory_is_a_usage_error(
     result = project.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
+
+
+def test_a_report_that_cannot_be_written_leaves_the_run_finished_in_the_db(
+    project: pytest.Pytester,
+) -> None:
+    """The report is written before the run is finished in the DB (so the writer thread commits
+    the last tests meanwhile): when it fails, the run is finished all the same, and the
+    summary gives the DB's lines, then the report's error."""
+    import xray_core
+
+    project.makepyfile(test_r=TESTS.replace("    xray.assert_baseline()\n", ""))
+    (project.path / "taken").write_text("a file, not a folder")
+    result = project.runpytest_subprocess(
+        "--xray-db=runs.db", "--xray-report=taken/report.html", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=1)
+    assert result.ret == 1
+    lines = result.stdout.lines
+    saved = next(i for i, line in enumerate(lines) if "runs.db" in line)
+    error = next(i for i, line in enumerate(lines) if "the report was not written to" in line)
+    assert saved < error, lines
+    store = xray_core.SQLiteStore(project.path / "runs.db")
+    try:
+        (run,) = store.list_runs()
+        traces = store.list_traces(limit=None)
+    finally:
+        store.close()
+    assert run.status == "completed" and run.finished_at is not None
+    assert run.counts["tests"] == 1 and [t.test_id for t in traces] == ["test_r.py::test_pick"]
