@@ -51,6 +51,8 @@ class BaselineResult:
 
 def overall_verdict(results: list[BaselineResult]) -> BaselineVerdict | None:
     """The worst verdict of a test's baseline checks (None when it checked none)."""
+    if not results:  # most tests: this runs for each one as it finishes, and at the end
+        return None
     verdicts = {r.verdict for r in results}
     return next((v for v in VERDICT_ORDER if v in verdicts), None)
 
