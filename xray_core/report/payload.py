@@ -226,32 +226,36 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
     """
     started = record["start_time"]
     ordered = sorted(steps, key=_step_order)
+    get = record.get
     return {
         "id": record["trace_id"],
         "name": record["name"],
         "status": record["status"],
-        "test": record.get("test_id"),
-        "run": record.get("run_id"),
+        "test": get("test_id"),
+        "run": get("run_id"),
         "start": datetime.fromtimestamp(started, tz=timezone.utc).isoformat(),
-        "dur": record.get("duration_ms"),
-        "meta": record.get("metadata", {}),
-        "rejected": _rejected_count(s.get("metadata", {}) for s in ordered),
-        "steps": [
-            {
-                "id": s["step_id"],
-                "parent": s.get("parent_id"),
-                "name": s["name"],
-                "status": s.get("status", "running"),
-                "at": round((s["start_time"] - started) * 1000.0, 3),
-                "dur": s.get("duration_ms"),
-                "input": thaw(s.get("input")),  # the recorder may keep JSON text
-                "output": thaw(s.get("output")),
-                "reasoning": s.get("reasoning"),
-                "meta": s.get("metadata", {}),
-                "error": s.get("error"),
-            }
-            for s in ordered
-        ],
+        "dur": get("duration_ms"),
+        "meta": get("metadata", {}),
+        "rejected": _rejected_count([s.get("metadata", {}) for s in ordered]),
+        "steps": [_recorded_step(s, started) for s in ordered],
+    }
+
+
+def _recorded_step(step: dict[str, Any], trace_start: float) -> dict[str, Any]:
+    """:func:`_step` of a step's record."""
+    get = step.get
+    return {
+        "id": step["step_id"],
+        "parent": get("parent_id"),
+        "name": step["name"],
+        "status": get("status", "running"),
+        "at": round((step["start_time"] - trace_start) * 1000.0, 3),
+        "dur": get("duration_ms"),
+        "input": thaw(get("input")),  # the recorder may keep JSON text
+        "output": thaw(get("output")),
+        "reasoning": get("reasoning"),
+        "meta": get("metadata", {}),
+        "error": get("error"),
     }
 
 
