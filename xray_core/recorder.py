@@ -12,10 +12,9 @@ import dataclasses
 import itertools
 import logging
 import os
-import random
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -51,19 +50,33 @@ _observers: list[TraceObserver] = []
 #: "" in the process that started a trace; a random tag in a forked child, so the steps a child
 #: adds to a trace it inherited never take the ids of the parent's steps (which go on counting).
 _fork_tag = ""
+#: a step's id is its trace's id and its suffix: ".0", ".1", ... (".<fork tag>0" in a forked
+#: child), written once here rather than formatted for every step
+_SUFFIXES = tuple(f".{order}" for order in range(64))
 
-#: draws trace ids, 32 random hex digits (128 bits, as many as a UUID's text without dashes): a
-#: generator of our own, seeded from os.urandom, so that a pipeline seeding the ``random`` module
-#: for reproducible runs cannot make two runs' trace ids equal. Several times cheaper than
-#: ``uuid.uuid4().hex`` (no system call, no ``UUID`` object), which counts when every test
-#: records a trace.
-_ids = random.Random()
+#: trace ids to draw, each 32 random hex digits (128 bits, as many as a UUID's text without
+#: dashes). ``os.urandom`` gives them 256 at a time, split in C: drawing one is a ``next()``,
+#: several times cheaper than ``uuid.uuid4().hex`` (a system call and a ``UUID`` object per
+#: trace), which counts when every test records a trace. Random bits from the system, so a
+#: pipeline seeding the ``random`` module cannot make two runs' trace ids equal; a forked
+#: child drops the pool it inherited, so it never draws the ids its parent draws next.
+_trace_ids: Iterator[str] = iter(())
+_TRACE_IDS_AT_ONCE = 256
+
+
+def _more_trace_ids() -> str:
+    """A new trace id from a new pool (the pool is empty; threads racing here each get their
+    own pool: all are random)."""
+    global _trace_ids
+    _trace_ids = iter(os.urandom(16 * _TRACE_IDS_AT_ONCE).hex(" ", 16).split())
+    return next(_trace_ids)
 
 
 def _after_fork_in_child() -> None:
-    global _fork_tag
+    global _fork_tag, _SUFFIXES, _trace_ids
     _fork_tag = os.urandom(6).hex() + "."
-    _ids.seed()  # a forked child must not draw the ids its parent draws next
+    _SUFFIXES = tuple(f".{_fork_tag}{order}" for order in range(64))
+    _trace_ids = iter(())  # a forked child must not draw the ids its parent draws next
 
 
 if hasattr(os, "register_at_fork"):
@@ -269,7 +282,10 @@ class TraceContext(_Recording):
     def __init__(self, store: Store, name: str, metadata: dict[str, Any] | None) -> None:
         self.store = store
         record = _TRACE_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
-        record["trace_id"] = _ids.getrandbits(128).to_bytes(16, "big").hex()  # see _ids
+        try:
+            record["trace_id"] = next(_trace_ids)
+        except StopIteration:  # once in _TRACE_IDS_AT_ONCE traces
+            record["trace_id"] = _more_trace_ids()
         record["name"] = (
             name
             if type(name) is str and name.isascii() and len(name) <= MAX_STRING
@@ -366,7 +382,10 @@ class TraceContext(_Recording):
         order = next(self._order)
         trace_id = self.record["trace_id"]
         record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
-        record["step_id"] = f"{trace_id}.{_fork_tag}{order}"
+        try:
+            record["step_id"] = trace_id + _SUFFIXES[order]
+        except IndexError:  # a step past the 64th
+            record["step_id"] = f"{trace_id}.{_fork_tag}{order}"
         record["trace_id"] = trace_id
         record["parent_id"] = parent_id
         record["name"] = (
