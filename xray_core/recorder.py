@@ -20,7 +20,17 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import StoreError
-from .serialize import MAX_STRING, escape_surrogates, snapshot, to_jsonable
+from orjson import dumps as _orjson_dumps
+
+from .serialize import (
+    MAX_STRING,
+    SHORT_TEXT,
+    SNAPSHOT_OPTIONS,
+    escape_surrogates,
+    snapshot,
+    snapshot_of,
+    to_jsonable,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -366,19 +376,9 @@ class TraceContext(_Recording):
 
     def step(self, name: str, input: Any = None) -> StepContext:
         """A context manager recording one step of this trace (nested under the current step)."""
+        # Built here rather than by ``StepContext(...)`` or a helper: this runs for every step,
+        # and each call costs (``StepContext.step`` sets the parent it gives afterwards).
         parent = _current_step.get()
-        return self._open(
-            name,
-            input,
-            parent.record["step_id"] if parent is not None and parent.trace is self else None,
-        )
-
-    def _open(self, name: str, input: Any, parent_id: str | None) -> StepContext:
-        """A new step of this trace: its record (input snapshotted now), not entered yet.
-
-        Built here rather than by ``StepContext(...)``: calling a class costs a constructor
-        call more, and this runs for every step.
-        """
         order = next(self._order)
         trace_id = self.record["trace_id"]
         record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
@@ -387,15 +387,25 @@ class TraceContext(_Recording):
         except IndexError:  # a step past the 64th
             record["step_id"] = f"{trace_id}.{_fork_tag}{order}"
         record["trace_id"] = trace_id
-        record["parent_id"] = parent_id
+        if parent is not None and parent.trace is self:
+            record["parent_id"] = parent.record["step_id"]
         record["name"] = (
             name
             if type(name) is str and name.isascii() and len(name) <= MAX_STRING
             else _name(name)
         )
         record["step_order"] = order
-        if input is not None:
-            record["input"] = snapshot(input)
+        if input is not None:  # serialize.snapshot(input), its common case inlined
+            try:
+                text = _orjson_dumps(input, None, SNAPSHOT_OPTIONS)
+            except Exception:  # noqa: BLE001 - a type orjson refuses: the converter's job
+                record["input"] = to_jsonable(input)
+            else:
+                record["input"] = (
+                    b"%b" % text
+                    if len(text) <= SHORT_TEXT and not text.partition(b"null")[1]
+                    else snapshot_of(input, text)
+                )
         record["metadata"] = {}
         step = _new_step(StepContext)
         step.trace = self
@@ -468,7 +478,9 @@ class StepContext(_Recording):
 
     def step(self, name: str, input: Any = None) -> StepContext:
         """A context manager recording a sub-step of this step."""
-        return self.trace._open(name, input, self.record["step_id"])
+        step = self.trace.step(name, input)
+        step.record["parent_id"] = self.record["step_id"]  # whichever step is current
+        return step
 
     def set_input(self, data: Any) -> None:
         """Record the step's input (converted by :func:`~xray_core.serialize.to_jsonable`)."""
@@ -476,7 +488,16 @@ class StepContext(_Recording):
 
     def set_output(self, data: Any) -> None:
         """Record the step's output (converted the same way)."""
-        self.record["output"] = snapshot(data)
+        try:  # serialize.snapshot(data), its common case inlined: nearly every step has one
+            text = _orjson_dumps(data, None, SNAPSHOT_OPTIONS)
+        except Exception:  # noqa: BLE001 - a type orjson refuses: the converter's job
+            self.record["output"] = to_jsonable(data)
+            return
+        self.record["output"] = (
+            b"%b" % text
+            if len(text) <= SHORT_TEXT and not text.partition(b"null")[1]
+            else snapshot_of(data, text)
+        )
 
     def set_reasoning(self, text: str) -> None:
         """Record why the step decided what it did, in words."""
