@@ -227,6 +227,7 @@ _STEP_RECORD: dict[str, Any] = {
 _new_step = object.__new__
 #: wall-clock time minus perf_counter, for a trace not entered yet (see TraceContext._clock)
 _CLOCK = time.time() - time.perf_counter()
+_perf_counter = time.perf_counter
 
 
 class _Recording:
@@ -296,11 +297,10 @@ class TraceContext(_Recording):
             record["trace_id"] = next(_trace_ids)
         except StopIteration:  # once in _TRACE_IDS_AT_ONCE traces
             record["trace_id"] = _more_trace_ids()
-        record["name"] = (
-            name
-            if type(name) is str and name.isascii() and len(name) <= MAX_STRING
-            else _name(name)
-        )
+        try:  # _name(name), its common case inlined: see _CHECKED_NAMES
+            record["name"] = name if _CHECKED_NAMES.get(name, _UNCHECKED) is name else _name(name)
+        except Exception:  # noqa: BLE001 - an unhashable name (or one whose __eq__ raises)
+            record["name"] = _name(name)
         record["start_time"] = time.time()  # set again on entry; here for a model read before it
         record["metadata"] = {} if metadata is None else _as_dict(metadata, "trace metadata")
         self.record = record
@@ -389,11 +389,10 @@ class TraceContext(_Recording):
         record["trace_id"] = trace_id
         if parent is not None and parent.trace is self:
             record["parent_id"] = parent.record["step_id"]
-        record["name"] = (
-            name
-            if type(name) is str and name.isascii() and len(name) <= MAX_STRING
-            else _name(name)
-        )
+        try:  # _name(name), its common case inlined: see _CHECKED_NAMES
+            record["name"] = name if _CHECKED_NAMES.get(name, _UNCHECKED) is name else _name(name)
+        except Exception:  # noqa: BLE001 - an unhashable name (or one whose __eq__ raises)
+            record["name"] = _name(name)
         record["step_order"] = order
         if input is not None:  # serialize.snapshot(input), its common case inlined
             try:
@@ -437,7 +436,7 @@ class StepContext(_Recording):
 
     def __enter__(self) -> Self:
         self._token = _current_step.set(self)
-        self._started = started = time.perf_counter()
+        self._started = started = _perf_counter()
         # The trace's wall-clock time at this perf_counter value: one clock read, not two.
         self.record["start_time"] = started + self.trace._clock
         return self
@@ -449,10 +448,11 @@ class StepContext(_Recording):
         tb: TracebackType | None,
     ) -> None:
         record = self.record
+        trace = self.trace
         if exc is None:  # _finish, inlined for the common case: this is the recording hot path
-            duration = (time.perf_counter() - self._started) * 1000.0
-            record["duration_ms"] = duration
-            record["end_time"] = record["start_time"] + duration / 1000.0
+            ended = _perf_counter()
+            record["duration_ms"] = (ended - self._started) * 1000.0
+            record["end_time"] = ended + trace._clock  # as start_time: one clock read
             if record["status"] == "running":
                 record["status"] = "completed"
         else:
@@ -461,7 +461,6 @@ class StepContext(_Recording):
             _current_step.reset(self._token)
         except ValueError:  # left in another context than the one it entered
             _current_step.set(None)
-        trace = self.trace
         trace.steps.append(record)
         try:
             trace.store.save_step(record)
@@ -563,8 +562,23 @@ def _text(value: Any) -> str:
     return converted if type(converted) is str else to_jsonable(str(converted))
 
 
+#: trace and step names found to be plain ASCII text within MAX_STRING, each its own key and
+#: value. A name that *is* one of these objects (a literal: the same object at every call) is
+#: recorded as it is after one dict look-up instead of three checks; an equal name of another
+#: object or type (a str subclass such as a StrEnum member, whose text may differ) is not, and
+#: goes through :func:`_name`. Bounded: names are few, and a program making a new one per call
+#: only fills it once.
+_CHECKED_NAMES: dict[str, str] = {}
+_UNCHECKED = object()  # the look-up's default: no name is this object (None may be a name)
+
+
 def _name(value: Any) -> str:
-    """A trace or step name given as another type: its text, or its repr if ``str()`` raises."""
+    """A trace or step name as recorded: ``value`` when it is plain ASCII text within
+    MAX_STRING (remembered in _CHECKED_NAMES), else its text, or its repr if ``str()`` raises."""
+    if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+        if len(_CHECKED_NAMES) < 1024:
+            _CHECKED_NAMES[value] = value
+        return value
     try:
         return _text(str(value))
     except Exception:  # noqa: BLE001 - a name must never crash the pipeline
