@@ -52,16 +52,23 @@ def check(ratio: float | None, op: str, bound: float) -> bool | None:
 
 
 def interleaved_medians(
-    funcs: Mapping[str, Callable[[], object]], repeat: int = 7, number: int = 1
+    funcs: Mapping[str, Callable[[], object]],
+    repeat: int = 7,
+    number: int = 1,
+    *,
+    before: Callable[[], object] | None = None,
 ) -> dict[str, float]:
     """Median seconds per call of each function, their repeats interleaved round-robin.
 
     Interleaving spreads a noisy neighbour's load over every contender instead of whichever
     happened to run at that moment, which keeps the *ratios* meaningful on a shared machine.
+    ``before`` (e.g. ``gc.collect``) is called before each timed call, outside the timing.
     """
     times: dict[str, list[float]] = {name: [] for name in funcs}
     for _ in range(repeat):
         for name, func in funcs.items():
+            if before is not None:
+                before()
             start = time.perf_counter()
             for _ in range(number):
                 func()

@@ -12,16 +12,25 @@ import dataclasses
 import itertools
 import logging
 import os
-import random
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import StoreError
-from .serialize import MAX_STRING, escape_surrogates, snapshot, to_jsonable
+from orjson import dumps as _orjson_dumps
+
+from .serialize import (
+    MAX_STRING,
+    SHORT_TEXT,
+    SNAPSHOT_OPTIONS,
+    escape_surrogates,
+    snapshot,
+    snapshot_of,
+    to_jsonable,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -51,19 +60,33 @@ _observers: list[TraceObserver] = []
 #: "" in the process that started a trace; a random tag in a forked child, so the steps a child
 #: adds to a trace it inherited never take the ids of the parent's steps (which go on counting).
 _fork_tag = ""
+#: a step's id is its trace's id and its suffix: ".0", ".1", ... (".<fork tag>0" in a forked
+#: child), written once here rather than formatted for every step
+_SUFFIXES = tuple(f".{order}" for order in range(64))
 
-#: draws trace ids, 32 random hex digits (128 bits, as many as a UUID's text without dashes): a
-#: generator of our own, seeded from os.urandom, so that a pipeline seeding the ``random`` module
-#: for reproducible runs cannot make two runs' trace ids equal. Several times cheaper than
-#: ``uuid.uuid4().hex`` (no system call, no ``UUID`` object), which counts when every test
-#: records a trace.
-_ids = random.Random()
+#: trace ids to draw, each 32 random hex digits (128 bits, as many as a UUID's text without
+#: dashes). ``os.urandom`` gives them 256 at a time, split in C: drawing one is a ``next()``,
+#: several times cheaper than ``uuid.uuid4().hex`` (a system call and a ``UUID`` object per
+#: trace), which counts when every test records a trace. Random bits from the system, so a
+#: pipeline seeding the ``random`` module cannot make two runs' trace ids equal; a forked
+#: child drops the pool it inherited, so it never draws the ids its parent draws next.
+_trace_ids: Iterator[str] = iter(())
+_TRACE_IDS_AT_ONCE = 256
+
+
+def _more_trace_ids() -> str:
+    """A new trace id from a new pool (the pool is empty; threads racing here each get their
+    own pool: all are random)."""
+    global _trace_ids
+    _trace_ids = iter(os.urandom(16 * _TRACE_IDS_AT_ONCE).hex(" ", 16).split())
+    return next(_trace_ids)
 
 
 def _after_fork_in_child() -> None:
-    global _fork_tag
+    global _fork_tag, _SUFFIXES, _trace_ids
     _fork_tag = os.urandom(6).hex() + "."
-    _ids.seed()  # a forked child must not draw the ids its parent draws next
+    _SUFFIXES = tuple(f".{_fork_tag}{order}" for order in range(64))
+    _trace_ids = iter(())  # a forked child must not draw the ids its parent draws next
 
 
 if hasattr(os, "register_at_fork"):
@@ -204,6 +227,7 @@ _STEP_RECORD: dict[str, Any] = {
 _new_step = object.__new__
 #: wall-clock time minus perf_counter, for a trace not entered yet (see TraceContext._clock)
 _CLOCK = time.time() - time.perf_counter()
+_perf_counter = time.perf_counter
 
 
 class _Recording:
@@ -269,12 +293,14 @@ class TraceContext(_Recording):
     def __init__(self, store: Store, name: str, metadata: dict[str, Any] | None) -> None:
         self.store = store
         record = _TRACE_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
-        record["trace_id"] = _ids.getrandbits(128).to_bytes(16, "big").hex()  # see _ids
-        record["name"] = (
-            name
-            if type(name) is str and name.isascii() and len(name) <= MAX_STRING
-            else _name(name)
-        )
+        try:
+            record["trace_id"] = next(_trace_ids)
+        except StopIteration:  # once in _TRACE_IDS_AT_ONCE traces
+            record["trace_id"] = _more_trace_ids()
+        try:  # _name(name), its common case inlined: see _CHECKED_NAMES
+            record["name"] = name if _CHECKED_NAMES.get(name, _UNCHECKED) is name else _name(name)
+        except Exception:  # noqa: BLE001 - an unhashable name (or one whose __eq__ raises)
+            record["name"] = _name(name)
         record["start_time"] = time.time()  # set again on entry; here for a model read before it
         record["metadata"] = {} if metadata is None else _as_dict(metadata, "trace metadata")
         self.record = record
@@ -350,33 +376,35 @@ class TraceContext(_Recording):
 
     def step(self, name: str, input: Any = None) -> StepContext:
         """A context manager recording one step of this trace (nested under the current step)."""
+        # Built here rather than by ``StepContext(...)`` or a helper: this runs for every step,
+        # and each call costs (``StepContext.step`` sets the parent it gives afterwards).
         parent = _current_step.get()
-        return self._open(
-            name,
-            input,
-            parent.record["step_id"] if parent is not None and parent.trace is self else None,
-        )
-
-    def _open(self, name: str, input: Any, parent_id: str | None) -> StepContext:
-        """A new step of this trace: its record (input snapshotted now), not entered yet.
-
-        Built here rather than by ``StepContext(...)``: calling a class costs a constructor
-        call more, and this runs for every step.
-        """
         order = next(self._order)
         trace_id = self.record["trace_id"]
         record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
-        record["step_id"] = f"{trace_id}.{_fork_tag}{order}"
+        try:
+            record["step_id"] = trace_id + _SUFFIXES[order]
+        except IndexError:  # a step past the 64th
+            record["step_id"] = f"{trace_id}.{_fork_tag}{order}"
         record["trace_id"] = trace_id
-        record["parent_id"] = parent_id
-        record["name"] = (
-            name
-            if type(name) is str and name.isascii() and len(name) <= MAX_STRING
-            else _name(name)
-        )
+        if parent is not None and parent.trace is self:
+            record["parent_id"] = parent.record["step_id"]
+        try:  # _name(name), its common case inlined: see _CHECKED_NAMES
+            record["name"] = name if _CHECKED_NAMES.get(name, _UNCHECKED) is name else _name(name)
+        except Exception:  # noqa: BLE001 - an unhashable name (or one whose __eq__ raises)
+            record["name"] = _name(name)
         record["step_order"] = order
-        if input is not None:
-            record["input"] = snapshot(input)
+        if input is not None:  # serialize.snapshot(input), its common case inlined
+            try:
+                text = _orjson_dumps(input, None, SNAPSHOT_OPTIONS)
+            except Exception:  # noqa: BLE001 - a type orjson refuses: the converter's job
+                record["input"] = to_jsonable(input)
+            else:
+                record["input"] = (
+                    b"%b" % text
+                    if len(text) <= SHORT_TEXT and not text.partition(b"null")[1]
+                    else snapshot_of(input, text)
+                )
         record["metadata"] = {}
         step = _new_step(StepContext)
         step.trace = self
@@ -408,7 +436,7 @@ class StepContext(_Recording):
 
     def __enter__(self) -> Self:
         self._token = _current_step.set(self)
-        self._started = started = time.perf_counter()
+        self._started = started = _perf_counter()
         # The trace's wall-clock time at this perf_counter value: one clock read, not two.
         self.record["start_time"] = started + self.trace._clock
         return self
@@ -420,10 +448,11 @@ class StepContext(_Recording):
         tb: TracebackType | None,
     ) -> None:
         record = self.record
+        trace = self.trace
         if exc is None:  # _finish, inlined for the common case: this is the recording hot path
-            duration = (time.perf_counter() - self._started) * 1000.0
-            record["duration_ms"] = duration
-            record["end_time"] = record["start_time"] + duration / 1000.0
+            ended = _perf_counter()
+            record["duration_ms"] = (ended - self._started) * 1000.0
+            record["end_time"] = ended + trace._clock  # as start_time: one clock read
             if record["status"] == "running":
                 record["status"] = "completed"
         else:
@@ -432,7 +461,6 @@ class StepContext(_Recording):
             _current_step.reset(self._token)
         except ValueError:  # left in another context than the one it entered
             _current_step.set(None)
-        trace = self.trace
         trace.steps.append(record)
         try:
             trace.store.save_step(record)
@@ -449,7 +477,9 @@ class StepContext(_Recording):
 
     def step(self, name: str, input: Any = None) -> StepContext:
         """A context manager recording a sub-step of this step."""
-        return self.trace._open(name, input, self.record["step_id"])
+        step = self.trace.step(name, input)
+        step.record["parent_id"] = self.record["step_id"]  # whichever step is current
+        return step
 
     def set_input(self, data: Any) -> None:
         """Record the step's input (converted by :func:`~xray_core.serialize.to_jsonable`)."""
@@ -457,7 +487,16 @@ class StepContext(_Recording):
 
     def set_output(self, data: Any) -> None:
         """Record the step's output (converted the same way)."""
-        self.record["output"] = snapshot(data)
+        try:  # serialize.snapshot(data), its common case inlined: nearly every step has one
+            text = _orjson_dumps(data, None, SNAPSHOT_OPTIONS)
+        except Exception:  # noqa: BLE001 - a type orjson refuses: the converter's job
+            self.record["output"] = to_jsonable(data)
+            return
+        self.record["output"] = (
+            b"%b" % text
+            if len(text) <= SHORT_TEXT and not text.partition(b"null")[1]
+            else snapshot_of(data, text)
+        )
 
     def set_reasoning(self, text: str) -> None:
         """Record why the step decided what it did, in words."""
@@ -523,8 +562,23 @@ def _text(value: Any) -> str:
     return converted if type(converted) is str else to_jsonable(str(converted))
 
 
+#: trace and step names found to be plain ASCII text within MAX_STRING, each its own key and
+#: value. A name that *is* one of these objects (a literal: the same object at every call) is
+#: recorded as it is after one dict look-up instead of three checks; an equal name of another
+#: object or type (a str subclass such as a StrEnum member, whose text may differ) is not, and
+#: goes through :func:`_name`. Bounded: names are few, and a program making a new one per call
+#: only fills it once.
+_CHECKED_NAMES: dict[str, str] = {}
+_UNCHECKED = object()  # the look-up's default: no name is this object (None may be a name)
+
+
 def _name(value: Any) -> str:
-    """A trace or step name given as another type: its text, or its repr if ``str()`` raises."""
+    """A trace or step name as recorded: ``value`` when it is plain ASCII text within
+    MAX_STRING (remembered in _CHECKED_NAMES), else its text, or its repr if ``str()`` raises."""
+    if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+        if len(_CHECKED_NAMES) < 1024:
+            _CHECKED_NAMES[value] = value
+        return value
     try:
         return _text(str(value))
     except Exception:  # noqa: BLE001 - a name must never crash the pipeline

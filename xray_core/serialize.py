@@ -247,16 +247,32 @@ def snapshot(value: Any) -> Any:
     if value is None:
         return None
     try:
-        text = _orjson_dumps(value, None, _SNAPSHOT_OPTIONS)
-        if len(text) > _SHORT_TEXT and not _within_limits(text):
+        text = _orjson_dumps(value, None, SNAPSHOT_OPTIONS)
+    except Exception:  # noqa: BLE001 - a type orjson refuses (the converter's job), a cycle...
+        return to_jsonable(value)
+    if len(text) <= SHORT_TEXT and not text.partition(b"null")[1]:  # the common case
+        return b"%b" % text  # a copy: orjson's own bytes hold on to its whole buffer (kilobytes)
+    return snapshot_of(value, text)
+
+
+def snapshot_of(value: Any, text: bytes) -> Any:
+    """What :func:`snapshot` gives for ``value``, which orjson wrote as ``text`` (with the
+    snapshot's options): that text (a copy) when it is provably the converter's, else
+    ``to_jsonable(value)``. The recorder inlines the common case and calls this for the rest:
+    a text longer than :data:`SHORT_TEXT` or holding ``null``. Never raises.
+    """
+    if value is None:
+        return None
+    try:
+        if len(text) > SHORT_TEXT and not _within_limits(text):
             return to_jsonable(value)
         # orjson writes NaN and infinities as null, the converter as "NaN", "Infinity": a text
         # with null (a None, or "null" in a string) is kept only if the value holds neither.
         if text.partition(b"null")[1] and _has_nonfinite(value):  # cheaper than find, or in
             return to_jsonable(value)
-    except Exception:  # noqa: BLE001 - a type orjson refuses (the converter's job), a cycle...
+    except Exception:  # noqa: BLE001 - e.g. a value changed by another thread meanwhile
         return to_jsonable(value)
-    return b"%b" % text  # a copy: orjson's own bytes hold on to its whole buffer (kilobytes)
+    return b"%b" % text
 
 
 def thaw(value: Any) -> Any:
@@ -281,14 +297,14 @@ _orjson_dumps = orjson.dumps
 # lone surrogate; nesting deeper than 255 (so any cycle). What it accepts is dict, list, tuple,
 # str, int, float, bool, None, Enum (written as its value) and UUID (as its text), as the
 # converter converts them, but for NaN and infinities, and for the converter's limits.
-_SNAPSHOT_OPTIONS = (
+SNAPSHOT_OPTIONS = (
     orjson.OPT_PASSTHROUGH_SUBCLASS
     | orjson.OPT_PASSTHROUGH_DATETIME
     | orjson.OPT_PASSTHROUGH_DATACLASS
 )
 #: a text this short cannot hold a string over MAX_STRING, a container over MAX_ITEMS items
 #: or more than MAX_DEPTH nested containers (each takes two bytes at least)
-_SHORT_TEXT = 2 * MAX_DEPTH + 1
+SHORT_TEXT = 2 * MAX_DEPTH + 1
 
 
 def _within_limits(text: bytes) -> bool:

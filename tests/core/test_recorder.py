@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import os
 import threading
 from collections.abc import Callable
@@ -135,6 +136,34 @@ def test_names_that_are_not_text_never_raise(xr: xray.XRay, memory: xray.MemoryS
     assert stored is not None and stored.name == "Unprintable()"
     assert [s.name for s in stored.steps] == ["Unprintable()", "7"]
 
+
+def test_a_name_equal_to_one_seen_before_is_still_recorded_as_its_own_text(
+    xr: xray.XRay, memory: xray.MemoryStore
+) -> None:
+    class Stage(str, enum.Enum):  # equal to "search", but str() gives "Stage.SEARCH"
+        SEARCH = "search"
+
+    class Loud(str):
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("no comparing")
+
+        __hash__ = str.__hash__
+
+    with xr.trace("search") as trace:
+        names = ("search", Stage.SEARCH, "search", Loud("search"), ["search"], None, "s" * 20_000)
+        for name in names:
+            with trace.step(name):  # type: ignore[arg-type]
+                pass
+    with xr.trace(Stage.SEARCH) as again:
+        pass
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    recorded = [s.name for s in stored.steps]
+    assert recorded[:6] == ["search", str(Stage.SEARCH), "search", "search", "['search']", "None"]
+    assert recorded[6] == "s" * 10_000 + "...<truncated: 20000 chars>"
+    assert all(type(name) is str for name in recorded)
+    again_stored = memory.get_trace(again.trace_id)
+    assert again_stored is not None and again_stored.name == str(Stage.SEARCH)
 
 def test_nested_steps_keep_their_parent(xr: xray.XRay, memory: xray.MemoryStore) -> None:
     with xr.trace("t") as trace:

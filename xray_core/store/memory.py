@@ -21,25 +21,51 @@ class MemoryStore(Store):
 
     def __init__(self, max_traces: int | None = None) -> None:
         self.max_traces = max_traces
-        self._traces: OrderedDict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = OrderedDict()
+        #: trace id -> ``[trace record, step record, ...]``, oldest trace first. One list per
+        #: trace, not a (record, steps) pair: one object fewer for the garbage collector to
+        #: visit, for every trace kept. A bounded store drops its oldest: an OrderedDict finds
+        #: it in O(1), where a dict with many deletions at its front scans past them.
+        self._traces: dict[str, list[dict[str, Any]]] = {} if max_traces is None else OrderedDict()
         self._runs: dict[str, tuple[Run, list[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
 
     def start_trace(self, record: dict[str, Any]) -> None:
-        self._put(record, [])
+        traces = self._traces
+        trace_id = record["trace_id"]
+        # A new trace in an unbounded store is one dict assignment, atomic under the GIL: no
+        # lock to take (taking it costs more than the rest of this method). Readers copy what
+        # they iterate in one C call, which no assignment can interleave.
+        if self.max_traces is None and trace_id not in traces:
+            traces[trace_id] = [record]
+        else:
+            self._put(record, [])
 
     def _put(self, record: dict[str, Any], steps: list[dict[str, Any]]) -> None:
         """Keep a trace as the newest, dropping the oldest beyond ``max_traces``."""
         with self._lock:
-            self._traces.pop(record["trace_id"], None)
-            self._traces[record["trace_id"]] = (record, steps)
-            while self.max_traces is not None and len(self._traces) > self.max_traces:
-                self._traces.popitem(last=False)
+            traces = self._traces
+            traces.pop(record["trace_id"], None)
+            traces[record["trace_id"]] = [record, *steps]
+            while self.max_traces is not None and len(traces) > self.max_traces:
+                del traces[next(iter(traces))]  # the oldest (max_traces may be set later)
+
+    def _items(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """Every (trace id, entry), oldest first: a copy to iterate while recording goes on.
+
+        The copy is one C call, which a recording thread's lock-free ``start_trace`` cannot
+        interleave, unless a garbage collection inside it runs a finalizer that lets another
+        thread in: then the copy raises and is taken again.
+        """
+        while True:
+            try:
+                return list(self._traces.items())
+            except RuntimeError:  # "changed size during iteration": see above
+                continue
 
     def save_step(self, record: dict[str, Any]) -> None:
         entry = self._traces.get(record["trace_id"])
         if entry is not None:
-            entry[1].append(record)
+            entry.append(record)
 
     def end_trace(self, record: dict[str, Any]) -> None:
         if record["trace_id"] not in self._traces:
@@ -58,20 +84,18 @@ class MemoryStore(Store):
         from .records import trace_from_records
 
         entry = self._traces.get(trace_id)
-        return None if entry is None else trace_from_records(entry[0], list(entry[1]))
+        return None if entry is None else trace_from_records(entry[0], entry[1:])
 
     def _select_traces(self, query: TraceQuery) -> list[Trace]:
         from .records import trace_from_records
 
-        with self._lock:
-            entries = list(self._traces.values())
-        traces = [trace_from_records(record, list(steps)) for record, steps in entries]
+        traces = [trace_from_records(entry[0], entry[1:]) for _, entry in self._items()]
         matching = sorted((t for t in traces if query.matches(t)), key=lambda t: t.start_time)
         end = None if query.limit is None else query.offset + query.limit
         return matching[query.offset : end]
 
     def trace_ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
-        return sorted(t for t in self._traces if t.startswith(prefix))[:limit]
+        return sorted(t for t, _ in self._items() if t.startswith(prefix))[:limit]
 
     def save_run(self, run: Run | RunRecord, tests: Iterable[dict[str, Any]] = ()) -> None:
         if isinstance(run, RunRecord):
@@ -106,5 +130,6 @@ class MemoryStore(Store):
     def delete_run(self, run_id: str) -> None:
         self._runs.pop(run_id, None)
         with self._lock:
-            for trace_id in [k for k, (r, _) in self._traces.items() if r.get("run_id") == run_id]:
-                del self._traces[trace_id]
+            for trace_id, entry in self._items():
+                if entry[0].get("run_id") == run_id:
+                    self._traces.pop(trace_id, None)
