@@ -184,14 +184,25 @@ def decision_stability(
 def stability_of(traces: Iterable[TraceDecisions]) -> list[DecisionStability]:
     """:func:`decision_stability` of traces already read (:func:`trace_decisions`), in
     execution order."""
-    by_key: defaultdict[StabilityKey, list[tuple[bool, tuple[str, ...]]]] = defaultdict(list)
+    by_key: dict[StabilityKey, list[tuple[bool, tuple[str, ...]]]] = {}
     signatures: defaultdict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+    # Traces of one content decide alike (a test run again on the same input): where each of
+    # their decisions goes is worked out once per (test, name, group, decisions)
+    placed: dict[tuple[Any, ...], list[tuple[Any, tuple[bool, tuple[str, ...]]]]] = {}
     for trace in traces:
         test_id, name, group = trace.test_id, trace.name, trace.group
-        if group not in signatures[(test_id, name)]:
-            signatures[(test_id, name)][group] = trace.label
-        for step_key, item_id, qualified, failed in trace.decisions:
-            by_key[(test_id, name, group, step_key, item_id)].append((qualified, failed))
+        groups = signatures[(test_id, name)]
+        if group not in groups:
+            groups[group] = trace.label
+        where = (test_id, name, group, trace.decisions)
+        targets = placed.get(where)
+        if targets is None:
+            targets = placed[where] = []
+            for step_key, item_id, qualified, failed in trace.decisions:
+                seen = by_key.setdefault((test_id, name, group, step_key, item_id), [])
+                targets.append((seen.append, (qualified, failed)))
+        for append, decision in targets:
+            append(decision)
     labels = {key: _labels(groups) for key, groups in signatures.items()}
     found = []
     for (test_id, name, group, step_key, item_id), seen in by_key.items():
