@@ -1,5 +1,6 @@
-"""A JSON input/output kept as its text (``json_snapshot``) reads back as the data parsing it
-gives (``parse_json``): the same for any JSON, and text that is not JSON stays text."""
+"""A JSON input/output kept as its text (``json_snapshot``, or ``lazy_json`` unchecked until
+read) reads back as the data parsing it gives (``parse_json``): the same for any JSON, and text
+that is not JSON stays text."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xray_core.otel.mapping import json_snapshot, parse_json
-from xray_core.serialize import thaw
+from xray_core.otel.mapping import json_snapshot, lazy_json, parse_json
+from xray_core.serialize import JSONText, thaw, thawed
+from xray_core.store.rows import to_json
 
 _scalars = (
     st.none() | st.booleans() | st.integers() | st.floats() | st.text()
@@ -48,3 +50,41 @@ def test_what_orjson_reads_otherwise_goes_the_parsing_way() -> None:
     assert json_snapshot("not json {") == "not json {"
     assert json_snapshot("null") is None
     assert json_snapshot('{"a": [1, 2.5]}') == b'{"a": [1, 2.5]}'
+
+
+# -- lazy_json: what step_record keeps (the text, checked when read) reads back the same --
+
+
+@given(_json, st.sampled_from([None, 2]), st.sampled_from(["", " ", "\n"]))
+def test_a_json_text_kept_unchecked_reads_back_as_parsing_it_gives(
+    data: Any, indent: int | None, pad: str
+) -> None:
+    value = pad + json.dumps(data, indent=indent) + pad
+    kept = lazy_json(value)
+    assert _same(thaw(kept), parse_json(value))
+    assert _same(thawed(kept) if isinstance(kept, bytes) else kept, parse_json(value))
+
+
+@given(st.text())
+def test_any_text_kept_unchecked_reads_back_as_parsing_it_gives(value: str) -> None:
+    assert _same(thaw(lazy_json(value)), parse_json(value))
+
+
+def test_text_kept_unchecked_is_checked_when_read_never_before() -> None:
+    kept = lazy_json("not json {")
+    assert isinstance(kept, JSONText) and bytes(kept) == b"not json {"  # nothing checked yet
+    assert thaw(kept) == "not json {"  # read: not JSON, so the text it is, as before
+    assert thaw(lazy_json("[NaN, 1e999]")) == ["NaN", "Infinity"]
+    assert thaw(lazy_json('{"n": 123456789012345678901234567890}')) == {
+        "n": 123456789012345678901234567890
+    }
+    assert lazy_json("null") is None
+    assert lazy_json('"\ud800"') == "\\ud800"  # not UTF-8: converted now, as before
+    assert lazy_json(3) == 3
+
+
+def test_a_store_writes_text_kept_unchecked_as_checked_json() -> None:
+    """The SQLite rows hold valid JSON of what the text reads as, never the text unchecked."""
+    for value in ('{"a": [1, 2.5]}', "not json {", "[NaN]", " null "):
+        written = to_json(lazy_json(value))
+        assert written is None if value == " null " else json.loads(written) == parse_json(value)

@@ -25,8 +25,10 @@ from ..serialize import (
     MAX_DEPTH,
     MAX_ITEMS,
     MAX_STRING,
+    JSONText,
     escape_surrogates,
     escape_surrogates_in,
+    thaw,
     to_jsonable,
 )
 from . import names as n
@@ -128,6 +130,36 @@ def json_snapshot(value: Any) -> Any:
     if size >= 19 and _LONG_NUMBER in encoded.translate(_ZEROED):
         return parse_json(value)
     return encoded
+
+
+class SpanJSON(JSONText):
+    """A JSON ``input.value``/``output.value`` kept as the span's text, checked when read: its
+    :meth:`data` is what :func:`json_snapshot` of the text reads back as (the text's data, or
+    the text itself when it is not JSON), so keeping it unchecked changes nothing but when the
+    check runs (when the trace is read, or on a store's writer thread), never on the pipeline's.
+    """
+
+    __slots__ = ()
+
+    def data(self) -> Any:
+        """The data of the JSON text, checked now (:func:`json_snapshot`); never raises."""
+        return thaw(json_snapshot(self.decode()))
+
+
+def lazy_json(value: Any) -> Any:
+    """A JSON ``input.value``/``output.value`` as a step keeps it: a :class:`SpanJSON` of its
+    text, checked when read; ``"null"`` is no value (None, as :func:`json_snapshot` reads it);
+    what is not text, or not valid UTF-8 (a lone surrogate), goes :func:`json_snapshot`'s way
+    now. Never raises."""
+    if type(value) is str and value != "null":
+        try:
+            return _SpanJSON(value, "utf-8")
+        except UnicodeEncodeError:
+            pass
+    return json_snapshot(value)
+
+
+_SpanJSON = SpanJSON
 
 
 def _json_object(value: Any) -> dict[str, Any] | None:
@@ -393,7 +425,7 @@ def step_record(
 
     Written for speed (it runs once per span): the attributes are read where the SDK keeps
     them, copied only when some are left for the metadata, and a JSON input or output is kept
-    as its text (:func:`json_snapshot`), not parsed.
+    as its text, checked when read (:func:`lazy_json`).
     """
     try:  # the SDK's fields: its properties copy (attributes, events) and cost a call each
         raw, events, start, end, status, name = (
@@ -415,7 +447,7 @@ def step_record(
     if value is _MISSING:
         step_input = None
     elif mime == _JSON:
-        step_input = json_snapshot(value)
+        step_input = lazy_json(value)
     elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
         step_input = value
     else:
@@ -425,7 +457,7 @@ def step_record(
     if value is _MISSING:
         output = None
     elif mime == _JSON:
-        output = json_snapshot(value)
+        output = lazy_json(value)
     elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
         output = value
     else:
