@@ -7,7 +7,7 @@ of instrumented libraries (an OpenAI call) are often roots — except a root spa
 X-Ray's own export (it carries ``xray.trace.metadata``), which is the trace alone.
 
 The processor goes the recorder's way: the trace's record is handed to the recorder's store
-(``start_trace`` / ``save_step`` / ``end_trace``) and to the recorder's observer (the pytest
+(``start_trace`` / ``save_steps`` / ``end_trace``) and to the recorder's observer (the pytest
 plugin), so a captured trace is kept, asserted on, baselined and reported like one recorded
 with the SDK. It never raises into the pipeline: a span it cannot read is logged and skipped.
 """
@@ -15,6 +15,7 @@ with the SDK. It never raises into the pipeline: a span it cannot read is logged
 from __future__ import annotations
 
 import logging
+import operator
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -70,25 +71,75 @@ def _trace_id(span: Any) -> str:
     return uuid.uuid4().hex
 
 
-#: a finished span as the trace's assembly reads it: (start time in ns, the order it started
-#: in, its span id, its parent's span id or None, the span)
-Entry = tuple[int, int, int, "int | None", ReadableSpan]
+_START_TIME = operator.attrgetter("_start_time")  # the SDK's fields: a property costs a call
+_CONTEXT = operator.attrgetter("_context")
+_SECOND = operator.itemgetter(1)
+_INT_ONLY = frozenset((int,))
 
 
-def entry(span: ReadableSpan, order: int, parent_id: int | None) -> Entry:
-    """The :data:`Entry` of a finished span."""
-    start = span.start_time
-    return (start if type(start) is int else 0, order, span.context.span_id, parent_id, span)
+def _span_id(span: Any) -> int:
+    return span.context.span_id
+
+
+def span_ids_of(spans: Iterable[Any]) -> list[int]:
+    """The span ids of ``spans``, read off the SDK's fields when it has them."""
+    try:
+        contexts = list(map(_CONTEXT, spans))
+    except AttributeError:  # another ReadableSpan-like object: its public properties
+        return list(map(_span_id, spans))
+    return list(map(_SECOND, contexts)) if _BY_INDEX else [c.span_id for c in contexts]
+
+
+def in_start_order(spans: list[Any], arrived: list[int] | None = None) -> list[Any]:
+    """``spans`` ordered by start time, then by the order they arrived in: ``arrived`` (their
+    span ids in that order), else their order in ``spans``. A start time that is no int counts
+    as 0. Spans are never compared."""
+    try:
+        starts = list(map(_START_TIME, spans))
+    except AttributeError:  # another ReadableSpan-like object: its public properties
+        starts = [span.start_time for span in spans]
+    if _INT_ONLY.issuperset(map(type, starts)):
+        by_start = dict(zip(starts, spans))
+        if len(by_start) == len(spans):  # no two start at the same time: no tie to break
+            return [by_start[t] for t in sorted(by_start)]
+    ids = span_ids_of(spans)
+    rank = {span_id: index for index, span_id in enumerate(ids if arrived is None else arrived)}
+    keys = [
+        (t if type(t) is int else 0, rank.get(span_id, len(rank)), index)
+        for index, (t, span_id) in enumerate(zip(starts, ids))
+    ]  # fmt: skip
+    return [spans[key[2]] for key in sorted(keys)]
+
+
+def ended_in_order(ended: dict[int, Any], started: list[int]) -> tuple[list[Any], list[int]]:
+    """The spans of ``ended`` (span id -> span) in :func:`in_start_order`, and their ids;
+    ``started`` holds the ids of a trace's spans in the order they started. Spans start in the
+    order of their start times, but for explicit start times: that order is checked, not
+    sorted again."""
+    ids = started if len(ended) == len(started) else [i for i in started if i in ended]
+    spans = list(map(ended.__getitem__, ids))
+    try:
+        starts = list(map(_START_TIME, spans))
+    except AttributeError:  # another ReadableSpan-like object: its public properties
+        starts = [span.start_time for span in spans]
+    if _INT_ONLY.issuperset(map(type, starts)) and sorted(starts) == starts:
+        return spans, ids
+    spans = in_start_order(spans, started)
+    return spans, span_ids_of(spans)
 
 
 def finish_trace(
     record: dict[str, Any],
     root: ReadableSpan,
-    entries: list[Entry],
+    spans: list[Any],
+    span_ids: list[int],
     adjust: Adjust | None = None,
+    arrived: list[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Fill in ``record`` from its finished ``root`` span and return the step records of the
-    spans of ``entries`` (the root's among them), ordered by start time, then by start order.
+    """Fill in ``record`` from its finished ``root`` span and return the step records of
+    ``spans`` (the root among them; the others under it; :func:`in_start_order`) whose span
+    ids are ``span_ids``. ``arrived``: their ids in the order they arrived in (else ``span_ids``),
+    which breaks the ties of the step order X-Ray's export wrote.
     """
     trace_id = record["trace_id"]
     root_id = root.context.span_id
@@ -97,25 +148,35 @@ def finish_trace(
     if trace_only:
         data = parse_json(meta)
         record["metadata"] = data if type(data) is dict else {"value": data}
-    entries.sort()  # by start time, then start order: unique, so spans are never compared
     prefix = trace_id + "."
-    step_ids = {e[2]: f"{prefix}{index}" for index, e in enumerate(entries)}  # as the SDK's
-    if trace_only:
-        step_ids.pop(root_id, None)
+    step_ids = {span_id: f"{prefix}{index}" for index, span_id in enumerate(span_ids)}
+    get_step_id = step_ids.get
+    arrivals: list[int] = []
+    arrival_of: dict[int, int] = {}
+    if trace_only:  # the root is no step: its children have no parent step
+        get_step_id = {k: v for k, v in step_ids.items() if k != root_id}.get
+        arrival_of = {i: index for index, i in enumerate(span_ids if arrived is None else arrived)}
     steps: list[dict[str, Any]] = []
     append = steps.append
-    arrivals: list[int] = []
     failed = False
-    for _, arrival, span_id, parent, span in entries:
+    # the step ids in the spans' order (a span listed twice has its last one, as it had)
+    in_order = step_ids.values() if len(step_ids) == len(span_ids) else map(step_ids.__getitem__, span_ids)
+    for span, span_id, step_id in zip(spans, span_ids, in_order):
         if span_id == root_id:
             if trace_only:
                 continue
-            parent = None
+            parent_id = None
+        else:
+            try:  # the SDK's field: its property costs a call
+                parent = span._parent
+            except AttributeError:
+                parent = span.parent
+            if parent is None:
+                parent_id = None
+            else:
+                parent_id = get_step_id(parent[1] if _BY_INDEX else parent.span_id)
         try:
-            step = step_record(
-                span, trace_id, step_ids[span_id],
-                None if parent is None else step_ids.get(parent), len(steps),
-            )  # fmt: skip
+            step = step_record(span, trace_id, step_id, parent_id, len(steps))
         except Exception:  # noqa: BLE001 - a span that cannot be read at all is left out
             logger.exception("xray: span %r could not be captured; left out", span)
             continue
@@ -125,7 +186,7 @@ def finish_trace(
             failed = True
         append(step)
         if trace_only:
-            arrivals.append(arrival)
+            arrivals.append(arrival_of[span_id])
     if _failed(root):
         status, error = span_status(root, root.events or ())
     else:  # the common case, without copying the root's events (a property) to find none
@@ -185,8 +246,8 @@ class CapturedTrace:
         self.steps: list[dict[str, Any]] = []
         self.store = store
         self.root_id = root_id
-        #: the spans ended so far
-        self.ended: list[Entry] = []
+        #: the spans ended so far, by span id
+        self.ended: dict[int, ReadableSpan] = {}
         #: the ids of its spans, in the order they started
         self.span_ids = [root_id]
 
@@ -242,9 +303,8 @@ class XRaySpanProcessor(SpanProcessor):
     def __init__(self, recorder: XRay | None = None, *, observed_only: bool = False) -> None:
         self._recorder = recorder
         self._observed_only = observed_only
-        #: span id -> (its trace, the order it started in, its parent's span id), for the
-        #: spans of traces still open
-        self._open: dict[int, tuple[CapturedTrace, int, int | None]] = {}
+        #: span id -> its trace, for the spans of traces still open
+        self._open: dict[int, CapturedTrace] = {}
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Attach a starting span to its trace, or start a trace with it."""
@@ -256,16 +316,13 @@ class XRaySpanProcessor(SpanProcessor):
                 parent, context = read.parent, read.get_span_context()
             if parent is not None:
                 if _BY_INDEX:
-                    remote, parent_id = parent[2], parent[1]
+                    capture = None if parent[2] else self._open.get(parent[1])
                 else:
-                    remote, parent_id = parent.is_remote, parent.span_id
-                found = None if remote else self._open.get(parent_id)
-                if found is not None:
-                    capture = found[0]
+                    capture = None if parent.is_remote else self._open.get(parent.span_id)
+                if capture is not None:
                     span_id = context[1] if _BY_INDEX else context.span_id
-                    span_ids = capture.span_ids
-                    self._open[span_id] = (capture, len(span_ids), parent_id)
-                    span_ids.append(span_id)
+                    self._open[span_id] = capture
+                    capture.span_ids.append(span_id)
                     return
             self._start_trace(span)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
@@ -287,24 +344,21 @@ class XRaySpanProcessor(SpanProcessor):
         if _observers:
             _guarded("observing a trace start", _observers[-1].trace_started, record)
         _guarded("storing a trace start", capture.store.start_trace, record)
-        self._open[span_id] = (capture, 0, None)
+        self._open[span_id] = capture
 
     def on_end(self, span: ReadableSpan) -> None:
         """Keep a finished span; when it is its trace's root, finish the trace."""
         try:
             read: Any = span  # the SDK's fields are not in its types
-            try:  # the SDK's fields: each property costs a call
-                context, start = read._context, read._start_time
+            try:  # the SDK's field: its property costs a call
+                context = read._context
                 span_id = context[1] if _BY_INDEX else context.span_id
             except AttributeError:
-                span_id, start = read.context.span_id, read.start_time
-            found = self._open.get(span_id)
-            if found is None:
+                span_id = read.context.span_id
+            capture = self._open.get(span_id)
+            if capture is None:
                 return
-            capture, order, parent_id = found
-            capture.ended.append(
-                (start if type(start) is int else 0, order, span_id, parent_id, span)
-            )
+            capture.ended[span_id] = span
             if span_id == capture.root_id:
                 self._finish(capture, span)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
@@ -316,13 +370,19 @@ class XRaySpanProcessor(SpanProcessor):
             open_spans.pop(span_id, None)
         observer = _observers[-1] if _observers else None
         adjust = getattr(observer, "span_to_step", None)
-        steps = finish_trace(capture.record, root, capture.ended, adjust)
+        started = capture.span_ids
+        spans, span_ids = ended_in_order(capture.ended, started)
+        capture.ended = {}
+        steps = finish_trace(capture.record, root, spans, span_ids, adjust, started)
         capture.steps = steps
-        capture.ended = []
-        save_step = capture.store.save_step
+        store = capture.store
         try:
-            for step in steps:
-                save_step(step)
+            save_steps = getattr(store, "save_steps", None)  # a Store's; not every store's
+            if save_steps is not None:
+                save_steps(steps)
+            else:
+                for step in steps:
+                    store.save_step(step)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: storing a step failed; the pipeline goes on")
         _guarded("storing a trace end", capture.store.end_trace, capture.record)
@@ -366,17 +426,17 @@ def records_from_spans(
             root_of[span_id] = found
         return found
 
-    groups: dict[int, list[Entry]] = {}
-    for order, span in enumerate(listed):
-        root_id = find_root(span)
-        parent = span.parent
-        parent_id = None if parent is None or root_id == span.context.span_id else parent.span_id
-        groups.setdefault(root_id, []).append(entry(span, order, parent_id))
+    groups: dict[int, list[ReadableSpan]] = {}
+    for span in listed:
+        groups.setdefault(find_root(span), []).append(span)
     result = []
     for root_id in sorted(groups, key=lambda r: by_id[r].start_time or 0):
         root = by_id[root_id]
         record = trace_record(root, _trace_id(root))
-        result.append((record, finish_trace(record, root, groups[root_id], adjust)))
+        listed_ids = span_ids_of(groups[root_id])
+        ordered = in_start_order(groups[root_id], listed_ids)
+        steps = finish_trace(record, root, ordered, span_ids_of(ordered), adjust, listed_ids)
+        result.append((record, steps))
     return result
 
 

@@ -405,12 +405,6 @@ _INPUT_VALUE, _INPUT_MIME_TYPE = n.INPUT_VALUE, n.INPUT_MIME_TYPE
 _OUTPUT_VALUE, _OUTPUT_MIME_TYPE = n.OUTPUT_VALUE, n.OUTPUT_MIME_TYPE
 _JSON, _REASONING, _TRACE_METADATA = n.JSON_MIME_TYPE, n.REASONING, n.TRACE_METADATA
 _STEP_ID, _STATUS = n.STEP_ID, n.STATUS
-#: a step record's keys in the recorder's order, with the values of a completed step
-_STEP_RECORD: dict[str, Any] = dict.fromkeys(
-    ("step_id", "trace_id", "parent_id", "name", "step_order", "input", "output", "reasoning",
-     "metadata", "status", "error", "start_time", "end_time", "duration_ms")
-)  # fmt: skip
-_STEP_RECORD["status"] = "completed"
 #: the attributes step_record reads itself (none of them goes to the metadata)
 _READ = (_INPUT_VALUE, _INPUT_MIME_TYPE, _OUTPUT_VALUE, _OUTPUT_MIME_TYPE, _REASONING,
          _TRACE_METADATA)  # fmt: skip
@@ -428,67 +422,74 @@ def step_record(
     as its text, checked when read (:func:`lazy_json`).
     """
     try:  # the SDK's fields: its properties copy (attributes, events) and cost a call each
-        raw, events, start, end, status, name = (
-            span._attributes, span._events, span._start_time, span._end_time, span._status,
-            span._name,
+        raw, events, start, end, name = (
+            span._attributes, span._events, span._start_time, span._end_time, span._name,
         )  # fmt: skip
+        failed = span._status._status_code is _ERROR
     except AttributeError:  # another ReadableSpan-like object: its public properties
-        raw, events, start, end, status, name = (
-            span.attributes, span.events, span.start_time, span.end_time, span.status, span.name,
+        raw, events, start, end, name = (
+            span.attributes, span.events, span.start_time, span.end_time, span.name,
         )  # fmt: skip
+        failed = getattr(getattr(span, "status", None), "status_code", None) is _ERROR
     if type(raw) is not dict:  # the SDK's BoundedAttributes holds a dict: read, not copied
-        held = {} if raw is None else getattr(raw, "_dict", None)
-        raw = held if type(held) is dict else _copy(raw)
+        try:
+            held = raw._dict
+        except AttributeError:
+            held = None
+        raw = held if type(held) is dict else {} if raw is None else _copy(raw)
     if type(events) is BoundedList:  # its len() and iteration are Python calls; its deque's not
         events = events._dq  # type: ignore[attr-defined]
     get = raw.get
     value = get(_INPUT_VALUE, _MISSING)
-    mime = get(_INPUT_MIME_TYPE)
     if value is _MISSING:
         step_input = None
-    elif mime == _JSON:
-        step_input = lazy_json(value)
-    elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
-        step_input = value
     else:
-        step_input = io_value(value, mime)
+        mime = get(_INPUT_MIME_TYPE)
+        if mime == _JSON:
+            step_input = lazy_json(value)
+        elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+            step_input = value
+        else:
+            step_input = io_value(value, mime)
     value = get(_OUTPUT_VALUE, _MISSING)
-    mime = get(_OUTPUT_MIME_TYPE)
     if value is _MISSING:
         output = None
-    elif mime == _JSON:
-        output = lazy_json(value)
-    elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
-        output = value
     else:
-        output = io_value(value, mime)
+        mime = get(_OUTPUT_MIME_TYPE)
+        if mime == _JSON:
+            output = lazy_json(value)
+        elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+            output = value
+        else:
+            output = io_value(value, mime)
     reasoning = get(_REASONING)
+    if reasoning is not None and not (
+        type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING
+    ):
+        reasoning = text(reasoning)
     start = start / 1e9 if type(start) is int else time.time()
     end = end / 1e9 if type(end) is int else start
-    record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
-    record["step_id"] = step_id
-    record["trace_id"] = trace_id
-    record["parent_id"] = parent_id
-    record["name"] = (
-        name if type(name) is str and name.isascii() and len(name) <= MAX_STRING else text(name)
-    )
-    record["step_order"] = order
-    record["input"] = step_input
-    record["output"] = output
-    record["reasoning"] = (
-        reasoning
-        if reasoning is None
-        or (type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING)
-        else text(reasoning)
-    )
-    record["metadata"] = {}
-    record["start_time"] = start
-    record["end_time"] = end
-    record["duration_ms"] = (end - start) * 1000.0
-    code = getattr(status, "_status_code", None)  # the SDK's field: its property costs a call
-    if (code if code is not None else getattr(status, "status_code", None)) is _ERROR:
+    record = {
+        "step_id": step_id,
+        "trace_id": trace_id,
+        "parent_id": parent_id,
+        "name": name
+        if type(name) is str and name.isascii() and len(name) <= MAX_STRING
+        else text(name),
+        "step_order": order,
+        "input": step_input,
+        "output": output,
+        "reasoning": reasoning,
+        "metadata": {},
+        "status": "completed",
+        "error": None,
+        "start_time": start,
+        "end_time": end,
+        "duration_ms": (end - start) * 1000.0,
+    }  # the recorder's keys in its order; a literal: faster than filling a copy of a template
+    if failed:
         record["status"], record["error"] = span_status(span, events)
-    if not raw.keys() <= _READ_SET:  # attributes left: a copy without those read, for metadata
+    if not _READ_SET.issuperset(raw):  # attributes left: a copy without those read, for metadata
         attrs = dict(raw)
         pop = attrs.pop
         for key in _READ:

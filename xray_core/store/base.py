@@ -128,6 +128,12 @@ class Store(abc.ABC):
     def save_step(self, record: dict[str, Any]) -> None:
         """A step finished."""
 
+    def save_steps(self, records: Iterable[dict[str, Any]]) -> None:
+        """Several finished steps at once (a trace captured from spans hands over all of its
+        steps when its root span ends), in order; the same as :meth:`save_step` for each."""
+        for record in records:
+            self.save_step(record)
+
     @abc.abstractmethod
     def end_trace(self, record: dict[str, Any]) -> None:
         """A trace finished; every step saved before is durable when this returns."""
