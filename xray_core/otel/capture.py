@@ -44,13 +44,16 @@ Adjust = Callable[[ReadableSpan, dict[str, Any]], None]
 
 def trace_record(span: Any, trace_id: str) -> dict[str, Any]:
     """The record of a trace starting with root ``span`` (as the recorder makes one)."""
-    name = span.name
+    try:  # the SDK's fields: each property costs a call
+        name, start = span._name, span._start_time
+    except AttributeError:
+        name, start = span.name, span.start_time
     return {
         "trace_id": trace_id,
         "name": name if type(name) is str and name.isascii() and len(name) <= MAX_STRING
         else text(name),
         "status": "running",
-        "start_time": seconds(span.start_time),
+        "start_time": seconds(start),
         "end_time": None,
         "duration_ms": None,
         "metadata": {},
@@ -66,13 +69,18 @@ def _trace_id(span: Any) -> str:
     written = _attribute(span, n.TRACE_ID)
     if type(written) is str and written:
         return written
-    if span.parent is None:
-        return f"{span.context.trace_id:032x}"
+    try:  # the SDK's fields: each property costs a call
+        parent, context = span._parent, span._context
+    except AttributeError:
+        parent, context = span.parent, span.context
+    if parent is None:
+        return f"{context[0] if _BY_INDEX else context.trace_id:032x}"
     return uuid.uuid4().hex
 
 
 _START_TIME = operator.attrgetter("_start_time")  # the SDK's fields: a property costs a call
 _CONTEXT = operator.attrgetter("_context")
+_PARENT = operator.attrgetter("_parent")
 _SECOND = operator.itemgetter(1)
 _INT_ONLY = frozenset((int,))
 
@@ -111,21 +119,38 @@ def in_start_order(spans: list[Any], arrived: list[int] | None = None) -> list[A
     return [spans[key[2]] for key in sorted(keys)]
 
 
-def ended_in_order(ended: dict[int, Any], started: list[int]) -> tuple[list[Any], list[int]]:
-    """The spans of ``ended`` (span id -> span) in :func:`in_start_order`, and their ids;
-    ``started`` holds the ids of a trace's spans in the order they started. Spans start in the
-    order of their start times, but for explicit start times: that order is checked, not
-    sorted again."""
-    ids = started if len(ended) == len(started) else [i for i in started if i in ended]
+def parent_ids_of(spans: Iterable[Any]) -> list[int | None]:
+    """The span ids of the parents of ``spans`` (None for a span without one)."""
+    try:  # the SDK's field: its property costs a call
+        parents = list(map(_PARENT, spans))
+    except AttributeError:
+        parents = [span.parent for span in spans]
+    return [None if p is None else p[1] if _BY_INDEX else p.span_id for p in parents]
+
+
+def ended_in_order(
+    ended: dict[int, Any], started: list[int], parents: list[int | None]
+) -> tuple[list[Any], list[int], list[int | None]]:
+    """The spans of ``ended`` (span id -> span) in :func:`in_start_order`, their ids and their
+    parents' ids; ``started`` holds the ids of a trace's spans in the order they started,
+    ``parents`` their parents' ids. Spans start in the order of their start times, but for
+    explicit start times: that order is checked, not sorted again."""
+    if len(ended) == len(started):
+        ids = started
+    else:  # some spans have not ended: left out
+        kept = [(i, p) for i, p in zip(started, parents) if i in ended]
+        ids, parents = [i for i, _ in kept], [p for _, p in kept]
     spans = list(map(ended.__getitem__, ids))
     try:
         starts = list(map(_START_TIME, spans))
     except AttributeError:  # another ReadableSpan-like object: its public properties
         starts = [span.start_time for span in spans]
     if _INT_ONLY.issuperset(map(type, starts)) and sorted(starts) == starts:
-        return spans, ids
+        return spans, ids, parents
+    parent_of = dict(zip(ids, parents))
     spans = in_start_order(spans, started)
-    return spans, span_ids_of(spans)
+    ids = span_ids_of(spans)
+    return spans, ids, list(map(parent_of.__getitem__, ids))
 
 
 def finish_trace(
@@ -133,48 +158,48 @@ def finish_trace(
     root: ReadableSpan,
     spans: list[Any],
     span_ids: list[int],
+    parent_ids: list[int | None],
     adjust: Adjust | None = None,
     arrived: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Fill in ``record`` from its finished ``root`` span and return the step records of
     ``spans`` (the root among them; the others under it; :func:`in_start_order`) whose span
-    ids are ``span_ids``. ``arrived``: their ids in the order they arrived in (else ``span_ids``),
-    which breaks the ties of the step order X-Ray's export wrote.
+    ids are ``span_ids`` and whose parents' are ``parent_ids``. ``arrived``: their ids in the
+    order they arrived in (else ``span_ids``), which breaks the ties of the step order X-Ray's
+    export wrote.
     """
     trace_id = record["trace_id"]
-    root_id = root.context.span_id
+    root_id = span_ids_of((root,))[0]
     meta = _attribute(root, n.TRACE_METADATA)
     trace_only = meta is not None
     if trace_only:
         data = parse_json(meta)
         record["metadata"] = data if type(data) is dict else {"value": data}
     prefix = trace_id + "."
-    step_ids = {span_id: f"{prefix}{index}" for index, span_id in enumerate(span_ids)}
-    get_step_id = step_ids.get
+    step_ids: dict[int | None, str] = {
+        span_id: f"{prefix}{index}" for index, span_id in enumerate(span_ids)
+    }
+    # the step ids in the spans' order (a span listed twice has its last one, as it had)
+    if len(step_ids) == len(span_ids):
+        in_order: Iterable[str] = step_ids.values()
+    else:
+        in_order = map(step_ids.__getitem__, span_ids)
     arrivals: list[int] = []
     arrival_of: dict[int, int] = {}
     if trace_only:  # the root is no step: its children have no parent step
-        get_step_id = {k: v for k, v in step_ids.items() if k != root_id}.get
+        below = {k: v for k, v in step_ids.items() if k != root_id}
+        parent_steps = list(map(below.get, parent_ids))
         arrival_of = {i: index for index, i in enumerate(span_ids if arrived is None else arrived)}
+    else:
+        parent_steps = list(map(step_ids.get, parent_ids))  # None: no parent step
     steps: list[dict[str, Any]] = []
     append = steps.append
     failed = False
-    # the step ids in the spans' order (a span listed twice has its last one, as it had)
-    in_order = step_ids.values() if len(step_ids) == len(span_ids) else map(step_ids.__getitem__, span_ids)
-    for span, span_id, step_id in zip(spans, span_ids, in_order):
+    for span, span_id, step_id, parent_id in zip(spans, span_ids, in_order, parent_steps):
         if span_id == root_id:
             if trace_only:
                 continue
             parent_id = None
-        else:
-            try:  # the SDK's field: its property costs a call
-                parent = span._parent
-            except AttributeError:
-                parent = span.parent
-            if parent is None:
-                parent_id = None
-            else:
-                parent_id = get_step_id(parent[1] if _BY_INDEX else parent.span_id)
         try:
             step = step_record(span, trace_id, step_id, parent_id, len(steps))
         except Exception:  # noqa: BLE001 - a span that cannot be read at all is left out
@@ -191,7 +216,10 @@ def finish_trace(
         status, error = span_status(root, root.events or ())
     else:  # the common case, without copying the root's events (a property) to find none
         status, error = "completed", None
-    end = seconds(root.end_time)
+    try:  # the SDK's field: its property costs a call
+        end = seconds(root._end_time)
+    except AttributeError:
+        end = seconds(root.end_time)
     record["end_time"] = end
     record["duration_ms"] = (end - record["start_time"]) * 1000.0
     record["status"] = "failed" if failed or status == "failed" else "completed"
@@ -214,10 +242,13 @@ def finish_trace(
 def _attribute(span: Any, key: str) -> Any:
     """One attribute of a span (None when it has none), read without the copy its
     ``attributes`` property makes of them all."""
-    try:
-        raw = span._attributes
+    try:  # the SDK's BoundedAttributes: the dict it holds (its own get() is Python code)
+        raw = span._attributes._dict
     except AttributeError:
-        raw = span.attributes
+        try:
+            raw = span._attributes
+        except AttributeError:
+            raw = span.attributes
     return None if raw is None else raw.get(key)
 
 
@@ -239,7 +270,7 @@ class CapturedTrace:
     """A trace being captured from spans: what the recorder's observer receives at its end
     (``record`` and ``steps``, as a :class:`~xray_core.recorder.TraceContext` has them)."""
 
-    __slots__ = ("record", "steps", "store", "root_id", "ended", "span_ids")
+    __slots__ = ("record", "steps", "store", "root_id", "ended", "span_ids", "parent_ids")
 
     def __init__(self, record: dict[str, Any], store: Store, root_id: int) -> None:
         self.record = record
@@ -250,6 +281,8 @@ class CapturedTrace:
         self.ended: dict[int, ReadableSpan] = {}
         #: the ids of its spans, in the order they started
         self.span_ids = [root_id]
+        #: the ids of their parents, in the same order
+        self.parent_ids: list[int | None] = [None]
 
     @property
     def trace_id(self) -> str:
@@ -316,13 +349,16 @@ class XRaySpanProcessor(SpanProcessor):
                 parent, context = read.parent, read.get_span_context()
             if parent is not None:
                 if _BY_INDEX:
-                    capture = None if parent[2] else self._open.get(parent[1])
+                    parent_id = parent[1]
+                    capture = None if parent[2] else self._open.get(parent_id)
                 else:
-                    capture = None if parent.is_remote else self._open.get(parent.span_id)
+                    parent_id = parent.span_id
+                    capture = None if parent.is_remote else self._open.get(parent_id)
                 if capture is not None:
                     span_id = context[1] if _BY_INDEX else context.span_id
                     self._open[span_id] = capture
                     capture.span_ids.append(span_id)
+                    capture.parent_ids.append(parent_id)
                     return
             self._start_trace(span)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
@@ -338,7 +374,7 @@ class XRaySpanProcessor(SpanProcessor):
             recorder = get_recorder()
         if not recorder.enabled:
             return
-        span_id = span.context.span_id
+        span_id = span_ids_of((span,))[0]
         record = trace_record(span, _trace_id(span))
         capture = CapturedTrace(record, recorder.store, span_id)
         if _observers:
@@ -371,9 +407,11 @@ class XRaySpanProcessor(SpanProcessor):
         observer = _observers[-1] if _observers else None
         adjust = getattr(observer, "span_to_step", None)
         started = capture.span_ids
-        spans, span_ids = ended_in_order(capture.ended, started)
+        spans, span_ids, parent_ids = ended_in_order(capture.ended, started, capture.parent_ids)
         capture.ended = {}
-        steps = finish_trace(capture.record, root, spans, span_ids, adjust, started)
+        steps = finish_trace(
+            capture.record, root, spans, span_ids, parent_ids, adjust, started
+        )  # fmt: skip
         capture.steps = steps
         store = capture.store
         try:
@@ -435,7 +473,10 @@ def records_from_spans(
         record = trace_record(root, _trace_id(root))
         listed_ids = span_ids_of(groups[root_id])
         ordered = in_start_order(groups[root_id], listed_ids)
-        steps = finish_trace(record, root, ordered, span_ids_of(ordered), adjust, listed_ids)
+        steps = finish_trace(
+            record, root, ordered, span_ids_of(ordered), parent_ids_of(ordered), adjust,
+            listed_ids,
+        )  # fmt: skip
         result.append((record, steps))
     return result
 
