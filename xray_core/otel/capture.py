@@ -192,26 +192,36 @@ def finish_trace(
         arrival_of = {i: index for index, i in enumerate(span_ids if arrived is None else arrived)}
     else:
         parent_steps = list(map(step_ids.get, parent_ids))  # None: no parent step
+    if root_id in span_ids:  # the root's parent (a remote one) is no step of this trace
+        if trace_only:  # nor is the root itself a step
+            kept = [i for i, span_id in enumerate(span_ids) if span_id != root_id]
+            listed = list(in_order)
+            in_order, parent_steps = [listed[i] for i in kept], [parent_steps[i] for i in kept]
+            spans, span_ids = [spans[i] for i in kept], [span_ids[i] for i in kept]
+        elif span_ids.count(root_id) == 1:
+            parent_steps[span_ids.index(root_id)] = None
+        else:  # listed twice
+            for index, span_id in enumerate(span_ids):
+                if span_id == root_id:
+                    parent_steps[index] = None
     steps: list[dict[str, Any]] = []
     append = steps.append
     failed = False
-    for span, span_id, step_id, parent_id in zip(spans, span_ids, in_order, parent_steps):
-        if span_id == root_id:
-            if trace_only:
-                continue
-            parent_id = None
+    left_out: list[Any] = []
+    for span, step_id, parent_id in zip(spans, in_order, parent_steps):
         try:
             step = step_record(span, trace_id, step_id, parent_id, len(steps))
         except Exception:  # noqa: BLE001 - a span that cannot be read at all is left out
             logger.exception("xray: span %r could not be captured; left out", span)
+            left_out.append(span)
             continue
         if adjust is not None:
             adjust(span, step)
         if step.get("status") == "failed":
             failed = True
         append(step)
-        if trace_only:
-            arrivals.append(arrival_of[span_id])
+    if trace_only:
+        arrivals = [arrival_of[i] for s, i in zip(spans, span_ids) if s not in left_out]
     if _failed(root):
         status, error = span_status(root, root.events or ())
     else:  # the common case, without copying the root's events (a property) to find none
@@ -307,6 +317,11 @@ def _tuple_layout() -> bool:
 _BY_INDEX = _tuple_layout()
 
 
+def _one_trace(steps: list[dict[str, Any]]) -> bool:
+    """Whether ``steps`` all belong to the same trace."""
+    return len({step.get("trace_id") for step in steps}) <= 1
+
+
 def _guarded(what: str, func: Any, *args: Any) -> None:
     try:
         func(*args)
@@ -342,19 +357,23 @@ class XRaySpanProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Attach a starting span to its trace, or start a trace with it."""
         try:
-            read: Any = span  # the SDK's fields are not in its types
-            try:  # the SDK's fields: each property costs a call
-                parent, context = read._parent, read._context
+            try:  # the SDK's field: its property costs a call
+                parent = span._parent
             except AttributeError:
-                parent, context = read.parent, read.get_span_context()
+                parent = span.parent
             if parent is not None:
-                if _BY_INDEX:
+                if _BY_INDEX:  # the SDK's SpanContext is a tuple: its fields cost no call
                     parent_id = parent[1]
                     capture = None if parent[2] else self._open.get(parent_id)
                 else:
                     parent_id = parent.span_id
                     capture = None if parent.is_remote else self._open.get(parent_id)
                 if capture is not None:
+                    context: Any
+                    try:  # the SDK's field: its property costs a call
+                        context = span._context
+                    except AttributeError:
+                        context = span.get_span_context()
                     span_id = context[1] if _BY_INDEX else context.span_id
                     self._open[span_id] = capture
                     capture.span_ids.append(span_id)
@@ -385,12 +404,12 @@ class XRaySpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         """Keep a finished span; when it is its trace's root, finish the trace."""
         try:
-            read: Any = span  # the SDK's fields are not in its types
+            context: Any
             try:  # the SDK's field: its property costs a call
-                context = read._context
-                span_id = context[1] if _BY_INDEX else context.span_id
+                context = span._context
             except AttributeError:
-                span_id = read.context.span_id
+                context = span.context
+            span_id = context[1] if _BY_INDEX else context.span_id
             capture = self._open.get(span_id)
             if capture is None:
                 return
@@ -416,9 +435,9 @@ class XRaySpanProcessor(SpanProcessor):
         store = capture.store
         try:
             save_steps = getattr(store, "save_steps", None)  # a Store's; not every store's
-            if save_steps is not None:
+            if save_steps is not None and (adjust is None or _one_trace(steps)):
                 save_steps(steps)
-            else:
+            else:  # or a hook moved steps to other traces: each where it says
                 for step in steps:
                     store.save_step(step)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline

@@ -129,8 +129,9 @@ class Store(abc.ABC):
         """A step finished."""
 
     def save_steps(self, records: Iterable[dict[str, Any]]) -> None:
-        """Several finished steps at once (a trace captured from spans hands over all of its
-        steps when its root span ends), in order; the same as :meth:`save_step` for each."""
+        """Several finished steps of one trace at once, in order (a trace captured from spans
+        hands over all of its steps when its root span ends); the same as :meth:`save_step`
+        for each."""
         for record in records:
             self.save_step(record)
 

@@ -42,11 +42,11 @@ class MemoryStore(Store):
             entry[1].append(record)
 
     def save_steps(self, records: Iterable[dict[str, Any]]) -> None:
-        traces = self._traces  # save_step inlined: one call for a whole captured trace
-        for record in records:
-            entry = traces.get(record["trace_id"])
+        steps = records if type(records) is list else list(records)
+        if steps:  # steps of one trace (see Store.save_steps): its list extended at once
+            entry = self._traces.get(steps[0]["trace_id"])
             if entry is not None:
-                entry[1].append(record)
+                entry[1].extend(steps)
 
     def end_trace(self, record: dict[str, Any]) -> None:
         if record["trace_id"] not in self._traces:
