@@ -18,7 +18,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
-from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import StatusCode
 
 from ..serialize import (
@@ -421,9 +420,11 @@ def step_record(
     them, copied only when some are left for the metadata, and a JSON input or output is kept
     as its text, checked when read (:func:`lazy_json`).
     """
-    try:  # the SDK's fields: its properties copy (attributes, events) and cost a call each
+    try:  # the SDK's fields: its properties copy (attributes, events) and cost a call each;
+        # its BoundedAttributes and BoundedList hold a dict and a deque, read as they are
         raw, events, start, end, name = (
-            span._attributes, span._events, span._start_time, span._end_time, span._name,
+            span._attributes._dict, span._events._dq, span._start_time, span._end_time,
+            span._name,
         )  # fmt: skip
         failed = span._status._status_code is _ERROR
     except AttributeError:  # another ReadableSpan-like object: its public properties
@@ -431,37 +432,45 @@ def step_record(
             span.attributes, span.events, span.start_time, span.end_time, span.name,
         )  # fmt: skip
         failed = getattr(getattr(span, "status", None), "status_code", None) is _ERROR
-    if type(raw) is not dict:  # the SDK's BoundedAttributes holds a dict: read, not copied
-        try:
-            held = raw._dict
-        except AttributeError:
-            held = None
-        raw = held if type(held) is dict else {} if raw is None else _copy(raw)
-    if type(events) is BoundedList:  # its len() and iteration are Python calls; its deque's not
-        events = events._dq  # type: ignore[attr-defined]
+        if type(raw) is not dict:
+            raw = {} if raw is None else _copy(raw)
     get = raw.get
-    value = get(_INPUT_VALUE, _MISSING)
-    if value is _MISSING:
+    step_input: Any
+    output: Any
+    value = get(_INPUT_VALUE)  # None: no input (a None value would be read as None too)
+    if value is None:
         step_input = None
     else:
         mime = get(_INPUT_MIME_TYPE)
-        if mime == _JSON:
-            step_input = lazy_json(value)
-        elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
-            step_input = value
+        if mime is None:
+            if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+                step_input = value
+            else:
+                step_input = io_value(value, mime)
+        elif mime == _JSON and type(value) is str and value != "null":
+            try:  # lazy_json, inlined: this runs for every JSON value
+                step_input = _SpanJSON(value, "utf-8")
+            except UnicodeEncodeError:
+                step_input = json_snapshot(value)
         else:
-            step_input = io_value(value, mime)
-    value = get(_OUTPUT_VALUE, _MISSING)
-    if value is _MISSING:
+            step_input = lazy_json(value) if mime == _JSON else io_value(value, mime)
+    value = get(_OUTPUT_VALUE)
+    if value is None:
         output = None
     else:
         mime = get(_OUTPUT_MIME_TYPE)
-        if mime == _JSON:
-            output = lazy_json(value)
-        elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
-            output = value
+        if mime is None:
+            if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+                output = value
+            else:
+                output = io_value(value, mime)
+        elif mime == _JSON and type(value) is str and value != "null":
+            try:
+                output = _SpanJSON(value, "utf-8")
+            except UnicodeEncodeError:
+                output = json_snapshot(value)
         else:
-            output = io_value(value, mime)
+            output = lazy_json(value) if mime == _JSON else io_value(value, mime)
     reasoning = get(_REASONING)
     if reasoning is not None and not (
         type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING
