@@ -316,6 +316,30 @@ def test_a_trace_is_stored_in_one_save_steps_call_or_step_by_step() -> None:
     ]  # fmt: skip
 
 
+class _OwnSaveStep(xray_core.MemoryStore):
+    """A store of one's own overriding save_step alone (as docs/sdk.md shows)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def save_step(self, record: dict[str, Any]) -> None:
+        self.seen.append(record["name"])
+        super().save_step(record)
+
+
+def test_a_stores_own_save_step_still_sees_every_captured_step() -> None:
+    store = _OwnSaveStep()
+    provider = TracerProvider()
+    provider.add_span_processor(XRaySpanProcessor(xray_core.XRay(store=store)))
+    with provider.get_tracer("t").start_as_current_span("pipeline"):
+        with provider.get_tracer("t").start_as_current_span("a"):
+            pass
+    provider.shutdown()
+    assert store.seen == ["pipeline", "a"]
+    assert [s.name for s in store.list_traces()[0].steps] == ["pipeline", "a"]
+
+
 def test_a_store_saves_several_steps_as_it_saves_each() -> None:
     """Store.save_steps (the default: save_step for each) and MemoryStore's keep the same."""
     from xray_core.store.base import Store

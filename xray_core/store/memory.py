@@ -42,6 +42,9 @@ class MemoryStore(Store):
             entry[1].append(record)
 
     def save_steps(self, records: Iterable[dict[str, Any]]) -> None:
+        if type(self).save_step is not MemoryStore.save_step:  # a subclass's save_step sees each
+            super().save_steps(records)
+            return
         steps = records if type(records) is list else list(records)
         if steps:  # steps of one trace (see Store.save_steps): its list extended at once
             entry = self._traces.get(steps[0]["trace_id"])
