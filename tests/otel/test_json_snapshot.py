@@ -88,3 +88,34 @@ def test_a_store_writes_text_kept_unchecked_as_checked_json() -> None:
     for value in ('{"a": [1, 2.5]}', "not json {", "[NaN]", " null "):
         written = to_json(lazy_json(value))
         assert written is None if value == " null " else json.loads(written) == parse_json(value)
+
+
+def test_captured_json_reads_back_the_same_from_sqlite_and_memory(tmp_path: Any) -> None:
+    """End to end: spans with JSON values (and text that is not JSON, NaN, a big integer)
+    captured into SQLite (checked on its writer thread) and memory read back alike."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    import xray_core
+    from xray_core.otel import XRaySpanProcessor
+    from xray_core.otel import names as n
+
+    values = ['{"a": [1, 2.5]}', "not json {", "[NaN]", '{"n": 123456789012345678901234567890}']
+    traces = []
+    for store in (xray_core.SQLiteStore(tmp_path / "x.db", strict=True), xray_core.MemoryStore()):
+        provider = TracerProvider()
+        provider.add_span_processor(XRaySpanProcessor(xray_core.XRay(store=store)))
+        tracer = provider.get_tracer("t")
+        with tracer.start_as_current_span("pipeline"):
+            for value in values:
+                with tracer.start_as_current_span("step") as span:
+                    span.set_attribute(n.INPUT_VALUE, value)
+                    span.set_attribute(n.INPUT_MIME_TYPE, n.JSON_MIME_TYPE)
+        provider.shutdown()
+        store.flush()
+        [trace] = store.list_traces()
+        traces.append(trace)
+        store.close()
+    with xray_core.SQLiteStore(tmp_path / "x.db", read_only=True) as reader:
+        [again] = reader.list_traces()
+    for trace in (*traces, again):
+        assert [s.input for s in trace.steps[1:]] == [parse_json(v) for v in values]
