@@ -141,8 +141,8 @@ def ended_in_order(
         kept = [(i, p) for i, p in zip(started, parents) if i in ended]
         ids, parents = [i for i, _ in kept], [p for _, p in kept]
     spans = list(map(ended.__getitem__, ids))
-    try:
-        starts = list(map(_START_TIME, spans))
+    try:  # the SDK's field (a comprehension: its attribute reads are specialised, not generic)
+        starts = [span._start_time for span in spans]
     except AttributeError:  # another ReadableSpan-like object: its public properties
         starts = [span.start_time for span in spans]
     if _INT_ONLY.issuperset(map(type, starts)) and sorted(starts) == starts:
@@ -169,7 +169,7 @@ def finish_trace(
     export wrote.
     """
     trace_id = record["trace_id"]
-    root_id = span_ids_of((root,))[0]
+    root_id = _own_id(root)
     meta = _attribute(root, n.TRACE_METADATA)
     trace_only = meta is not None
     if trace_only:
@@ -322,6 +322,15 @@ def _one_trace(steps: list[dict[str, Any]]) -> bool:
     return len({step.get("trace_id") for step in steps}) <= 1
 
 
+def _own_id(span: Any) -> int:
+    """A span's id, read off the SDK's field when it has it (its property costs a call)."""
+    try:
+        context = span._context
+    except AttributeError:
+        return span.context.span_id
+    return context[1] if _BY_INDEX else context.span_id
+
+
 def _guarded(what: str, func: Any, *args: Any) -> None:
     try:
         func(*args)
@@ -393,7 +402,7 @@ class XRaySpanProcessor(SpanProcessor):
             recorder = get_recorder()
         if not recorder.enabled:
             return
-        span_id = span_ids_of((span,))[0]
+        span_id = _own_id(span)
         record = trace_record(span, _trace_id(span))
         capture = CapturedTrace(record, recorder.store, span_id)
         if _observers:
