@@ -264,11 +264,11 @@ def _attribute(span: Any, key: str) -> Any:
 
 def _failed(span: Any) -> bool:
     """Whether a span's status is ERROR (read off the SDK's field: its property costs a call)."""
-    status = getattr(span, "_status", None)
-    code = getattr(status, "_status_code", None)
-    if code is None:
+    try:
+        code = span._status._status_code
+    except AttributeError:
         code = getattr(getattr(span, "status", None), "status_code", None)
-    return code is StatusCode.ERROR
+    return code is _ERROR
 
 
 def _order_of(step: dict[str, Any]) -> int:
@@ -315,6 +315,7 @@ def _tuple_layout() -> bool:
 
 
 _BY_INDEX = _tuple_layout()
+_ERROR = StatusCode.ERROR  # looked up once: an enum member's lookup is slow
 
 
 def _one_trace(steps: list[dict[str, Any]]) -> bool:
