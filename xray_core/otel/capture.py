@@ -140,7 +140,7 @@ def ended_in_order(
     else:  # some spans have not ended: left out
         kept = [(i, p) for i, p in zip(started, parents) if i in ended]
         ids, parents = [i for i, _ in kept], [p for _, p in kept]
-    spans = list(map(ended.__getitem__, ids))
+    spans = [ended[i] for i in ids]
     try:  # the SDK's field (a comprehension: its attribute reads are specialised, not generic)
         starts = [span._start_time for span in spans]
     except AttributeError:  # another ReadableSpan-like object: its public properties
