@@ -205,7 +205,6 @@ def finish_trace(
                 if span_id == root_id:
                     parent_steps[index] = None
     steps: list[dict[str, Any]] = []
-    append = steps.append
     failed = False
     left_out: list[Any] = []
     for span, step_id, parent_id in zip(spans, in_order, parent_steps):
@@ -219,7 +218,7 @@ def finish_trace(
             adjust(span, step)
         if step.get("status") == "failed":
             failed = True
-        append(step)
+        steps.append(step)
     if trace_only:
         arrivals = [arrival_of[i] for s, i in zip(spans, span_ids) if s not in left_out]
     if _failed(root):

@@ -440,14 +440,13 @@ def step_record(
         failed = getattr(getattr(span, "status", None), "status_code", None) is _ERROR
         if type(raw) is not dict:
             raw = {} if raw is None else _copy(raw)
-    get = raw.get
     step_input: Any
     output: Any
-    value = get(_INPUT_VALUE)  # None: no input (a None value would be read as None too)
+    value = raw.get(_INPUT_VALUE)  # None: no input (a None value would be read as None too)
     if value is None:
         step_input = None
     else:
-        mime = get(_INPUT_MIME_TYPE)
+        mime = raw.get(_INPUT_MIME_TYPE)
         if mime is None:
             if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
                 step_input = value
@@ -460,11 +459,11 @@ def step_record(
                 step_input = json_snapshot(value)
         else:
             step_input = lazy_json(value) if mime == _JSON else io_value(value, mime)
-    value = get(_OUTPUT_VALUE)
+    value = raw.get(_OUTPUT_VALUE)
     if value is None:
         output = None
     else:
-        mime = get(_OUTPUT_MIME_TYPE)
+        mime = raw.get(_OUTPUT_MIME_TYPE)
         if mime is None:
             if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
                 output = value
@@ -477,7 +476,7 @@ def step_record(
                 output = json_snapshot(value)
         else:
             output = lazy_json(value) if mime == _JSON else io_value(value, mime)
-    reasoning = get(_REASONING)
+    reasoning = raw.get(_REASONING)
     if reasoning is not None and not (
         type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING
     ):
