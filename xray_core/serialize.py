@@ -275,16 +275,40 @@ def snapshot_of(value: Any, text: bytes) -> Any:
     return b"%b" % text
 
 
+class JSONText(bytes):
+    """UTF-8 JSON text a record keeps as another program wrote it (a captured span's
+    ``input.value``), not checked yet: :func:`thaw` reads it through :meth:`data`, which
+    checks it, converts what is not JSON as the converter would, and never raises.
+
+    A ``bytes`` subclass, so nothing mistakes it for converted data; unlike :func:`snapshot`'s
+    ``bytes`` (checked when written), its text is trusted only once read through :meth:`data`
+    (a store that writes JSON writes ``value.data()``). Subclasses implement :meth:`data`
+    (:class:`xray_core.otel.mapping.SpanJSON`).
+    """
+
+    __slots__ = ()
+
+    def data(self) -> Any:
+        """The JSON-able data the text holds, checked now; never raises."""
+        raise NotImplementedError
+
+
 def thaw(value: Any) -> Any:
-    """JSON-able data from what :func:`snapshot` kept (``bytes`` are its JSON text)."""
-    return orjson.loads(value) if type(value) is bytes else value
+    """JSON-able data from what :func:`snapshot` kept (``bytes`` are its JSON text), or from
+    a :class:`JSONText` (checked now)."""
+    if type(value) is bytes:
+        return orjson.loads(value)
+    return value.data() if isinstance(value, JSONText) else value
 
 
 def thawed(value: Any) -> Any:
     """``default=`` for ``json.dumps`` of the recorder's records: a snapshot kept as JSON text
-    (``bytes``) is written as the data it holds; any other type is refused, as without it."""
+    (``bytes``, or a :class:`JSONText`) is written as the data it holds; any other type is
+    refused, as without it."""
     if type(value) is bytes:
         return orjson.loads(value)
+    if isinstance(value, JSONText):
+        return value.data()
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 

@@ -231,6 +231,134 @@ def test_traces_from_spans_gives_the_same_traces_as_the_processor(rig: Rig) -> N
     assert again.model_dump(exclude=volatile) == rig.trace().model_dump(exclude=volatile)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    starts=st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=8),
+    nested=st.booleans(),
+    left_open=st.booleans(),
+)
+def test_steps_follow_start_time_then_start_order_whatever_times_spans_are_given(
+    starts: list[int], nested: bool, left_open: bool
+) -> None:
+    """Explicit start times (ties, out of order): steps by start time, then by the order the
+    spans started; a span still open when the root ends is not part of the trace."""
+    from opentelemetry import trace as otel_trace
+
+    rig = Rig()
+    root = rig.tracer.start_span("root", start_time=3)
+    parent = root
+    children = []
+    for index, start in enumerate(starts):
+        context = otel_trace.set_span_in_context(parent)
+        children.append(rig.tracer.start_span(f"c{index}", context=context, start_time=start))
+        if nested:
+            parent = children[-1]
+    kept = children[:-1] if left_open else children
+    for span in reversed(kept):
+        span.end(end_time=10)
+    root.end(end_time=10)
+    if left_open:
+        children[-1].end(end_time=11)  # after its trace's root: left out
+    steps = sorted(rig.trace().steps, key=lambda s: s.step_order)
+    expected = sorted([(3, 0, "root"), *((t, i + 1, f"c{i}") for i, t in enumerate(starts))])
+    kept_names = {"root", *(f"c{i}" for i in range(len(kept)))}
+    assert [s.name for s in steps] == [name for *_, name in expected if name in kept_names]
+    by_name = {s.name: s for s in steps}
+    for index in range(len(kept)):
+        above = f"c{index - 1}" if nested and index else "root"
+        assert by_name[f"c{index}"].parent_id == by_name[above].step_id
+    rig.provider.shutdown()
+
+
+class _StepsByOne:
+    """A store of the recorder's duck type (no Store subclass): no save_steps of its own."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def start_trace(self, record: dict[str, Any]) -> None:
+        self.calls.append(("start_trace", record["name"]))
+
+    def save_step(self, record: dict[str, Any]) -> None:
+        self.calls.append(("save_step", record["name"]))
+
+    def end_trace(self, record: dict[str, Any]) -> None:
+        self.calls.append(("end_trace", record["name"]))
+
+
+class _CountingMemoryStore(xray_core.MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def save_steps(self, records: Any) -> None:
+        records = list(records)
+        self.batches.append(len(records))
+        super().save_steps(records)
+
+
+def test_a_trace_is_stored_in_one_save_steps_call_or_step_by_step() -> None:
+    counting = _CountingMemoryStore()
+    by_one = _StepsByOne()
+    for store in (counting, by_one):
+        provider = TracerProvider()
+        provider.add_span_processor(XRaySpanProcessor(xray_core.XRay(store=store)))  # type: ignore[arg-type]
+        with provider.get_tracer("t").start_as_current_span("pipeline"):
+            for name in ("a", "b"):
+                with provider.get_tracer("t").start_as_current_span(name):
+                    pass
+        provider.shutdown()
+    assert counting.batches == [3]
+    assert [s.name for s in counting.list_traces()[0].steps] == ["pipeline", "a", "b"]
+    assert by_one.calls == [
+        ("start_trace", "pipeline"), ("save_step", "pipeline"), ("save_step", "a"),
+        ("save_step", "b"), ("end_trace", "pipeline"),
+    ]  # fmt: skip
+
+
+class _OwnSaveStep(xray_core.MemoryStore):
+    """A store of one's own overriding save_step alone (as docs/sdk.md shows)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def save_step(self, record: dict[str, Any]) -> None:
+        self.seen.append(record["name"])
+        super().save_step(record)
+
+
+def test_a_stores_own_save_step_still_sees_every_captured_step() -> None:
+    store = _OwnSaveStep()
+    provider = TracerProvider()
+    provider.add_span_processor(XRaySpanProcessor(xray_core.XRay(store=store)))
+    with provider.get_tracer("t").start_as_current_span("pipeline"):
+        with provider.get_tracer("t").start_as_current_span("a"):
+            pass
+    provider.shutdown()
+    assert store.seen == ["pipeline", "a"]
+    assert [s.name for s in store.list_traces()[0].steps] == ["pipeline", "a"]
+
+
+def test_a_store_saves_several_steps_as_it_saves_each() -> None:
+    """Store.save_steps (the default: save_step for each) and MemoryStore's keep the same."""
+    from xray_core.store.base import Store
+
+    records = []
+    with xray_core.XRay(store=xray_core.MemoryStore()).trace("t") as trace:
+        for name in ("a", "b"):
+            with trace.step(name, input={"n": 1}) as step:
+                step.set_output([name])
+    records = [dict(r) for r in trace.steps]
+    for save_steps in (Store.save_steps, xray_core.MemoryStore.save_steps):
+        store = xray_core.MemoryStore()
+        store.start_trace(dict(trace.record))
+        save_steps(store, records)
+        store.save_steps([{**records[0], "trace_id": "elsewhere"}])  # no such trace: dropped
+        store.end_trace(dict(trace.record))
+        assert store.get_trace(trace.trace_id) == trace.to_model()
+
+
 def test_a_disabled_recorder_captures_nothing() -> None:
     store = xray_core.MemoryStore()
     provider = TracerProvider()

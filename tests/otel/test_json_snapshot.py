@@ -1,5 +1,6 @@
-"""A JSON input/output kept as its text (``json_snapshot``) reads back as the data parsing it
-gives (``parse_json``): the same for any JSON, and text that is not JSON stays text."""
+"""A JSON input/output kept as its text (``json_snapshot``, or ``lazy_json`` unchecked until
+read) reads back as the data parsing it gives (``parse_json``): the same for any JSON, and text
+that is not JSON stays text."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xray_core.otel.mapping import json_snapshot, parse_json
-from xray_core.serialize import thaw
+from xray_core.otel.mapping import json_snapshot, lazy_json, parse_json
+from xray_core.serialize import JSONText, thaw, thawed
+from xray_core.store.rows import to_json
 
 _scalars = (
     st.none() | st.booleans() | st.integers() | st.floats() | st.text()
@@ -48,3 +50,72 @@ def test_what_orjson_reads_otherwise_goes_the_parsing_way() -> None:
     assert json_snapshot("not json {") == "not json {"
     assert json_snapshot("null") is None
     assert json_snapshot('{"a": [1, 2.5]}') == b'{"a": [1, 2.5]}'
+
+
+# -- lazy_json: what step_record keeps (the text, checked when read) reads back the same --
+
+
+@given(_json, st.sampled_from([None, 2]), st.sampled_from(["", " ", "\n"]))
+def test_a_json_text_kept_unchecked_reads_back_as_parsing_it_gives(
+    data: Any, indent: int | None, pad: str
+) -> None:
+    value = pad + json.dumps(data, indent=indent) + pad
+    kept = lazy_json(value)
+    assert _same(thaw(kept), parse_json(value))
+    assert _same(thawed(kept) if isinstance(kept, bytes) else kept, parse_json(value))
+
+
+@given(st.text())
+def test_any_text_kept_unchecked_reads_back_as_parsing_it_gives(value: str) -> None:
+    assert _same(thaw(lazy_json(value)), parse_json(value))
+
+
+def test_text_kept_unchecked_is_checked_when_read_never_before() -> None:
+    kept = lazy_json("not json {")
+    assert isinstance(kept, JSONText) and bytes(kept) == b"not json {"  # nothing checked yet
+    assert thaw(kept) == "not json {"  # read: not JSON, so the text it is, as before
+    assert thaw(lazy_json("[NaN, 1e999]")) == ["NaN", "Infinity"]
+    assert thaw(lazy_json('{"n": 123456789012345678901234567890}')) == {
+        "n": 123456789012345678901234567890
+    }
+    assert lazy_json("null") is None
+    assert lazy_json('"\ud800"') == "\\ud800"  # not UTF-8: converted now, as before
+    assert lazy_json(3) == 3
+
+
+def test_a_store_writes_text_kept_unchecked_as_checked_json() -> None:
+    """The SQLite rows hold valid JSON of what the text reads as, never the text unchecked."""
+    for value in ('{"a": [1, 2.5]}', "not json {", "[NaN]", " null "):
+        written = to_json(lazy_json(value))
+        assert written is None if value == " null " else json.loads(written) == parse_json(value)
+
+
+def test_captured_json_reads_back_the_same_from_sqlite_and_memory(tmp_path: Any) -> None:
+    """End to end: spans with JSON values (and text that is not JSON, NaN, a big integer)
+    captured into SQLite (checked on its writer thread) and memory read back alike."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    import xray_core
+    from xray_core.otel import XRaySpanProcessor
+    from xray_core.otel import names as n
+
+    values = ['{"a": [1, 2.5]}', "not json {", "[NaN]", '{"n": 123456789012345678901234567890}']
+    traces = []
+    for store in (xray_core.SQLiteStore(tmp_path / "x.db", strict=True), xray_core.MemoryStore()):
+        provider = TracerProvider()
+        provider.add_span_processor(XRaySpanProcessor(xray_core.XRay(store=store)))
+        tracer = provider.get_tracer("t")
+        with tracer.start_as_current_span("pipeline"):
+            for value in values:
+                with tracer.start_as_current_span("step") as span:
+                    span.set_attribute(n.INPUT_VALUE, value)
+                    span.set_attribute(n.INPUT_MIME_TYPE, n.JSON_MIME_TYPE)
+        provider.shutdown()
+        store.flush()
+        [trace] = store.list_traces()
+        traces.append(trace)
+        store.close()
+    with xray_core.SQLiteStore(tmp_path / "x.db", read_only=True) as reader:
+        [again] = reader.list_traces()
+    for trace in (*traces, again):
+        assert [s.input for s in trace.steps[1:]] == [parse_json(v) for v in values]

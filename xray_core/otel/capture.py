@@ -7,7 +7,7 @@ of instrumented libraries (an OpenAI call) are often roots — except a root spa
 X-Ray's own export (it carries ``xray.trace.metadata``), which is the trace alone.
 
 The processor goes the recorder's way: the trace's record is handed to the recorder's store
-(``start_trace`` / ``save_step`` / ``end_trace``) and to the recorder's observer (the pytest
+(``start_trace`` / ``save_steps`` / ``end_trace``) and to the recorder's observer (the pytest
 plugin), so a captured trace is kept, asserted on, baselined and reported like one recorded
 with the SDK. It never raises into the pipeline: a span it cannot read is logged and skipped.
 """
@@ -15,6 +15,7 @@ with the SDK. It never raises into the pipeline: a span it cannot read is logged
 from __future__ import annotations
 
 import logging
+import operator
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -43,13 +44,16 @@ Adjust = Callable[[ReadableSpan, dict[str, Any]], None]
 
 def trace_record(span: Any, trace_id: str) -> dict[str, Any]:
     """The record of a trace starting with root ``span`` (as the recorder makes one)."""
-    name = span.name
+    try:  # the SDK's fields: each property costs a call
+        name, start = span._name, span._start_time
+    except AttributeError:
+        name, start = span.name, span.start_time
     return {
         "trace_id": trace_id,
         "name": name if type(name) is str and name.isascii() and len(name) <= MAX_STRING
         else text(name),
         "status": "running",
-        "start_time": seconds(span.start_time),
+        "start_time": seconds(start),
         "end_time": None,
         "duration_ms": None,
         "metadata": {},
@@ -65,72 +69,166 @@ def _trace_id(span: Any) -> str:
     written = _attribute(span, n.TRACE_ID)
     if type(written) is str and written:
         return written
-    if span.parent is None:
-        return f"{span.context.trace_id:032x}"
+    try:  # the SDK's fields: each property costs a call
+        parent, context = span._parent, span._context
+    except AttributeError:
+        parent, context = span.parent, span.context
+    if parent is None:
+        return f"{context[0] if _BY_INDEX else context.trace_id:032x}"
     return uuid.uuid4().hex
 
 
-#: a finished span as the trace's assembly reads it: (start time in ns, the order it started
-#: in, its span id, its parent's span id or None, the span)
-Entry = tuple[int, int, int, "int | None", ReadableSpan]
+_START_TIME = operator.attrgetter("_start_time")  # the SDK's fields: a property costs a call
+_CONTEXT = operator.attrgetter("_context")
+_PARENT = operator.attrgetter("_parent")
+_SECOND = operator.itemgetter(1)
+_INT_ONLY = frozenset((int,))
 
 
-def entry(span: ReadableSpan, order: int, parent_id: int | None) -> Entry:
-    """The :data:`Entry` of a finished span."""
-    start = span.start_time
-    return (start if type(start) is int else 0, order, span.context.span_id, parent_id, span)
+def _span_id(span: Any) -> int:
+    return span.context.span_id
+
+
+def span_ids_of(spans: Iterable[Any]) -> list[int]:
+    """The span ids of ``spans``, read off the SDK's fields when it has them."""
+    try:
+        contexts = list(map(_CONTEXT, spans))
+    except AttributeError:  # another ReadableSpan-like object: its public properties
+        return list(map(_span_id, spans))
+    return list(map(_SECOND, contexts)) if _BY_INDEX else [c.span_id for c in contexts]
+
+
+def in_start_order(spans: list[Any], arrived: list[int] | None = None) -> list[Any]:
+    """``spans`` ordered by start time, then by the order they arrived in: ``arrived`` (their
+    span ids in that order), else their order in ``spans``. A start time that is no int counts
+    as 0. Spans are never compared."""
+    try:
+        starts = list(map(_START_TIME, spans))
+    except AttributeError:  # another ReadableSpan-like object: its public properties
+        starts = [span.start_time for span in spans]
+    if _INT_ONLY.issuperset(map(type, starts)):
+        by_start = dict(zip(starts, spans))
+        if len(by_start) == len(spans):  # no two start at the same time: no tie to break
+            return [by_start[t] for t in sorted(by_start)]
+    ids = span_ids_of(spans)
+    rank = {span_id: index for index, span_id in enumerate(ids if arrived is None else arrived)}
+    keys = [
+        (t if type(t) is int else 0, rank.get(span_id, len(rank)), index)
+        for index, (t, span_id) in enumerate(zip(starts, ids))
+    ]  # fmt: skip
+    return [spans[key[2]] for key in sorted(keys)]
+
+
+def parent_ids_of(spans: Iterable[Any]) -> list[int | None]:
+    """The span ids of the parents of ``spans`` (None for a span without one)."""
+    try:  # the SDK's field: its property costs a call
+        parents = list(map(_PARENT, spans))
+    except AttributeError:
+        parents = [span.parent for span in spans]
+    return [None if p is None else p[1] if _BY_INDEX else p.span_id for p in parents]
+
+
+def ended_in_order(
+    ended: dict[int, Any], started: list[int], parents: list[int | None]
+) -> tuple[list[Any], list[int], list[int | None]]:
+    """The spans of ``ended`` (span id -> span) in :func:`in_start_order`, their ids and their
+    parents' ids; ``started`` holds the ids of a trace's spans in the order they started,
+    ``parents`` their parents' ids. Spans start in the order of their start times, but for
+    explicit start times: that order is checked, not sorted again."""
+    if len(ended) == len(started):
+        ids = started
+    else:  # some spans have not ended: left out
+        kept = [(i, p) for i, p in zip(started, parents) if i in ended]
+        ids, parents = [i for i, _ in kept], [p for _, p in kept]
+    spans = [ended[i] for i in ids]
+    try:  # the SDK's field (a comprehension: its attribute reads are specialised, not generic)
+        starts = [span._start_time for span in spans]
+    except AttributeError:  # another ReadableSpan-like object: its public properties
+        starts = [span.start_time for span in spans]
+    if _INT_ONLY.issuperset(map(type, starts)) and sorted(starts) == starts:
+        return spans, ids, parents
+    parent_of = dict(zip(ids, parents))
+    spans = in_start_order(spans, started)
+    ids = span_ids_of(spans)
+    return spans, ids, list(map(parent_of.__getitem__, ids))
 
 
 def finish_trace(
     record: dict[str, Any],
     root: ReadableSpan,
-    entries: list[Entry],
+    spans: list[Any],
+    span_ids: list[int],
+    parent_ids: list[int | None],
     adjust: Adjust | None = None,
+    arrived: list[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Fill in ``record`` from its finished ``root`` span and return the step records of the
-    spans of ``entries`` (the root's among them), ordered by start time, then by start order.
+    """Fill in ``record`` from its finished ``root`` span and return the step records of
+    ``spans`` (the root among them; the others under it; :func:`in_start_order`) whose span
+    ids are ``span_ids`` and whose parents' are ``parent_ids``. ``arrived``: their ids in the
+    order they arrived in (else ``span_ids``), which breaks the ties of the step order X-Ray's
+    export wrote.
     """
     trace_id = record["trace_id"]
-    root_id = root.context.span_id
+    root_id = _own_id(root)
     meta = _attribute(root, n.TRACE_METADATA)
     trace_only = meta is not None
     if trace_only:
         data = parse_json(meta)
         record["metadata"] = data if type(data) is dict else {"value": data}
-    entries.sort()  # by start time, then start order: unique, so spans are never compared
     prefix = trace_id + "."
-    step_ids = {e[2]: f"{prefix}{index}" for index, e in enumerate(entries)}  # as the SDK's
-    if trace_only:
-        step_ids.pop(root_id, None)
-    steps: list[dict[str, Any]] = []
-    append = steps.append
+    step_ids: dict[int | None, str] = {
+        span_id: f"{prefix}{index}" for index, span_id in enumerate(span_ids)
+    }
+    # the step ids in the spans' order (a span listed twice has its last one, as it had)
+    if len(step_ids) == len(span_ids):
+        in_order: Iterable[str] = step_ids.values()
+    else:
+        in_order = map(step_ids.__getitem__, span_ids)
     arrivals: list[int] = []
+    arrival_of: dict[int, int] = {}
+    if trace_only:  # the root is no step: its children have no parent step
+        below = {k: v for k, v in step_ids.items() if k != root_id}
+        parent_steps = list(map(below.get, parent_ids))
+        arrival_of = {i: index for index, i in enumerate(span_ids if arrived is None else arrived)}
+    else:
+        parent_steps = list(map(step_ids.get, parent_ids))  # None: no parent step
+    if root_id in span_ids:  # the root's parent (a remote one) is no step of this trace
+        if trace_only:  # nor is the root itself a step
+            kept = [i for i, span_id in enumerate(span_ids) if span_id != root_id]
+            listed = list(in_order)
+            in_order, parent_steps = [listed[i] for i in kept], [parent_steps[i] for i in kept]
+            spans, span_ids = [spans[i] for i in kept], [span_ids[i] for i in kept]
+        elif span_ids.count(root_id) == 1:
+            parent_steps[span_ids.index(root_id)] = None
+        else:  # listed twice
+            for index, span_id in enumerate(span_ids):
+                if span_id == root_id:
+                    parent_steps[index] = None
+    steps: list[dict[str, Any]] = []
     failed = False
-    for _, arrival, span_id, parent, span in entries:
-        if span_id == root_id:
-            if trace_only:
-                continue
-            parent = None
+    left_out: list[Any] = []
+    for span, step_id, parent_id in zip(spans, in_order, parent_steps):
         try:
-            step = step_record(
-                span, trace_id, step_ids[span_id],
-                None if parent is None else step_ids.get(parent), len(steps),
-            )  # fmt: skip
+            step = step_record(span, trace_id, step_id, parent_id, len(steps))
         except Exception:  # noqa: BLE001 - a span that cannot be read at all is left out
             logger.exception("xray: span %r could not be captured; left out", span)
+            left_out.append(span)
             continue
         if adjust is not None:
             adjust(span, step)
         if step.get("status") == "failed":
             failed = True
-        append(step)
-        if trace_only:
-            arrivals.append(arrival)
+        steps.append(step)
+    if trace_only:
+        arrivals = [arrival_of[i] for s, i in zip(spans, span_ids) if s not in left_out]
     if _failed(root):
         status, error = span_status(root, root.events or ())
     else:  # the common case, without copying the root's events (a property) to find none
         status, error = "completed", None
-    end = seconds(root.end_time)
+    try:  # the SDK's field: its property costs a call
+        end = seconds(root._end_time)
+    except AttributeError:
+        end = seconds(root.end_time)
     record["end_time"] = end
     record["duration_ms"] = (end - record["start_time"]) * 1000.0
     record["status"] = "failed" if failed or status == "failed" else "completed"
@@ -153,20 +251,23 @@ def finish_trace(
 def _attribute(span: Any, key: str) -> Any:
     """One attribute of a span (None when it has none), read without the copy its
     ``attributes`` property makes of them all."""
-    try:
-        raw = span._attributes
+    try:  # the SDK's BoundedAttributes: the dict it holds (its own get() is Python code)
+        raw = span._attributes._dict
     except AttributeError:
-        raw = span.attributes
+        try:
+            raw = span._attributes
+        except AttributeError:
+            raw = span.attributes
     return None if raw is None else raw.get(key)
 
 
 def _failed(span: Any) -> bool:
     """Whether a span's status is ERROR (read off the SDK's field: its property costs a call)."""
-    status = getattr(span, "_status", None)
-    code = getattr(status, "_status_code", None)
-    if code is None:
+    try:
+        code = span._status._status_code
+    except AttributeError:
         code = getattr(getattr(span, "status", None), "status_code", None)
-    return code is StatusCode.ERROR
+    return code is _ERROR
 
 
 def _order_of(step: dict[str, Any]) -> int:
@@ -178,17 +279,19 @@ class CapturedTrace:
     """A trace being captured from spans: what the recorder's observer receives at its end
     (``record`` and ``steps``, as a :class:`~xray_core.recorder.TraceContext` has them)."""
 
-    __slots__ = ("record", "steps", "store", "root_id", "ended", "span_ids")
+    __slots__ = ("record", "steps", "store", "root_id", "ended", "span_ids", "parent_ids")
 
     def __init__(self, record: dict[str, Any], store: Store, root_id: int) -> None:
         self.record = record
         self.steps: list[dict[str, Any]] = []
         self.store = store
         self.root_id = root_id
-        #: the spans ended so far
-        self.ended: list[Entry] = []
+        #: the spans ended so far, by span id
+        self.ended: dict[int, ReadableSpan] = {}
         #: the ids of its spans, in the order they started
         self.span_ids = [root_id]
+        #: the ids of their parents, in the same order
+        self.parent_ids: list[int | None] = [None]
 
     @property
     def trace_id(self) -> str:
@@ -211,6 +314,21 @@ def _tuple_layout() -> bool:
 
 
 _BY_INDEX = _tuple_layout()
+_ERROR = StatusCode.ERROR  # looked up once: an enum member's lookup is slow
+
+
+def _one_trace(steps: list[dict[str, Any]]) -> bool:
+    """Whether ``steps`` all belong to the same trace."""
+    return len({step.get("trace_id") for step in steps}) <= 1
+
+
+def _own_id(span: Any) -> int:
+    """A span's id, read off the SDK's field when it has it (its property costs a call)."""
+    try:
+        context = span._context
+    except AttributeError:
+        return span.context.span_id
+    return context[1] if _BY_INDEX else context.span_id
 
 
 def _guarded(what: str, func: Any, *args: Any) -> None:
@@ -242,30 +360,33 @@ class XRaySpanProcessor(SpanProcessor):
     def __init__(self, recorder: XRay | None = None, *, observed_only: bool = False) -> None:
         self._recorder = recorder
         self._observed_only = observed_only
-        #: span id -> (its trace, the order it started in, its parent's span id), for the
-        #: spans of traces still open
-        self._open: dict[int, tuple[CapturedTrace, int, int | None]] = {}
+        #: span id -> its trace, for the spans of traces still open
+        self._open: dict[int, CapturedTrace] = {}
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Attach a starting span to its trace, or start a trace with it."""
         try:
-            read: Any = span  # the SDK's fields are not in its types
-            try:  # the SDK's fields: each property costs a call
-                parent, context = read._parent, read._context
+            try:  # the SDK's field: its property costs a call
+                parent = span._parent
             except AttributeError:
-                parent, context = read.parent, read.get_span_context()
+                parent = span.parent
             if parent is not None:
-                if _BY_INDEX:
-                    remote, parent_id = parent[2], parent[1]
+                if _BY_INDEX:  # the SDK's SpanContext is a tuple: its fields cost no call
+                    parent_id = parent[1]
+                    capture = None if parent[2] else self._open.get(parent_id)
                 else:
-                    remote, parent_id = parent.is_remote, parent.span_id
-                found = None if remote else self._open.get(parent_id)
-                if found is not None:
-                    capture = found[0]
+                    parent_id = parent.span_id
+                    capture = None if parent.is_remote else self._open.get(parent_id)
+                if capture is not None:
+                    context: Any
+                    try:  # the SDK's field: its property costs a call
+                        context = span._context
+                    except AttributeError:
+                        context = span.get_span_context()
                     span_id = context[1] if _BY_INDEX else context.span_id
-                    span_ids = capture.span_ids
-                    self._open[span_id] = (capture, len(span_ids), parent_id)
-                    span_ids.append(span_id)
+                    self._open[span_id] = capture
+                    capture.span_ids.append(span_id)
+                    capture.parent_ids.append(parent_id)
                     return
             self._start_trace(span)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
@@ -281,30 +402,27 @@ class XRaySpanProcessor(SpanProcessor):
             recorder = get_recorder()
         if not recorder.enabled:
             return
-        span_id = span.context.span_id
+        span_id = _own_id(span)
         record = trace_record(span, _trace_id(span))
         capture = CapturedTrace(record, recorder.store, span_id)
         if _observers:
             _guarded("observing a trace start", _observers[-1].trace_started, record)
         _guarded("storing a trace start", capture.store.start_trace, record)
-        self._open[span_id] = (capture, 0, None)
+        self._open[span_id] = capture
 
     def on_end(self, span: ReadableSpan) -> None:
         """Keep a finished span; when it is its trace's root, finish the trace."""
         try:
-            read: Any = span  # the SDK's fields are not in its types
-            try:  # the SDK's fields: each property costs a call
-                context, start = read._context, read._start_time
-                span_id = context[1] if _BY_INDEX else context.span_id
+            context: Any
+            try:  # the SDK's field: its property costs a call
+                context = span._context
             except AttributeError:
-                span_id, start = read.context.span_id, read.start_time
-            found = self._open.get(span_id)
-            if found is None:
+                context = span.context
+            span_id = context[1] if _BY_INDEX else context.span_id
+            capture = self._open.get(span_id)
+            if capture is None:
                 return
-            capture, order, parent_id = found
-            capture.ended.append(
-                (start if type(start) is int else 0, order, span_id, parent_id, span)
-            )
+            capture.ended[span_id] = span
             if span_id == capture.root_id:
                 self._finish(capture, span)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
@@ -316,13 +434,21 @@ class XRaySpanProcessor(SpanProcessor):
             open_spans.pop(span_id, None)
         observer = _observers[-1] if _observers else None
         adjust = getattr(observer, "span_to_step", None)
-        steps = finish_trace(capture.record, root, capture.ended, adjust)
+        started = capture.span_ids
+        spans, span_ids, parent_ids = ended_in_order(capture.ended, started, capture.parent_ids)
+        capture.ended = {}
+        steps = finish_trace(
+            capture.record, root, spans, span_ids, parent_ids, adjust, started
+        )  # fmt: skip
         capture.steps = steps
-        capture.ended = []
-        save_step = capture.store.save_step
+        store = capture.store
         try:
-            for step in steps:
-                save_step(step)
+            save_steps = getattr(store, "save_steps", None)  # a Store's; not every store's
+            if save_steps is not None and (adjust is None or _one_trace(steps)):
+                save_steps(steps)
+            else:  # or a hook moved steps to other traces: each where it says
+                for step in steps:
+                    store.save_step(step)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: storing a step failed; the pipeline goes on")
         _guarded("storing a trace end", capture.store.end_trace, capture.record)
@@ -366,17 +492,20 @@ def records_from_spans(
             root_of[span_id] = found
         return found
 
-    groups: dict[int, list[Entry]] = {}
-    for order, span in enumerate(listed):
-        root_id = find_root(span)
-        parent = span.parent
-        parent_id = None if parent is None or root_id == span.context.span_id else parent.span_id
-        groups.setdefault(root_id, []).append(entry(span, order, parent_id))
+    groups: dict[int, list[ReadableSpan]] = {}
+    for span in listed:
+        groups.setdefault(find_root(span), []).append(span)
     result = []
     for root_id in sorted(groups, key=lambda r: by_id[r].start_time or 0):
         root = by_id[root_id]
         record = trace_record(root, _trace_id(root))
-        result.append((record, finish_trace(record, root, groups[root_id], adjust)))
+        listed_ids = span_ids_of(groups[root_id])
+        ordered = in_start_order(groups[root_id], listed_ids)
+        steps = finish_trace(
+            record, root, ordered, span_ids_of(ordered), parent_ids_of(ordered), adjust,
+            listed_ids,
+        )  # fmt: skip
+        result.append((record, steps))
     return result
 
 

@@ -18,15 +18,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
-from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import StatusCode
 
 from ..serialize import (
     MAX_DEPTH,
     MAX_ITEMS,
     MAX_STRING,
+    JSONText,
     escape_surrogates,
     escape_surrogates_in,
+    thaw,
     to_jsonable,
 )
 from . import names as n
@@ -128,6 +129,36 @@ def json_snapshot(value: Any) -> Any:
     if size >= 19 and _LONG_NUMBER in encoded.translate(_ZEROED):
         return parse_json(value)
     return encoded
+
+
+class SpanJSON(JSONText):
+    """A JSON ``input.value``/``output.value`` kept as the span's text, checked when read: its
+    :meth:`data` is what :func:`json_snapshot` of the text reads back as (the text's data, or
+    the text itself when it is not JSON), so keeping it unchecked changes nothing but when the
+    check runs (when the trace is read, or on a store's writer thread), never on the pipeline's.
+    """
+
+    __slots__ = ()
+
+    def data(self) -> Any:
+        """The data of the JSON text, checked now (:func:`json_snapshot`); never raises."""
+        return thaw(json_snapshot(self.decode()))
+
+
+def lazy_json(value: Any) -> Any:
+    """A JSON ``input.value``/``output.value`` as a step keeps it: a :class:`SpanJSON` of its
+    text, checked when read; ``"null"`` is no value (None, as :func:`json_snapshot` reads it);
+    what is not text, or not valid UTF-8 (a lone surrogate), goes :func:`json_snapshot`'s way
+    now. Never raises."""
+    if type(value) is str and value != "null":
+        try:
+            return _SpanJSON(value, "utf-8")
+        except UnicodeEncodeError:
+            pass
+    return json_snapshot(value)
+
+
+_SpanJSON = SpanJSON
 
 
 def _json_object(value: Any) -> dict[str, Any] | None:
@@ -393,47 +424,66 @@ def step_record(
 
     Written for speed (it runs once per span): the attributes are read where the SDK keeps
     them, copied only when some are left for the metadata, and a JSON input or output is kept
-    as its text (:func:`json_snapshot`), not parsed.
+    as its text, checked when read (:func:`lazy_json`).
     """
-    try:  # the SDK's fields: its properties copy (attributes, events) and cost a call each
-        raw, events, start, end, status, name = (
-            span._attributes, span._events, span._start_time, span._end_time, span._status,
+    try:  # the SDK's fields: its properties copy (attributes, events) and cost a call each;
+        # its BoundedAttributes and BoundedList hold a dict and a deque, read as they are
+        raw, events, start, end, name = (
+            span._attributes._dict, span._events._dq, span._start_time, span._end_time,
             span._name,
         )  # fmt: skip
+        failed = span._status._status_code is _ERROR
     except AttributeError:  # another ReadableSpan-like object: its public properties
-        raw, events, start, end, status, name = (
-            span.attributes, span.events, span.start_time, span.end_time, span.status, span.name,
+        raw, events, start, end, name = (
+            span.attributes, span.events, span.start_time, span.end_time, span.name,
         )  # fmt: skip
-    if type(raw) is not dict:  # the SDK's BoundedAttributes holds a dict: read, not copied
-        held = {} if raw is None else getattr(raw, "_dict", None)
-        raw = held if type(held) is dict else _copy(raw)
-    if type(events) is BoundedList:  # its len() and iteration are Python calls; its deque's not
-        events = events._dq  # type: ignore[attr-defined]
-    get = raw.get
-    value = get(_INPUT_VALUE, _MISSING)
-    mime = get(_INPUT_MIME_TYPE)
-    if value is _MISSING:
+        failed = getattr(getattr(span, "status", None), "status_code", None) is _ERROR
+        if type(raw) is not dict:
+            raw = {} if raw is None else _copy(raw)
+    step_input: Any
+    output: Any
+    value = raw.get(_INPUT_VALUE)  # None: no input (a None value would be read as None too)
+    if value is None:
         step_input = None
-    elif mime == _JSON:
-        step_input = json_snapshot(value)
-    elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
-        step_input = value
     else:
-        step_input = io_value(value, mime)
-    value = get(_OUTPUT_VALUE, _MISSING)
-    mime = get(_OUTPUT_MIME_TYPE)
-    if value is _MISSING:
+        mime = raw.get(_INPUT_MIME_TYPE)
+        if mime is None:
+            if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+                step_input = value
+            else:
+                step_input = io_value(value, mime)
+        elif mime == _JSON and type(value) is str and value != "null":
+            try:  # lazy_json, inlined: this runs for every JSON value
+                step_input = _SpanJSON(value, "utf-8")
+            except UnicodeEncodeError:
+                step_input = json_snapshot(value)
+        else:
+            step_input = lazy_json(value) if mime == _JSON else io_value(value, mime)
+    value = raw.get(_OUTPUT_VALUE)
+    if value is None:
         output = None
-    elif mime == _JSON:
-        output = json_snapshot(value)
-    elif mime is None and type(value) is str and value.isascii() and len(value) <= MAX_STRING:
-        output = value
     else:
-        output = io_value(value, mime)
-    reasoning = get(_REASONING)
+        mime = raw.get(_OUTPUT_MIME_TYPE)
+        if mime is None:
+            if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+                output = value
+            else:
+                output = io_value(value, mime)
+        elif mime == _JSON and type(value) is str and value != "null":
+            try:
+                output = _SpanJSON(value, "utf-8")
+            except UnicodeEncodeError:
+                output = json_snapshot(value)
+        else:
+            output = lazy_json(value) if mime == _JSON else io_value(value, mime)
+    reasoning = raw.get(_REASONING)
+    if reasoning is not None and not (
+        type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING
+    ):
+        reasoning = text(reasoning)
     start = start / 1e9 if type(start) is int else time.time()
     end = end / 1e9 if type(end) is int else start
-    record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
+    record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: its table is copied
     record["step_id"] = step_id
     record["trace_id"] = trace_id
     record["parent_id"] = parent_id
@@ -443,20 +493,14 @@ def step_record(
     record["step_order"] = order
     record["input"] = step_input
     record["output"] = output
-    record["reasoning"] = (
-        reasoning
-        if reasoning is None
-        or (type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING)
-        else text(reasoning)
-    )
+    record["reasoning"] = reasoning
     record["metadata"] = {}
     record["start_time"] = start
     record["end_time"] = end
     record["duration_ms"] = (end - start) * 1000.0
-    code = getattr(status, "_status_code", None)  # the SDK's field: its property costs a call
-    if (code if code is not None else getattr(status, "status_code", None)) is _ERROR:
+    if failed:
         record["status"], record["error"] = span_status(span, events)
-    if not raw.keys() <= _READ_SET:  # attributes left: a copy without those read, for metadata
+    if not _READ_SET.issuperset(raw):  # attributes left: a copy without those read, for metadata
         attrs = dict(raw)
         pop = attrs.pop
         for key in _READ:

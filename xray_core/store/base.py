@@ -128,6 +128,13 @@ class Store(abc.ABC):
     def save_step(self, record: dict[str, Any]) -> None:
         """A step finished."""
 
+    def save_steps(self, records: Iterable[dict[str, Any]]) -> None:
+        """Several finished steps of one trace at once, in order (a trace captured from spans
+        hands over all of its steps when its root span ends); the same as :meth:`save_step`
+        for each."""
+        for record in records:
+            self.save_step(record)
+
     @abc.abstractmethod
     def end_trace(self, record: dict[str, Any]) -> None:
         """A trace finished; every step saved before is durable when this returns."""

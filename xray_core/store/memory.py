@@ -67,6 +67,16 @@ class MemoryStore(Store):
         if entry is not None:
             entry.append(record)
 
+    def save_steps(self, records: Iterable[dict[str, Any]]) -> None:
+        if type(self).save_step is not MemoryStore.save_step:  # a subclass's save_step sees each
+            super().save_steps(records)
+            return
+        steps = records if type(records) is list else list(records)
+        if steps:  # steps of one trace (see Store.save_steps): its list extended at once
+            entry = self._traces.get(steps[0]["trace_id"])
+            if entry is not None:
+                entry[1].extend(steps)
+
     def end_trace(self, record: dict[str, Any]) -> None:
         if record["trace_id"] not in self._traces:
             self.start_trace(record)

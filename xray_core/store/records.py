@@ -26,7 +26,7 @@ def _step_data(record: dict[str, Any]) -> dict[str, Any]:
     data = _with_datetimes(record)
     for key in _SNAPSHOT_FIELDS:
         value = data.get(key)
-        if type(value) is bytes:
+        if isinstance(value, bytes):  # a snapshot's JSON text, or a JSONText (checked now)
             data[key] = thaw(value)
     return data
 

@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from ..serialize import JSONText
+
 if TYPE_CHECKING:
     from ..models import Run
     from .base import RunRecord
@@ -85,7 +87,7 @@ def to_json(value: Any) -> str | None:
     """JSON text of ``value`` (None stays None; other objects as ``str()``), as
     ``json.JSONEncoder(ensure_ascii=False, default=str)`` writes it. ``bytes`` are JSON text
     already (the recorder's snapshot of a step's input or output, see ``serialize.snapshot``)
-    and are kept as they are.
+    and are kept as they are; a ``serialize.JSONText`` is checked first (its ``data()``).
     """
     if value is None:
         return None
@@ -93,6 +95,8 @@ def to_json(value: Any) -> str | None:
         return value.decode("utf-8")
     if type(value) is dict and not value:
         return "{}"
+    if isinstance(value, JSONText):  # JSON text kept unchecked (a captured span's): checked now
+        return to_json(value.data())
     if _fast_encode is not None:
         try:
             return _fast_encode(value)
