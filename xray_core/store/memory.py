@@ -75,7 +75,7 @@ class MemoryStore(Store):
         if steps:  # steps of one trace (see Store.save_steps): its list extended at once
             entry = self._traces.get(steps[0]["trace_id"])
             if entry is not None:
-                entry[1].extend(steps)
+                entry.extend(steps)
 
     def end_trace(self, record: dict[str, Any]) -> None:
         if record["trace_id"] not in self._traces:
