@@ -9,6 +9,7 @@ input records the same text). The result is kept while the runs of its window st
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 from typing import Any
 
 import pydantic_core
@@ -21,16 +22,25 @@ from .database import ServedDatabase, matching_tests
 
 DEFAULT_LAST = 50
 
-#: the steps (with their metadata) of the traces of some tests in some runs, in recording order;
-#: the last condition skips, without parsing it, the metadata of a step that cannot name the item
+#: the steps (with their metadata) of the traces of some tests in some runs; the last condition
+#: skips, without parsing it, the metadata of a step that cannot name the item. ``+t.run_id``:
+#: the traces are found by test (a test's traces are few; a window of runs holds every trace),
+#: and sorted in Python (SQLite's sorter would copy every row's metadata)
 _STEPS = """
-SELECT t.run_id, t.trace_id, t.test_id, t.name AS trace, s.step_id, s.name AS step, s.metadata
+SELECT t.run_id, t.trace_id, t.test_id, t.name AS trace, s.step_id, s.name AS step, s.metadata,
+       t.start_time, s.step_order
 FROM traces AS t JOIN steps AS s ON s.trace_id = t.trace_id
-WHERE t.run_id IN (SELECT value FROM json_each(?))
+WHERE +t.run_id IN (SELECT value FROM json_each(?))
   AND t.test_id IN (SELECT value FROM json_each(?))
   AND instr(s.metadata, ?) > 0
-ORDER BY t.start_time, t.trace_id, s.step_order
 """
+#: the runs of a window that ran some tests (found by test, as :data:`_STEPS`)
+_RAN = """
+SELECT DISTINCT run_id FROM traces
+WHERE +run_id IN (SELECT value FROM json_each(?)) AND test_id IN (SELECT value FROM json_each(?))
+"""
+#: recording order: the order of the steps a trace's decision is the last of
+_RECORDED = itemgetter("start_time", "trace_id", "step_order")
 
 
 def _needle(item: str) -> str:
@@ -85,15 +95,10 @@ def item_history(
     if not tests:
         raise ApiError(404, f"test {test!r}: no stored trace belongs to a matching test")
     window, selected = json.dumps([r.run_id for r in runs]), json.dumps(tests)
-    ran = {
-        r[0]
-        for r in db.rows("SELECT DISTINCT run_id FROM traces WHERE run_id IN (SELECT value FROM "
-                         "json_each(?)) AND test_id IN (SELECT value FROM json_each(?))",
-                         [window, selected])  # fmt: skip
-    }
+    ran = {r[0] for r in db.tuples(_RAN, [window, selected])}
     decided: dict[str, dict[str, dict[str, Any]]] = {}  # run -> trace -> final decision
     parsed: dict[str | None, list[dict[str, Any]]] = {}  # a step's metadata -> its decisions
-    for row in db.rows(_STEPS, [window, selected, _needle(item)]):
+    for row in sorted(db.rows(_STEPS, [window, selected, _needle(item)]), key=_RECORDED):
         if step is not None and row["step"] != step:
             continue
         metadata = row["metadata"]
