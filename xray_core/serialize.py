@@ -268,7 +268,7 @@ def snapshot_of(value: Any, text: bytes) -> Any:
             return to_jsonable(value)
         # orjson writes NaN and infinities as null, the converter as "NaN", "Infinity": a text
         # with null (a None, or "null" in a string) is kept only if the value holds neither.
-        if text.partition(b"null")[1] and _has_nonfinite(value):  # cheaper than find, or in
+        if text.partition(b"null")[1] and has_nonfinite(value):  # cheaper than find, or in
             return to_jsonable(value)
     except Exception:  # noqa: BLE001 - e.g. a value changed by another thread meanwhile
         return to_jsonable(value)
@@ -341,7 +341,7 @@ def _within_limits(text: bytes) -> bool:
     )
 
 
-def _has_nonfinite(value: Any) -> bool:
+def has_nonfinite(value: Any) -> bool:
     """Whether a value orjson accepted holds a NaN or an infinity, at any depth."""
     kind = type(value)
     if kind is float:
@@ -351,12 +351,12 @@ def _has_nonfinite(value: Any) -> bool:
     elif kind is list or kind is tuple:
         items = value
     else:
-        return isinstance(value, enum.Enum) and _has_nonfinite(value.value)
+        return isinstance(value, enum.Enum) and has_nonfinite(value.value)
     for item in items:
         kind = type(item)
         if kind is str or kind is int or kind is bool or item is None:
             continue
-        if _has_nonfinite(item):
+        if has_nonfinite(item):
             return True
     return False
 

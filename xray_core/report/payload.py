@@ -8,7 +8,6 @@ context, so no user string can close the element or open a comment.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..serialize import escape_surrogates_in, thaw
+from ..serialize import escape_surrogates_in, has_nonfinite, thaw
 from ..store.base import RunRecord
 from .data import Panel, ReportData, TestResult, TraceRecords
 from .failure import first_failure_line
@@ -54,7 +53,7 @@ def script_json(value: Any) -> str:
     """
     try:
         raw = orjson.dumps(value, option=_PLAIN_ONLY)
-        if b"null" in raw and _holds_nonfinite(value):
+        if b"null" in raw and has_nonfinite(value):
             raw = general_json(value)
     except TypeError:  # orjson.JSONEncodeError: not plain JSON data
         raw = general_json(value)
@@ -70,26 +69,6 @@ _PLAIN_ONLY = (
     orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )  # fmt: skip
-
-
-def _holds_nonfinite(value: Any) -> bool:
-    """Whether data orjson accepted holds a NaN or an infinity, at any depth."""
-    kind = type(value)
-    if kind is float:
-        return value - value != 0
-    if kind is dict:
-        items: Any = value.values()
-    elif kind is list or kind is tuple:
-        items = value
-    else:  # orjson writes an Enum as its value (a UUID as its text: no float in it)
-        return isinstance(value, enum.Enum) and _holds_nonfinite(value.value)
-    for item in items:
-        kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
-            continue
-        if _holds_nonfinite(item):
-            return True
-    return False
 
 
 def general_json(value: Any) -> bytes:
