@@ -416,6 +416,17 @@ _READ = (_INPUT_VALUE, _INPUT_MIME_TYPE, _OUTPUT_VALUE, _OUTPUT_MIME_TYPE, _REAS
 _READ_SET = frozenset(_READ)
 
 
+def _span_value(value: Any, mime_type: Any) -> Any:
+    """An ``input.value``/``output.value`` that is there, as a step keeps it: ASCII text without
+    a mime type as it is, JSON as its text checked when read (:func:`lazy_json`), anything else
+    as :func:`io_value` reads it."""
+    if mime_type is None:
+        if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
+            return value
+        return io_value(value, None)
+    return lazy_json(value) if mime_type == _JSON else io_value(value, mime_type)
+
+
 def step_record(
     span: Any, trace_id: str, step_id: str, parent_id: str | None, order: int
 ) -> dict[str, Any]:
@@ -440,42 +451,10 @@ def step_record(
         failed = getattr(getattr(span, "status", None), "status_code", None) is _ERROR
         if type(raw) is not dict:
             raw = {} if raw is None else _copy(raw)
-    step_input: Any
-    output: Any
     value = raw.get(_INPUT_VALUE)  # None: no input (a None value would be read as None too)
-    if value is None:
-        step_input = None
-    else:
-        mime = raw.get(_INPUT_MIME_TYPE)
-        if mime is None:
-            if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
-                step_input = value
-            else:
-                step_input = io_value(value, mime)
-        elif mime == _JSON and type(value) is str and value != "null":
-            try:  # lazy_json, inlined: this runs for every JSON value
-                step_input = _SpanJSON(value, "utf-8")
-            except UnicodeEncodeError:
-                step_input = json_snapshot(value)
-        else:
-            step_input = lazy_json(value) if mime == _JSON else io_value(value, mime)
+    step_input = None if value is None else _span_value(value, raw.get(_INPUT_MIME_TYPE))
     value = raw.get(_OUTPUT_VALUE)
-    if value is None:
-        output = None
-    else:
-        mime = raw.get(_OUTPUT_MIME_TYPE)
-        if mime is None:
-            if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
-                output = value
-            else:
-                output = io_value(value, mime)
-        elif mime == _JSON and type(value) is str and value != "null":
-            try:
-                output = _SpanJSON(value, "utf-8")
-            except UnicodeEncodeError:
-                output = json_snapshot(value)
-        else:
-            output = lazy_json(value) if mime == _JSON else io_value(value, mime)
+    output = None if value is None else _span_value(value, raw.get(_OUTPUT_MIME_TYPE))
     reasoning = raw.get(_REASONING)
     if reasoning is not None and not (
         type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING
