@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from rich.rule import Rule
 from rich.text import Text
@@ -111,22 +111,43 @@ def compare(args: argparse.Namespace, ctx: Context, refs: list[str]) -> Comparis
         return compare_runs(store, resolve_compared(store, refs, partial=args.partial), args)
 
 
-def compare_runs(store: SQLiteStore, runs: list[Run], args: argparse.Namespace) -> Comparison:
-    """Diff the first of ``runs`` against the last, with the options of ``args`` (``test``,
-    ``ignore``, ``tolerance``, ``include_llm``, ``include_reasoning``, ``partial``)."""
-    partial = args.partial
-    traces = [run_traces(store, r, args.test) for r in runs]
-    tests = None
-    if partial and any(r.status != "completed" for r in runs):
-        tests = [{row["test_id"] for row in store.run_tests(r.run_id)} for r in runs]
+class HasTestId(Protocol):
+    """A trace as read for a diff: a model, or the server's stored trace."""
+
+    @property
+    def test_id(self) -> str | None: ...
+
+
+_T = TypeVar("_T", bound=HasTestId)
+
+
+def compared_traces(
+    store: SQLiteStore, runs: list[Run], traces: list[list[_T]], args: argparse.Namespace
+) -> tuple[list[list[_T]], tuple[int, int] | None]:
+    """The traces of ``runs`` a diff compares, and with ``--partial`` over a run that did not
+    complete, (tests both runs ran, tests left out): never-run and interrupted tests must not
+    count as changes.
+
+    :raises UsageError: ``args.test`` selects no trace of the runs.
+    """
     left_out = None
-    if tests is not None:  # never-run and interrupted tests must not count as changes
+    if args.partial and any(r.status != "completed" for r in runs):
+        tests = [{row["test_id"] for row in store.run_tests(r.run_id)} for r in runs]
         both = tests[0] & tests[-1]
         traces = [[t for t in run_list if t.test_id in both] for run_list in traces]
         left_out = (len(both), len((tests[0] | tests[-1]) - both))
     if args.test and not any(traces):
         raise UsageError(f"--test {args.test!r}: no trace of the compared runs belongs to a "
                          "matching test")  # fmt: skip
+    return traces, left_out
+
+
+def compare_runs(store: SQLiteStore, runs: list[Run], args: argparse.Namespace) -> Comparison:
+    """Diff the first of ``runs`` against the last, with the options of ``args`` (``test``,
+    ``ignore``, ``tolerance``, ``include_llm``, ``include_reasoning``, ``partial``)."""
+    traces, left_out = compared_traces(
+        store, runs, [run_traces(store, r, args.test) for r in runs], args
+    )
     result = diff_runs(
         traces[0], traces[-1], args.ignore, tolerance=args.tolerance,
         include_llm=args.include_llm, include_reasoning=args.include_reasoning,

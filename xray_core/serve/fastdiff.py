@@ -15,8 +15,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..commands.common import UsageError
-from ..commands.diff import Comparison
+from ..commands.diff import Comparison, compared_traces
 from ..diff import RunDiff, TraceDiff, diff_traces, occurrence_keys
 from ..models import Run, Trace
 from .content import StoredTrace, TraceContents
@@ -33,16 +32,7 @@ def compare_stored(
     :raises ValueError: a bad ignore pattern or tolerance (when a pair is compared).
     """
     traces = contents.runs_traces(db, [r.run_id for r in runs], args.test)
-    left_out = None
-    if args.partial and any(r.status != "completed" for r in runs):
-        # never-run and interrupted tests must not count as changes
-        tests = [{row["test_id"] for row in db.store.run_tests(r.run_id)} for r in runs]
-        both = tests[0] & tests[-1]
-        traces = [[t for t in run_list if t.test_id in both] for run_list in traces]
-        left_out = (len(both), len((tests[0] | tests[-1]) - both))
-    if args.test and not any(traces):
-        raise UsageError(f"--test {args.test!r}: no trace of the compared runs belongs to a "
-                         "matching test")  # fmt: skip
+    traces, left_out = compared_traces(db.store, runs, traces, args)
     options: dict[str, Any] = {"tolerance": args.tolerance, "include_llm": args.include_llm,
                                "include_reasoning": args.include_reasoning}  # fmt: skip
     before, after = _keyed(traces[0]), _keyed(traces[-1])
