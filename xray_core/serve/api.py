@@ -16,6 +16,8 @@ from argparse import Namespace
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
+
 from ..commands.common import UsageError, match_test, run_json
 from ..commands.diff import diff_json, resolve_compared
 from ..commands.report import build_report_data, run_test_results
@@ -39,8 +41,26 @@ class JsonText(str):
     """A response already serialized to JSON text (as the costly results are kept)."""
 
 
-def as_json_text(data: Any) -> JsonText:
-    """``data`` serialized once: NaN as text, ``<>&`` escaped (inert even if sniffed as HTML)."""
+#: what the report's JSON refuses from orjson, for the general encoder (``script_json``)
+_PLAIN_ONLY = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)  # fmt: skip
+
+
+def as_json_text(data: Any, *, floats: bool = True) -> JsonText:
+    """``data`` serialized once: NaN as text, ``<>&`` escaped (inert even if sniffed as HTML).
+
+    ``floats=False``: ``data`` holds no float (every number in it comes from a field typed
+    ``int``), so no NaN either, and orjson's text of plain data is the report's as it is: the
+    search for a NaN through the whole value (``script_json`` makes it when the text holds a
+    ``null``) is skipped.
+    """
+    if not floats:
+        try:
+            data = orjson.Fragment(orjson.dumps(data, option=_PLAIN_ONLY))
+        except TypeError:  # orjson.JSONEncodeError: not plain data, the general path writes it
+            pass
     return JsonText(script_json(data))
 
 
@@ -224,16 +244,12 @@ def trace_detail(db: ServedDatabase, trace_id: str) -> dict[str, Any]:
 
 # -- comparisons, stability, report pages -------------------------------------------------------
 def fingerprint(db: ServedDatabase, runs: Sequence[Run]) -> tuple[Any, ...] | None:
-    """What identifies the data of ``runs`` (None while one is still recording: not cached)."""
+    """What identifies the data of ``runs`` (None while one is still recording: not cached): the
+    database's version (any commit changes it, :meth:`ServedDatabase.version`) and the runs as
+    read (a commit between reading them and the version changes them)."""
     if any(r.status == "running" for r in runs):
         return None
-    ids = json.dumps([r.run_id for r in runs])
-    counts = {
-        r["run_id"]: r["n"]
-        for r in db.rows("SELECT run_id, count(*) AS n FROM traces WHERE run_id IN "
-                         "(SELECT value FROM json_each(?)) GROUP BY run_id", [ids])  # fmt: skip
-    }
-    return tuple((r.run_id, r.status, r.finished_at, counts.get(r.run_id, 0)) for r in runs)
+    return db.version(), tuple((r.run_id, r.status, r.finished_at) for r in runs)
 
 
 def diff_page(

@@ -1,10 +1,11 @@
 """Results of the costly endpoints (diffs, stability, report data), kept while their runs stay
 as they are.
 
-A run that has ended does not change: its traces and tests are final. A result is kept under its
-request and the *fingerprint* of the runs it was computed from (their ids, statuses, end times
-and trace counts), so a run deleted, re-imported or still recording is never answered from an
-old result; a result involving a run still ``running`` is not kept at all.
+A result is kept under its request and the *fingerprint* of the data it was computed from: the
+database's version (it changes with every commit to the file, whoever makes it) and the runs it
+read (their ids, statuses and end times), so a run deleted, re-imported or still recording is
+never answered from an old result; a result involving a run still ``running`` is not kept at
+all (its status as shown depends on its process being alive).
 """
 
 from __future__ import annotations

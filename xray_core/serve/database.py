@@ -3,7 +3,8 @@
 Whole runs and traces are read through a read-only :class:`~xray_core.store.sqlite.SQLiteStore`;
 the listings the store has no query for (keyset pages, counts, one item's evaluations across
 runs) through one more read-only connection (:class:`~xray_core.store.readonly.ReadOnlyFile`).
-Both see what a running ``pytest --xray-db`` commits meanwhile: every read is its own snapshot.
+Both see what a running ``pytest --xray-db`` commits meanwhile: every read is its own snapshot,
+and :meth:`ServedDatabase.version` tells whether anything was committed since a result was read.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class ServedDatabase:
         self.store = SQLiteStore(path, strict=True, read_only=True)
         self._file = ReadOnlyFile(path, check_same_thread=False)
         self._conn: sqlite3.Connection | None = None
+        self._connections = 0  # connections made so far: a new one restarts data_version
         self._lock = threading.Lock()
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
@@ -53,6 +55,17 @@ class ServedDatabase:
                 raise StoreError(f"{self.path}: {exc}") from exc
             return rows
 
+    def version(self) -> tuple[int, int]:
+        """What changes whenever data may have changed since: any commit to the file by another
+        connection (``PRAGMA data_version``, which reads no table), or the file being reopened
+        (an unlocked file that changed). Equal versions: the same data."""
+        with self._lock:
+            try:
+                conn = self._connection()
+                return self._connections, conn.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
+
     @staticmethod
     def _execute(conn: sqlite3.Connection, sql: str, args: Sequence[Any], factory: Any
                  ) -> list[Any]:  # fmt: skip
@@ -66,6 +79,7 @@ class ServedDatabase:
                 self._conn.close()
             self._conn = self._file.connect()
             self._conn.row_factory = sqlite3.Row
+            self._connections += 1
         return self._conn
 
     def close(self) -> None:

@@ -22,25 +22,21 @@ from .database import ServedDatabase, matching_tests
 
 DEFAULT_LAST = 50
 
-#: the steps (with their metadata) of the traces of some tests in some runs; the last condition
-#: skips, without parsing it, the metadata of a step that cannot name the item. ``+t.run_id``:
-#: the traces are found by test (a test's traces are few; a window of runs holds every trace),
-#: and sorted in Python (SQLite's sorter would copy every row's metadata)
+#: the traces of some tests in some runs, each with its steps (and their metadata) that may name
+#: the item: a trace without one comes once, its step columns NULL (its run ran the test). The
+#: join's condition skips, without parsing it, the metadata of a step that cannot name the item.
+#: ``+t.run_id``: the traces are found by test (a test's traces are few; a window of runs holds
+#: every trace), and sorted in Python (SQLite's sorter would copy every row's metadata)
 _STEPS = """
 SELECT t.run_id, t.trace_id, t.test_id, t.name AS trace, s.step_id, s.name AS step, s.metadata,
-       t.start_time, s.step_order
-FROM traces AS t JOIN steps AS s ON s.trace_id = t.trace_id
+       t.start_time, s.step_order, s.rowid AS found
+FROM traces AS t LEFT JOIN steps AS s ON s.trace_id = t.trace_id AND instr(s.metadata, ?) > 0
 WHERE +t.run_id IN (SELECT value FROM json_each(?))
   AND t.test_id IN (SELECT value FROM json_each(?))
-  AND instr(s.metadata, ?) > 0
 """
-#: the runs of a window that ran some tests (found by test, as :data:`_STEPS`)
-_RAN = """
-SELECT DISTINCT run_id FROM traces
-WHERE +run_id IN (SELECT value FROM json_each(?)) AND test_id IN (SELECT value FROM json_each(?))
-"""
+_RUN, _TRACE, _TEST, _NAME, _STEP_ID, _STEP, _METADATA, _START, _ORDER, _FOUND = range(10)
 #: recording order: the order of the steps a trace's decision is the last of
-_RECORDED = itemgetter("start_time", "trace_id", "step_order")
+_RECORDED = itemgetter(_START, _TRACE, _ORDER)
 
 
 def _needle(item: str) -> str:
@@ -70,8 +66,9 @@ def history_page(
     tests = matching_tests(db, test)
 
     def compute() -> JsonText:
+        # no float: the runs' fields and the decisions' (verdicts, filters, texts) are typed
         return as_json_text(item_history(db, test=test, item=item, step=step, runs=runs,
-                                         tests=tests))  # fmt: skip
+                                         tests=tests), floats=False)  # fmt: skip
 
     key = ("history", test, tuple(tests), item, step)
     return cache.get(key, fingerprint(db, runs), compute)
@@ -95,18 +92,19 @@ def item_history(
     if not tests:
         raise ApiError(404, f"test {test!r}: no stored trace belongs to a matching test")
     window, selected = json.dumps([r.run_id for r in runs]), json.dumps(tests)
-    ran = {r[0] for r in db.tuples(_RAN, [window, selected])}
+    rows = db.tuples(_STEPS, [_needle(item), window, selected])  # tuples: 5,000 rows and more
+    ran = {row[_RUN] for row in rows}
     decided: dict[str, dict[str, dict[str, Any]]] = {}  # run -> trace -> final decision
     parsed: dict[str | None, list[dict[str, Any]]] = {}  # a step's metadata -> its decisions
-    for row in sorted(db.rows(_STEPS, [window, selected, _needle(item)]), key=_RECORDED):
-        if step is not None and row["step"] != step:
+    for row in sorted((r for r in rows if r[_FOUND] is not None), key=_RECORDED):
+        if step is not None and row[_STEP] != step:
             continue
-        metadata = row["metadata"]
+        metadata = row[_METADATA]
         found = parsed.get(metadata)
         if found is None:
             found = parsed[metadata] = [_decision(e) for e in _evaluations_of(metadata, item)]
         for decision in found:
-            decided.setdefault(row["run_id"], {})[row["trace_id"]] = _observation(row, decision)
+            decided.setdefault(row[_RUN], {})[row[_TRACE]] = _observation(row, decision)
     if not decided:
         where = f" in step {step!r}" if step else ""
         raise ApiError(404, f"item {item!r} was not evaluated{where} by a test matching "
@@ -144,10 +142,10 @@ def _decision(evaluation: Evaluation) -> dict[str, Any]:
             "reasoning": evaluation.reasoning}  # fmt: skip
 
 
-def _observation(row: Any, decision: dict[str, Any]) -> dict[str, Any]:
+def _observation(row: tuple[Any, ...], decision: dict[str, Any]) -> dict[str, Any]:
     return {
-        "trace_id": row["trace_id"], "test_id": row["test_id"], "trace": row["trace"],
-        "step": row["step"], "step_id": row["step_id"], **decision,
+        "trace_id": row[_TRACE], "test_id": row[_TEST], "trace": row[_NAME], "step": row[_STEP],
+        "step_id": row[_STEP_ID], **decision,
     }  # fmt: skip
 
 
