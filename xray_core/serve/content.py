@@ -16,11 +16,10 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..commands.common import match_test
 from ..diff import normalize_trace
@@ -83,16 +82,22 @@ class Content:
         return _NAN in json.dumps(self.normalized, default=repr)
 
 
-@dataclass(frozen=True)
-class StoredTrace:
+class StoredTrace(NamedTuple):
     """One trace as read: its identity, and its content's key and derived parts."""
 
     trace_id: str
     name: str
     test_id: str | None
-    start_time: datetime
+    start_text: str  #: ``start_time`` as stored (parsed when asked: stability never asks)
     key: tuple[Any, ...]
     content: Content
+
+    @property
+    def start_time(self) -> datetime:
+        """When the trace started (aware, UTC)."""
+        start = parse_time(self.start_text)
+        assert start is not None  # a NOT NULL column
+        return start
 
     def decisions(self, *, by_input: bool) -> TraceDecisions:
         """What :func:`~xray_core.stability.stability_of` reads of this trace."""
@@ -139,31 +144,46 @@ class TraceContents:
             step_rows = db.tuples(f"SELECT {', '.join(_STEP_SELECT)} FROM steps WHERE trace_id "
                                   f"IN (SELECT trace_id FROM traces WHERE {where})", args)  # fmt: skip
             for row in step_rows:
-                found = steps.get(row[1])
-                if found is not None:
-                    found.append(row)
+                of_trace = steps.get(row[1])
+                if of_trace is not None:
+                    of_trace.append(row)
+        keys = [content_key(row, steps[row[0]]) for row in trace_rows]
+        contents = self._contents(keys, trace_rows, steps)
         by_run: dict[str, list[StoredTrace]] = {run_id: [] for run_id in run_ids}
-        for row in trace_rows:
-            by_run[row[_T_RUN]].append(self._stored(row, steps[row[0]]))
+        for row, key in zip(trace_rows, keys, strict=True):
+            by_run[row[_T_RUN]].append(StoredTrace(row[0], row[_T_NAME], row[_T_TEST],
+                                                   row[_T_START], key, contents[key]))  # fmt: skip
         return [by_run[run_id] for run_id in run_ids]
 
-    def _stored(self, trace: tuple[Any, ...], steps: list[tuple[Any, ...]]) -> StoredTrace:
-        key = content_key(trace, steps)
+    def _contents(
+        self, keys: list[tuple[Any, ...]], traces: list[tuple[Any, ...]],
+        steps: dict[str, list[tuple[Any, ...]]],
+    ) -> dict[tuple[Any, ...], Content]:  # fmt: skip
+        """The content of each distinct key (``keys[i]``: the key of ``traces[i]``): kept ones
+        looked up in one go, the others built from their first trace."""
+        first: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for key, trace in zip(keys, traces, strict=True):
+            first.setdefault(key, trace)
+        found: dict[tuple[Any, ...], Content] = {}
         with self._lock:
-            content = self._entries.get(key)
-            if content is not None:
-                self._entries.move_to_end(key)
-        if content is None:
-            content = Content(Queries(_no_fetch).trace_from_rows(
+            for key in first:
+                content = self._entries.get(key)
+                if content is not None:
+                    self._entries.move_to_end(key)
+                    found[key] = content
+        built = {
+            key: Content(Queries(_no_fetch).trace_from_rows(
                 dict(zip(TRACE_COLUMNS, trace, strict=True)),
-                [dict(zip(_STEP_SELECT, s, strict=True)) for s in steps]))  # fmt: skip
+                [dict(zip(_STEP_SELECT, s, strict=True)) for s in steps[trace[0]]]))
+            for key, trace in first.items() if key not in found
+        }  # fmt: skip
+        if built:
             with self._lock:
-                content = self._entries.setdefault(key, content)
+                for key, content in built.items():
+                    found[key] = self._entries.setdefault(key, content)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
-        start = parse_time(trace[_T_START])
-        assert start is not None  # a NOT NULL column
-        return StoredTrace(trace[0], trace[_T_NAME], trace[_T_TEST], start, key, content)
+        return found
 
 
 def content_key(trace: tuple[Any, ...], steps: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
