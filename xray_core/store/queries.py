@@ -176,10 +176,16 @@ class Queries:
     def _run(self, row: dict[str, Any]) -> Run:
         from ..models import Run
 
-        with self._unreadable("run", row["run_id"]):
-            row["counts"] = json.loads(row["counts"]) if row["counts"] else {}
+        # no `with self._unreadable(...)`: a listing reads hundreds of runs, and entering a
+        # context manager costs as much as validating one; a failure goes through it
+        try:
+            counts = row["counts"]
+            row["counts"] = _decode(counts) if counts else {}
             row["git_dirty"] = None if row["git_dirty"] is None else bool(row["git_dirty"])
             return Run.model_validate(row)
+        except (ValueError, TypeError) as exc:  # pydantic's ValidationError included
+            with self._unreadable("run", row["run_id"]):
+                raise exc from None
 
     @contextmanager
     def _unreadable(self, what: str, key: Any) -> Iterator[None]:
@@ -196,6 +202,10 @@ class Queries:
         except (ValueError, TypeError) as exc:  # JSONDecodeError included
             raise StoreError(f"{self.name}: the stored {what} {key!r} cannot be read: "
                              f"{type(exc).__name__}: {exc}") from exc  # fmt: skip
+
+
+#: ``json.loads`` without its Python-level argument handling (the same decoder)
+_decode = json.JSONDecoder().decode
 
 
 def parse_time(text: str | None) -> datetime | None:
