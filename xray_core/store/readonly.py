@@ -11,12 +11,6 @@ file holds everything. A ``mode=ro`` connection would create both (empty), so su
 as ``immutable`` instead: no lock, nothing created, which also works in a read-only folder where
 SQLite could not create them. Without locks a writer starting meanwhile could change the file
 under the reader: :meth:`ReadOnlyFile.changed` tells, and the reader then reconnects with locks.
-
-Every connection reads the file through a memory map (:data:`MMAP_SIZE`): a history query reads
-thousands of rows scattered over a file of a GB, and a mapped page costs no ``read()`` call (on
-a 500-run history, 2-3x less time in SQLite). The map is read-only: nothing is written through
-it. A program that shrinks the file (``VACUUM``) while a query runs can make it fail with a
-signal instead of an error: X-Ray never shrinks its databases.
 """
 
 from __future__ import annotations
@@ -26,9 +20,6 @@ import sqlite3
 from pathlib import Path
 
 _WAL_MODE = b"\x02\x02"  # bytes 18-19 of the header: the file format of a WAL database
-#: bytes of the file read through a memory map (SQLite caps it at its build's limit, about 2 GB
-#: by default, and reads the rest as usual)
-MMAP_SIZE = 1 << 31
 
 
 class ReadOnlyFile:
@@ -88,12 +79,10 @@ class ReadOnlyFile:
         return conn
 
     def _open(self, options: str) -> sqlite3.Connection:
-        conn = sqlite3.connect(
+        return sqlite3.connect(
             f"{self.path.as_uri()}?{options}", uri=True, timeout=self.timeout,
             isolation_level=None, check_same_thread=self.check_same_thread,
         )  # fmt: skip
-        conn.execute(f"PRAGMA mmap_size = {MMAP_SIZE}")  # reads no page: the file is not opened
-        return conn
 
     def _is_wal(self) -> bool:
         try:
