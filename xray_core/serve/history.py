@@ -95,16 +95,22 @@ def item_history(
     rows = db.tuples(_STEPS, [_needle(item), window, selected])  # tuples: 5,000 rows and more
     ran = {row[_RUN] for row in rows}
     decided: dict[str, dict[str, dict[str, Any]]] = {}  # run -> trace -> final decision
-    parsed: dict[str | None, list[dict[str, Any]]] = {}  # a step's metadata -> its decisions
+    # a step's metadata -> its decisions, as observations whose trace and step are to be set
+    parsed: dict[str | None, list[dict[str, Any]]] = {}
     for row in sorted((r for r in rows if r[_FOUND] is not None), key=_RECORDED):
         if step is not None and row[_STEP] != step:
             continue
         metadata = row[_METADATA]
         found = parsed.get(metadata)
         if found is None:
-            found = parsed[metadata] = [_decision(e) for e in _evaluations_of(metadata, item)]
-        for decision in found:
-            decided.setdefault(row[_RUN], {})[row[_TRACE]] = _observation(row, decision)
+            found = parsed[metadata] = [_observation(_decision(e))
+                                        for e in _evaluations_of(metadata, item)]  # fmt: skip
+        for template in found:
+            observation = template.copy()  # a copy of a dict is cheaper than building one
+            observation["trace_id"], observation["test_id"] = row[_TRACE], row[_TEST]
+            observation["trace"], observation["step"] = row[_NAME], row[_STEP]
+            observation["step_id"] = row[_STEP_ID]
+            decided.setdefault(row[_RUN], {})[row[_TRACE]] = observation
     if not decided:
         where = f" in step {step!r}" if step else ""
         raise ApiError(404, f"item {item!r} was not evaluated{where} by a test matching "
@@ -142,11 +148,10 @@ def _decision(evaluation: Evaluation) -> dict[str, Any]:
             "reasoning": evaluation.reasoning}  # fmt: skip
 
 
-def _observation(row: tuple[Any, ...], decision: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "trace_id": row[_TRACE], "test_id": row[_TEST], "trace": row[_NAME], "step": row[_STEP],
-        "step_id": row[_STEP_ID], **decision,
-    }  # fmt: skip
+def _observation(decision: dict[str, Any]) -> dict[str, Any]:
+    """What the timeline shows of one trace's decision: its trace and step first (set per trace)."""
+    return {"trace_id": None, "test_id": None, "trace": None, "step": None, "step_id": None,
+            **decision}  # fmt: skip
 
 
 def _timeline(runs: list[Run], decided: dict[str, dict[str, dict[str, Any]]]) -> list[Any]:
