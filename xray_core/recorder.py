@@ -23,6 +23,7 @@ from .exceptions import StoreError
 from orjson import dumps as _orjson_dumps
 
 from .serialize import (
+    MAX_ITEMS,
     MAX_STRING,
     SHORT_TEXT,
     SNAPSHOT_OPTIONS,
@@ -621,7 +622,56 @@ def _filters(value: Any) -> list[dict[str, Any]]:
             items = list(value)
         except Exception:  # noqa: BLE001 - not iterable, or its __iter__ raises
             items = (value,)
-    return [_filter_dict(item) for item in items]
+    filters = []
+    for item in items:
+        # The common filter, inlined (this runs for every filter of every candidate): a dict
+        # whose keys are all plain str (so the converter renames none into another) holding a
+        # plain text name, a bool and a text detail or None. What to_jsonable + _filter_dict
+        # make of it, built without copying it first. Its keys are nearly always the literals
+        # "name", "passed", "detail" in that order, the very objects of _NAME, _PASSED and
+        # _DETAIL (literals are interned): then the key check is three identity tests, and the
+        # values are read in one call.
+        name: Any = None  # not str: the converter's way, unless found plain below
+        if type(item) is dict:
+            try:
+                if len(item) == 3:
+                    first, second, third = item
+                    if first is _NAME and second is _PASSED and third is _DETAIL:
+                        name, passed, detail = item.values()
+                    elif type(first) is str and type(second) is str and type(third) is str:
+                        name, passed, detail = _filter_fields(item)
+                elif len(item) <= MAX_ITEMS and _str_keys(item):
+                    name, passed, detail = _filter_fields(item)
+            except Exception:  # noqa: BLE001 - changed by another thread meanwhile
+                name = None
+        if type(name) is str and type(passed) is bool and (detail is None or type(detail) is str):
+            filters.append({
+                "name": name if name.isascii() and len(name) <= MAX_STRING else _text(name),
+                "passed": passed,
+                "detail": detail
+                if detail is None or (detail.isascii() and len(detail) <= MAX_STRING)
+                else _text(detail),
+            })  # fmt: skip
+        else:
+            filters.append(_filter_dict(item))
+    return filters
+
+
+#: a filter dict's keys as the literals of a caller's code are (interned: the same objects)
+_NAME, _PASSED, _DETAIL = "name", "passed", "detail"
+
+
+def _str_keys(item: dict[Any, Any]) -> bool:
+    """Whether every key of ``item`` is a plain str."""
+    for key in item:
+        if type(key) is not str:
+            return False
+    return True
+
+
+def _filter_fields(item: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """A filter dict's name, passed and detail, as :func:`_filter_dict` reads them."""
+    return item.get("name", "?"), item.get("passed", False), item.get("detail")
 
 
 def _single_object(value: Any) -> bool:
