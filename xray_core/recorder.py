@@ -538,7 +538,12 @@ class StepContext(_Recording):
                 or (type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING)
                 else _text(reasoning),
             }
-            _append_evaluation(self.record["metadata"], evaluation)
+            metadata = self.record["metadata"]
+            found = metadata.get("evaluations")
+            if type(found) is list:  # _append_evaluation's common case, inlined
+                found.append(evaluation)
+            else:
+                _append_evaluation(metadata, evaluation)
         except Exception:  # noqa: BLE001 - recording must never crash the observed pipeline
             logger.exception("xray: add_evaluation(%s) could not be recorded", _text(item_id))
 
@@ -550,9 +555,24 @@ class StepContext(_Recording):
         **kwargs: Any,
     ) -> None:
         """Record an LLM call's configuration in ``metadata["llm"]`` (prompt, response, ...)."""
-        self.record["metadata"]["llm"] = to_jsonable(
-            {"model": model, "tokens_used": tokens_used, "temperature": temperature, **kwargs}
-        )
+        if (  # the common call, inlined: what to_jsonable would copy unchanged, built once
+            not kwargs
+            and type(model) is str
+            and model.isascii()
+            and len(model) <= MAX_STRING
+            and (tokens_used is None or type(tokens_used) is int)
+            and (
+                temperature is None
+                or (type(temperature) is float and temperature - temperature == 0)
+                or type(temperature) is int
+            )
+        ):
+            llm = {"model": model, "tokens_used": tokens_used, "temperature": temperature}
+        else:
+            llm = to_jsonable(
+                {"model": model, "tokens_used": tokens_used, "temperature": temperature, **kwargs}
+            )
+        self.record["metadata"]["llm"] = llm
 
 
 def _text(value: Any) -> str:

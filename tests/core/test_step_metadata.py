@@ -1,8 +1,10 @@
-"""``add_evaluation``'s filters: the common filter dict is built without the converter's copy.
+"""What ``add_evaluation`` and ``add_llm_metadata`` record: the common values are recorded
+without the converter's copy, with the converter's result.
 
 Whatever way a filter is recorded, the result is what the converter's way gives
 (``recorder._filter_dict``: ``to_jsonable`` of the filter, then its name, passed and detail),
-and a filter changed after it was recorded does not change the trace.
+and a filter changed after it was recorded does not change the trace. ``add_llm_metadata``
+records ``to_jsonable`` of its arguments as a dict, whichever way it takes.
 """
 
 from __future__ import annotations
@@ -97,9 +99,63 @@ def test_a_filter_changed_after_it_was_recorded_does_not_change_the_trace() -> N
             step.add_evaluation("B01", filters=[price], qualified=True)
             price["passed"] = False
             price["detail"] = "changed"
+    assert trace.trace_id is not None
     stored = store.get_trace(trace.trace_id)
     assert stored is not None
     (evaluation,) = stored.steps[0].evaluations
     assert [(f.name, f.passed, f.detail) for f in evaluation.filters] == [
         ("price", True, "25.00 <= 40.00")
     ]
+
+
+llm_values = (
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(any_char, max_size=12)
+    | st.sampled_from(["x" * (MAX_STRING + 1), Key.NAME, 3.5]) | nested
+)  # fmt: skip
+#: what the recorder takes its short way for, and the values beside it that it must not
+llm_common = (
+    st.sampled_from(["mock-llm", "gpt-ø", "x" * (MAX_STRING + 1), "caf\udce9"])
+    | st.text(st.characters(max_codepoint=127), max_size=12)
+)
+numbers = st.none() | st.booleans() | st.integers() | st.floats() | st.sampled_from([2**80, Key.NAME])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    llm_common | llm_values,
+    numbers | llm_values,
+    numbers | llm_values,
+    st.just({}) | st.dictionaries(st.sampled_from(["prompt", "response", "top_p"]), llm_values, max_size=2),
+)
+def test_llm_metadata_is_what_the_converter_makes_of_it(
+    model: Any, tokens: Any, temperature: Any, extra: dict[str, Any]
+) -> None:
+    with xray.XRay(store=xray.MemoryStore()).trace("t") as trace:
+        with trace.step("llm") as step:
+            step.add_llm_metadata(model, tokens, temperature, **extra)
+    expected = xray.to_jsonable(
+        {"model": model, "tokens_used": tokens, "temperature": temperature, **extra}
+    )
+    assert same(trace.steps[0]["metadata"]["llm"], expected)
+
+
+@pytest.mark.parametrize(
+    ("model", "tokens", "temperature"),
+    [
+        ("mock-llm", 42, 0.2),  # the common call
+        ("mock-llm", None, None),
+        ("mock-llm", True, 1),
+        ("mock-llm", 2**80, float("nan")),  # the converter writes "NaN"
+        ("mock-llm", 7, float("inf")),
+        ("gpt-ø", 7, 0.5),  # not ASCII: checked by the converter
+        ("caf\udce9", 7, 0.5),  # a lone surrogate: escaped
+        ("x" * (MAX_STRING + 1), 7, 0.5),  # too long: truncated
+        (Key.NAME, 7.0, "0.2"),
+    ],
+)
+def test_each_kind_of_llm_call(model: Any, tokens: Any, temperature: Any) -> None:
+    with xray.XRay(store=xray.MemoryStore()).trace("t") as trace:
+        with trace.step("llm") as step:
+            step.add_llm_metadata(model, tokens, temperature)
+    expected = {"model": model, "tokens_used": tokens, "temperature": temperature}
+    assert same(trace.steps[0]["metadata"]["llm"], xray.to_jsonable(expected))
