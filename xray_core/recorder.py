@@ -183,7 +183,9 @@ class XRay:
             return NULL_TRACE
         if self._hand_off is not None:
             return ExportedTrace(self.store, name, metadata, self._hand_off)
-        return TraceContext(self.store, name, metadata)
+        trace = _new_step(TraceContext)  # TraceContext(...) without the class call's cost
+        TraceContext.__init__(trace, self.store, name, metadata)
+        return trace
 
 
 _STORE_METHODS = ("start_trace", "save_step", "end_trace")
