@@ -651,15 +651,14 @@ def _filters(value: Any) -> list[dict[str, Any]]:
         # plain text name, a bool and a text detail or None. What to_jsonable + _filter_dict
         # make of it, built without copying it first. Its keys are nearly always the literals
         # "name", "passed", "detail" in that order, the very objects of _NAME, _PASSED and
-        # _DETAIL (literals are interned): then the key check is three identity tests, and the
-        # values are read in one call.
+        # _DETAIL (literals are interned): then the key check is three identity tests.
         name: Any = None  # not str: the converter's way, unless found plain below
         if type(item) is dict:
             try:
                 if len(item) == 3:
                     first, second, third = item
                     if first is _NAME and second is _PASSED and third is _DETAIL:
-                        name, passed, detail = item.values()
+                        name, passed, detail = item["name"], item["passed"], item["detail"]
                     elif type(first) is str and type(second) is str and type(third) is str:
                         name, passed, detail = _filter_fields(item)
                 elif len(item) <= MAX_ITEMS and _str_keys(item):
