@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Generator
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from .recorder import (
@@ -161,7 +162,8 @@ def configure(
 
 def trace(name: str, metadata: dict[str, Any] | None = None) -> TraceContext | NullTrace:
     """Record a trace with the default recorder: ``with xray_core.trace("name") as t: ...``."""
-    return get_recorder().trace(name, metadata)
+    recorder = _default  # get_recorder(), its common case inlined: one call fewer a trace
+    return (get_recorder() if recorder is None else recorder).trace(name, metadata)
 
 
 class _StepFactory:
@@ -418,7 +420,11 @@ def step(name: str | Callable[..., Any] | None = None, input: Any = None) -> Any
         return _StepFactory(None, input)(name)
     if current is None:
         return _NullOrDecorator(name, input)
-    return _LiveOrDecorator(current, name, input)
+    live = _new_live(_LiveOrDecorator)  # built here, without an __init__ call: once per step
+    live.trace = current
+    live.name = name
+    live.input = input
+    return live
 
 
 class _NullOrDecorator(NullStep):
@@ -438,35 +444,47 @@ _NULL_STEPS: dict[str, _NullOrDecorator] = {}
 
 
 class _LiveOrDecorator:
-    """Inside a trace: enters a real step, or decorates a function when called with one."""
+    """Inside a trace: enters a real step, or decorates a function when called with one.
+
+    Made by :func:`step` (it has no constructor of its own); ``context`` is set on entry.
+    """
 
     __slots__ = ("trace", "name", "input", "context")
-
-    def __init__(self, trace: TraceContext, name: str | None, input: Any) -> None:
-        self.trace = trace
-        self.name = name
-        self.input = input
-        self.context: StepContext | None = None
+    trace: TraceContext
+    name: str | None
+    input: Any
+    context: StepContext
 
     def __enter__(self) -> StepContext:
         name = self.name
         if name is None or (type(name) is str and name == ""):
             name = "step"
-        self.context = self.trace.step(name, self.input)
-        return self.context.__enter__()
+        self.context = context = self.trace.step(name, self.input)
+        return context.__enter__()
 
-    def __exit__(self, *exc: Any) -> None:
-        assert self.context is not None
-        self.context.__exit__(*exc)
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.context.__exit__(exc_type, exc, tb)
 
     async def __aenter__(self) -> StepContext:
         return self.__enter__()
 
-    async def __aexit__(self, *exc: Any) -> None:
-        self.__exit__(*exc)
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
 
     def __call__(self, func: F) -> F:
         return _StepFactory(self.name, self.input)(func)
 
+
+_new_live = object.__new__
 
 __all__ = ["StepOrDecorator", "configure", "enabled_from_env", "get_recorder", "step", "trace"]

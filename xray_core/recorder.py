@@ -23,6 +23,7 @@ from .exceptions import StoreError
 from orjson import dumps as _orjson_dumps
 
 from .serialize import (
+    MAX_ITEMS,
     MAX_STRING,
     SHORT_TEXT,
     SNAPSHOT_OPTIONS,
@@ -182,7 +183,9 @@ class XRay:
             return NULL_TRACE
         if self._hand_off is not None:
             return ExportedTrace(self.store, name, metadata, self._hand_off)
-        return TraceContext(self.store, name, metadata)
+        trace = _new_step(TraceContext)  # TraceContext(...) without the class call's cost
+        TraceContext.__init__(trace, self.store, name, metadata)
+        return trace
 
 
 _STORE_METHODS = ("start_trace", "save_step", "end_trace")
@@ -537,7 +540,12 @@ class StepContext(_Recording):
                 or (type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING)
                 else _text(reasoning),
             }
-            _append_evaluation(self.record["metadata"], evaluation)
+            metadata = self.record["metadata"]
+            found = metadata.get("evaluations")
+            if type(found) is list:  # _append_evaluation's common case, inlined
+                found.append(evaluation)
+            else:
+                _append_evaluation(metadata, evaluation)
         except Exception:  # noqa: BLE001 - recording must never crash the observed pipeline
             logger.exception("xray: add_evaluation(%s) could not be recorded", _text(item_id))
 
@@ -549,9 +557,24 @@ class StepContext(_Recording):
         **kwargs: Any,
     ) -> None:
         """Record an LLM call's configuration in ``metadata["llm"]`` (prompt, response, ...)."""
-        self.record["metadata"]["llm"] = to_jsonable(
-            {"model": model, "tokens_used": tokens_used, "temperature": temperature, **kwargs}
-        )
+        if (  # the common call, inlined: what to_jsonable would copy unchanged, built once
+            not kwargs
+            and type(model) is str
+            and model.isascii()
+            and len(model) <= MAX_STRING
+            and (tokens_used is None or type(tokens_used) is int)
+            and (
+                temperature is None
+                or (type(temperature) is float and temperature - temperature == 0)
+                or type(temperature) is int
+            )
+        ):
+            llm = {"model": model, "tokens_used": tokens_used, "temperature": temperature}
+        else:
+            llm = to_jsonable(
+                {"model": model, "tokens_used": tokens_used, "temperature": temperature, **kwargs}
+            )
+        self.record["metadata"]["llm"] = llm
 
 
 def _text(value: Any) -> str:
@@ -621,7 +644,55 @@ def _filters(value: Any) -> list[dict[str, Any]]:
             items = list(value)
         except Exception:  # noqa: BLE001 - not iterable, or its __iter__ raises
             items = (value,)
-    return [_filter_dict(item) for item in items]
+    filters = []
+    for item in items:
+        # The common filter, inlined (this runs for every filter of every candidate): a dict
+        # whose keys are all plain str (so the converter renames none into another) holding a
+        # plain text name, a bool and a text detail or None. What to_jsonable + _filter_dict
+        # make of it, built without copying it first. Its keys are nearly always the literals
+        # "name", "passed", "detail" in that order, the very objects of _NAME, _PASSED and
+        # _DETAIL (literals are interned): then the key check is three identity tests.
+        name: Any = None  # not str: the converter's way, unless found plain below
+        if type(item) is dict:
+            try:
+                if len(item) == 3:
+                    first, second, third = item
+                    if first is _NAME and second is _PASSED and third is _DETAIL:
+                        name, passed, detail = item["name"], item["passed"], item["detail"]
+                    elif type(first) is str and type(second) is str and type(third) is str:
+                        name, passed, detail = _filter_fields(item)
+                elif len(item) <= MAX_ITEMS and _str_keys(item):
+                    name, passed, detail = _filter_fields(item)
+            except Exception:  # noqa: BLE001 - changed by another thread meanwhile
+                name = None
+        if type(name) is str and type(passed) is bool and (detail is None or type(detail) is str):
+            filters.append({
+                "name": name if name.isascii() and len(name) <= MAX_STRING else _text(name),
+                "passed": passed,
+                "detail": detail
+                if detail is None or (detail.isascii() and len(detail) <= MAX_STRING)
+                else _text(detail),
+            })  # fmt: skip
+        else:
+            filters.append(_filter_dict(item))
+    return filters
+
+
+#: a filter dict's keys as the literals of a caller's code are (interned: the same objects)
+_NAME, _PASSED, _DETAIL = "name", "passed", "detail"
+
+
+def _str_keys(item: dict[Any, Any]) -> bool:
+    """Whether every key of ``item`` is a plain str."""
+    for key in item:
+        if type(key) is not str:
+            return False
+    return True
+
+
+def _filter_fields(item: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """A filter dict's name, passed and detail, as :func:`_filter_dict` reads them."""
+    return item.get("name", "?"), item.get("passed", False), item.get("detail")
 
 
 def _single_object(value: Any) -> bool:

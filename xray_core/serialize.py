@@ -127,13 +127,16 @@ def to_jsonable(value: Any) -> Any:
         if kind is dict:
             if len(value) <= MAX_ITEMS:  # the flat dict of scalars, inlined: the commonest value
                 for key, item in value.items():
+                    if type(key) is not str or not (key.isascii() or _utf8(key)):
+                        break
                     kind = type(item)
                     if kind is str:
                         if len(item) > MAX_STRING or not (item.isascii() or _utf8(item)):
                             break
-                    elif kind not in _FLAT and not (kind is float and item - item == 0):
-                        break
-                    if type(key) is not str or not (key.isascii() or _utf8(key)):
+                    elif kind is float:
+                        if item - item != 0:  # NaN or an infinity
+                            break
+                    elif kind is not int and kind is not bool and item is not None:
                         break
                 else:
                     return value.copy()

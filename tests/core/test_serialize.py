@@ -27,6 +27,7 @@ from xray_core.serialize import (
     MAX_ITEMS,
     MAX_STRING,
     TRUNCATED_KEY,
+    _convert,
     escape_surrogates,
     loads_json,
 )
@@ -298,6 +299,21 @@ def test_to_jsonable_never_raises_and_is_always_json(value: Any) -> None:
     json.dumps(converted, ensure_ascii=False).encode("utf-8")  # valid UTF-8: no surrogate left
     assert xray.to_jsonable(converted) == converted  # converting twice changes nothing
     assert loads_json(text) == converted
+
+
+flat_dicts = st.dictionaries(
+    st.text(any_char, max_size=5) | st.integers() | st.sampled_from([Color.RED, Mode.FAST]),
+    json_leaves | st.sampled_from(["y" * (MAX_STRING + 1), float("nan"), -math.inf]),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(flat_dicts | nested)
+def test_the_fast_paths_give_what_the_converter_gives(value: Any) -> None:
+    """``to_jsonable``'s inlined checks (a flat dict, plain JSON) decide only who converts."""
+    converted = xray.to_jsonable(value)
+    assert json.dumps(converted) == json.dumps(_convert(value, set(), 0))
 
 
 def _unescape(text: str) -> str:

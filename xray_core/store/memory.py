@@ -35,10 +35,17 @@ class MemoryStore(Store):
         # A new trace in an unbounded store is one dict assignment, atomic under the GIL: no
         # lock to take (taking it costs more than the rest of this method). Readers copy what
         # they iterate in one C call, which no assignment can interleave.
-        if self.max_traces is None and trace_id not in traces:
-            traces[trace_id] = [record]
-        else:
+        if trace_id in traces:  # started again: kept as the newest, without its steps
             self._put(record, [])
+            return
+        max_traces = self.max_traces
+        if max_traces is None:
+            traces[trace_id] = [record]
+            return
+        with self._lock:  # a bounded store: the new trace, then the oldest beyond the bound
+            traces[trace_id] = [record]
+            while len(traces) > max_traces:
+                del traces[next(iter(traces))]
 
     def _put(self, record: dict[str, Any], steps: list[dict[str, Any]]) -> None:
         """Keep a trace as the newest, dropping the oldest beyond ``max_traces``."""
