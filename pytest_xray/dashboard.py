@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .baseline import BaselineResult, compare, overall_verdict
+from .history import baseline_verdict
 
 if TYPE_CHECKING:
     from xray_core.diff import TraceDiff
     from xray_core.store.base import RunRecord
     from xray_core.report.data import Panel, ReportData
 
+    from .baseline import BaselineResult
     from .session import XraySession
 
 
@@ -19,6 +20,8 @@ def _diffs(results: list[BaselineResult]) -> list[TraceDiff]:
     diffs: list[TraceDiff] = []
     for result in results:
         if result.verdict == "failed" and result.baseline is not None:
+            from .baseline import compare  # loaded by the check that failed
+
             comparison = compare(result.baseline, result.current or [], result.ignore)
             diffs += [d for d in comparison.diffs.values() if d]
     return diffs
@@ -55,7 +58,7 @@ def build(state: XraySession, run: RunRecord | None) -> ReportData:
             test_id=test_id,
             outcome=outcome,
             duration_ms=state.durations.get(test_id),
-            baseline=overall_verdict(state.baselines.get(test_id, [])),
+            baseline=baseline_verdict(state, test_id),
             baseline_diffs=_diffs(state.baselines.get(test_id, [])),
             message=state.messages.get(test_id),
         )

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 # Imported with this module when the controller is configured (see plugin.pytest_configure),
-# with the baseline modules they use: an end importing them lazily would import them inside each
-# of pytester's inline sessions, which drop and keep alive what was first imported during them
-# (tests/plugin/test_nested_sessions.py).
+# with the baseline modules every end uses: an end importing them lazily would import them inside
+# each of pytester's inline sessions, which drop and keep alive what was first imported during
+# them (tests/plugin/test_nested_sessions.py). The checker's modules (baseline.check, .files) are
+# loaded by the first baseline check, so an end reads a verdict only where one was checked.
 from .baseline import delete, find_unused
 from .constants import DEFAULT_DB, EXIT_STATUS_FAIL_UNUSED
 from .dashboard import write

@@ -21,10 +21,9 @@ from xray_core.outcomes import FAILED_OUTCOMES, FAILING_VERDICTS, PASSED_OUTCOME
 from xray_core.serialize import escape_surrogates
 from xray_core.store.base import RunRecord
 
-from .baseline import overall_verdict
-
 if TYPE_CHECKING:
     from xray_core.models import RunStatus
+    from xray_core.outcomes import BaselineVerdict
 
     from .session import XraySession
 
@@ -125,10 +124,24 @@ def test_row(state: XraySession, test_id: str) -> dict[str, Any] | None:
     return {
         "test_id": test_id,
         "outcome": outcome,
-        "baseline": overall_verdict(state.baselines.get(test_id, [])),
+        "baseline": baseline_verdict(state, test_id),
         "duration_ms": round(state.durations.get(test_id, 0.0), 3),
         "message": state.messages.get(test_id),
     }
+
+
+def baseline_verdict(state: XraySession, test_id: str) -> BaselineVerdict | None:
+    """The worst verdict of ``test_id``'s baseline checks (None when it checked none).
+
+    The baseline checker's modules are loaded for a test that checked a baseline (they were,
+    by the check itself): a run that checks none does not compile them.
+    """
+    results = state.baselines.get(test_id)
+    if not results:
+        return None
+    from .baseline import overall_verdict
+
+    return overall_verdict(results)
 
 
 def test_rows(state: XraySession, kept: Container[str] = ()) -> list[dict[str, Any]]:

@@ -166,11 +166,11 @@ def find_unused(collected: Collected, used: set[str], passed: set[str]) -> list[
     collected directory, even one with no module left). Files of deselected, skipped or failed
     tests never count.
     """
-    from .files import baseline_root
-
     unused: list[Path] = []
     roots = {Path(d) / BASELINE_DIR for d in collected.baseline_dirs}
     for module, stems in collected.modules.items():
+        from .files import baseline_root  # only beside baselines (see the package's doc)
+
         root = baseline_root(Path(module))
         roots.add(root)
         prefix = Path(module).stem + "."

@@ -224,3 +224,51 @@ def test_a_recorded_session_with_db_and_report_never_imports_pydantic(
         assert len(store.list_traces(run_id=run.run_id)) == 1
     finally:
         store.close()
+
+
+CHECKER = ("pytest_xray.baseline.check", "pytest_xray.baseline.files", "xray_core.ignore")
+CHECKER_CONFTEST = f"""
+import json
+import sys
+
+
+def pytest_unconfigure(config):  # after the plugin's session end: run row, traces, report
+    with open("loaded.json", "w") as out:
+        json.dump([m for m in {CHECKER!r} if m in sys.modules], out)
+"""
+
+BASELINE_TEST = """
+def test_checks(xray):
+    import xray_core
+
+    with xray_core.trace("t"):
+        with xray_core.step("one", input={"x": 1}) as step:
+            step.set_output([1, 2])
+    xray.assert_baseline()
+"""
+
+
+@pytest.mark.parametrize("checks", [False, True], ids=["no baseline", "a baseline"])
+def test_the_baseline_checker_is_loaded_only_by_a_session_that_checks_one(
+    pytester: pytest.Pytester, checks: bool
+) -> None:
+    """Its modules (21 KB) are compiled from source at every run where bytecode is not written:
+    a recorded session that checks no baseline does not load them, one that checks does, and
+    both keep each test's verdict (None, ``written``). Without pytest-xdist: its controller
+    imports them when configured (see pytest_xray.xdist)."""
+    from tests.plugin.test_nested_sessions import blocked_plugins
+
+    pytester.makepyfile(test_recorded=BASELINE_TEST if checks else SESSION_TEST)
+    pytester.makeconftest(CHECKER_CONFTEST)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", *blocked_plugins(), "-p", "no:xdist", "-p", "no:xdist.looponfail",
+        "--xray-db=runs.db", "--xray-report=r.html", *(["--xray-update"] if checks else []),
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    loaded = json.loads((pytester.path / "loaded.json").read_text())
+    assert loaded == (list(CHECKER) if checks else [])
+    import sqlite3
+
+    with sqlite3.connect(pytester.path / "runs.db") as conn:
+        verdicts = conn.execute("SELECT baseline FROM run_tests").fetchall()
+    assert verdicts == [("written" if checks else None,)]

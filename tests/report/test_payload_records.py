@@ -3,6 +3,7 @@ shows exactly what the report of the same traces as models (``xray report``) sho
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from xray_core import MemoryStore, XRay
 from xray_core.recorder import TraceContext
 from xray_core.report import ReportData, render_report
 from xray_core.report.data import TraceRecords
-from xray_core.report.payload import build_payload
+from xray_core.report.payload import build_payload, script_json
 from xray_core.store.records import trace_from_records
 
 from .recording import HOSTILE
@@ -67,12 +68,14 @@ def record(plan: list[dict[str, Any]], name: str, metadata: dict[str, Any]) -> T
 
 
 def both_ways(trace: TraceContext) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The payload's trace entry built from the records, and from the model."""
+    """The payload's trace entry built from the records, and from the model, as the page reads
+    it (the JSON text written into the page: the records' inputs and outputs are placed there as
+    the recorder's JSON text, the model's as data)."""
     records: TraceRecords = (trace.record, trace.steps)
     model = trace_from_records(trace.record, list(trace.steps))
     from_records = build_payload(ReportData(traces=[records]))["traces"][0]
     from_model = build_payload(ReportData(traces=[model]))["traces"][0]
-    return from_records, from_model
+    return json.loads(script_json(from_records)), json.loads(script_json(from_model))
 
 
 def assert_same(from_records: dict[str, Any], from_model: dict[str, Any]) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xray_core.report.payload import _HTML_ESCAPES, general_json, script_json
+from xray_core.report.payload import _HTML_ESCAPES, Snapshot, general_json, script_json
+from xray_core.serialize import snapshot
 
 
 class Colour(enum.Enum):
@@ -42,7 +43,19 @@ def escaped(raw: bytes) -> str:
     return raw.decode("utf-8")
 
 
+#: a recorded input or output as the report of records holds it: the recorder's JSON text
+snapshots = (
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=8,
+    )
+    .map(snapshot)
+    .filter(lambda kept: type(kept) is bytes)
+    .map(Snapshot)
+)
 scalars = st.one_of(
+    snapshots,
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**64), max_value=2**64),  # beyond 64 bits: the general path
@@ -74,6 +87,19 @@ def test_the_fast_path_writes_the_general_encoders_text(value: Any) -> None:
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_every_finite_float_is_written_alike(number: float) -> None:
     assert script_json({"f": [number, -number]}) == escaped(general_json({"f": [number, -number]}))
+
+
+def test_a_snapshot_is_written_as_its_text_and_bytes_as_user_data() -> None:
+    kept = snapshot({"price": 2.5, "ids": ["B1", None], "note": "</script>"})
+    assert type(kept) is bytes
+    assert script_json({"input": Snapshot(kept)}) == (
+        '{"input":{"price":2.5,"ids":["B1",null],"note":"\\u003c/script\\u003e"}}'
+    )
+    # bytes that are not a Snapshot are user data (a panel's), never placed as JSON text
+    assert script_json({"data": b'{"x":1}', "n": math.nan}) == (
+        escaped(general_json({"data": b'{"x":1}', "n": math.nan}))
+    )
+    assert '"x"' not in script_json({"data": b'{"x":1}'})
 
 
 def test_non_finite_floats_and_unknown_objects_become_strings() -> None:

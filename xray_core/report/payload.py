@@ -49,10 +49,11 @@ def script_json(value: Any) -> str:
     which is what a report of recorded traces holds. orjson refuses everything else (other
     types and subclasses, other keys, bigger ints, lone surrogates, nesting over 255), and a
     NaN or an infinity, which orjson would write as null, is looked for when the text holds a
-    null; the general encoder writes those values.
+    null; the general encoder writes those values. A :class:`Snapshot` (a recorded input or
+    output) is written as the JSON text it holds.
     """
     try:
-        raw = orjson.dumps(value, option=_PLAIN_ONLY)
+        raw = orjson.dumps(value, _fragment, _PLAIN_ONLY)
         if b"null" in raw and has_nonfinite(value):
             raw = general_json(value)
     except TypeError:  # orjson.JSONEncodeError: not plain JSON data
@@ -71,6 +72,35 @@ _PLAIN_ONLY = (
 )  # fmt: skip
 
 
+class Snapshot:
+    """A step's input or output kept by the recorder as JSON text (``serialize.snapshot``'s
+    ``bytes``), placed in a page's document as it is: parsing it to write it again would give
+    the same text (the snapshot is kept only when it is the converter's JSON, which holds no NaN
+    or infinity). Anything else that is ``bytes`` is user data, never taken for JSON text.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+
+    def data(self) -> Any:
+        """The JSON-able data the text holds."""
+        return orjson.loads(self.text)
+
+
+def _fragment(value: Any) -> orjson.Fragment:
+    """orjson's ``default``: a :class:`Snapshot`'s text as it is; any other type is refused."""
+    if type(value) is Snapshot:
+        return orjson.Fragment(value.text)
+    raise TypeError(type(value).__name__)
+
+
+def _general_fallback(value: Any) -> Any:
+    """pydantic-core's ``fallback``: a :class:`Snapshot` as its data, anything else as its repr."""
+    return value.data() if type(value) is Snapshot else repr(value)
+
+
 def general_json(value: Any) -> bytes:
     """``value`` as JSON bytes by pydantic-core's encoder: NaN and infinities as the strings
     ``"NaN"``, ``"Infinity"``, ``"-Infinity"``, unknown objects as their ``repr``, text that is
@@ -78,16 +108,20 @@ def general_json(value: Any) -> bytes:
     import pydantic_core  # only for what orjson does not write the same way (see script_json)
 
     try:
-        return pydantic_core.to_json(value, inf_nan_mode="strings", fallback=repr)
+        return pydantic_core.to_json(value, inf_nan_mode="strings", fallback=_general_fallback)
     except pydantic_core.PydanticSerializationError:
         # Text that is not valid UTF-8 (a lone surrogate: a file name, a report title from the
         # command line) is written as X-Ray's escape text, on a copy of the data.
-        copy = pydantic_core.to_jsonable_python(value, inf_nan_mode="strings", fallback=repr)
+        copy = pydantic_core.to_jsonable_python(
+            value, inf_nan_mode="strings", fallback=_general_fallback
+        )
         return pydantic_core.to_json(escape_surrogates_in(copy))
 
 
 def build_payload(data: ReportData) -> dict[str, Any]:
-    """Everything the page shows, as plain JSON-able data with short keys.
+    """Everything the page shows, as data with short keys that :func:`script_json` writes: plain
+    JSON-able data, but for the recorded inputs and outputs of a report of records, kept as
+    their JSON text (:class:`Snapshot`, whose ``data()`` is the value).
 
     ``overview`` holds the landing view's aggregates (:func:`~.overview.run_overview`).
     """
@@ -230,8 +264,8 @@ def _recorded_step(step: dict[str, Any], trace_start: float) -> dict[str, Any]:
         "status": get("status", "running"),
         "at": round((step["start_time"] - trace_start) * 1000.0, 3),
         "dur": get("duration_ms"),
-        "input": thaw(get("input")),  # the recorder may keep JSON text
-        "output": thaw(get("output")),
+        "input": _kept(get("input")),
+        "output": _kept(get("output")),
         "reasoning": get("reasoning"),
         "meta": get("metadata", {}),
         "error": get("error"),
@@ -239,6 +273,12 @@ def _recorded_step(step: dict[str, Any], trace_start: float) -> dict[str, Any]:
 
 
 _step_order = itemgetter("step_order")
+
+
+def _kept(value: Any) -> Any:
+    """A recorded input or output for the page: the recorder's JSON text (``bytes``) as it is,
+    anything else as data (see :func:`~xray_core.serialize.thaw`)."""
+    return Snapshot(value) if type(value) is bytes else thaw(value)
 
 
 def _rejected_count(metadata: Iterable[dict[str, Any]]) -> int:

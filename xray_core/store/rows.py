@@ -2,10 +2,11 @@
 
 This runs for every recorded step (on the store's writer thread), so it is written for speed:
 epoch times become ISO-8601 text through a cache of the whole second's text (the recorder's
-times are ``time.time()`` floats, and a burst of steps shares a handful of seconds), and JSON is
-encoded by one reused C encoder rather than a new one per value, as ``json.dumps`` builds. Both
-give exactly the text of the general path (``datetime.isoformat``, ``json.JSONEncoder``), which
-is kept for every other value.
+times are ``time.time()`` floats, and a burst of steps shares a handful of seconds), giving
+exactly ``datetime.isoformat``'s text; JSON of plain data (the recorder's) is written by orjson
+(compact, as the recorder's snapshots of inputs and outputs are), anything else by one reused C
+encoder rather than a new one per value, as ``json.dumps`` builds: exactly the text of the
+general path (``json.JSONEncoder``). Readers parse the JSON, never compare its text.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ..serialize import JSONText
+from orjson import dumps as _orjson_dumps
+
+from ..serialize import SNAPSHOT_OPTIONS, JSONText, has_nonfinite
 
 if TYPE_CHECKING:
     from ..models import Run
@@ -84,10 +87,13 @@ _fast_encode = _reused_encoder()
 
 
 def to_json(value: Any) -> str | None:
-    """JSON text of ``value`` (None stays None; other objects as ``str()``), as
-    ``json.JSONEncoder(ensure_ascii=False, default=str)`` writes it. ``bytes`` are JSON text
-    already (the recorder's snapshot of a step's input or output, see ``serialize.snapshot``)
-    and are kept as they are; a ``serialize.JSONText`` is checked first (its ``data()``).
+    """JSON text of ``value`` (None stays None). Plain JSON data (what the recorder keeps: dicts
+    with text keys, lists, text, 64-bit ints, finite floats, bools, None; an Enum as its value,
+    as the recorder's converter writes it) is written compactly by orjson; anything else as
+    ``json.JSONEncoder(ensure_ascii=False, default=str)`` writes it (NaN as ``NaN``, other
+    objects as ``str()``). ``bytes`` are JSON text already (the recorder's snapshot of a step's
+    input or output, see ``serialize.snapshot``, which orjson wrote) and are kept as they are;
+    a ``serialize.JSONText`` is checked first (its ``data()``).
     """
     if value is None:
         return None
@@ -97,6 +103,13 @@ def to_json(value: Any) -> str | None:
         return "{}"
     if isinstance(value, JSONText):  # JSON text kept unchecked (a captured span's): checked now
         return to_json(value.data())
+    try:  # plain JSON data, the recorder's (a step's metadata): orjson writes it 3x faster
+        text = _orjson_dumps(value, None, SNAPSHOT_OPTIONS)
+    except Exception:  # noqa: BLE001, S110 - not plain JSON data: the general path below
+        pass
+    else:  # orjson writes NaN and infinities as null: a text with null is checked for them
+        if not (text.partition(b"null")[1] and has_nonfinite(value)):
+            return text.decode("utf-8")
     if _fast_encode is not None:
         try:
             return _fast_encode(value)
