@@ -8,6 +8,9 @@ interleaved so a noisy neighbour hits every contender alike):
 - the same suite where every test records a 3-step trace, run with ``--xray-db`` and
   ``--xray-report`` vs ``-p no:xray`` (target <= 1.3x);
 - for reference, pytest-html's ``--html`` on the recording suite vs ``-p no:xray``.
+
+Before timing, our packages' bytecode is written as a wheel's install would
+(:func:`~benchmarks.harness.compile_our_packages`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from itertools import count
 from pathlib import Path
 
-from .harness import Figure, check, interleaved_medians
+from .harness import Figure, check, compile_our_packages, interleaved_medians
 
 GROUP = "plugin"
 MODULES = 10
@@ -83,6 +86,7 @@ def run(quick: bool = False) -> list[Figure]:
             n = next(runs)  # a fresh database and report each time: appending would grow
             return [f"--xray-db={tmp}/runs{n}.db", f"--xray-report={tmp}/report{n}.html"]
 
+        compile_our_packages()  # as a wheel's install does: see its docstring
         times = interleaved_medians(
             {
                 "plain": _runner(plain, list),

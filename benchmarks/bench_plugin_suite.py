@@ -9,7 +9,10 @@ Every contender is a complete ``python -m pytest -q -p no:cacheprovider`` proces
 start to exit; the repeats of all contenders are interleaved and the figure is the median. The
 other pytest plugins installed beside this one (hypothesis, pytest-html, xdist, ...) are blocked
 with ``-p no:NAME`` in every contender, so the peer is pytest alone: their start-up cost (over a
-second for hypothesis on a busy machine) would otherwise dilute the ratios.
+second for hypothesis on a busy machine) would otherwise dilute the ratios. Before timing, the
+bytecode of ``xray_core`` and ``pytest_xray`` is written
+(:func:`~benchmarks.harness.compile_our_packages`), as installing them from a wheel would:
+pytest's own was written when pip installed it.
 
 - **recorded**: ``--xray-db=<tmp>/runs.db --xray-report=<tmp>/report.html`` (a fresh database
   and report every repeat), recording on;
@@ -37,7 +40,7 @@ from collections.abc import Callable, Mapping
 from itertools import count
 from pathlib import Path
 
-from .harness import Figure, check, interleaved_medians
+from .harness import Figure, check, compile_our_packages, interleaved_medians
 
 GROUP = "plugin"
 MODULES = 10
@@ -186,6 +189,7 @@ def run(quick: bool = False) -> list[Figure]:
         }
         if not quick:  # a reference only: --quick keeps to the figures with a target
             contenders["captured"] = pytest_process(root, tests, list, {})
+        compile_our_packages()  # as a wheel's install does: see its docstring
         times = interleaved_medians(contenders, repeat=repeat)
         check_recorded(last[0], last[1], tests)
     suite = f"{tests} tests of 1 ms x 3-step trace"

@@ -74,3 +74,21 @@ def interleaved_medians(
                 func()
             times[name].append((time.perf_counter() - start) / number)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def compile_our_packages() -> None:
+    """Write the bytecode of ``xray_core`` and ``pytest_xray`` as installing a wheel does.
+
+    The benchmarks that start pytest processes compare them with pytest alone, whose bytecode pip
+    wrote when it installed it. An editable checkout run with ``PYTHONDONTWRITEBYTECODE=1`` (this
+    project's machines set it) never writes ours, so every process would compile our modules from
+    source: a cost no installed copy pays, counted against us alone.
+    """
+    import compileall
+    from pathlib import Path
+
+    import pytest_xray
+    import xray_core
+
+    for package in (xray_core, pytest_xray):
+        compileall.compile_dir(Path(package.__file__).parent, quiet=1)
