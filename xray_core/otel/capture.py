@@ -221,6 +221,80 @@ def finish_trace(
         steps.append(step)
     if trace_only:
         arrivals = [arrival_of[i] for s, i in zip(spans, span_ids) if s not in left_out]
+    _end_trace(record, root, failed, trace_only)
+    if trace_only:  # written by X-Ray's export: its status, duration, run and test as recorded,
+        # and the steps in the order recorded (the spans' order breaks step_order ties)
+        ranked = sorted(
+            zip(steps, arrivals), key=lambda pair: (_order_of(pair[0]), pair[1])
+        )  # fmt: skip
+        steps[:] = [step for step, _ in ranked]
+        attrs = attributes(root)
+        run_id, test_id = record["run_id"], record["test_id"]
+        verbatim(record, attrs)
+        if run_id is not None or test_id is not None:  # an observer's (the plugin's) come first
+            record["run_id"], record["test_id"] = run_id, test_id
+    return steps
+
+
+_SUFFIXES = tuple(f".{index}" for index in range(64))
+
+
+def _steps_as_started(
+    record: dict[str, Any],
+    root: Any,
+    ended: dict[int, Any],
+    started: list[int],
+    parent_ids: list[int | None],
+    adjust: Adjust | None,
+) -> list[dict[str, Any]] | None:
+    """:func:`finish_trace` for the common case, in one pass: every span of the trace has ended,
+    the root first, each span once, their start times (ints) in the order they started, and the
+    root not written by X-Ray's export. None when it is not that case (nothing is changed then).
+    """
+    count = len(started)
+    if (
+        len(ended) != count
+        or count > 64
+        or started[0] != _own_id(root)
+        or _attribute(root, n.TRACE_METADATA) is not None
+    ):
+        return None
+    trace_id = record["trace_id"]
+    steps: list[dict[str, Any]] = []
+    step_of: dict[int | None, str] = {}
+    last = 0
+    try:
+        for index, span_id in enumerate(started):
+            span = ended[span_id]
+            start = span._start_time
+            if type(start) is not int or start < last:
+                return None
+            last = start
+            step_id = trace_id + _SUFFIXES[index]
+            steps.append(step_record(
+                span, trace_id, step_id, step_of.get(parent_ids[index]) if index else None, index
+            ))  # fmt: skip
+            step_of[span_id] = step_id
+    except Exception:  # noqa: BLE001 - a span that cannot be read: the general way logs it
+        return None
+    if len(step_of) != count:  # a span listed twice
+        return None
+    failed = False
+    if adjust is None:
+        for step in steps:
+            if step["status"] == "failed":
+                failed = True
+    else:
+        for span_id, step in zip(started, steps):
+            adjust(ended[span_id], step)
+            if step.get("status") == "failed":
+                failed = True
+    _end_trace(record, root, failed, False)
+    return steps
+
+
+def _end_trace(record: dict[str, Any], root: Any, failed: bool, trace_only: bool) -> None:
+    """Set the end, duration and status of the trace ``record`` from its finished ``root``."""
     if _failed(root):
         status, error = span_status(root, root.events or ())
     else:  # the common case, without copying the root's events (a property) to find none
@@ -234,18 +308,6 @@ def finish_trace(
     record["status"] = "failed" if failed or status == "failed" else "completed"
     if error is not None and not trace_only:  # export wrote the trace's metadata as it was
         record["metadata"]["error"] = error
-    if trace_only:  # written by X-Ray's export: its status, duration, run and test as recorded,
-        # and the steps in the order recorded (the spans' order breaks step_order ties)
-        ranked = sorted(
-            zip(steps, arrivals), key=lambda pair: (_order_of(pair[0]), pair[1])
-        )  # fmt: skip
-        steps[:] = [step for step, _ in ranked]
-        attrs = attributes(root)
-        run_id, test_id = record["run_id"], record["test_id"]
-        verbatim(record, attrs)
-        if run_id is not None or test_id is not None:  # an observer's (the plugin's) come first
-            record["run_id"], record["test_id"] = run_id, test_id
-    return steps
 
 
 def _attribute(span: Any, key: str) -> Any:
@@ -435,11 +497,14 @@ class XRaySpanProcessor(SpanProcessor):
         observer = _observers[-1] if _observers else None
         adjust = getattr(observer, "span_to_step", None)
         started = capture.span_ids
-        spans, span_ids, parent_ids = ended_in_order(capture.ended, started, capture.parent_ids)
+        ended = capture.ended
         capture.ended = {}
-        steps = finish_trace(
-            capture.record, root, spans, span_ids, parent_ids, adjust, started
-        )  # fmt: skip
+        steps = _steps_as_started(capture.record, root, ended, started, capture.parent_ids, adjust)
+        if steps is None:  # not the common case: the general way
+            spans, span_ids, parent_ids = ended_in_order(ended, started, capture.parent_ids)
+            steps = finish_trace(
+                capture.record, root, spans, span_ids, parent_ids, adjust, started
+            )  # fmt: skip
         capture.steps = steps
         store = capture.store
         try:
