@@ -439,10 +439,11 @@ def step_record(
     """
     try:  # the SDK's fields: its properties copy (attributes, events) and cost a call each;
         # its BoundedAttributes and BoundedList hold a dict and a deque, read as they are
-        raw, events, start, end, name = (
-            span._attributes._dict, span._events._dq, span._start_time, span._end_time,
-            span._name,
-        )  # fmt: skip
+        raw = span._attributes._dict
+        events = span._events._dq
+        start = span._start_time
+        end = span._end_time
+        name = span._name
         failed = span._status._status_code is _ERROR
     except AttributeError:  # another ReadableSpan-like object: its public properties
         raw, events, start, end, name = (
@@ -451,10 +452,36 @@ def step_record(
         failed = getattr(getattr(span, "status", None), "status_code", None) is _ERROR
         if type(raw) is not dict:
             raw = {} if raw is None else _copy(raw)
-    value = raw.get(_INPUT_VALUE)  # None: no input (a None value would be read as None too)
-    step_input = None if value is None else _span_value(value, raw.get(_INPUT_MIME_TYPE))
-    value = raw.get(_OUTPUT_VALUE)
-    output = None if value is None else _span_value(value, raw.get(_OUTPUT_MIME_TYPE))
+    # None: no input (a None value would be read as None too). _span_value's common cases are
+    # inlined (nearly every span has an input and an output): ASCII text without a mime type is
+    # kept as it is, JSON text as a SpanJSON (lazy_json)
+    step_input = raw.get(_INPUT_VALUE)
+    if step_input is not None:
+        mime_type = raw.get(_INPUT_MIME_TYPE)
+        if mime_type is None:
+            if not (type(step_input) is str and step_input.isascii()
+                    and len(step_input) <= MAX_STRING):  # fmt: skip
+                step_input = io_value(step_input, None)
+        elif mime_type == _JSON and type(step_input) is str and step_input != "null":
+            try:
+                step_input = _SpanJSON(step_input, "utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: converted now
+                step_input = json_snapshot(step_input)
+        else:
+            step_input = _span_value(step_input, mime_type)
+    output = raw.get(_OUTPUT_VALUE)
+    if output is not None:
+        mime_type = raw.get(_OUTPUT_MIME_TYPE)
+        if mime_type is None:
+            if not (type(output) is str and output.isascii() and len(output) <= MAX_STRING):
+                output = io_value(output, None)
+        elif mime_type == _JSON and type(output) is str and output != "null":
+            try:
+                output = _SpanJSON(output, "utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: converted now
+                output = json_snapshot(output)
+        else:
+            output = _span_value(output, mime_type)
     reasoning = raw.get(_REASONING)
     if reasoning is not None and not (
         type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING
