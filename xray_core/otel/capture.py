@@ -469,7 +469,11 @@ class XRaySpanProcessor(SpanProcessor):
             recorder = get_recorder()
         if not recorder.enabled:
             return
-        span_id = _own_id(span)
+        try:  # the SDK's field: its property costs a call
+            context = span._context
+        except AttributeError:
+            context = span.context
+        span_id = context[1] if _BY_INDEX else context.span_id
         record = trace_record(span, _trace_id(span))
         store = recorder.store
         capture = CapturedTrace(record, store, span_id)
@@ -501,8 +505,12 @@ class XRaySpanProcessor(SpanProcessor):
 
     def _finish(self, capture: CapturedTrace, root: ReadableSpan) -> None:
         open_spans = self._open
-        for span_id in capture.span_ids:  # spans still open now are not part of the trace
-            open_spans.pop(span_id, None)
+        try:  # spans still open now are not part of the trace
+            for span_id in capture.span_ids:
+                del open_spans[span_id]
+        except KeyError:  # a span started twice: its id is listed twice
+            for span_id in capture.span_ids:
+                open_spans.pop(span_id, None)
         observer = _observers[-1] if _observers else None
         adjust = None if observer is None else getattr(observer, "span_to_step", None)
         started = capture.span_ids
