@@ -27,7 +27,15 @@ from opentelemetry.trace import SpanContext, StatusCode
 from ..recorder import _observers
 from ..serialize import MAX_STRING
 from . import names as n
-from .mapping import attributes, parse_json, span_status, step_record, text, verbatim
+from .mapping import (
+    attributes,
+    parse_json,
+    span_status,
+    step_record,
+    steps_in_start_order,
+    text,
+    verbatim,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -265,34 +273,19 @@ def _steps_as_started(
     order they started, and the root not written by X-Ray's export. None when it is not that
     case (nothing is changed then).
     """
-    count = len(started)
-    if len(ended) != count or count > len(_SUFFIXES) or _attribute(root, _META) is not None:
+    if (
+        len(ended) != len(started)  # a span still open, or one started twice
+        or len(started) > len(_SUFFIXES)
+        or _attribute(root, _META) is not None
+    ):
         return None
-    trace_id = record["trace_id"]
-    steps: list[dict[str, Any]] = []
-    append = steps.append
-    step_of: dict[int | None, str] = {}
-    last = 0
-    order = 0
-    failed = False
     try:
-        for span_id, parent_id, suffix in zip(started, parent_ids, _SUFFIXES):
-            span = ended[span_id]
-            start = span._start_time
-            if type(start) is not int or start < last:
-                return None
-            last = start
-            step_id = trace_id + suffix
-            step = step_record(span, trace_id, step_id, step_of.get(parent_id), order)
-            if step["status"] == "failed":
-                failed = True
-            append(step)
-            step_of[span_id] = step_id
-            order += 1
+        found = steps_in_start_order(ended, started, parent_ids, record["trace_id"], _SUFFIXES)
     except Exception:  # noqa: BLE001 - a span that cannot be read: the general way logs it
         return None
-    if len(step_of) != count:  # a span listed twice
+    if found is None:  # not in the order of their start times
         return None
+    steps, failed = found
     if adjust is not None:  # a hook may change a step's status
         failed = False
         for span_id, step in zip(started, steps):
