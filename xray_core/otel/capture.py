@@ -462,6 +462,7 @@ class XRaySpanProcessor(SpanProcessor):
             recorder = get_recorder()
         if not recorder.enabled:
             return
+        context: Any
         try:  # the SDK's field: its property costs a call
             context = span._context
         except AttributeError:
