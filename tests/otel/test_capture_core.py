@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry import trace as otel_trace
 from opentelemetry.trace import Status, StatusCode
 
 import xray_core
@@ -455,3 +456,38 @@ def test_arbitrary_attributes_never_raise_and_give_a_readable_trace(
     assert len(steps) == len(trace.steps)
     # what a store writes: strict JSON (no NaN, no infinity) in valid UTF-8
     json.dumps([record, steps], allow_nan=False, ensure_ascii=False).encode("utf-8")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shape=st.lists(st.tuples(st.integers(min_value=0, max_value=20), st.booleans()), max_size=12),
+    attributes=st.lists(ATTRS, min_size=1, max_size=3),
+    end_order=st.randoms(use_true_random=False),
+)
+def test_the_processor_makes_the_steps_finished_spans_make(
+    shape: list[tuple[int, bool]], attributes: list[dict[str, Any]], end_order: Any
+) -> None:
+    """Whatever the tree (nesting, errors, attributes, the order the spans end in), the steps
+    the processor captures as the spans end are those ``traces_from_spans`` makes of the same
+    finished spans afterwards."""
+    rig = Rig()
+    root = rig.tracer.start_span("root", attributes=attributes[0])
+    spans = [root]
+    for index, (above, failed) in enumerate(shape):
+        parent = spans[above % len(spans)]
+        context = otel_trace.set_span_in_context(parent)
+        span = rig.tracer.start_span(
+            f"s{index}", context=context, attributes=attributes[index % len(attributes)]
+        )  # fmt: skip
+        if failed:
+            span.set_status(Status(StatusCode.ERROR, f"s{index} failed"))
+        spans.append(span)
+    children = spans[1:]
+    end_order.shuffle(children)
+    for span in children:
+        span.end()
+    root.end()
+    [again] = traces_from_spans(rig.exporter.get_finished_spans())
+    volatile = {"run_id", "test_id"}  # set by the observer (this pytest session) only
+    assert again.model_dump(exclude=volatile) == rig.trace().model_dump(exclude=volatile)
+    rig.provider.shutdown()

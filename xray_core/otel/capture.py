@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import operator
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,15 @@ from opentelemetry.trace import SpanContext, StatusCode
 from ..recorder import _observers
 from ..serialize import MAX_STRING
 from . import names as n
-from .mapping import attributes, parse_json, seconds, span_status, step_record, text, verbatim
+from .mapping import (
+    attributes,
+    parse_json,
+    span_status,
+    step_record,
+    steps_in_start_order,
+    text,
+    verbatim,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -42,42 +51,51 @@ logger = logging.getLogger("xray_core")
 Adjust = Callable[[ReadableSpan, dict[str, Any]], None]
 
 
+#: a trace record's keys in the recorder's order, with the values of a trace just started
+_TRACE_RECORD: dict[str, Any] = dict.fromkeys(
+    ("trace_id", "name", "status", "start_time", "end_time", "duration_ms", "metadata", "run_id",
+     "test_id")
+)  # fmt: skip
+_TRACE_RECORD["status"] = "running"
+
+
 def trace_record(span: Any, trace_id: str) -> dict[str, Any]:
     """The record of a trace starting with root ``span`` (as the recorder makes one)."""
     try:  # the SDK's fields: each property costs a call
         name, start = span._name, span._start_time
     except AttributeError:
         name, start = span.name, span.start_time
-    return {
-        "trace_id": trace_id,
-        "name": name if type(name) is str and name.isascii() and len(name) <= MAX_STRING
-        else text(name),
-        "status": "running",
-        "start_time": seconds(start),
-        "end_time": None,
-        "duration_ms": None,
-        "metadata": {},
-        "run_id": None,
-        "test_id": None,
-    }  # fmt: skip
+    record = _TRACE_RECORD.copy()  # a copy of a dict of the same keys: its table is copied
+    record["trace_id"] = trace_id
+    record["name"] = (
+        name if type(name) is str and name.isascii() and len(name) <= MAX_STRING else text(name)
+    )
+    record["start_time"] = start / 1e9 if type(start) is int else time.time()
+    record["metadata"] = {}
+    return record
 
 
 def _trace_id(span: Any) -> str:
     """The trace id X-Ray's export wrote (``xray.trace_id``); else the OpenTelemetry trace id
     (32 hex digits) for a true root, and a new one for a span that continues a trace begun
     elsewhere (two of them must not share an X-Ray trace id)."""
-    written = _attribute(span, n.TRACE_ID)
-    if type(written) is str and written:
-        return written
-    try:  # the SDK's fields: each property costs a call
+    try:  # the SDK's fields: each property costs a call (the attributes' a copy)
+        written = span._attributes._dict.get(_TRACE_ID)
         parent, context = span._parent, span._context
     except AttributeError:
-        parent, context = span.parent, span.context
+        written = _attribute(span, _TRACE_ID)
+        try:
+            parent, context = span._parent, span._context
+        except AttributeError:
+            parent, context = span.parent, span.context
+    if type(written) is str and written:
+        return written
     if parent is None:
-        return f"{context[0] if _BY_INDEX else context.trace_id:032x}"
+        return "%032x" % (context[0] if _BY_INDEX else context.trace_id)
     return uuid.uuid4().hex
 
 
+_TRACE_ID = n.TRACE_ID
 _START_TIME = operator.attrgetter("_start_time")  # the SDK's fields: a property costs a call
 _CONTEXT = operator.attrgetter("_context")
 _PARENT = operator.attrgetter("_parent")
@@ -221,19 +239,7 @@ def finish_trace(
         steps.append(step)
     if trace_only:
         arrivals = [arrival_of[i] for s, i in zip(spans, span_ids) if s not in left_out]
-    if _failed(root):
-        status, error = span_status(root, root.events or ())
-    else:  # the common case, without copying the root's events (a property) to find none
-        status, error = "completed", None
-    try:  # the SDK's field: its property costs a call
-        end = seconds(root._end_time)
-    except AttributeError:
-        end = seconds(root.end_time)
-    record["end_time"] = end
-    record["duration_ms"] = (end - record["start_time"]) * 1000.0
-    record["status"] = "failed" if failed or status == "failed" else "completed"
-    if error is not None and not trace_only:  # export wrote the trace's metadata as it was
-        record["metadata"]["error"] = error
+    _end_trace(record, root, failed, trace_only)
     if trace_only:  # written by X-Ray's export: its status, duration, run and test as recorded,
         # and the steps in the order recorded (the spans' order breaks step_order ties)
         ranked = sorted(
@@ -248,6 +254,69 @@ def finish_trace(
     return steps
 
 
+#: the step ids' suffixes (".0", ".1", ...): a trace's step ids without formatting an int each
+_SUFFIXES = tuple(f".{index}" for index in range(256))
+_META = n.TRACE_METADATA
+
+
+def _steps_as_started(
+    record: dict[str, Any],
+    root: Any,
+    ended: dict[int, Any],
+    started: list[int],
+    parent_ids: list[int | None],
+    adjust: Adjust | None,
+) -> list[dict[str, Any]] | None:
+    """:func:`finish_trace` for the common case, in one pass: every span of the trace has ended
+    (``started``: their ids in the order they started, the root's first, with no parent in
+    ``parent_ids``; ``ended``: the spans by id), each once, their start times (ints) in the
+    order they started, and the root not written by X-Ray's export. None when it is not that
+    case (nothing is changed then).
+    """
+    if (
+        len(ended) != len(started)  # a span still open, or one started twice
+        or len(started) > len(_SUFFIXES)
+        or _attribute(root, _META) is not None
+    ):
+        return None
+    try:
+        found = steps_in_start_order(ended, started, parent_ids, record["trace_id"], _SUFFIXES)
+    except Exception:  # noqa: BLE001 - a span that cannot be read: the general way logs it
+        return None
+    if found is None:  # not in the order of their start times
+        return None
+    steps, failed = found
+    if adjust is not None:  # a hook may change a step's status
+        failed = False
+        for span_id, step in zip(started, steps):
+            adjust(ended[span_id], step)
+            if step.get("status") == "failed":
+                failed = True
+    _end_trace(record, root, failed, False)
+    return steps
+
+
+def _end_trace(record: dict[str, Any], root: Any, failed: bool, trace_only: bool) -> None:
+    """Set the end, duration and status of the trace ``record`` from its finished ``root``
+    (``failed``: one of its steps failed; ``trace_only``: written by X-Ray's export, whose
+    metadata is kept as written)."""
+    try:  # the SDK's fields: each property costs a call
+        code, end = root._status._status_code, root._end_time
+    except AttributeError:
+        code = getattr(getattr(root, "status", None), "status_code", None)
+        end = root.end_time
+    end = end / 1e9 if type(end) is int else time.time()
+    record["end_time"] = end
+    record["duration_ms"] = (end - record["start_time"]) * 1000.0
+    if code is _ERROR:
+        status, error = span_status(root, root.events or ())
+        record["status"] = "failed" if failed or status == "failed" else "completed"
+        if error is not None and not trace_only:  # export wrote the trace's metadata as it was
+            record["metadata"]["error"] = error
+    else:  # the common case, without copying the root's events (a property) to find none
+        record["status"] = "failed" if failed else "completed"
+
+
 def _attribute(span: Any, key: str) -> Any:
     """One attribute of a span (None when it has none), read without the copy its
     ``attributes`` property makes of them all."""
@@ -259,15 +328,6 @@ def _attribute(span: Any, key: str) -> Any:
         except AttributeError:
             raw = span.attributes
     return None if raw is None else raw.get(key)
-
-
-def _failed(span: Any) -> bool:
-    """Whether a span's status is ERROR (read off the SDK's field: its property costs a call)."""
-    try:
-        code = span._status._status_code
-    except AttributeError:
-        code = getattr(getattr(span, "status", None), "status_code", None)
-    return code is _ERROR
 
 
 def _order_of(step: dict[str, Any]) -> int:
@@ -402,12 +462,21 @@ class XRaySpanProcessor(SpanProcessor):
             recorder = get_recorder()
         if not recorder.enabled:
             return
-        span_id = _own_id(span)
+        context: Any
+        try:  # the SDK's field: its property costs a call
+            context = span._context
+        except AttributeError:
+            context = span.context
+        span_id = context[1] if _BY_INDEX else context.span_id
         record = trace_record(span, _trace_id(span))
-        capture = CapturedTrace(record, recorder.store, span_id)
+        store = recorder.store
+        capture = CapturedTrace(record, store, span_id)
         if _observers:
             _guarded("observing a trace start", _observers[-1].trace_started, record)
-        _guarded("storing a trace start", capture.store.start_trace, record)
+        try:  # _guarded, inlined: this runs for every trace
+            store.start_trace(record)
+        except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
+            logger.exception("xray: storing a trace start failed; the pipeline goes on")
         self._open[span_id] = capture
 
     def on_end(self, span: ReadableSpan) -> None:
@@ -430,16 +499,23 @@ class XRaySpanProcessor(SpanProcessor):
 
     def _finish(self, capture: CapturedTrace, root: ReadableSpan) -> None:
         open_spans = self._open
-        for span_id in capture.span_ids:  # spans still open now are not part of the trace
-            open_spans.pop(span_id, None)
+        try:  # spans still open now are not part of the trace
+            for span_id in capture.span_ids:
+                del open_spans[span_id]
+        except KeyError:  # a span started twice: its id is listed twice
+            for span_id in capture.span_ids:
+                open_spans.pop(span_id, None)
         observer = _observers[-1] if _observers else None
-        adjust = getattr(observer, "span_to_step", None)
+        adjust = None if observer is None else getattr(observer, "span_to_step", None)
         started = capture.span_ids
-        spans, span_ids, parent_ids = ended_in_order(capture.ended, started, capture.parent_ids)
+        ended = capture.ended
         capture.ended = {}
-        steps = finish_trace(
-            capture.record, root, spans, span_ids, parent_ids, adjust, started
-        )  # fmt: skip
+        steps = _steps_as_started(capture.record, root, ended, started, capture.parent_ids, adjust)
+        if steps is None:  # not the common case: the general way
+            spans, span_ids, parent_ids = ended_in_order(ended, started, capture.parent_ids)
+            steps = finish_trace(
+                capture.record, root, spans, span_ids, parent_ids, adjust, started
+            )  # fmt: skip
         capture.steps = steps
         store = capture.store
         try:
@@ -451,7 +527,10 @@ class XRaySpanProcessor(SpanProcessor):
                     store.save_step(step)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: storing a step failed; the pipeline goes on")
-        _guarded("storing a trace end", capture.store.end_trace, capture.record)
+        try:  # _guarded, inlined: this runs for every trace
+            store.end_trace(capture.record)
+        except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
+            logger.exception("xray: storing a trace end failed; the pipeline goes on")
         if observer is not None:
             _guarded("observing a trace end", observer.trace_finished, capture)
 
