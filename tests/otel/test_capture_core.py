@@ -432,6 +432,7 @@ ATTRS = st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=20)), 
 )
 # ids written verbatim by export, holding a lone surrogate, are escaped like any other text
 @example(root={}, child={n.STEP_ID: "\ud800", n.ERROR: "\udcff"}, events=[], error=False, name="")
+@example(root={n.TRACE_ID: "\ud800"}, child={}, events=[], error=False, name="")
 def test_arbitrary_attributes_never_raise_and_give_a_readable_trace(
     root: dict[str, Any],
     child: dict[str, Any],

@@ -89,7 +89,7 @@ def _trace_id(span: Any) -> str:
         except AttributeError:
             parent, context = span.parent, span.context
     if type(written) is str and written:
-        return written
+        return written if written.isascii() else text(written)  # may hold a lone surrogate
     if parent is None:
         return "%032x" % (context[0] if _BY_INDEX else context.trace_id)
     return uuid.uuid4().hex
