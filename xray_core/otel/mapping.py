@@ -527,17 +527,12 @@ def steps_in_start_order(
     trace_id: str,
     suffixes: tuple[str, ...],
 ) -> tuple[list[dict[str, Any]], bool] | None:
-    """The step records of a trace's finished spans (``ended``: by span id), and whether one
-    failed, when the spans are in the order of their start times: ``span_ids`` lists their ids
-    in the order they started, each once, the root's first; ``parent_ids`` their parents' ids
-    (None for the root); the step ids are ``trace_id`` and ``suffixes`` (one per span), a
-    parent's step id that of its span. None as soon as a start time is no int or earlier than
-    the one before; raises as :func:`step_record` does.
-
-    Each record is :func:`step_record`'s, whose body this loop repeats rather than calls: it
-    runs once per span, and the call with its arguments cost about 5% of a span's capture
-    (``tests/otel/test_capture_core.py::test_the_processor_makes_the_steps_finished_spans_make``
-    checks that the two agree).
+    """The step records (:func:`step_record`) of a trace's finished spans (``ended``: by span
+    id), and whether one failed, when the spans are in the order of their start times:
+    ``span_ids`` lists their ids in the order they started, each once, the root's first;
+    ``parent_ids`` their parents' ids (None for the root); the step ids are ``trace_id`` and
+    ``suffixes`` (one per span), a parent's step id that of its span. None as soon as a start
+    time is no int or earlier than the one before; raises as :func:`step_record` does.
     """
     records: list[dict[str, Any]] = []
     append = records.append
@@ -546,90 +541,15 @@ def steps_in_start_order(
     last = 0
     for span_id, parent_id, suffix, order in zip(span_ids, parent_ids, suffixes, _ORDERS):
         span = ended[span_id]
-        try:  # the SDK's fields: its properties copy (attributes, events) and cost a call each;
-            # its BoundedAttributes and BoundedList hold a dict and a deque, read as they are
-            raw = span._attributes._dict
-            events = span._events._dq
+        try:  # the SDK's field: its property costs a call
             start = span._start_time
-            end = span._end_time
-            name = span._name
-            failed = span._status._status_code is _ERROR
-        except AttributeError:  # another ReadableSpan-like object: its public properties
-            raw, events, start, end, name = (
-                span.attributes, span.events, span.start_time, span.end_time, span.name,
-            )  # fmt: skip
-            failed = getattr(getattr(span, "status", None), "status_code", None) is _ERROR
-            if type(raw) is not dict:
-                raw = {} if raw is None else _copy(raw)
+        except AttributeError:
+            start = span.start_time
         if type(start) is not int or start < last:
             return None
         last = start
-        # None: no input (a None value would be read as None too). _span_value's common cases are
-        # inlined (nearly every span has an input and an output): ASCII text without a mime type is
-        # kept as it is, JSON text as a SpanJSON (lazy_json)
-        step_input = raw.get(_INPUT_VALUE)
-        if step_input is not None:
-            mime_type = raw.get(_INPUT_MIME_TYPE)
-            if mime_type is None:
-                if not (type(step_input) is str and step_input.isascii()
-                        and len(step_input) <= MAX_STRING):  # fmt: skip
-                    step_input = io_value(step_input, None)
-            elif mime_type == _JSON and type(step_input) is str and step_input != "null":
-                try:
-                    step_input = _SpanJSON(step_input, "utf-8")
-                except UnicodeEncodeError:  # a lone surrogate: converted now
-                    step_input = json_snapshot(step_input)
-            else:
-                step_input = _span_value(step_input, mime_type)
-        output = raw.get(_OUTPUT_VALUE)
-        if output is not None:
-            mime_type = raw.get(_OUTPUT_MIME_TYPE)
-            if mime_type is None:
-                if not (type(output) is str and output.isascii() and len(output) <= MAX_STRING):
-                    output = io_value(output, None)
-            elif mime_type == _JSON and type(output) is str and output != "null":
-                try:
-                    output = _SpanJSON(output, "utf-8")
-                except UnicodeEncodeError:  # a lone surrogate: converted now
-                    output = json_snapshot(output)
-            else:
-                output = _span_value(output, mime_type)
-        reasoning = raw.get(_REASONING)
-        if reasoning is not None and not (
-            type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING
-        ):
-            reasoning = text(reasoning)
-        start = start / 1e9  # an int: checked above
-        end = end / 1e9 if type(end) is int else start
-        record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: its table is copied
         step_id = trace_id + suffix
-        record["step_id"] = step_id
-        record["trace_id"] = trace_id
-        record["parent_id"] = step_of.get(parent_id)
-        record["name"] = (
-            name if type(name) is str and name.isascii() and len(name) <= MAX_STRING else text(name)
-        )
-        record["step_order"] = order
-        record["input"] = step_input
-        record["output"] = output
-        record["reasoning"] = reasoning
-        record["metadata"] = {}
-        record["start_time"] = start
-        record["end_time"] = end
-        record["duration_ms"] = (end - start) * 1000.0
-        if failed:
-            record["status"], record["error"] = span_status(span, events)
-        if not _READ_SET.issuperset(raw):  # attributes left: a copy without those read, for metadata
-            attrs = dict(raw)
-            pop = attrs.pop
-            for key in _READ:
-                pop(key, None)
-            if _STEP_ID in attrs or _STATUS in attrs:
-                verbatim(record, attrs)
-            if attrs or events:
-                record["metadata"] = metadata(attrs, events)
-        elif events:
-            record["metadata"] = metadata({}, events)
+        record = step_record(span, trace_id, step_id, step_of.get(parent_id), order)
         if record["status"] == "failed":
             failed_step = True
         append(record)
