@@ -492,3 +492,22 @@ def test_the_processor_makes_the_steps_finished_spans_make(
     volatile = {"run_id", "test_id"}  # set by the observer (this pytest session) only
     assert again.model_dump(exclude=volatile) == rig.trace().model_dump(exclude=volatile)
     rig.provider.shutdown()
+
+
+def test_a_captured_trace_is_not_exported_again_by_its_recorders_exporter() -> None:
+    """Its spans already went wherever the pipeline's provider sends them: exporting the trace
+    made of them would send each span twice. The recorder's own SDK traces are exported."""
+    from xray_core.otel import queue_for
+
+    store, again = xray_core.MemoryStore(), InMemorySpanExporter()
+    recorder = xray_core.XRay(store=store, exporter=again)
+    provider = TracerProvider()
+    provider.add_span_processor(XRaySpanProcessor(recorder))
+    with provider.get_tracer("tests").start_as_current_span("captured"):
+        pass
+    with recorder.trace("recorded"):
+        pass
+    queue_for(again).flush(timeout=10)
+    assert sorted(t.name for t in store.list_traces()) == ["captured", "recorded"]
+    assert [span.name for span in again.get_finished_spans()] == ["recorded"]
+    provider.shutdown()
