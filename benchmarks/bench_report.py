@@ -15,6 +15,7 @@ result row rendered).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -137,6 +138,8 @@ def pytest_html_suite(folder: Path, traces: list[Trace]) -> Path:
 
 def pytest_html_write_time(module: Path, report: Path) -> float:
     """Run ``module`` under pytest-html (X-Ray's plugin off); seconds its sessionfinish took."""
+    if importlib.util.find_spec("pytest_html") is None:
+        raise RuntimeError("pytest-html, the peer, is not installed: pip install -e '.[test,bench]'")
     command = [sys.executable, "-m", "pytest", str(module), "-q", "-p", "no:xray",
                "-p", "no:cacheprovider", "-o", "addopts=", f"--html={report}",
                "--self-contained-html"]  # fmt: skip
