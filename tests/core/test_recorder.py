@@ -6,6 +6,7 @@ import asyncio
 import enum
 import os
 import threading
+import traceback
 from collections.abc import Callable
 from datetime import timezone
 from pathlib import Path
@@ -454,13 +455,18 @@ def test_a_forked_child_adding_steps_to_the_open_trace_never_reuses_step_ids(
                         pass
                 store.flush()
                 status = 0
+            except BaseException:  # shown by the parent's assertion
+                (tmp_path / "child.txt").write_text(traceback.format_exc(), encoding="utf-8")
             finally:
                 os._exit(status)
         for name in ("parent 1", "parent 2"):  # the parent goes on counting from where it was
             with trace.step(name):
                 pass
         _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+        failure = tmp_path / "child.txt"
+        assert os.waitstatus_to_exitcode(status) == 0, (
+            failure.read_text(encoding="utf-8") if failure.exists() else "no traceback"
+        )
     stored = store.get_trace(trace.trace_id)
     store.close()
     assert stored is not None
