@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..serialize import escape_surrogates_in, has_nonfinite, thaw
+from ..serialize import SNAPSHOT_OPTIONS, escape_surrogates_in, has_nonfinite, thaw
 from ..store.base import RunRecord
 from .data import Panel, ReportData, TestResult, TraceRecords
 from .failure import first_failure_line
@@ -53,7 +53,7 @@ def script_json(value: Any) -> str:
     output) is written as the JSON text it holds.
     """
     try:
-        raw = orjson.dumps(value, _fragment, _PLAIN_ONLY)
+        raw = orjson.dumps(value, _fragment, SNAPSHOT_OPTIONS)  # refuses what is not plain JSON
         if b"null" in raw and has_nonfinite(value):
             raw = general_json(value)
     except TypeError:  # orjson.JSONEncodeError: not plain JSON data
@@ -62,14 +62,6 @@ def script_json(value: Any) -> str:
         if needle in raw:
             raw = raw.replace(needle, escape)
     return raw.decode("utf-8")
-
-
-#: orjson hands these to its (absent) default, i.e. refuses them: the general encoder writes
-#: them its own way (a datetime's text, a str or int subclass's value, a dataclass's fields)
-_PLAIN_ONLY = (
-    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)  # fmt: skip
 
 
 class Snapshot:

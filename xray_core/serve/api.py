@@ -27,6 +27,7 @@ from ..models import Run, Status
 from ..report.payload import build_payload, script_json
 from ..runref import latest_index, resolve_run
 from ..runstate import shown_status
+from ..serialize import SNAPSHOT_OPTIONS
 from ..stability import stability_of
 from .cache import ResultCache
 from .content import TraceContents
@@ -41,13 +42,6 @@ class JsonText(str):
     """A response already serialized to JSON text (as the costly results are kept)."""
 
 
-#: what the report's JSON refuses from orjson, for the general encoder (``script_json``)
-_PLAIN_ONLY = (
-    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)  # fmt: skip
-
-
 def as_json_text(data: Any, *, floats: bool = True) -> JsonText:
     """``data`` serialized once: NaN as text, ``<>&`` escaped (inert even if sniffed as HTML).
 
@@ -58,7 +52,7 @@ def as_json_text(data: Any, *, floats: bool = True) -> JsonText:
     """
     if not floats:
         try:
-            data = orjson.Fragment(orjson.dumps(data, option=_PLAIN_ONLY))
+            data = orjson.Fragment(orjson.dumps(data, option=SNAPSHOT_OPTIONS))
         except TypeError:  # orjson.JSONEncodeError: not plain data, the general path writes it
             pass
     return JsonText(script_json(data))
