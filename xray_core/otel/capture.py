@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import operator
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from . import names as n
 from .mapping import (
     attributes,
     parse_json,
+    seconds,
     span_status,
     step_record,
     steps_in_start_order,
@@ -70,7 +70,7 @@ def trace_record(span: Any, trace_id: str) -> dict[str, Any]:
     record["name"] = (
         name if type(name) is str and name.isascii() and len(name) <= MAX_STRING else text(name)
     )
-    record["start_time"] = start / 1e9 if type(start) is int else time.time()
+    record["start_time"] = seconds(start)
     record["metadata"] = {}
     return record
 
@@ -305,7 +305,7 @@ def _end_trace(record: dict[str, Any], root: Any, failed: bool, trace_only: bool
     except AttributeError:
         code = getattr(getattr(root, "status", None), "status_code", None)
         end = root.end_time
-    end = end / 1e9 if type(end) is int else time.time()
+    end = seconds(end)
     record["end_time"] = end
     record["duration_ms"] = (end - record["start_time"]) * 1000.0
     if code is _ERROR:
@@ -462,12 +462,7 @@ class XRaySpanProcessor(SpanProcessor):
             recorder = get_recorder()
         if not recorder.enabled:
             return
-        context: Any
-        try:  # the SDK's field: its property costs a call
-            context = span._context
-        except AttributeError:
-            context = span.context
-        span_id = context[1] if _BY_INDEX else context.span_id
+        span_id = _own_id(span)
         record = trace_record(span, _trace_id(span))
         store = recorder.store
         capture = CapturedTrace(record, store, span_id)
@@ -483,7 +478,7 @@ class XRaySpanProcessor(SpanProcessor):
         """Keep a finished span; when it is its trace's root, finish the trace."""
         try:
             context: Any
-            try:  # the SDK's field: its property costs a call
+            try:  # _own_id, inlined: this runs for every span
                 context = span._context
             except AttributeError:
                 context = span.context
