@@ -455,38 +455,48 @@ def step_record(
     # None: no input (a None value would be read as None too). _span_value's common cases are
     # inlined (nearly every span has an input and an output): ASCII text without a mime type is
     # kept as it is, JSON text as a SpanJSON (lazy_json)
+    # read: how many of the attributes read here the span has (a None value is not counted):
+    # a span holding only those (len(raw) == read, the common case) needs no set test below
     step_input = raw.get(_INPUT_VALUE)
-    if step_input is not None:
+    if step_input is None:
+        read = 0
+    else:
         mime_type = raw.get(_INPUT_MIME_TYPE)
         if mime_type is None:
+            read = 1
             if not (type(step_input) is str and step_input.isascii()
                     and len(step_input) <= MAX_STRING):  # fmt: skip
                 step_input = io_value(step_input, None)
-        elif mime_type == _JSON and type(step_input) is str and step_input != "null":
-            try:
-                step_input = _SpanJSON(step_input, "utf-8")
-            except UnicodeEncodeError:  # a lone surrogate: converted now
-                step_input = json_snapshot(step_input)
         else:
-            step_input = _span_value(step_input, mime_type)
+            read = 2
+            if mime_type == _JSON and type(step_input) is str and step_input != "null":
+                try:
+                    step_input = _SpanJSON(step_input, "utf-8")
+                except UnicodeEncodeError:  # a lone surrogate: converted now
+                    step_input = json_snapshot(step_input)
+            else:
+                step_input = _span_value(step_input, mime_type)
     output = raw.get(_OUTPUT_VALUE)
     if output is not None:
         mime_type = raw.get(_OUTPUT_MIME_TYPE)
         if mime_type is None:
+            read += 1
             if not (type(output) is str and output.isascii() and len(output) <= MAX_STRING):
                 output = io_value(output, None)
-        elif mime_type == _JSON and type(output) is str and output != "null":
-            try:
-                output = _SpanJSON(output, "utf-8")
-            except UnicodeEncodeError:  # a lone surrogate: converted now
-                output = json_snapshot(output)
         else:
-            output = _span_value(output, mime_type)
+            read += 2
+            if mime_type == _JSON and type(output) is str and output != "null":
+                try:
+                    output = _SpanJSON(output, "utf-8")
+                except UnicodeEncodeError:  # a lone surrogate: converted now
+                    output = json_snapshot(output)
+            else:
+                output = _span_value(output, mime_type)
     reasoning = raw.get(_REASONING)
-    if reasoning is not None and not (
-        type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING
-    ):
-        reasoning = text(reasoning)
+    if reasoning is not None:
+        read += 1
+        if not (type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING):
+            reasoning = text(reasoning)
     start = start / 1e9 if type(start) is int else time.time()
     end = end / 1e9 if type(end) is int else start
     record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: its table is copied
@@ -506,7 +516,8 @@ def step_record(
     record["duration_ms"] = (end - start) * 1000.0
     if failed:
         record["status"], record["error"] = span_status(span, events)
-    if not _READ_SET.issuperset(raw):  # attributes left: a copy without those read, for metadata
+    if len(raw) != read and not _READ_SET.issuperset(raw):
+        # attributes left: a copy without those read, for the metadata
         attrs = dict(raw)
         pop = attrs.pop
         for key in _READ:
@@ -536,10 +547,13 @@ def steps_in_start_order(
     """
     records: list[dict[str, Any]] = []
     append = records.append
-    step_of: dict[Any, str] = {}
+    root_id = span_ids[0]
+    root_step = trace_id + suffixes[0]
+    #: span id -> step id, made when a span's parent is not the root (most spans' parent is)
+    step_of: dict[Any, str] | None = None
     failed_step = False
     last = 0
-    for span_id, parent_id, suffix, order in zip(span_ids, parent_ids, suffixes, _ORDERS):
+    for order, span_id in enumerate(span_ids):
         span = ended[span_id]
         try:  # the SDK's field: its property costs a call
             start = span._start_time
@@ -548,17 +562,25 @@ def steps_in_start_order(
         if type(start) is not int or start < last:
             return None
         last = start
-        step_id = trace_id + suffix
-        record = step_record(span, trace_id, step_id, step_of.get(parent_id), order)
+        parent_id = parent_ids[order]
+        if order == 0:
+            step_id, parent_step = root_step, None
+        else:
+            step_id = trace_id + suffixes[order]
+            if parent_id == root_id:
+                parent_step = root_step
+            else:
+                if step_of is None:  # the spans before this one (a record's step id may
+                    # be another, written by X-Ray's export: children follow the span's)
+                    step_of = {i: trace_id + x for i, x in zip(span_ids[:order], suffixes)}
+                parent_step = step_of.get(parent_id)
+            if step_of is not None:
+                step_of[span_id] = step_id
+        record = step_record(span, trace_id, step_id, parent_step, order)
         if record["status"] == "failed":
             failed_step = True
         append(record)
-        step_of[span_id] = step_id
     return records, failed_step
-
-
-#: step orders, zipped with a trace's spans
-_ORDERS = range(1 << 30)
 
 
 _STATUSES = ("running", "completed", "failed")
