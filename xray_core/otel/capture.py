@@ -59,40 +59,35 @@ _TRACE_RECORD: dict[str, Any] = dict.fromkeys(
 _TRACE_RECORD["status"] = "running"
 
 
-def trace_record(span: Any, trace_id: str) -> dict[str, Any]:
-    """The record of a trace starting with root ``span`` (as the recorder makes one)."""
-    try:  # the SDK's fields: each property costs a call
-        name, start = span._name, span._start_time
+def trace_record(span: Any) -> dict[str, Any]:
+    """The record of a trace starting with root ``span`` (as the recorder makes one). Its trace
+    id is the one X-Ray's export wrote (``xray.trace_id``); else the OpenTelemetry trace id (32
+    hex digits) for a true root, and a new one for a span that continues a trace begun
+    elsewhere (two of them must not share an X-Ray trace id)."""
+    try:  # the SDK's fields: each property costs a call (the attributes' a copy)
+        name, start, parent, context = span._name, span._start_time, span._parent, span._context
+        written = span._attributes._dict.get(_TRACE_ID)
     except AttributeError:
         name, start = span.name, span.start_time
+        written = _attribute(span, _TRACE_ID)
+        try:
+            parent, context = span._parent, span._context
+        except AttributeError:
+            parent, context = span.parent, span.context
     record = _TRACE_RECORD.copy()  # a copy of a dict of the same keys: its table is copied
-    record["trace_id"] = trace_id
+    if type(written) is str and written:
+        # may hold a lone surrogate
+        record["trace_id"] = written if written.isascii() else text(written)
+    elif parent is None:
+        record["trace_id"] = "%032x" % (context[0] if _BY_INDEX else context.trace_id)
+    else:
+        record["trace_id"] = uuid.uuid4().hex
     record["name"] = (
         name if type(name) is str and name.isascii() and len(name) <= MAX_STRING else text(name)
     )
     record["start_time"] = seconds(start)
     record["metadata"] = {}
     return record
-
-
-def _trace_id(span: Any) -> str:
-    """The trace id X-Ray's export wrote (``xray.trace_id``); else the OpenTelemetry trace id
-    (32 hex digits) for a true root, and a new one for a span that continues a trace begun
-    elsewhere (two of them must not share an X-Ray trace id)."""
-    try:  # the SDK's fields: each property costs a call (the attributes' a copy)
-        written = span._attributes._dict.get(_TRACE_ID)
-        parent, context = span._parent, span._context
-    except AttributeError:
-        written = _attribute(span, _TRACE_ID)
-        try:
-            parent, context = span._parent, span._context
-        except AttributeError:
-            parent, context = span.parent, span.context
-    if type(written) is str and written:
-        return written if written.isascii() else text(written)  # may hold a lone surrogate
-    if parent is None:
-        return "%032x" % (context[0] if _BY_INDEX else context.trace_id)
-    return uuid.uuid4().hex
 
 
 _TRACE_ID = n.TRACE_ID
@@ -259,43 +254,6 @@ _SUFFIXES = tuple(f".{index}" for index in range(256))
 _META = n.TRACE_METADATA
 
 
-def _steps_as_started(
-    record: dict[str, Any],
-    root: Any,
-    ended: dict[int, Any],
-    started: list[int],
-    parent_ids: list[int | None],
-    adjust: Adjust | None,
-) -> list[dict[str, Any]] | None:
-    """:func:`finish_trace` for the common case, in one pass: every span of the trace has ended
-    (``started``: their ids in the order they started, the root's first, with no parent in
-    ``parent_ids``; ``ended``: the spans by id), each once, their start times (ints) in the
-    order they started, and the root not written by X-Ray's export. None when it is not that
-    case (nothing is changed then).
-    """
-    if (
-        len(ended) != len(started)  # a span still open, or one started twice
-        or len(started) > len(_SUFFIXES)
-        or _attribute(root, _META) is not None
-    ):
-        return None
-    try:
-        found = steps_in_start_order(ended, started, parent_ids, record["trace_id"], _SUFFIXES)
-    except Exception:  # noqa: BLE001 - a span that cannot be read: the general way logs it
-        return None
-    if found is None:  # not in the order of their start times
-        return None
-    steps, failed = found
-    if adjust is not None:  # a hook may change a step's status
-        failed = False
-        for span_id, step in zip(started, steps):
-            adjust(ended[span_id], step)
-            if step.get("status") == "failed":
-                failed = True
-    _end_trace(record, root, failed, False)
-    return steps
-
-
 def _end_trace(record: dict[str, Any], root: Any, failed: bool, trace_only: bool) -> None:
     """Set the end, duration and status of the trace ``record`` from its finished ``root``
     (``failed``: one of its steps failed; ``trace_only``: written by X-Ray's export, whose
@@ -448,31 +406,29 @@ class XRaySpanProcessor(SpanProcessor):
                     capture.span_ids.append(span_id)
                     capture.parent_ids.append(parent_id)
                     return
-            self._start_trace(span)
+            # a trace starts with this span
+            if self._observed_only and not _observers:
+                return
+            recorder = self._recorder
+            if recorder is None:
+                from ..ambient import get_recorder
+
+                recorder = get_recorder()
+            if not recorder.enabled:
+                return
+            span_id = _own_id(span)
+            record = trace_record(span)
+            store = recorder.store
+            capture = CapturedTrace(record, store, span_id)
+            if _observers:
+                _guarded("observing a trace start", _observers[-1].trace_started, record)
+            try:  # _guarded, inlined: this runs for every trace
+                store.start_trace(record)
+            except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
+                logger.exception("xray: storing a trace start failed; the pipeline goes on")
+            self._open[span_id] = capture
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: capturing a span start failed; the pipeline goes on")
-
-    def _start_trace(self, span: Span) -> None:
-        if self._observed_only and not _observers:
-            return
-        recorder = self._recorder
-        if recorder is None:
-            from ..ambient import get_recorder
-
-            recorder = get_recorder()
-        if not recorder.enabled:
-            return
-        span_id = _own_id(span)
-        record = trace_record(span, _trace_id(span))
-        store = recorder.store
-        capture = CapturedTrace(record, store, span_id)
-        if _observers:
-            _guarded("observing a trace start", _observers[-1].trace_started, record)
-        try:  # _guarded, inlined: this runs for every trace
-            store.start_trace(record)
-        except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
-            logger.exception("xray: storing a trace start failed; the pipeline goes on")
-        self._open[span_id] = capture
 
     def on_end(self, span: ReadableSpan) -> None:
         """Keep a finished span; when it is its trace's root, finish the trace."""
@@ -505,12 +461,34 @@ class XRaySpanProcessor(SpanProcessor):
         started = capture.span_ids
         ended = capture.ended
         capture.ended = {}
-        steps = _steps_as_started(capture.record, root, ended, started, capture.parent_ids, adjust)
-        if steps is None:  # not the common case: the general way
+        record = capture.record
+        found = None
+        # The common case, in one pass: every span of the trace has ended, each once, their
+        # start times (ints) in the order they started, and the root not written by X-Ray's
+        # export (then steps_in_start_order builds the steps, else None: the general way)
+        if (
+            len(ended) == len(started)  # else a span still open, or one started twice
+            and len(started) <= len(_SUFFIXES)
+            and _attribute(root, _META) is None
+        ):
+            try:
+                found = steps_in_start_order(
+                    ended, started, capture.parent_ids, record["trace_id"], _SUFFIXES
+                )  # fmt: skip
+            except Exception:  # noqa: BLE001 - a span that cannot be read: the general way logs it
+                found = None
+        if found is not None:
+            steps, failed = found
+            if adjust is not None:  # a hook may change a step's status
+                failed = False
+                for span_id, step in zip(started, steps):
+                    adjust(ended[span_id], step)
+                    if step.get("status") == "failed":
+                        failed = True
+            _end_trace(record, root, failed, False)
+        else:  # not the common case: the general way
             spans, span_ids, parent_ids = ended_in_order(ended, started, capture.parent_ids)
-            steps = finish_trace(
-                capture.record, root, spans, span_ids, parent_ids, adjust, started
-            )  # fmt: skip
+            steps = finish_trace(record, root, spans, span_ids, parent_ids, adjust, started)
         capture.steps = steps
         store = capture.store
         try:
@@ -572,7 +550,7 @@ def records_from_spans(
     result = []
     for root_id in sorted(groups, key=lambda r: by_id[r].start_time or 0):
         root = by_id[root_id]
-        record = trace_record(root, _trace_id(root))
+        record = trace_record(root)
         listed_ids = span_ids_of(groups[root_id])
         ordered = in_start_order(groups[root_id], listed_ids)
         steps = finish_trace(
