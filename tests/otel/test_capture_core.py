@@ -271,6 +271,56 @@ def test_steps_follow_start_time_then_start_order_whatever_times_spans_are_given
     rig.provider.shutdown()
 
 
+def test_a_step_names_its_parents_step_however_deep_and_late_it_starts(rig: Rig) -> None:
+    """Children of the root, then a deeper span, then more of both (the captured steps find
+    a parent that is not the root by its span, from the first such span on)."""
+    tracer = rig.tracer
+    with tracer.start_as_current_span("root"):
+        with tracer.start_as_current_span("a") as a:
+            pass
+        with tracer.start_as_current_span("b"):
+            with tracer.start_as_current_span("c"):
+                with tracer.start_as_current_span("e"):
+                    pass
+        with tracer.start_as_current_span("d"):
+            pass
+        late = tracer.start_span("f", context=otel_trace.set_span_in_context(a))
+        late.end()  # a's child, started after a ended: still a's, within the trace
+    steps = sorted(rig.trace().steps, key=lambda s: s.step_order)
+    assert [s.name for s in steps] == ["root", "a", "b", "c", "e", "d", "f"]
+    by_name = {s.name: s for s in steps}
+    parents = {s.name: s.parent_id for s in steps}
+    assert parents == {
+        "root": None, "a": by_name["root"].step_id, "b": by_name["root"].step_id,
+        "c": by_name["b"].step_id, "e": by_name["c"].step_id, "d": by_name["root"].step_id,
+        "f": by_name["a"].step_id,
+    }  # fmt: skip
+
+
+def test_a_span_holding_none_or_unknown_attributes_keeps_the_unknown_ones() -> None:
+    """Spans of another SDK (or hand-made ReadableSpans) may hold None values, which the
+    SDK's spans drop: a None input, output or reasoning is no value, any other attribute
+    (None or not) is kept under the metadata's attributes."""
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.trace import SpanContext
+
+    context = SpanContext(trace_id=7, span_id=9, is_remote=False)
+    cases = [
+        ({n.INPUT_VALUE: "x", n.OUTPUT_VALUE: None}, "x", None, {}),
+        ({n.INPUT_VALUE: "x", "extra": None}, "x", None, {"attributes": {"extra": None}}),
+        ({n.INPUT_VALUE: None, n.REASONING: "r", "k": 1}, None, "r", {"attributes": {"k": 1}}),
+        ({n.OUTPUT_VALUE: "y", n.OUTPUT_MIME_TYPE: "text/plain"}, None, None, {}),
+    ]
+    for attributes, step_input, reasoning, metadata in cases:
+        span = ReadableSpan(
+            name="s", context=context, attributes=attributes, start_time=1, end_time=2
+        )  # fmt: skip
+        [(_, [step])] = records_from_spans([span])
+        assert (step["input"], step["reasoning"], step["metadata"]) == (
+            step_input, reasoning, metadata
+        ), attributes
+
+
 class _StepsByOne:
     """A store of the recorder's duck type (no Store subclass): no save_steps of its own."""
 
