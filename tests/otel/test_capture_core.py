@@ -316,9 +316,8 @@ def test_a_span_holding_none_or_unknown_attributes_keeps_the_unknown_ones() -> N
             name="s", context=context, attributes=attributes, start_time=1, end_time=2
         )  # fmt: skip
         [(_, [step])] = records_from_spans([span])
-        assert (step["input"], step["reasoning"], step["metadata"]) == (
-            step_input, reasoning, metadata
-        ), attributes
+        read = (step["input"], step["reasoning"], step["metadata"])
+        assert read == (step_input, reasoning, metadata), attributes
 
 
 class _StepsByOne:
