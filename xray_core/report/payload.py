@@ -58,8 +58,11 @@ def script_json(value: Any) -> str:
             raw = general_json(value)
     except TypeError:  # orjson.JSONEncodeError: not plain JSON data
         raw = general_json(value)
+    # U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8: one scan for their first byte (a
+    # fast single-byte search) spares the two slower three-byte searches in text without them.
+    separators = b"\xe2" in raw
     for needle, escape in _HTML_ESCAPES:
-        if needle in raw:
+        if (separators or len(needle) == 1) and needle in raw:
             raw = raw.replace(needle, escape)
     return raw.decode("utf-8")
 
