@@ -42,10 +42,12 @@ def _git(cwd: Path, *args: str) -> str | None:
 
 def git_state(cwd: Path) -> tuple[str | None, str | None, bool | None]:
     """(full commit SHA, branch, dirty) of the repository at ``cwd``; Nones outside a repo."""
-    commit = _git(cwd, "rev-parse", "--verify", "HEAD")
-    if commit is None or len(commit) != 40:
+    # one process for both: rev-parse prints the commit, then the branch ("HEAD" when detached);
+    # a repository without a commit yet fails
+    found = _git(cwd, "rev-parse", "HEAD", "--abbrev-ref", "HEAD")
+    commit, _, branch = (found or "").partition("\n")
+    if len(commit) != 40:
         return None, None, None
-    branch = _git(cwd, "rev-parse", "--abbrev-ref", "HEAD")
     status = _git(cwd, "status", "--porcelain", "--untracked-files=no")
     return (
         commit,

@@ -7,11 +7,13 @@ nested sessions of ``pytester`` stay apart.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
 import uuid
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +72,24 @@ class Captured:
 
             self._model = trace_from_records(self.record, list(self.steps))
         return self._model
+
+
+@contextmanager
+def paused_collector() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block (restored as it was after).
+
+    The session's end builds the report's data, tens of thousands of dicts and lists, which
+    are freed by reference counting when the page is written; meanwhile they make the collector
+    run a full collection (over every live object of the process, pytest's included) that finds
+    nothing to free. Anything the block leaves as a cycle is collected after it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _outcome(report: pytest.TestReport) -> TestOutcome:
@@ -257,7 +277,8 @@ class XraySession:
             return
         from .finish import finish_session
 
-        self.summary = finish_session(self, session)
+        with paused_collector():
+            self.summary = finish_session(self, session)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """Print the X-Ray summary when the plugin had something to say."""

@@ -106,3 +106,45 @@ def test_a_report_that_cannot_be_written_leaves_the_run_finished_in_the_db(
         store.close()
     assert run.status == "completed" and run.finished_at is not None
     assert run.counts["tests"] == 1 and [t.test_id for t in traces] == ["test_r.py::test_pick"]
+
+
+GC_CONFTEST = """
+import gc
+
+import pytest
+
+seen = []
+
+
+def pytest_xray_report_panel(step, trace):
+    seen.append(gc.isenabled())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    print("DURING-END", sorted(set(seen)), "AFTER", gc.isenabled())
+"""
+
+
+@pytest.mark.parametrize("disabled_by_test", [False, True])
+def test_the_collector_is_paused_during_the_session_end_and_left_as_it_was(
+    project: pytest.Pytester, disabled_by_test: bool
+) -> None:
+    project.makeconftest(GC_CONFTEST)
+    project.makepyfile(
+        test_gc=f"""
+        import gc
+        from pipeline import select
+
+        def test_pick():
+            assert gc.isenabled()
+            select([5, 20])
+            if {disabled_by_test}:
+                gc.disable()
+        """
+    )
+    result = project.runpytest_subprocess("--xray-report=report.html", "-s")
+    result.assert_outcomes(passed=1)
+    after = not disabled_by_test  # the user's choice stands
+    result.stdout.fnmatch_lines([f"DURING-END [[]False[]] AFTER {after}"])
+    assert (project.path / "report.html").is_file()

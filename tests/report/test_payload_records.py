@@ -14,10 +14,18 @@ from xray_core import MemoryStore, XRay
 from xray_core.recorder import TraceContext
 from xray_core.report import ReportData, render_report
 from xray_core.report.data import TraceRecords
-from xray_core.report.payload import build_payload, script_json
+from xray_core.report.payload import (
+    _STEP_KEYS,
+    _TRACE_KEYS,
+    _Finite,
+    build_payload,
+    general_json,
+    script_json,
+)
 from xray_core.store.records import trace_from_records
 
 from .recording import HOSTILE
+from .test_script_json import escaped
 
 text = st.text(max_size=12)
 json_values = st.recursive(
@@ -114,3 +122,48 @@ def test_a_comparison_accepts_records() -> None:
                       comparison=diff_runs([model], [model]))  # fmt: skip
     comparison = build_payload(data)["comparison"]
     assert comparison["same"] == 1 and comparison["changed"] == []
+
+
+def test_the_nonfinite_check_reads_every_value_of_a_recorded_trace() -> None:
+    """``_checked`` names the keys it reads: a key added to the documents must be added there."""
+    trace = record([{"name": "s", "input": 1, "output": None, "reasoning": None,
+                     "evaluations": [], "llm": False, "fails": False, "children": 1}], "t", {})  # fmt: skip
+    doc = build_payload(ReportData(traces=[(trace.record, trace.steps)]))["traces"][0]
+    assert type(doc) is _Finite
+    assert set(doc) == {*_TRACE_KEYS, "meta", "steps"}
+    for step in doc["steps"]:
+        assert set(step) == {*_STEP_KEYS, "meta", "input", "output"}
+
+
+#: where a hook or a hand-made record can put a NaN or an infinity (the recorder's own values
+#: never hold one: its converter writes them as text)
+PLACES = [
+    ("trace", "duration_ms"), ("trace", "metadata"), ("step", "duration_ms"),
+    ("step", "start_time"), ("step", "reasoning"), ("step", "error"), ("step", "name"),
+    ("step", "status"), ("step", "parent_id"), ("step", "metadata"), ("step", "input"),
+    ("step", "output"), ("child", "metadata"), ("child", "duration_ms"),
+]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    plan=st.lists(step_plan, min_size=1, max_size=3),
+    place=st.sampled_from(PLACES),
+    value=st.sampled_from([float("nan"), float("inf"), float("-inf")]),
+    nested=st.booleans(),
+)
+def test_a_nonfinite_value_in_the_records_is_written_as_the_general_encoder_writes_it(
+    plan: list[dict[str, Any]], place: tuple[str, str], value: float, nested: bool
+) -> None:
+    trace = record(plan, "t", {"k": 1})
+    where, key = place
+    targets = {"trace": [trace.record], "step": trace.steps[:1],
+               "child": [s for s in trace.steps if s.get("parent_id")][:1]}[where]  # fmt: skip
+    if not targets:
+        return
+    nested = nested and key in ("input", "output", "reasoning", "error")  # free-form values
+    targets[0][key] = {"x": [1, value]} if nested or key == "metadata" else value
+    payload = build_payload(ReportData(traces=[(trace.record, trace.steps)]))
+    text = script_json(payload)
+    assert text == escaped(general_json(payload))
+    assert ("NaN" if value != value else "Infinity") in text

@@ -94,6 +94,18 @@ def test_page_makes_no_network_request(sample_data: ReportData) -> None:
     assert "default-src 'none'" in html  # the CSP forbids loading anything
 
 
+def test_the_page_around_ascii_data_is_ascii(xr: XRay) -> None:
+    """Our own text (template, CSS, scripts) is ASCII, non-ASCII characters written as escapes:
+    one character beyond Latin-1 would make Python hold the whole page, data included, at two
+    bytes a character and encode it to UTF-8 character by character when it is written."""
+    trace = select_competitors(xr, test_id="tests/test_pipeline.py::test_pick")
+    html = render_report(ReportData(title="X-Ray report: suite", traces=[trace]))
+    assert payload_of(html)["traces"][0]["id"] == trace.trace_id
+    assert html.isascii()
+    assert "Search tests, steps, items&#x2026;" in html  # still an ellipsis, as an entity
+    assert r'"\u2026"' in html and r'content: "\25B8  "' in html  # JS and CSS escapes
+
+
 # -- patterns -----------------------------------------------------------------------------------
 def test_trace_summary_fields(sample_data: ReportData) -> None:
     _, payload = rendered(sample_data)

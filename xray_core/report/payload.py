@@ -58,8 +58,11 @@ def script_json(value: Any) -> str:
             raw = general_json(value)
     except TypeError:  # orjson.JSONEncodeError: not plain JSON data
         raw = general_json(value)
+    # U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8: one scan for their first byte (a
+    # fast single-byte search) spares the two slower three-byte searches in text without them.
+    separators = b"\xe2" in raw
     for needle, escape in _HTML_ESCAPES:
-        if needle in raw:
+        if (separators or len(needle) == 1) and needle in raw:
             raw = raw.replace(needle, escape)
     return raw.decode("utf-8")
 
@@ -82,10 +85,14 @@ class Snapshot:
 
 
 def _fragment(value: Any) -> orjson.Fragment:
-    """orjson's ``default``: a :class:`Snapshot`'s text as it is; any other type is refused."""
-    if type(value) is Snapshot:
+    """orjson's ``default``: a :class:`Snapshot`'s text as it is, a :class:`_Finite` trace as
+    its dict's text; any other type is refused."""
+    kind = type(value)
+    if kind is Snapshot:
         return orjson.Fragment(value.text)
-    raise TypeError(type(value).__name__)
+    if kind is _Finite:
+        return orjson.Fragment(orjson.dumps(dict(value), _fragment, SNAPSHOT_OPTIONS))
+    raise TypeError(kind.__name__)
 
 
 def _general_fallback(value: Any) -> Any:
@@ -232,7 +239,7 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
     started = record["start_time"]
     ordered = sorted(steps, key=_step_order)
     get = record.get
-    return {
+    return _checked({
         "id": record["trace_id"],
         "name": record["name"],
         "status": record["status"],
@@ -243,7 +250,53 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
         "meta": get("metadata", {}),
         "rejected": _rejected_count([s.get("metadata", {}) for s in ordered]),
         "steps": [_recorded_step(s, started) for s in ordered],
-    }
+    })  # fmt: skip
+
+
+class _Finite(dict[str, Any]):
+    """A recorded trace's document found to hold no NaN or infinity (see :func:`_checked`).
+
+    :func:`script_json` looks for them in a document whose text holds a null by walking it
+    (``has_nonfinite``), which visits every value of every evaluation of every trace; it does
+    not walk into this subclass, and orjson hands it to :func:`_fragment` (a subclass is passed
+    to the ``default``), which writes its text as the dict's. Readers see a dict.
+    """
+
+    __slots__ = ()
+
+
+#: what :func:`_checked` reads of a recorded trace's and step's documents as they are: every
+#: key of :func:`_recorded_trace` and :func:`_recorded_step` but the metadata (``meta``), the
+#: steps, and a step's ``input`` and ``output`` (skipped when they are the recorder's JSON text)
+_TRACE_KEYS = ("id", "name", "status", "test", "run", "start", "dur", "rejected")
+_STEP_KEYS = ("id", "parent", "name", "status", "at", "dur", "reasoning", "error")
+_trace_values = itemgetter(*_TRACE_KEYS)
+_step_values = itemgetter(*_STEP_KEYS)
+
+
+def _checked(trace: dict[str, Any]) -> dict[str, Any]:
+    """``trace`` as a :class:`_Finite` when it provably holds no NaN or infinity, else as it is.
+
+    Its metadata (the bulk: evaluations, LLM metadata) is checked with one orjson call per
+    trace, walked only when that text holds a null; the trace's and its steps' other values
+    (but for the inputs and outputs kept as the recorder's JSON text, which holds none) are
+    checked as they are. A value orjson refuses leaves the trace to the general path.
+    """
+    metas = [trace["meta"]]
+    others = list(_trace_values(trace))
+    for step in trace["steps"]:
+        metas.append(step["meta"])
+        others += _step_values(step)
+        for kept in (step["input"], step["output"]):
+            if type(kept) is not Snapshot:
+                others.append(kept)
+    try:
+        text = orjson.dumps(metas, None, SNAPSHOT_OPTIONS)
+    except TypeError:  # not plain JSON data: the whole document takes the general path
+        return trace
+    if (b"null" in text and has_nonfinite(metas)) or has_nonfinite(others):
+        return trace
+    return _Finite(trace)
 
 
 def _recorded_step(step: dict[str, Any], trace_start: float) -> dict[str, Any]:

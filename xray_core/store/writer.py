@@ -33,8 +33,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, groupby
-from operator import itemgetter
+from itertools import chain
 from typing import Any
 
 from ..exceptions import StoreError
@@ -302,24 +301,29 @@ class GroupCommitWriter:
 def _write(conn: sqlite3.Connection, items: list[Item], *, on_conflict: bool = False) -> None:
     """Write ``items`` in one transaction: the rows of each statement together (see
     :attr:`Statement.order`), many rows per ``INSERT`` (see :func:`_insert_rows`)."""
-    if len(items) > 1:  # queued test by test (trace, steps, test row): each kind together
-        first: dict[Statement, int] = {}
-        for item in items:
-            first.setdefault(item[0], len(first))
-        items = sorted(items, key=lambda item: (item[0].order, first[item[0]]))
-    runs = [
-        (statement.on_conflict if on_conflict and statement.on_conflict else statement.sql,
-         [build(record) for _, build, record in run])
-        for statement, run in groupby(items, key=itemgetter(0))
-    ]  # fmt: skip
+    # Queued test by test (trace, steps, test row): each statement's rows together, in the
+    # order queued (one pass, no sort of the items), the statements in order of first use
+    # within their Statement.order.
+    runs: dict[Statement, list[Sequence[Any]]] = {}
+    for statement, build, record in items:
+        rows = runs.get(statement)
+        if rows is None:
+            rows = runs[statement] = []
+        rows.append(build(record))
+    ordered = sorted(runs.items(), key=_by_order) if len(runs) > 1 else runs.items()
     conn.execute("BEGIN IMMEDIATE")  # outside the try: a failed BEGIN has nothing to roll back
     try:
-        for sql, rows in runs:
+        for statement, rows in ordered:
+            sql = statement.on_conflict if on_conflict and statement.on_conflict else statement.sql
             _insert_rows(conn, sql, rows)
         conn.execute("COMMIT")
     except BaseException:
         rollback(conn)
         raise
+
+
+def _by_order(run: tuple[Statement, list[Sequence[Any]]]) -> int:
+    return run[0].order  # sorted() is stable: statements of one order stay in order of first use
 
 
 _VALUES = re.compile(r" VALUES (\(\?(?:, \?)*\))")

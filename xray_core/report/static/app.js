@@ -218,7 +218,7 @@ function renderList() {
   const total = plural(LIST.rows.length, "trace") + (untraced ? `, ${plural(untraced, "test")} without trace` : "");
   document.getElementById("list-count").textContent =
     (order.length === entries.length ? total : `${order.length} shown of ${total}`) +
-    (groups ? ` · ${plural(groups, "test")} with several, grouped` : "");
+    (groups ? ` \u00b7 ${plural(groups, "test")} with several, grouped` : "");
   if (order.length === 0) listEl.appendChild(el("p", { class: "hint" }, entries.length ? "Nothing matches." : "No trace was recorded."));
   let next = 0;
   const chunk = () => {
@@ -247,7 +247,7 @@ function groupRow(key, shown) {
     type: "button", class: "group-head", "aria-expanded": String(open),
     title: (open ? "collapse" : "expand") + " this test's traces",
   },
-  el("span", { class: "caret", "aria-hidden": "true" }, open ? "▾" : "▸"),
+  el("span", { class: "caret", "aria-hidden": "true" }, open ? "\u25be" : "\u25b8"),
   el("span", { class: "group-name mono" }, key || "(no test)"),
   el("span", { class: "group-count" }, shown === size ? plural(info.traces, "trace") : `${shown} of ${plural(size, "trace")}`),
   badge(info.worst, WORST_KIND[info.worst] || ""));
@@ -278,7 +278,7 @@ function rowFor(entry) {
     el("span", { class: "row-test mono" }, entry.testId || "(no test)")),
   el("span", { class: "row-meta" },
     el("span", { class: "row-dur mono" }, fmtMs(entry.dur)),
-    trace && el("span", { class: "row-counts" }, plural(trace.steps, "step"), " · ",
+    trace && el("span", { class: "row-counts" }, plural(trace.steps, "step"), " \u00b7 ",
       el("span", { class: trace.rejected ? "rej" : "" }, `${trace.rejected} rejected`))));
   rowCache.set(entry.index, row);
   return row;
@@ -341,7 +341,7 @@ function showTraces(params) {
       // one malformed trace must not take the rest of the report down
       add(detailEl, el("p", { class: "notice" }, "This trace could not be displayed: " + String(error)));
     }
-    document.title = `${entry.trace ? entry.trace.name : entry.test.id} · ${DATA.title}`;
+    document.title = `${entry.trace ? entry.trace.name : entry.test.id} \u00b7 ${DATA.title}`;
   }
   markSelected();
   revealTarget(params);
@@ -405,7 +405,7 @@ function attentionItem(e) {
   const why = (failedTest && test.why) || (typeof error === "string" ? clip(error.split("\n")[0], 240) : null);
   return el("li", { class: "attn" },
     el("div", { class: "attn-head" },
-      el("a", { href }, el("span", { class: "mono" }, e.testId || "(no test)"), e.trace ? " · " + e.trace.name : ""),
+      el("a", { href }, el("span", { class: "mono" }, e.testId || "(no test)"), e.trace ? " \u00b7 " + e.trace.name : ""),
       " ", failedTest ? badge("test " + test.outcome, "bad") : e.failed && badge("trace failed", "bad"),
       e.baselineFailed && badge("baseline", "bad")),
     why && el("div", { class: "attn-why mono" }, why),
@@ -429,7 +429,7 @@ function flipList(test) {
     flips.slice(0, FLIPS_SHOWN).map((c) => {
       const filters = flippedFilters(c.before, c.after);
       return el("li", { class: "attn-flip" },
-        el("span", { class: "mono ident" }, c.item), " ", verdictBadge(c.before), " → ", verdictBadge(c.after),
+        el("span", { class: "mono ident" }, c.item), " ", verdictBadge(c.before), " \u2192 ", verdictBadge(c.after),
         el("span", { class: "muted" }, filters.length ? ` (${filters.join(", ")} flipped; step ` : " (step ",
           el("span", { class: "mono" }, c.step), ")"));
     }),
@@ -451,7 +451,7 @@ function flippedFilters(before, after) {
 }
 
 function clip(text, max) {
-  return text.length > max ? text.slice(0, max - 1) + "…" : text;
+  return text.length > max ? text.slice(0, max - 1) + "\u2026" : text;
 }
 
 /* j/k or the arrow keys move through the listed traces (outside text fields). */
@@ -484,7 +484,7 @@ function init() {
   window.addEventListener("hashchange", route);
   document.addEventListener("keydown", onKey);
   renderList();
-  add(detailEl, el("p", { class: "hint" }, "Reading the traces…"));
+  add(detailEl, el("p", { class: "hint" }, "Reading the traces\u2026"));
   const load = () => {
     try {
       loadData();

@@ -101,7 +101,7 @@ function waterfall(trace, steps, selected) {
       href: hashFor({ trace: trace.id, step: s.id }), "data-step": s.id,
     },
     el("span", { class: "wf-name", style: { paddingLeft: (6 + s._depth * 16) + "px" } },
-      s._depth > 0 && el("span", { class: "wf-indent", "aria-hidden": "true" }, "└ "), s.name),
+      s._depth > 0 && el("span", { class: "wf-indent", "aria-hidden": "true" }, "\u2514 "), s.name),
     el("span", { class: "wf-track" },
       el("span", { class: "wf-bar", style: { left: left + "%", width: width + "%" } })),
     el("span", { class: "wf-dur mono" }, fmtMs(s.dur)),
@@ -129,7 +129,7 @@ function stepDetail(trace, step, itemId) {
     el("header", { class: "step-head" },
       el("h3", null, "Step ", el("span", { class: "mono" }, step.name)),
       badge(step.status, statusKind(step.status)),
-      el("span", { class: "muted mono" }, `+${fmtMs(step.at)} · ${fmtMs(step.dur)} · ${step.id}`)),
+      el("span", { class: "muted mono" }, `+${fmtMs(step.at)} \u00b7 ${fmtMs(step.dur)} \u00b7 ${step.id}`)),
     step.error && section("Error", errorBlock(step.error)),
     step.reasoning != null && section("Reasoning", el("p", { class: "reasoning" }, step.reasoning)),
     evaluations.length > 0 && evaluationsTable(trace, step, evaluations, itemId),
@@ -187,7 +187,7 @@ function evaluationsTable(trace, step, evaluations, itemId) {
   return el("section", { class: "block evaluations" },
     el("div", { class: "eval-bar" },
       el("h3", null, "Evaluations"),
-      el("span", { class: "muted" }, `${plural(evaluations.length, "candidate")} · ${qualified} qualified · ${evaluations.length - qualified} rejected`),
+      el("span", { class: "muted" }, `${plural(evaluations.length, "candidate")} \u00b7 ${qualified} qualified \u00b7 ${evaluations.length - qualified} rejected`),
       el("label", { class: "toggle" }, toggle, " rejected only")),
     el("div", { class: "table-wrap" }, table));
 }
@@ -196,15 +196,15 @@ function itemData(data, itemId) {
   if (data == null || typeof data !== "object") return null;
   const keys = Object.keys(data).filter((k) => String(data[k]) !== itemId);
   if (keys.length === 0) return null;
-  const clip = (text) => (text.length > 40 ? text.slice(0, 39) + "…" : text);
-  const text = keys.slice(0, 6).map((k) => `${k}: ${clip(shortValue(data[k]))}`).join(" · ");
+  const clip = (text) => (text.length > 40 ? text.slice(0, 39) + "\u2026" : text);
+  const text = keys.slice(0, 6).map((k) => `${k}: ${clip(shortValue(data[k]))}`).join(" \u00b7 ");
   return el("div", { class: "item-data muted" }, text);
 }
 
 function filterCell(result) {
-  if (!result) return el("td", { class: "f-none muted" }, "–");
+  if (!result) return el("td", { class: "f-none muted" }, "\u2013");
   return el("td", { class: result.passed ? "f-pass" : "f-fail" },
-    el("span", { class: "f-mark", "aria-label": result.passed ? "passed" : "failed" }, result.passed ? "✓" : "✗"),
+    el("span", { class: "f-mark", "aria-label": result.passed ? "passed" : "failed" }, result.passed ? "\u2713" : "\u2717"),
     result.detail != null && el("span", { class: "f-detail" }, " " + String(result.detail)));
 }
 

@@ -34,7 +34,7 @@ function clear(node) {
 }
 
 function fmtMs(ms) {
-  if (ms == null || !isFinite(ms)) return "–";
+  if (ms == null || !isFinite(ms)) return "\u2013";
   if (ms < 1) return ms.toFixed(2) + " ms";
   if (ms < 100) return ms.toFixed(1) + " ms";
   if (ms < 1000) return Math.round(ms) + " ms";

@@ -57,7 +57,7 @@ function overviewTests(ov) {
     el("h3", null, "Tests"),
     el("p", { class: "ov-summary" },
       tests.length > 0 && el("span", { class: "ov-outcomes" }, `${plural(tests.length, "test")}: ${tallyText(outcomes, ["failed", "error", "passed", "skipped", "xfailed", "xpassed"])}`),
-      tests.length > 0 && " · ",
+      tests.length > 0 && " \u00b7 ",
       el("span", { class: "ov-traces" }, `${plural(traces, "trace")}, ${plural(ov.steps_total, "step")}`)),
     el("p", { class: "ov-baselines" }, Object.keys(baselines).length
       ? "baselines: " + tallyText(baselines, ["failed", "error", "missing", "written", "passed"])
@@ -72,8 +72,8 @@ function testOverviewRow(t) {
   return el("tr", { class: "worst-" + t.worst.replace(" ", "-"), "data-test": t.id == null ? "" : t.id },
     el("td", null, testLink(t.id)),
     el("td", null, badge(t.worst, WORST_KIND[t.worst] || "")),
-    el("td", null, t.outcome || el("span", { class: "muted" }, "–")),
-    el("td", null, t.baseline ? badge(t.baseline, t.baseline === "passed" || t.baseline === "written" ? "good" : "bad") : el("span", { class: "muted" }, "–")),
+    el("td", null, t.outcome || el("span", { class: "muted" }, "\u2013")),
+    el("td", null, t.baseline ? badge(t.baseline, t.baseline === "passed" || t.baseline === "written" ? "good" : "bad") : el("span", { class: "muted" }, "\u2013")),
     el("td", { class: "num" }, String(t.traces)),
     el("td", { class: "num" }, String(t.failed)));
 }
@@ -91,7 +91,7 @@ function overviewFilters(ov) {
         " ", el("span", { class: "mono ident ov-filter-name" }, f.filter),
         el("span", { class: "ov-filter-text" }, ` rejected ${rate}% of ${count(f.evaluated)} candidates`),
         el("span", { class: "muted" }, " (step ", el("span", { class: "mono ident" }, f.step), ")"),
-        ex && el("span", null, " · ",
+        ex && el("span", null, " \u00b7 ",
           el("a", { class: "ov-example", href: hashFor({ trace: ex.trace, step: ex.step, item: ex.item }) },
             `${ex.rejected} in one step, e.g. ${ex.item}`)));
     })),

@@ -3,8 +3,8 @@
 const STABILITY_CHUNK = 300;
 
 function comparisonView(comparison) {
-  const runLabel = (run) => run ? `${run.run_id.slice(0, 12)}${run.git_commit ? " @ " + run.git_commit.slice(0, 8) : ""}` : "–";
-  const keyLabel = (key) => el("span", null, el("span", { class: "mono" }, key[0] || "(no test)"), " · ",
+  const runLabel = (run) => run ? `${run.run_id.slice(0, 12)}${run.git_commit ? " @ " + run.git_commit.slice(0, 8) : ""}` : "\u2013";
+  const keyLabel = (key) => el("span", null, el("span", { class: "mono" }, key[0] || "(no test)"), " \u00b7 ",
     el("span", { class: "mono" }, key[1]), key[2] > 0 ? ` #${key[2] + 1}` : "");
   const link = (item) => item.trace ? el("a", { href: hashFor({ trace: item.trace }) }, "open trace") : null;
   const changed = comparison.changed.filter((c) => c.changes.length > 0);
@@ -12,7 +12,7 @@ function comparisonView(comparison) {
   return el("div", { class: "wide" },
     el("h2", null, "Comparison of two runs"),
     el("p", { class: "muted" }, "baseline run ", el("span", { class: "mono" }, runLabel(DATA.baseline_run)),
-      " → this run ", el("span", { class: "mono" }, runLabel(DATA.run))),
+      " \u2192 this run ", el("span", { class: "mono" }, runLabel(DATA.run))),
     el("div", { class: "totals inline" },
       chip("changed", changed.length, changed.length ? "bad" : "good"), chip("unchanged", comparison.same),
       chip("drift only", driftOnly.length), chip("added", comparison.added.length), chip("removed", comparison.removed.length)),
@@ -65,7 +65,7 @@ function stabilityRow(e) {
     el("td", { class: "num" }, String(e.n)), el("td", { class: "num" }, String(e.qualified)),
     el("td", { class: "num" }, String(e.rejected)), el("td", { class: "num" }, String(e.flips)),
     el("td", null, el("span", { class: "rate" }, el("span", { class: "rate-bar", style: { width: rate + "%" } })), ` ${rate}%`),
-    el("td", null, Object.keys(e.rejected_by).map((k) => `${k} ×${e.rejected_by[k]}`).join(", ")));
+    el("td", null, Object.keys(e.rejected_by).map((k) => `${k} \u00d7${e.rejected_by[k]}`).join(", ")));
 }
 
 function chip(label, value, kind) {
