@@ -35,14 +35,81 @@ def install() -> None:
 
 def span_to_step(session: XraySession, span: Any, step: dict[str, Any]) -> None:
     """Let ``pytest_xray_span_to_step`` implementations adjust ``step``; one that raises is
-    reported in the summary and the step is kept as mapped."""
+    reported in the summary and the step is kept as mapped. A value a step cannot hold (a name
+    that is not text, a status not in ``Status``...) is reported the same way and the mapped
+    value kept for that field; new inputs, outputs and metadata are converted as the recorder
+    converts what it is given."""
     hook = session.config.hook.pytest_xray_span_to_step
     if not hook.get_hookimpls():
         return
+    mapped = dict(step)
     try:
         hook(span=span, step=step)
     except Exception as exc:  # noqa: BLE001 - reported in the summary instead
-        test = session.current_id
-        session.hook_failed(
-            "pytest_xray_span_to_step", exc, f"in {test}" if test else "outside any test"
-        )
+        step.clear()
+        step.update(mapped)
+        _hook_failed(session, exc)
+        return
+    for key, value in list(step.items()):
+        if key not in mapped or value is not mapped[key]:
+            problem = _unfit(step, key, value)
+            if problem is not None:
+                if key in mapped:
+                    step[key] = mapped[key]
+                else:
+                    del step[key]
+                _hook_failed(session, ValueError(f"step[{key!r}] = {_shown(value)}: {problem}"))
+    for key in mapped.keys() - step.keys():
+        step[key] = mapped[key]
+        _hook_failed(session, ValueError(f"step[{key!r}] deleted: a step keeps every field"))
+
+
+def _shown(value: Any) -> str:
+    try:
+        shown = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ still gets its value named
+        return f"<{type(value).__name__}>"
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def _hook_failed(session: XraySession, exc: Exception) -> None:
+    test = session.current_id
+    session.hook_failed(
+        "pytest_xray_span_to_step", exc, f"in {test}" if test else "outside any test"
+    )
+
+
+_STATUSES = ("running", "completed", "failed")
+_TEXT_OR_NONE = ("reasoning", "error", "parent_id")
+_NUMBER_OR_NONE = ("start_time", "end_time", "duration_ms")
+
+
+def _unfit(step: dict[str, Any], key: str, value: Any) -> str | None:
+    """Why ``value`` cannot be ``step[key]`` (None when it can); inputs, outputs and metadata
+    are converted in place as the recorder converts them."""
+    from xray_core.serialize import to_jsonable
+
+    if key in ("input", "output"):
+        if type(value) is not bytes:
+            step[key] = to_jsonable(value)
+        return None
+    if key == "metadata":
+        if not isinstance(value, dict):
+            return f"metadata is a dict, not {type(value).__name__}"
+        step[key] = to_jsonable(value)
+        return None
+    if key in ("name", "step_id", "trace_id"):
+        return None if type(value) is str and value else "must be non-empty text"
+    if key == "status":
+        return None if type(value) is str and value in _STATUSES else f"must be one of {', '.join(_STATUSES)}"
+    if key in _TEXT_OR_NONE:
+        return None if value is None or type(value) is str else "must be text or None"
+    if key == "step_order":
+        return None if type(value) is int else "must be an int"
+    if key in _NUMBER_OR_NONE:
+        return None if value is None or type(value) in (int, float) else "must be a number"
+    return f"not a field of a step (fields: {', '.join(sorted(_FIELDS))})"
+
+
+_FIELDS = {"input", "output", "metadata", "name", "step_id", "trace_id", "status",
+           *_TEXT_OR_NONE, "step_order", *_NUMBER_OR_NONE}  # fmt: skip

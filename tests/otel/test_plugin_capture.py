@@ -166,6 +166,68 @@ def test_h(xray):
     result.stdout.fnmatch_lines(["*pytest_xray_span_to_step raised RuntimeError: a broken hook*"])
 
 
+BAD_VALUES_CONFTEST = '''
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+trace.set_tracer_provider(TracerProvider())
+
+
+class Loud:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+def pytest_xray_span_to_step(span, step):
+    if step["name"] == "keyword_generation":
+        step["name"] = {"not": "text"}
+        step["metadata"] = "not a dict"
+        step["status"] = Loud()
+        step["input"] = {3, 1, 2}  # converted as the recorder converts a set
+        step["extra"] = 1
+    if step["name"] == "filter_and_select":
+        step["reasoning"] = "half done"
+        del step["output"]
+        raise RuntimeError("broken after a change")
+'''
+
+
+def test_values_a_step_cannot_hold_are_reported_and_the_mapped_ones_kept(
+    otel_project: pytest.Pytester,
+) -> None:
+    """A hook that writes a name that is not text, metadata that is not a dict, an unknown
+    status or field never fails the test nor the report: each is named in the summary and the
+    field keeps its mapped value; a hook that raises leaves the step as mapped."""
+    otel_project.makeconftest(BAD_VALUES_CONFTEST)
+    otel_project.makepyfile(
+        test_v='''
+from pipeline import select
+
+def test_v(xray):
+    select([5, 20])
+    step = xray.step("keyword_generation")
+    assert step.status == "completed" and step.input == [1, 2, 3]
+    assert isinstance(step.metadata, dict)
+    chosen = xray.step("filter_and_select")
+    assert chosen.reasoning != "half done" and chosen.output is not None
+    xray.assert_rejected("B0", by="price")
+'''
+    )
+    result = otel_project.runpytest_subprocess("--xray-report=report.html", "--xray-db=runs.db")
+    result.assert_outcomes(passed=1)
+    out = result.stdout.str()
+    for reported in (
+        "step['name'] = {'not': 'text'}: must be non-empty text",
+        "step['metadata'] = 'not a dict': metadata is a dict, not str",
+        "step['status'] = <Loud>: must be one of running, completed, failed",
+        "step['extra'] = 1: not a field of a step",
+        "raised RuntimeError: broken after a change",
+    ):
+        assert reported in out, reported
+    assert (otel_project.path / "report.html").stat().st_size > 0
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
 def test_malformed_spans_never_fail_a_test(otel_project: pytest.Pytester) -> None:
     otel_project.makepyfile(
         test_m='''
