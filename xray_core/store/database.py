@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..exceptions import SchemaVersionError, StoreError
 from .readonly import ReadOnlyFile
-from .schema import CREATE_CURRENT, MIGRATIONS, SCHEMA_VERSION
+from .schema import CREATE_CURRENT, MIGRATIONS, READ_ONLY_FROM, SCHEMA_VERSION
 
 #: seconds a write waits for another process's write lock (and opening, for its WAL switch)
 BUSY_TIMEOUT_S = 30.0
@@ -57,8 +57,8 @@ def open_database(
     processes open it at the same moment).
 
     ``read_only``: neither the file nor its ``-wal`` is written (see
-    :class:`~xray_core.store.readonly.ReadOnlyFile`); a database of an older schema is refused
-    rather than migrated.
+    :class:`~xray_core.store.readonly.ReadOnlyFile`); a database of a schema older than
+    :data:`~.schema.READ_ONLY_FROM` is refused rather than migrated (version 4 is read as it is).
 
     :param connector: makes the connection (default: :func:`connect`, or a ``ReadOnlyFile``'s
         ``connect`` when ``read_only``); a store passes its own to keep one way of connecting.
@@ -103,11 +103,11 @@ def _check_version(path: str | Path, version: int, *, read_only: bool) -> None:
             f"(this one reads up to {SCHEMA_VERSION}); upgrade decisiontracex. "
             "The database was not modified."
         )
-    if read_only and version < SCHEMA_VERSION:
+    if read_only and version < READ_ONLY_FROM:
         raise StoreError(
-            f"{path}: schema version {version} is older than this X-Ray's ({SCHEMA_VERSION}) "
-            "and a read-only store does not upgrade it; open it once without read_only=True. "
-            "The database was not modified."
+            f"{path}: schema version {version} is older than this X-Ray reads as it is "
+            f"({READ_ONLY_FROM} to {SCHEMA_VERSION}) and a read-only store does not upgrade it; "
+            "open it once without read_only=True. The database was not modified."
         )
 
 

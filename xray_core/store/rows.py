@@ -16,6 +16,7 @@ import json.encoder
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import lru_cache
+from hashlib import blake2b as _blake2b
 from typing import TYPE_CHECKING, Any
 
 from orjson import dumps as _orjson_dumps
@@ -129,14 +130,40 @@ def trace_row(record: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def step_row(record: dict[str, Any]) -> tuple[Any, ...]:
-    """The ``steps`` row of a step record."""
+    """The ``steps`` row of a step record, its :func:`step_digest` last."""
     get = record.get
+    name, status = record["name"], record["status"]
+    reasoning, error = get("reasoning"), get("error")
+    input_, output = to_json(get("input")), to_json(get("output"))
+    metadata = to_json(get("metadata") or {})
     return (
-        record["step_id"], record["trace_id"], get("parent_id"), record["name"],
-        record["step_order"], to_json(get("input")), to_json(get("output")), get("reasoning"),
-        to_json(get("metadata") or {}), record["status"], get("error"),
-        iso(record["start_time"]), iso(get("end_time")), get("duration_ms"),
+        record["step_id"], record["trace_id"], get("parent_id"), name, record["step_order"],
+        input_, output, reasoning, metadata, status, error, iso(record["start_time"]),
+        iso(get("end_time")), get("duration_ms"),
+        step_digest(name, status, input_, output, reasoning, metadata, error),
     )  # fmt: skip
+
+
+def step_digest(
+    name: str, status: str, input_: str | None, output: str | None, reasoning: str | None,
+    metadata: str | None, error: str | None,
+) -> bytes:  # fmt: skip
+    """16 bytes of BLAKE2b over a step's content as stored (its texts; not its ids, place or
+    times): equal digests, equal columns. Readers compare steps by it without reading their
+    text (``serve.content``); it is computed from the texts the row holds anyway.
+    """
+    # every length (-1: NULL) after the texts: no two contents give the same bytes, whatever
+    # the texts hold; a lone surrogate is hashed as it is (before ``scrubbed`` rewrites it)
+    text = (
+        f"{name}\0{status}\0{input_}\0{output}\0{reasoning}\0{metadata}\0{error}\0{len(name)},"
+        f"{len(status)},{_length(input_)},{_length(output)},{_length(reasoning)},"
+        f"{_length(metadata)},{_length(error)}"
+    )
+    return _blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _length(text: str | None) -> int:
+    return -1 if text is None else len(text)
 
 
 def run_row(run: Run | RunRecord) -> tuple[Any, ...]:
