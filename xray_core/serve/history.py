@@ -12,6 +12,7 @@ import json
 from operator import itemgetter
 from typing import Any
 
+import orjson
 import pydantic_core
 from pydantic import ValidationError
 
@@ -94,28 +95,30 @@ def item_history(
     window, selected = json.dumps([r.run_id for r in runs]), json.dumps(tests)
     rows = db.tuples(_STEPS, [_needle(item), window, selected])  # tuples: 5,000 rows and more
     ran = {row[_RUN] for row in rows}
-    decided: dict[str, dict[str, dict[str, Any]]] = {}  # run -> trace -> final decision
-    # a step's metadata -> its decisions, as observations whose trace and step are to be set
-    parsed: dict[str | None, list[dict[str, Any]]] = {}
+    # run -> trace -> its final decision: (the decision's group, its step id)
+    decided: dict[str, dict[str, tuple[tuple[Any, ...], str]]] = {}
+    # a step's metadata -> its decisions on the item (each as JSON text, once per distinct text)
+    parsed: dict[str | None, list[bytes]] = {}
+    shown: dict[tuple[Any, ...], dict[str, Any]] = {}  # a group -> the decision it shows
     for row in sorted((r for r in rows if r[_FOUND] is not None), key=_RECORDED):
         if step is not None and row[_STEP] != step:
             continue
         metadata = row[_METADATA]
         found = parsed.get(metadata)
         if found is None:
-            found = parsed[metadata] = [_observation(_decision(e))
+            found = parsed[metadata] = [orjson.dumps(_decision(e))
                                         for e in _evaluations_of(metadata, item)]  # fmt: skip
-        for template in found:
-            observation = template.copy()  # a copy of a dict is cheaper than building one
-            observation["trace_id"], observation["test_id"] = row[_TRACE], row[_TEST]
-            observation["trace"], observation["step"] = row[_NAME], row[_STEP]
-            observation["step_id"] = row[_STEP_ID]
-            decided.setdefault(row[_RUN], {})[row[_TRACE]] = observation
+        for decision in found:
+            group = (row[_TEST], row[_NAME], row[_STEP], decision)
+            if group not in shown:
+                shown[group] = {"test_id": row[_TEST], "trace": row[_NAME], "step": row[_STEP],
+                                **orjson.loads(decision)}  # fmt: skip
+            decided.setdefault(row[_RUN], {})[row[_TRACE]] = (group, row[_STEP_ID])
     if not decided:
         where = f" in step {step!r}" if step else ""
         raise ApiError(404, f"item {item!r} was not evaluated{where} by a test matching "
                             f"{test!r} in the last {len(runs)} run(s)")  # fmt: skip
-    timeline = _timeline([r for r in runs if r.run_id in ran], decided)
+    timeline = _timeline([r for r in runs if r.run_id in ran], decided, shown)
     return {"test": test, "item": item, "step": step, "tests": tests, "runs": timeline,
             "current": _current(timeline)}  # fmt: skip
 
@@ -148,18 +151,20 @@ def _decision(evaluation: Evaluation) -> dict[str, Any]:
             "reasoning": evaluation.reasoning}  # fmt: skip
 
 
-def _observation(decision: dict[str, Any]) -> dict[str, Any]:
-    """What the timeline shows of one trace's decision: its trace and step first (set per trace)."""
-    return {"trace_id": None, "test_id": None, "trace": None, "step": None, "step_id": None,
-            **decision}  # fmt: skip
-
-
-def _timeline(runs: list[Run], decided: dict[str, dict[str, dict[str, Any]]]) -> list[Any]:
+def _timeline(
+    runs: list[Run], decided: dict[str, dict[str, tuple[tuple[Any, ...], str]]],
+    shown: dict[tuple[Any, ...], dict[str, Any]],
+) -> list[Any]:  # fmt: skip
+    """Each run's entry: its verdict, whether it changed, and its traces' distinct decisions
+    (in the order of the first trace holding each), each with the traces holding it."""
     timeline = []
     previous: str | None = None
     for run in runs:
-        observations = list(decided.get(run.run_id, {}).values())
-        verdicts = sorted({o["verdict"] for o in observations})
+        groups: dict[tuple[Any, ...], list[dict[str, str]]] = {}
+        for trace_id, (group, step_id) in decided.get(run.run_id, {}).items():
+            groups.setdefault(group, []).append({"trace_id": trace_id, "step_id": step_id})
+        decisions = [{**shown[group], "traces": traces} for group, traces in groups.items()]
+        verdicts = sorted({d["verdict"] for d in decisions})
         if not verdicts:
             verdict = "not evaluated"
         elif len(verdicts) == 1:
@@ -169,7 +174,7 @@ def _timeline(runs: list[Run], decided: dict[str, dict[str, dict[str, Any]]]) ->
         changed = previous is not None and verdict != previous
         previous = verdict
         timeline.append({"run": run_summary(run), "verdict": verdict, "changed": changed,
-                         "observations": observations})  # fmt: skip
+                         "decisions": decisions})  # fmt: skip
     return timeline
 
 
