@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import sqlite3
 from pathlib import Path
 
@@ -10,19 +12,57 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import xray_core as xray
-from xray_core.store.rows import step_digest
+from xray_core.store.rows import step_digest, to_json
 from xray_core.store.schema import CREATE_CURRENT, MIGRATIONS, SCHEMA_VERSION
 
 #: texts that would make a naive encoding ambiguous: separators, digits, "None", NUL
 texts = st.text(alphabet="a,0\x00N", max_size=4) | st.sampled_from(["None", "-1", "0,"])
-contents = st.tuples(texts, st.sampled_from(["completed", "failed"]),
-                     *(st.none() | texts for _ in range(5)))  # fmt: skip
+#: JSON text (input, output, metadata), as the store writes it: of the same characters
+json_texts = st.recursive(st.none() | texts | st.integers(-1, 1),
+                          lambda inner: st.lists(inner, max_size=2)
+                          | st.dictionaries(texts, inner, max_size=2),
+                          max_leaves=4).map(to_json).filter(lambda t: t is not None)  # fmt: skip
+#: name, status, input, output, reasoning, metadata, error
+contents = st.tuples(texts, st.sampled_from(["completed", "failed"]), st.none() | json_texts,
+                     st.none() | json_texts, st.none() | texts, json_texts,
+                     st.none() | texts)  # fmt: skip
 
 
 @given(a=contents, b=contents)
 def test_equal_digests_are_equal_contents(a: tuple[str, ...], b: tuple[str, ...]) -> None:
     assert (step_digest(*a) == step_digest(*b)) == (a == b)
     assert len(step_digest(*a)) == 16
+
+
+@given(a=contents)
+def test_contents_whose_texts_join_alike_have_other_digests(a: tuple[str | None, ...]) -> None:
+    """Every other way of cutting the same NUL-joined text into a step's fields (and "None" read
+    as a NULL or as text) gives another digest: the encoding is not just the texts joined."""
+    fields = [a[0], a[1], a[2], a[3], a[5], a[4], a[6]]  # in the order the digest joins them
+    pieces = "\x00".join(str(f) for f in fields).split("\x00")
+    seen = 0
+    for cuts in itertools.combinations(range(1, len(pieces)), 6):
+        parts = ["\x00".join(pieces[i:j]) for i, j in zip((0, *cuts), (*cuts, len(pieces)))]
+        for nulls in itertools.product(*([False, True] if p == "None" else [False]
+                                         for p in parts)):  # fmt: skip
+            b = [None if null else p for p, null in zip(parts, nulls)]
+            if b[0] is None or b[1] is None or b[4] is None:  # name, status, metadata: text
+                continue
+            if not all(t is None or is_json(t) for t in (b[2], b[3], b[4])):
+                continue  # input, output, metadata: JSON text or NULL
+            other = (b[0], b[1], b[2], b[3], b[5], b[4], b[6])
+            seen += 1
+            assert (step_digest(*other) == step_digest(*a)) == (other == a)  # type: ignore[arg-type]
+    assert seen >= 1  # a itself
+
+
+def is_json(text: str) -> bool:
+    """JSON text as the store writes it (never a NUL: JSON escapes it)."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return "\x00" not in text
 
 
 def test_a_lone_surrogate_is_hashed() -> None:

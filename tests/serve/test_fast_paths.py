@@ -280,11 +280,12 @@ def observations(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @SETTINGS
-@given(history=histories, item=st.sampled_from(ITEMS), step=st.sampled_from([None, "a"]))
+@given(history=histories, item=st.sampled_from(ITEMS), step=st.sampled_from([None, "a"]),
+       form=FORMS)  # fmt: skip
 def test_the_served_history_reads_what_whole_traces_say(
-    tmp_path: Path, history: Any, item: str, step: str | None
+    tmp_path: Path, history: Any, item: str, step: str | None, form: str
 ) -> None:
-    served, store, runs = opened(tmp_path, history)
+    served, store, runs = opened(tmp_path, history, form)
     try:
         expected = reference_history(store, runs, TESTS, item, step)
         try:

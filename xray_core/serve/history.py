@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ..models import Evaluation, Run
 from .api import ApiError, JsonText, as_json_text, fingerprint, run_summary
 from .cache import ResultCache
+from .content import has_digests
 from .database import ServedDatabase, matching_tests
 
 DEFAULT_LAST = 50
@@ -27,7 +28,8 @@ DEFAULT_LAST = 50
 #: the item: a trace without one comes once, its step columns NULL (its run ran the test). The
 #: join's condition skips, without parsing it, the metadata of a step that cannot name the item.
 #: ``+t.run_id``: the traces are found by test (a test's traces are few; a window of runs holds
-#: every trace), and sorted in Python (SQLite's sorter would copy every row's metadata)
+#: every trace), and sorted in Python (SQLite's sorter would copy every row's metadata). For a
+#: schema 4 file: see ``_INDEXED`` otherwise.
 _STEPS = """
 SELECT t.run_id, t.trace_id, t.test_id, t.name AS trace, s.step_id, s.name AS step, s.metadata,
        t.start_time, s.step_order, s.rowid AS found
@@ -35,9 +37,68 @@ FROM traces AS t LEFT JOIN steps AS s ON s.trace_id = t.trace_id AND instr(s.met
 WHERE +t.run_id IN (SELECT value FROM json_each(?))
   AND t.test_id IN (SELECT value FROM json_each(?))
 """
-_RUN, _TRACE, _TEST, _NAME, _STEP_ID, _STEP, _METADATA, _START, _ORDER, _FOUND = range(10)
+_STEP, _METADATA, _FOUND = 5, 6, 9
+#: the same traces and every one of their steps, read from two indexes alone (schema 5:
+#: ``idx_traces_test_run``, ``idx_steps_content``): the steps' digests, not their text
+_INDEXED = """
+SELECT t.run_id, t.trace_id, t.test_id, t.name, s.step_id, s.digest, t.start_time, s.step_order,
+       s.rowid
+FROM traces AS t LEFT JOIN steps AS s ON s.trace_id = t.trace_id
+WHERE +t.run_id IN (SELECT value FROM json_each(?))
+  AND t.test_id IN (SELECT value FROM json_each(?))
+"""
+#: the name and metadata of some steps (by rowid) whose metadata may name the item
+_TEXTS = """
+SELECT rowid, name, metadata FROM steps
+WHERE rowid IN (SELECT value FROM json_each(?)) AND instr(metadata, ?) > 0
+"""
+#: the columns of a step row as :func:`_steps_naming` gives them (``_KEY``: what the step's
+#: text is found under)
+_RUN, _TRACE, _TEST, _NAME, _STEP_ID, _KEY, _START, _ORDER, _ROWID = range(9)
 #: recording order: the order of the steps a trace's decision is the last of
 _RECORDED = itemgetter(_START, _TRACE, _ORDER)
+
+
+def _steps_naming(
+    db: ServedDatabase, item: str, window: str, selected: str
+) -> tuple[set[str], list[tuple[Any, ...]], dict[Any, tuple[str, str | None]]]:
+    """The runs of ``window`` (JSON list of ids) that ran a test of ``selected``; the steps of
+    those tests' traces whose metadata may name ``item`` (columns ``_RUN`` ... ``_ORDER``); and
+    under each step's ``_KEY``, its name and metadata.
+
+    Schema 5: the steps are read from the indexes, and the text of one step per distinct digest
+    (and of each step without one, stored before the upgrade): 5,000 traces of 500 runs that
+    recorded the same few contents read a handful of metadata texts, not 5,000.
+    """
+    if not has_digests(db):
+        rows = db.tuples(_STEPS, [_needle(item), window, selected])
+        texts: dict[Any, tuple[str, str | None]] = {}
+        found = []
+        for r in rows:
+            if r[_FOUND] is not None:
+                key = texts.setdefault((r[_STEP], r[_METADATA]), (r[_STEP], r[_METADATA]))
+                found.append((r[0], r[1], r[2], r[3], r[4], key, r[7], r[8]))
+        return set(map(itemgetter(_RUN), rows)), found, texts
+    rows = db.tuples(_INDEXED, [window, selected])
+    first: dict[Any, int] = {}  # a digest (or a step's rowid, when it has none) -> a step's rowid
+    for row in rows:
+        digest = row[_KEY]
+        if digest is None:
+            if row[_ROWID] is not None:  # NULL: a trace without steps, or a step without digest
+                first[row[_ROWID]] = row[_ROWID]
+        elif digest not in first:
+            first[digest] = row[_ROWID]
+    named = {r[0]: (r[1], r[2]) for r in db.tuples(_TEXTS, [json.dumps(list(first.values())),
+                                                             _needle(item)])}  # fmt: skip
+    texts = {key: named[rowid] for key, rowid in first.items() if rowid in named}
+    found = []
+    for row in rows:
+        if row[_KEY] is not None:
+            if row[_KEY] in texts:
+                found.append(row)
+        elif row[_ROWID] in texts:  # a step without a digest: found under its rowid
+            found.append((*row[:_KEY], row[_ROWID], *row[_KEY + 1 :]))
+    return set(map(itemgetter(_RUN), rows)), found, texts
 
 
 def _needle(item: str) -> str:
@@ -93,26 +154,22 @@ def item_history(
     if not tests:
         raise ApiError(404, f"test {test!r}: no stored trace belongs to a matching test")
     window, selected = json.dumps([r.run_id for r in runs]), json.dumps(tests)
-    rows = db.tuples(_STEPS, [_needle(item), window, selected])  # tuples: 5,000 rows and more
-    ran = {row[_RUN] for row in rows}
+    ran, rows, texts = _steps_naming(db, item, window, selected)
     # run -> trace -> its final decision: (the decision's group, its step id)
     decided: dict[str, dict[str, tuple[tuple[Any, ...], str]]] = {}
     # a step's metadata -> its decisions on the item (each as JSON text, once per distinct text)
     parsed: dict[str | None, list[bytes]] = {}
     shown: dict[tuple[Any, ...], dict[str, Any]] = {}  # a group -> the decision it shows
-    for row in sorted((r for r in rows if r[_FOUND] is not None), key=_RECORDED):
-        if step is not None and row[_STEP] != step:
-            continue
-        metadata = row[_METADATA]
-        found = parsed.get(metadata)
-        if found is None:
-            found = parsed[metadata] = [orjson.dumps(_decision(e))
-                                        for e in _evaluations_of(metadata, item)]  # fmt: skip
-        for decision in found:
-            group = (row[_TEST], row[_NAME], row[_STEP], decision)
-            if group not in shown:
-                shown[group] = {"test_id": row[_TEST], "trace": row[_NAME], "step": row[_STEP],
-                                **orjson.loads(decision)}  # fmt: skip
+    # (test, trace name, step key) -> the group of the step's last decision (None: it has none)
+    last_of: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
+    for row in sorted(rows, key=_RECORDED):
+        where = (row[_TEST], row[_NAME], row[_KEY])
+        if where in last_of:
+            group = last_of[where]
+        else:
+            group = last_of[where] = _last_group(texts[row[_KEY]], where, item, step, parsed,
+                                                 shown)  # fmt: skip
+        if group is not None:
             decided.setdefault(row[_RUN], {})[row[_TRACE]] = (group, row[_STEP_ID])
     if not decided:
         where = f" in step {step!r}" if step else ""
@@ -121,6 +178,29 @@ def item_history(
     timeline = _timeline([r for r in runs if r.run_id in ran], decided, shown)
     return {"test": test, "item": item, "step": step, "tests": tests, "runs": timeline,
             "current": _current(timeline)}  # fmt: skip
+
+
+def _last_group(
+    text: tuple[str, str | None], where: tuple[Any, ...], item: str, step: str | None,
+    parsed: dict[str | None, list[bytes]], shown: dict[tuple[Any, ...], dict[str, Any]],
+) -> tuple[Any, ...] | None:  # fmt: skip
+    """The group of the last decision on ``item`` of a step (its name and metadata: ``text``) in
+    a trace of a test (``where``), registering every decision's group in ``shown``; None when
+    the step decides nothing on it (or is not ``step``)."""
+    name, metadata = text
+    if step is not None and name != step:
+        return None
+    decisions = parsed.get(metadata)
+    if decisions is None:
+        decisions = parsed[metadata] = [orjson.dumps(_decision(e))
+                                        for e in _evaluations_of(metadata, item)]  # fmt: skip
+    group = None
+    for decision in decisions:
+        group = (where[0], where[1], name, decision)
+        if group not in shown:
+            shown[group] = {"test_id": where[0], "trace": where[1], "step": name,
+                            **orjson.loads(decision)}  # fmt: skip
+    return group
 
 
 def _evaluations_of(metadata: str | None, item: str) -> list[Evaluation]:

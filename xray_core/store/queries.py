@@ -106,7 +106,12 @@ class Queries:
         ``SQLiteStore.trace_summaries``)."""
         check_query(limit, 0, status)
         filters = {k: v for k, v in (("name", name), ("status", status)) if v is not None}
-        where = f" WHERE {' AND '.join(f'{c} = ?' for c in filters)}" if filters else ""
+        # the status index for a rare status only: "completed" is nearly every trace, found
+        # sooner walking the start_time index newest first than through its index, then sorted
+        where = " WHERE " + " AND ".join(
+            f"+{c} = ?" if (c, v) == ("status", "completed") else f"{c} = ?"
+            for c, v in filters.items()
+        ) if filters else ""  # fmt: skip
         rows = self.fetch(
             "SELECT trace_id, name, status, start_time, end_time, duration_ms, run_id, test_id, "
             "(SELECT count(*) FROM steps WHERE steps.trace_id = traces.trace_id) AS steps "

@@ -151,19 +151,18 @@ def step_digest(
     """16 bytes of BLAKE2b over a step's content as stored (its texts; not its ids, place or
     times): equal digests, equal columns. Readers compare steps by it without reading their
     text (``serve.content``); it is computed from the texts the row holds anyway.
+
+    ``input_``, ``output`` and ``metadata`` are JSON text or None, as :func:`to_json` writes
+    them (never a NUL character, which JSON escapes, nor the text ``None``).
     """
-    # every length (-1: NULL) after the texts: no two contents give the same bytes, whatever
-    # the texts hold; a lone surrogate is hashed as it is (before ``scrubbed`` rewrites it)
+    # The texts joined by NUL, then the lengths of those that may hold a NUL (-1: NULL): no two
+    # contents give the same bytes. Written for speed: this runs for every step recorded.
+    # A lone surrogate is hashed as it is (before ``scrubbed`` rewrites the row's text).
     text = (
-        f"{name}\0{status}\0{input_}\0{output}\0{reasoning}\0{metadata}\0{error}\0{len(name)},"
-        f"{len(status)},{_length(input_)},{_length(output)},{_length(reasoning)},"
-        f"{_length(metadata)},{_length(error)}"
+        f"{name}\0{status}\0{input_}\0{output}\0{metadata}\0{reasoning}\0{error}\0{len(name)},"
+        f"{-1 if reasoning is None else len(reasoning)},{-1 if error is None else len(error)}"
     )
     return _blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-def _length(text: str | None) -> int:
-    return -1 if text is None else len(text)
 
 
 def run_row(run: Run | RunRecord) -> tuple[Any, ...]:
