@@ -163,11 +163,11 @@ def item_history(
     # (test, trace name, step key) -> the group of the step's last decision (None: it has none)
     last_of: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
     for row in sorted(rows, key=_RECORDED):
-        where = (row[_TEST], row[_NAME], row[_KEY])
-        if where in last_of:
-            group = last_of[where]
+        place = (row[_TEST], row[_NAME], row[_KEY])
+        if place in last_of:
+            group = last_of[place]
         else:
-            group = last_of[where] = _last_group(texts[row[_KEY]], where, item, step, parsed,
+            group = last_of[place] = _last_group(texts[row[_KEY]], place, item, step, parsed,
                                                  shown)  # fmt: skip
         if group is not None:
             decided.setdefault(row[_RUN], {})[row[_TRACE]] = (group, row[_STEP_ID])
