@@ -80,24 +80,19 @@ def _steps_naming(
                 found.append((r[0], r[1], r[2], r[3], r[4], key, r[7], r[8]))
         return set(map(itemgetter(_RUN), rows)), found, texts
     rows = db.tuples(_INDEXED, [window, selected])
-    first: dict[Any, int] = {}  # a digest (or a step's rowid, when it has none) -> a step's rowid
-    for row in rows:
-        digest = row[_KEY]
-        if digest is None:
-            if row[_ROWID] is not None:  # NULL: a trace without steps, or a step without digest
-                first[row[_ROWID]] = row[_ROWID]
-        elif digest not in first:
-            first[digest] = row[_ROWID]
+    # a digest -> a step's rowid (the last one: any step of that content will do)
+    first: dict[Any, int | None] = {row[_KEY]: row[_ROWID] for row in rows}
+    loose: list[tuple[Any, ...]] = []  # steps without a digest: each read by its rowid
+    if None in first:  # (or a trace without steps, whose rowid is NULL too)
+        del first[None]
+        loose = [row for row in rows if row[_KEY] is None and row[_ROWID] is not None]
+        first.update((row[_ROWID], row[_ROWID]) for row in loose)
     named = {r[0]: (r[1], r[2]) for r in db.tuples(_TEXTS, [json.dumps(list(first.values())),
                                                              _needle(item)])}  # fmt: skip
     texts = {key: named[rowid] for key, rowid in first.items() if rowid in named}
-    found = []
-    for row in rows:
-        if row[_KEY] is not None:
-            if row[_KEY] in texts:
-                found.append(row)
-        elif row[_ROWID] in texts:  # a step without a digest: found under its rowid
-            found.append((*row[:_KEY], row[_ROWID], *row[_KEY + 1 :]))
+    found = [row for row in rows if row[_KEY] in texts]
+    found += [(*row[:_KEY], row[_ROWID], *row[_KEY + 1 :]) for row in loose
+              if row[_ROWID] in texts]  # fmt: skip
     return set(map(itemgetter(_RUN), rows)), found, texts
 
 
