@@ -36,14 +36,14 @@ def test_equal_digests_are_equal_contents(a: tuple[str, ...], b: tuple[str, ...]
 
 @given(a=contents)
 def test_contents_whose_texts_join_alike_have_other_digests(a: tuple[str | None, ...]) -> None:
-    """Every other way of cutting the same NUL-joined text into a step's fields (and "None" read
-    as a NULL or as text) gives another digest: the encoding is not just the texts joined."""
+    """Every other way of cutting the same NUL-joined text into a step's fields (and "None" or
+    an empty text read as a NULL) gives another digest: the encoding is not the texts joined."""
     fields = [a[0], a[1], a[2], a[3], a[5], a[4], a[6]]  # in the order the digest joins them
     pieces = "\x00".join(str(f) for f in fields).split("\x00")
     seen = 0
     for cuts in itertools.combinations(range(1, len(pieces)), 6):
         parts = ["\x00".join(pieces[i:j]) for i, j in zip((0, *cuts), (*cuts, len(pieces)))]
-        for nulls in itertools.product(*([False, True] if p == "None" else [False]
+        for nulls in itertools.product(*([False, True] if p in ("None", "") else [False]
                                          for p in parts)):  # fmt: skip
             b = [None if null else p for p, null in zip(parts, nulls)]
             if b[0] is None or b[1] is None or b[4] is None:  # name, status, metadata: text
