@@ -16,10 +16,14 @@ import json.encoder
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import lru_cache
-from hashlib import blake2b as _blake2b
 from typing import TYPE_CHECKING, Any
 
 from orjson import dumps as _orjson_dumps
+
+try:  # hashlib's own BLAKE2b, without hashlib's import of OpenSSL (about 3 ms a process)
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # pragma: no cover - an interpreter without the built-in module
+    from hashlib import blake2b as _blake2b
 
 from ..serialize import SNAPSHOT_OPTIONS, JSONText, has_nonfinite
 
