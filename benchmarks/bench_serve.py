@@ -101,7 +101,7 @@ def history_rows(runs: int, traces: int) -> Iterator[tuple[str, list[Any]]]:
                 step_rows.append((f"{trace_id}.{k}", trace_id, parent, *row[3:11],
                                   (s["start_time"] + shift).isoformat(timespec="microseconds"),
                                   (s["end_time"] + shift).isoformat(timespec="microseconds"),
-                                  row[13]))  # fmt: skip
+                                  *row[13:]))  # fmt: skip
         run = Run(run_id=run_id, started_at=started, finished_at=started + timedelta(minutes=5),
                   git_commit=f"{r:08x}" * 5, git_branch="main", git_dirty=False,
                   command="pytest --xray-db",

@@ -25,7 +25,7 @@ import pytest
 
 from xray_core import Run, SQLiteStore
 from xray_core.exceptions import SchemaVersionError, StoreError
-from xray_core.store.schema import SCHEMA_VERSION
+from xray_core.store.schema import READ_ONLY_FROM, SCHEMA_VERSION
 
 from .conftest import COMMIT_A, COMMIT_B, T0, add_run, select_competitors
 from .realcli import digest, one_line_error, xray
@@ -161,10 +161,10 @@ def test_a_read_only_store_refuses_writes_and_never_migrates(tmp_path: Path) -> 
     assert digest(db) == before
 
     conn = sqlite3.connect(db)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    conn.execute(f"PRAGMA user_version = {READ_ONLY_FROM - 1}")
     conn.close()
     older = digest(db)
-    with pytest.raises(StoreError, match="older than this X-Ray's .* does not upgrade it"):
+    with pytest.raises(StoreError, match="older than this X-Ray reads as it is .* does not upgrade it"):
         SQLiteStore(db, strict=True, read_only=True)
     conn = sqlite3.connect(db)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")

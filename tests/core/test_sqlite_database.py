@@ -186,3 +186,30 @@ def test_opening_a_current_or_new_database_does_not_import_sqlite_utils(
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     assert open_database(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_none_and_bytes_are_bound_as_they_are_and_an_apps_adapter_is_kept() -> None:
+    """The store registers adapters that return None and bytes as they are (sqlite3 would
+    otherwise build an AttributeError message for each such value): NULL and BLOB as before,
+    and an adapter the application registered first is not replaced."""
+    code = (
+        "import sqlite3\n"
+        "sqlite3.register_adapter(bytes, lambda b: b.hex())\n"
+        "import xray_core.store.database\n"
+        "conn = sqlite3.connect(':memory:')\n"
+        "print(conn.execute('SELECT ?, typeof(?)', [b'ab', b'ab']).fetchone())\n"
+    )
+    kept = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert kept.stdout.strip() == "('6162', 'text')"  # the application's own adapter
+    import xray_core.store.database  # noqa: F401 - registered on import
+
+    conn = sqlite3.connect(":memory:")
+    try:
+        found = conn.execute("SELECT ?, typeof(?), ?, typeof(?)",
+                             [None, None, b"\x00\xff", b"\x00\xff"]).fetchone()  # fmt: skip
+    finally:
+        conn.close()
+    assert found == (None, "null", b"\x00\xff", "blob")
+    assert sqlite3.adapters[(type(None), sqlite3.PrepareProtocol)](None) is None
+    data = b"digest"
+    assert sqlite3.adapters[(bytes, sqlite3.PrepareProtocol)](data) is data

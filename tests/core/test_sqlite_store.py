@@ -60,9 +60,15 @@ def test_a_new_database_has_wal_busy_timeout_foreign_keys_and_the_schema(
     db = sqlite_utils.Database(db_path)
     assert set(db.table_names()) >= {"traces", "steps", "runs", "run_tests"}
     indexes = {tuple(i.columns) for t in ("traces", "steps", "runs") for i in db[t].indexes}
-    # the seed's indexes, then ours
-    assert {("status",), ("created_at",), ("trace_id",), ("trace_id", "step_order")} <= indexes
-    assert {("run_id",), ("test_id",), ("name",), ("start_time",), ("git_commit",)} <= indexes
+    # the seed's (status, name, and since schema 5 the (trace_id, step_order) index carrying
+    # each step's digest and ids: its plain trace_id and created_at indexes served no query),
+    # then ours (test_id's index is the covering one of the history)
+    assert indexes == {
+        ("status",), ("name",), ("trace_id", "step_order", "digest", "step_id", "parent_id"),
+        ("run_id",), ("test_id", "run_id", "start_time", "name", "trace_id"), ("start_time",),
+        ("started_at",), ("git_commit",),
+        ("trace_id",), ("step_id",),  # the primary keys' (runs.run_id's is run_id's above)
+    }  # fmt: skip
     assert db["steps"].foreign_keys[0].other_table == "traces"
     assert db["run_tests"].foreign_keys[0].other_table == "runs"
 
@@ -93,7 +99,7 @@ def test_an_older_database_is_migrated_in_place_and_keeps_its_data(db_path: Path
         old = store.get_trace("old")
         assert old is not None and old.name == "legacy"
         indexes = {tuple(i.columns) for i in sqlite_utils.Database(db_path)["steps"].indexes}
-        assert ("trace_id", "step_order") in indexes
+        assert ("trace_id", "step_order", "digest", "step_id", "parent_id") in indexes
         written = store.save_traces([make_trace("new")])
         assert written == 1 and {t.trace_id for t in store.list_traces()} == {"old", "new"}
 

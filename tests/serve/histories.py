@@ -8,6 +8,7 @@ threshold alternates, so B03's verdict flips from trace to trace (an unstable de
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -101,3 +102,14 @@ def record_run(db: Path, index: int, *, status: RunStatus = "completed",
 def record_history(db: Path, runs: int = 6, *, hostile: bool = False) -> list[Run]:
     """``runs`` runs, oldest first (see the module docstring)."""
     return [record_run(db, i, hostile=hostile) for i in range(runs)]
+
+
+def as_version_4(conn: sqlite3.Connection) -> None:
+    """The database as schema 4 stored it: no digest column, version 4's indexes."""
+    conn.execute("DROP INDEX idx_steps_content")
+    conn.execute("DROP INDEX idx_traces_test_run")
+    conn.execute("ALTER TABLE steps DROP COLUMN digest")
+    for table, column in (("steps", "trace_id"), ("traces", "test_id"), ("traces", "created_at")):
+        conn.execute(f"CREATE INDEX idx_{table}_{column} ON {table} ({column})")
+    conn.execute("CREATE INDEX idx_steps_trace_id_step_order ON steps (trace_id, step_order)")
+    conn.execute("PRAGMA user_version = 4")

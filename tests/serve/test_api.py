@@ -218,10 +218,12 @@ def test_history_shows_the_flip_at_its_commit(server: Served, history_db: Histor
     verdicts = [e["verdict"] for e in history["runs"]]
     assert verdicts == ["qualified"] * FLIP_AT + ["rejected by price"] * (6 - FLIP_AT)
     assert [e["changed"] for e in history["runs"]] == [i == FLIP_AT for i in range(6)]
-    observation = history["runs"][FLIP_AT]["observations"][0]
-    assert observation["failed"] == [{"name": "price", "passed": False,
-                                      "detail": "15.00 vs min 20.00"}]  # fmt: skip
-    assert observation["step"] == "filter_and_select" and observation["test_id"] == TEST_PICK
+    [decision] = history["runs"][FLIP_AT]["decisions"]
+    assert decision["failed"] == [{"name": "price", "passed": False,
+                                   "detail": "15.00 vs min 20.00"}]  # fmt: skip
+    assert decision["step"] == "filter_and_select" and decision["test_id"] == TEST_PICK
+    [trace] = decision["traces"]
+    assert server.json(f"/api/traces/{trace['trace_id']}")["run_id"] == runs[FLIP_AT].run_id
     current = history["current"]
     assert current["verdict"] == "rejected by price" and current["before"] == "qualified"
     assert current["since"]["git_commit"] == runs[FLIP_AT].git_commit
@@ -233,7 +235,10 @@ def test_history_shows_the_flip_at_its_commit(server: Served, history_db: Histor
 def test_history_of_a_flaky_item_says_mixed(server: Served) -> None:
     history = server.json("/api/history", {"test": TEST_REPEAT, "item": "B03"})
     assert {e["verdict"] for e in history["runs"]} == {"mixed: qualified; rejected by rating"}
-    assert all(len(e["observations"]) == 3 for e in history["runs"])
+    # the three traces of a run: two decisions, one of them held by two traces
+    for entry in history["runs"]:
+        assert sorted(len(d["traces"]) for d in entry["decisions"]) == [1, 2]
+        assert {d["verdict"] for d in entry["decisions"]} == {"qualified", "rejected by rating"}
 
 
 def test_history_of_unknown_tests_items_and_steps_is_a_404(server: Served) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from .conftest import Served, start_server
-from .histories import record_history
+from .histories import as_version_4, record_history
 
 HERE = Path(__file__).resolve().parent
 KILLED_WRITER = """
@@ -158,6 +158,59 @@ def test_an_older_schema_is_refused_untouched(tmp_path: Path) -> None:
     before = files_of(tmp_path)
     one_line_error(xray("serve", "--db", db), "its schema is older", "serving never upgrades it")
     assert files_of(tmp_path) == before
+
+
+def test_a_version_4_file_is_served_as_it_is_with_the_same_answers(tmp_path: Path) -> None:
+    """Schema 5 only added the steps' digests (and indexes): a version 4 file is served without
+    being upgraded, its answers those of the same history in schema 5."""
+    import shutil
+    import sqlite3
+
+    import sqlite_utils
+
+    from xray_core.store.schema import MIGRATIONS
+
+    current, old = tmp_path / "v5" / "runs.db", tmp_path / "v4" / "runs.db"
+    current.parent.mkdir()
+    old.parent.mkdir()
+    record_history(current, 4)
+    shutil.copyfile(current, old)
+    conn = sqlite3.connect(old, isolation_level=None)
+    as_version_4(conn)
+    conn.close()
+    # what as_version_4 makes is what version 4 made: columns and index names
+    reference = sqlite3.connect(tmp_path / "reference.db", isolation_level=None)
+    for version in range(1, 5):
+        MIGRATIONS[version](sqlite_utils.Database(reference))
+
+    def layout(path: Path) -> tuple[Any, ...]:
+        conn = sqlite3.connect(path)
+        try:
+            return (conn.execute("SELECT type, name, tbl_name FROM sqlite_master "
+                                 "ORDER BY name").fetchall(),  # fmt: skip
+                    conn.execute("SELECT * FROM pragma_table_info('steps')").fetchall())
+        finally:
+            conn.close()
+
+    reference.close()
+    assert layout(old) == layout(tmp_path / "reference.db")
+    before = files_of(old.parent)
+    servers = [start_server(current), start_server(old)]
+    try:
+        runs = servers[0].json("/api/runs")["runs"]
+        trace = servers[0].json("/api/traces", {"limit": 1})["traces"][0]["trace_id"]
+        for path, params in (
+            ("/api/runs", None), (f"/api/traces/{trace}", None),
+            ("/api/diff", {"a": "latest~3", "b": "latest"}), ("/api/stability", None),
+            ("/api/stability", {"test": "repeat", "last": 2}),
+            ("/api/history", {"test": "::test_pick", "item": "B02"}),
+            ("/api/report", {"run": runs[0]["run_id"], "base": runs[-1]["run_id"]}),
+        ):  # fmt: skip
+            assert servers[1].json(path, params) == servers[0].json(path, params), path
+    finally:
+        for server in servers:
+            assert server.stop()[0] == 0
+    assert files_of(old.parent) == before
 
 
 def test_serving_a_closed_database_creates_and_changes_nothing(tmp_path: Path) -> None:

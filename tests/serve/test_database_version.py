@@ -72,7 +72,7 @@ def test_a_kept_history_follows_a_trace_added_to_a_completed_run(tmp_path: Path)
     try:
         def observations() -> list[int]:
             page = history_page(served, cache, test=TEST_PICK, item="B02")
-            return [len(r["observations"]) for r in _loads(page)["runs"]]
+            return [sum(len(d["traces"]) for d in r["decisions"]) for r in _loads(page)["runs"]]
 
         assert observations() == [1, 1]
         assert observations() == [1, 1]  # kept

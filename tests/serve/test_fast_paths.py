@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 import uuid
 from argparse import Namespace
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from xray_core.serve.database import ServedDatabase
 from xray_core.serve.fastdiff import compare_stored
 from xray_core.serve.history import _decision, item_history, verdict_text
 from xray_core.stability import decision_stability
+
+from .histories import as_version_4
 
 pytest.importorskip("fastapi")
 
@@ -156,9 +159,22 @@ def write(db: Path, history: tuple[list[TraceSpec], list[Any]]) -> list[Run]:
     return runs
 
 
-def opened(tmp_path: Path, history: Any) -> tuple[ServedDatabase, SQLiteStore, list[Run]]:
+#: how the steps' digests are stored: schema 5 (every step), a file migrated from version 4
+#: (the first run's steps stored before: no digest), a version 4 file (no digest column)
+FORMS = st.sampled_from(["digests", "some without", "version 4"])
+
+
+def opened(tmp_path: Path, history: Any, form: str = "digests"
+           ) -> tuple[ServedDatabase, SQLiteStore, list[Run]]:  # fmt: skip
     db = tmp_path / f"{uuid.uuid4().hex}.db"
     runs = write(db, history)
+    conn = sqlite3.connect(db, isolation_level=None)
+    if form == "some without":
+        conn.execute("UPDATE steps SET digest = NULL WHERE trace_id IN "
+                     "(SELECT trace_id FROM traces WHERE run_id = ?)", [runs[0].run_id])  # fmt: skip
+    elif form == "version 4":
+        as_version_4(conn)
+    conn.close()
     return ServedDatabase(db), SQLiteStore(db, strict=True, read_only=True), runs
 
 
@@ -176,12 +192,12 @@ SETTINGS = settings(max_examples=25, deadline=None,
 @given(history=histories, test=st.sampled_from([None, "test_a", "*[x]", "nothing"]),
        ignore=st.sampled_from([[], ["*.detail"], ["a.output*"]]),
        tolerance=st.sampled_from([0.0, 0.75]), flags=st.tuples(st.booleans(), st.booleans()),
-       partial=st.booleans())  # fmt: skip
+       partial=st.booleans(), form=FORMS)  # fmt: skip
 def test_the_served_diff_is_xray_diff(
     tmp_path: Path, history: Any, test: str | None, ignore: list[str], tolerance: float,
-    flags: tuple[bool, bool], partial: bool,
+    flags: tuple[bool, bool], partial: bool, form: str,
 ) -> None:  # fmt: skip
-    served, store, runs = opened(tmp_path, history)
+    served, store, runs = opened(tmp_path, history, form)
     try:
         args = Namespace(test=test, ignore=ignore, tolerance=tolerance, include_llm=flags[0],
                          include_reasoning=flags[1], partial=partial)  # fmt: skip
@@ -202,11 +218,11 @@ def test_the_served_diff_is_xray_diff(
 
 @SETTINGS
 @given(history=histories, test=st.sampled_from([None, "test_a", "*[x]"]),
-       last=st.integers(1, 4))  # fmt: skip
+       last=st.integers(1, 4), form=FORMS)  # fmt: skip
 def test_the_served_stability_is_xray_stability(
-    tmp_path: Path, history: Any, test: str | None, last: int
+    tmp_path: Path, history: Any, test: str | None, last: int, form: str
 ) -> None:
-    served, store, runs = opened(tmp_path, history)
+    served, store, runs = opened(tmp_path, history, form)
     contents = TraceContents()  # shared: a second reading answers from what the first kept
     try:
         traces = [t for r in reversed(store.list_runs(limit=last))
@@ -250,12 +266,26 @@ def reference_history(store: SQLiteStore, runs: list[Run], tests: list[str], ite
     return decided
 
 
+def observations(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A history entry's decisions, trace by trace (as ``reference_history`` gives them)."""
+    found = {}
+    for decision in entry["decisions"]:
+        shown = {k: v for k, v in decision.items() if k not in ("traces", "test_id", "trace",
+                                                                 "step")}  # fmt: skip
+        for ref in decision["traces"]:
+            found[ref["trace_id"]] = {"trace_id": ref["trace_id"], "test_id": decision["test_id"],
+                                      "trace": decision["trace"], "step": decision["step"],
+                                      "step_id": ref["step_id"], **shown}  # fmt: skip
+    return found
+
+
 @SETTINGS
-@given(history=histories, item=st.sampled_from(ITEMS), step=st.sampled_from([None, "a"]))
+@given(history=histories, item=st.sampled_from(ITEMS), step=st.sampled_from([None, "a"]),
+       form=FORMS)  # fmt: skip
 def test_the_served_history_reads_what_whole_traces_say(
-    tmp_path: Path, history: Any, item: str, step: str | None
+    tmp_path: Path, history: Any, item: str, step: str | None, form: str
 ) -> None:
-    served, store, runs = opened(tmp_path, history)
+    served, store, runs = opened(tmp_path, history, form)
     try:
         expected = reference_history(store, runs, TESTS, item, step)
         try:
@@ -263,10 +293,13 @@ def test_the_served_history_reads_what_whole_traces_say(
         except Exception as exc:  # noqa: BLE001 - only when nothing was evaluated
             assert not expected, exc
             return
-        by_run = {e["run"]["run_id"]: e["observations"] for e in found["runs"]}
-        for run_id, observations in by_run.items():
-            assert same_json(observations, list(expected.get(run_id, {}).values()))
+        by_run = {e["run"]["run_id"]: observations(e) for e in found["runs"]}
+        for run_id, observed in by_run.items():
+            assert same_json(observed, expected.get(run_id, {}))
         assert set(expected) <= set(by_run)
+        for entry in found["runs"]:  # each distinct decision once per run
+            shown = [{k: v for k, v in d.items() if k != "traces"} for d in entry["decisions"]]
+            assert all(a != b for i, a in enumerate(shown) for b in shown[:i])
     finally:
         served.close()
         store.close()

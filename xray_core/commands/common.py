@@ -24,7 +24,7 @@ from ..models import Run, Trace
 from ..runref import id_problem, resolve_run
 from ..serialize import escape_surrogates
 from ..store.readonly import connect_read_only
-from ..store.schema import SCHEMA_VERSION
+from ..store.schema import READ_ONLY_FROM, SCHEMA_VERSION
 from ..store.sqlite import SQLiteStore
 
 DEFAULT_DB = Path(".xray") / "runs.db"
@@ -155,7 +155,8 @@ def check_db(path: Path) -> bool:
     database of a newer schema is refused by :class:`SQLiteStore` itself, untouched).
 
     :returns: whether the database can be read as it is (with ``read_only=True``), without
-        being migrated: its schema is the current one (or a newer one, which is refused).
+        being migrated: its schema is the current one, or an older one read as it is
+        (``READ_ONLY_FROM``), or a newer one (which is refused).
     """
     if not path.exists():
         raise UsageError(f"{path}: no such database file")
@@ -175,7 +176,7 @@ def check_db(path: Path) -> bool:
         conn.close()
     if version <= SCHEMA_VERSION and "runs" not in tables:
         raise UsageError(f"{path}: an SQLite database, but not an X-Ray one (no runs table)")
-    return version >= SCHEMA_VERSION
+    return version >= READ_ONLY_FROM
 
 
 def _cannot_open(path: Path, exc: sqlite3.Error) -> str:

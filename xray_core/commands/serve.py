@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..store.schema import SCHEMA_VERSION
+from ..store.schema import READ_ONLY_FROM, SCHEMA_VERSION
 from .common import CommandSet, Context, UsageError, check_db
 
 DEFAULT_HOST = "127.0.0.1"
@@ -55,9 +55,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     path = ctx.db_path()
     if not check_db(path):
         raise UsageError(
-            f"{path}: its schema is older than this X-Ray's (version {SCHEMA_VERSION}) and "
-            "serving never upgrades it; record a run with this version (pytest --xray-db) "
-            "first, which upgrades it"
+            f"{path}: its schema is older than this X-Ray serves (versions {READ_ONLY_FROM} to "
+            f"{SCHEMA_VERSION}) and serving never upgrades it; record a run with this version "
+            "(pytest --xray-db) first, which upgrades it"
         )
     from ..serve.server import serve  # the web stack only for this command: keeps `xray` quick
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cached_property
 from operator import itemgetter
@@ -37,7 +37,10 @@ _STEP_CONTENT = ("name", "step_order", "status", "input", "output", "reasoning",
                  "error")  # fmt: skip
 _STEP_SELECT = ("step_id", "trace_id", "parent_id", *_STEP_CONTENT,
                 *(c for c in STEP_COLUMNS if c not in _STEP_CONTENT and c not in
-                  ("step_id", "trace_id", "parent_id")))  # fmt: skip
+                  ("step_id", "trace_id", "parent_id", "digest")))  # fmt: skip
+#: the step columns read for a digest key: all in the ``idx_steps_content`` index (schema 5)
+_DIGEST_SELECT = ("step_id", "trace_id", "parent_id", "step_order", "digest")
+_D_ORDER, _D_DIGEST = 3, 4
 _S_ORDER, _S_END = _STEP_SELECT.index("step_order"), 3 + len(_STEP_CONTENT)
 _T_NAME, _T_START, _T_METADATA, _T_STATUS, _T_RUN, _T_TEST = (
     TRACE_COLUMNS.index(c)
@@ -125,7 +128,12 @@ class TraceContents:
     def runs_traces(
         self, db: ServedDatabase, run_ids: Sequence[str], pattern: str | None = None
     ) -> list[list[StoredTrace]]:
-        """:meth:`run_traces` of each of ``run_ids``, read in two queries."""
+        """:meth:`run_traces` of each of ``run_ids``, read in two to four queries.
+
+        A trace whose steps all carry a digest (schema 5) is keyed by the digests, read from an
+        index; only the first trace of each content not kept yet is read in full. The others
+        (a schema 4 file, steps stored before the upgrade) are keyed by their text, as read.
+        """
         clauses, args = ["run_id IN (SELECT value FROM json_each(?))"], [json.dumps(run_ids)]
         if pattern:
             tests = matching_tests(db, pattern, run_ids[0] if len(run_ids) == 1 else None)
@@ -139,38 +147,68 @@ class TraceContents:
         # start_time index over every trace
         trace_rows = db.tuples(f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces WHERE {where} "
                                "ORDER BY +start_time, rowid", args)  # fmt: skip
-        steps: dict[str, list[tuple[Any, ...]]] = {r[0]: [] for r in trace_rows}
-        if trace_rows:
-            step_rows = db.tuples(f"SELECT {', '.join(_STEP_SELECT)} FROM steps WHERE trace_id "
-                                  f"IN (SELECT trace_id FROM traces WHERE {where})", args)  # fmt: skip
-            for row in step_rows:
+        keys: list[tuple[Any, ...] | None] = [None] * len(trace_rows)
+        if trace_rows and has_digests(db):
+            digests: dict[str, list[tuple[Any, ...]]] = {r[0]: [] for r in trace_rows}
+            for row in db.tuples(f"SELECT {', '.join(_DIGEST_SELECT)} FROM steps WHERE trace_id "
+                                 f"IN (SELECT trace_id FROM traces WHERE {where})", args):  # fmt: skip
+                of_trace = digests.get(row[1])
+                if of_trace is not None:
+                    of_trace.append(row)
+            keys = [digest_key(row, digests[row[0]]) for row in trace_rows]
+        found = self._kept({key for key in keys if key is not None})
+        # read in full: the traces without a digest key, and the first of each content not kept
+        wanted: dict[str, None] = {}
+        firsts: set[tuple[Any, ...]] = set()
+        for row, key in zip(trace_rows, keys, strict=True):
+            if key is None:
+                wanted[row[0]] = None
+            elif key not in found and key not in firsts:
+                firsts.add(key)
+                wanted[row[0]] = None
+        steps: dict[str, list[tuple[Any, ...]]] = {trace_id: [] for trace_id in wanted}
+        if wanted:
+            if len(wanted) == len(trace_rows):
+                text_args, text_where = args, f"SELECT trace_id FROM traces WHERE {where}"
+            else:
+                text_args, text_where = [json.dumps(list(wanted))], "SELECT value FROM json_each(?)"
+            for row in db.tuples(f"SELECT {', '.join(_STEP_SELECT)} FROM steps WHERE trace_id "
+                                 f"IN ({text_where})", text_args):  # fmt: skip
                 of_trace = steps.get(row[1])
                 if of_trace is not None:
                     of_trace.append(row)
-        keys = [content_key(row, steps[row[0]]) for row in trace_rows]
-        contents = self._contents(keys, trace_rows, steps)
+        full = [key if key is not None else content_key(row, steps[row[0]])
+                for row, key in zip(trace_rows, keys, strict=True)]  # fmt: skip
+        contents = self._contents(full, trace_rows, steps, found)
         by_run: dict[str, list[StoredTrace]] = {run_id: [] for run_id in run_ids}
-        for row, key in zip(trace_rows, keys, strict=True):
+        for row, key in zip(trace_rows, full, strict=True):
             by_run[row[_T_RUN]].append(StoredTrace(row[0], row[_T_NAME], row[_T_TEST],
                                                    row[_T_START], key, contents[key]))  # fmt: skip
         return [by_run[run_id] for run_id in run_ids]
 
-    def _contents(
-        self, keys: list[tuple[Any, ...]], traces: list[tuple[Any, ...]],
-        steps: dict[str, list[tuple[Any, ...]]],
-    ) -> dict[tuple[Any, ...], Content]:  # fmt: skip
-        """The content of each distinct key (``keys[i]``: the key of ``traces[i]``): kept ones
-        looked up in one go, the others built from their first trace."""
-        first: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        for key, trace in zip(keys, traces, strict=True):
-            first.setdefault(key, trace)
+    def _kept(self, keys: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], Content]:
+        """The kept contents of ``keys`` (the others are left out), looked up in one go."""
         found: dict[tuple[Any, ...], Content] = {}
         with self._lock:
-            for key in first:
+            for key in keys:
                 content = self._entries.get(key)
                 if content is not None:
                     self._entries.move_to_end(key)
                     found[key] = content
+        return found
+
+    def _contents(
+        self, keys: list[tuple[Any, ...]], traces: list[tuple[Any, ...]],
+        steps: dict[str, list[tuple[Any, ...]]], found: dict[tuple[Any, ...], Content],
+    ) -> dict[tuple[Any, ...], Content]:  # fmt: skip
+        """The content of each distinct key (``keys[i]``: the key of ``traces[i]``): those in
+        ``found`` as they are, kept ones looked up in one go, the others built from their first
+        trace (whose steps ``steps`` holds)."""
+        first: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for key, trace in zip(keys, traces, strict=True):
+            if key not in found:
+                first.setdefault(key, trace)
+        found.update(self._kept(first))
         built = {
             key: Content(Queries(_no_fetch).trace_from_rows(
                 dict(zip(TRACE_COLUMNS, trace, strict=True)),
@@ -184,6 +222,32 @@ class TraceContents:
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
         return found
+
+
+def has_digests(db: ServedDatabase) -> bool:
+    """Whether the steps have a ``digest`` column (schema 5; ``xray serve`` reads version 4 too,
+    and a file it serves may be upgraded meanwhile by a recording run)."""
+    return bool(db.tuples("SELECT count(*) FROM pragma_table_info('steps') "
+                          "WHERE name = 'digest'")[0][0])  # fmt: skip
+
+
+def digest_key(trace: tuple[Any, ...], steps: Sequence[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+    """:func:`content_key` from the steps' digests (``_DIGEST_SELECT``), without their text:
+    equal keys, equal traces but for ids and times. None when a step has no digest (stored
+    before schema 5).
+    """
+    ordered = sorted(steps, key=itemgetter(_D_ORDER))
+    if len({s[_D_ORDER] for s in ordered}) != len(ordered):
+        return ("trace", trace[0])
+    place = {s[0]: i for i, s in enumerate(ordered)}
+    key: list[Any] = [trace[_T_NAME], trace[_T_STATUS], trace[_T_METADATA]]
+    for s in ordered:
+        if s[_D_DIGEST] is None:
+            return None
+        # three items, where a text key's steps have two: a digest key never equals a text key
+        key.append((_NO_PARENT if s[2] is None else place.get(s[2], _UNKNOWN_PARENT),
+                    s[_D_ORDER], s[_D_DIGEST]))  # fmt: skip
+    return tuple(key)
 
 
 def content_key(trace: tuple[Any, ...], steps: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:

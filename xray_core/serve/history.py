@@ -12,12 +12,14 @@ import json
 from operator import itemgetter
 from typing import Any
 
+import orjson
 import pydantic_core
 from pydantic import ValidationError
 
 from ..models import Evaluation, Run
 from .api import ApiError, JsonText, as_json_text, fingerprint, run_summary
 from .cache import ResultCache
+from .content import has_digests
 from .database import ServedDatabase, matching_tests
 
 DEFAULT_LAST = 50
@@ -26,7 +28,8 @@ DEFAULT_LAST = 50
 #: the item: a trace without one comes once, its step columns NULL (its run ran the test). The
 #: join's condition skips, without parsing it, the metadata of a step that cannot name the item.
 #: ``+t.run_id``: the traces are found by test (a test's traces are few; a window of runs holds
-#: every trace), and sorted in Python (SQLite's sorter would copy every row's metadata)
+#: every trace), and sorted in Python (SQLite's sorter would copy every row's metadata). For a
+#: schema 4 file: see ``_INDEXED`` otherwise.
 _STEPS = """
 SELECT t.run_id, t.trace_id, t.test_id, t.name AS trace, s.step_id, s.name AS step, s.metadata,
        t.start_time, s.step_order, s.rowid AS found
@@ -34,9 +37,63 @@ FROM traces AS t LEFT JOIN steps AS s ON s.trace_id = t.trace_id AND instr(s.met
 WHERE +t.run_id IN (SELECT value FROM json_each(?))
   AND t.test_id IN (SELECT value FROM json_each(?))
 """
-_RUN, _TRACE, _TEST, _NAME, _STEP_ID, _STEP, _METADATA, _START, _ORDER, _FOUND = range(10)
+_STEP, _METADATA, _FOUND = 5, 6, 9
+#: the same traces and every one of their steps, read from two indexes alone (schema 5:
+#: ``idx_traces_test_run``, ``idx_steps_content``): the steps' digests, not their text
+_INDEXED = """
+SELECT t.run_id, t.trace_id, t.test_id, t.name, s.step_id, s.digest, t.start_time, s.step_order,
+       s.rowid
+FROM traces AS t LEFT JOIN steps AS s ON s.trace_id = t.trace_id
+WHERE +t.run_id IN (SELECT value FROM json_each(?))
+  AND t.test_id IN (SELECT value FROM json_each(?))
+"""
+#: the name and metadata of some steps (by rowid) whose metadata may name the item
+_TEXTS = """
+SELECT rowid, name, metadata FROM steps
+WHERE rowid IN (SELECT value FROM json_each(?)) AND instr(metadata, ?) > 0
+"""
+#: the columns of a step row as :func:`_steps_naming` gives them (``_KEY``: what the step's
+#: text is found under)
+_RUN, _TRACE, _TEST, _NAME, _STEP_ID, _KEY, _START, _ORDER, _ROWID = range(9)
 #: recording order: the order of the steps a trace's decision is the last of
 _RECORDED = itemgetter(_START, _TRACE, _ORDER)
+
+
+def _steps_naming(
+    db: ServedDatabase, item: str, window: str, selected: str
+) -> tuple[set[str], list[tuple[Any, ...]], dict[Any, tuple[str, str | None]]]:
+    """The runs of ``window`` (JSON list of ids) that ran a test of ``selected``; the steps of
+    those tests' traces whose metadata may name ``item`` (columns ``_RUN`` ... ``_ORDER``); and
+    under each step's ``_KEY``, its name and metadata.
+
+    Schema 5: the steps are read from the indexes, and the text of one step per distinct digest
+    (and of each step without one, stored before the upgrade): 5,000 traces of 500 runs that
+    recorded the same few contents read a handful of metadata texts, not 5,000.
+    """
+    if not has_digests(db):
+        rows = db.tuples(_STEPS, [_needle(item), window, selected])
+        texts: dict[Any, tuple[str, str | None]] = {}
+        found = []
+        for r in rows:
+            if r[_FOUND] is not None:
+                key = texts.setdefault((r[_STEP], r[_METADATA]), (r[_STEP], r[_METADATA]))
+                found.append((r[0], r[1], r[2], r[3], r[4], key, r[7], r[8]))
+        return set(map(itemgetter(_RUN), rows)), found, texts
+    rows = db.tuples(_INDEXED, [window, selected])
+    # a digest -> a step's rowid (the last one: any step of that content will do)
+    first: dict[Any, int | None] = {row[_KEY]: row[_ROWID] for row in rows}
+    loose: list[tuple[Any, ...]] = []  # steps without a digest: each read by its rowid
+    if None in first:  # (or a trace without steps, whose rowid is NULL too)
+        del first[None]
+        loose = [row for row in rows if row[_KEY] is None and row[_ROWID] is not None]
+        first.update((row[_ROWID], row[_ROWID]) for row in loose)
+    named = {r[0]: (r[1], r[2]) for r in db.tuples(_TEXTS, [json.dumps(list(first.values())),
+                                                             _needle(item)])}  # fmt: skip
+    texts = {key: named[rowid] for key, rowid in first.items() if rowid in named}
+    found = [row for row in rows if row[_KEY] in texts]
+    found += [(*row[:_KEY], row[_ROWID], *row[_KEY + 1 :]) for row in loose
+              if row[_ROWID] in texts]  # fmt: skip
+    return set(map(itemgetter(_RUN), rows)), found, texts
 
 
 def _needle(item: str) -> str:
@@ -92,32 +149,53 @@ def item_history(
     if not tests:
         raise ApiError(404, f"test {test!r}: no stored trace belongs to a matching test")
     window, selected = json.dumps([r.run_id for r in runs]), json.dumps(tests)
-    rows = db.tuples(_STEPS, [_needle(item), window, selected])  # tuples: 5,000 rows and more
-    ran = {row[_RUN] for row in rows}
-    decided: dict[str, dict[str, dict[str, Any]]] = {}  # run -> trace -> final decision
-    # a step's metadata -> its decisions, as observations whose trace and step are to be set
-    parsed: dict[str | None, list[dict[str, Any]]] = {}
-    for row in sorted((r for r in rows if r[_FOUND] is not None), key=_RECORDED):
-        if step is not None and row[_STEP] != step:
-            continue
-        metadata = row[_METADATA]
-        found = parsed.get(metadata)
-        if found is None:
-            found = parsed[metadata] = [_observation(_decision(e))
-                                        for e in _evaluations_of(metadata, item)]  # fmt: skip
-        for template in found:
-            observation = template.copy()  # a copy of a dict is cheaper than building one
-            observation["trace_id"], observation["test_id"] = row[_TRACE], row[_TEST]
-            observation["trace"], observation["step"] = row[_NAME], row[_STEP]
-            observation["step_id"] = row[_STEP_ID]
-            decided.setdefault(row[_RUN], {})[row[_TRACE]] = observation
+    ran, rows, texts = _steps_naming(db, item, window, selected)
+    # run -> trace -> its final decision: (the decision's group, its step id)
+    decided: dict[str, dict[str, tuple[tuple[Any, ...], str]]] = {}
+    # a step's metadata -> its decisions on the item (each as JSON text, once per distinct text)
+    parsed: dict[str | None, list[bytes]] = {}
+    shown: dict[tuple[Any, ...], dict[str, Any]] = {}  # a group -> the decision it shows
+    # (test, trace name, step key) -> the group of the step's last decision (None: it has none)
+    last_of: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
+    for row in sorted(rows, key=_RECORDED):
+        place = (row[_TEST], row[_NAME], row[_KEY])
+        if place in last_of:
+            group = last_of[place]
+        else:
+            group = last_of[place] = _last_group(texts[row[_KEY]], place, item, step, parsed,
+                                                 shown)  # fmt: skip
+        if group is not None:
+            decided.setdefault(row[_RUN], {})[row[_TRACE]] = (group, row[_STEP_ID])
     if not decided:
         where = f" in step {step!r}" if step else ""
         raise ApiError(404, f"item {item!r} was not evaluated{where} by a test matching "
                             f"{test!r} in the last {len(runs)} run(s)")  # fmt: skip
-    timeline = _timeline([r for r in runs if r.run_id in ran], decided)
+    timeline = _timeline([r for r in runs if r.run_id in ran], decided, shown)
     return {"test": test, "item": item, "step": step, "tests": tests, "runs": timeline,
             "current": _current(timeline)}  # fmt: skip
+
+
+def _last_group(
+    text: tuple[str, str | None], where: tuple[Any, ...], item: str, step: str | None,
+    parsed: dict[str | None, list[bytes]], shown: dict[tuple[Any, ...], dict[str, Any]],
+) -> tuple[Any, ...] | None:  # fmt: skip
+    """The group of the last decision on ``item`` of a step (its name and metadata: ``text``) in
+    a trace of a test (``where``), registering every decision's group in ``shown``; None when
+    the step decides nothing on it (or is not ``step``)."""
+    name, metadata = text
+    if step is not None and name != step:
+        return None
+    decisions = parsed.get(metadata)
+    if decisions is None:
+        decisions = parsed[metadata] = [orjson.dumps(_decision(e))
+                                        for e in _evaluations_of(metadata, item)]  # fmt: skip
+    group = None
+    for decision in decisions:
+        group = (where[0], where[1], name, decision)
+        if group not in shown:
+            shown[group] = {"test_id": where[0], "trace": where[1], "step": name,
+                            **orjson.loads(decision)}  # fmt: skip
+    return group
 
 
 def _evaluations_of(metadata: str | None, item: str) -> list[Evaluation]:
@@ -148,18 +226,20 @@ def _decision(evaluation: Evaluation) -> dict[str, Any]:
             "reasoning": evaluation.reasoning}  # fmt: skip
 
 
-def _observation(decision: dict[str, Any]) -> dict[str, Any]:
-    """What the timeline shows of one trace's decision: its trace and step first (set per trace)."""
-    return {"trace_id": None, "test_id": None, "trace": None, "step": None, "step_id": None,
-            **decision}  # fmt: skip
-
-
-def _timeline(runs: list[Run], decided: dict[str, dict[str, dict[str, Any]]]) -> list[Any]:
+def _timeline(
+    runs: list[Run], decided: dict[str, dict[str, tuple[tuple[Any, ...], str]]],
+    shown: dict[tuple[Any, ...], dict[str, Any]],
+) -> list[Any]:  # fmt: skip
+    """Each run's entry: its verdict, whether it changed, and its traces' distinct decisions
+    (in the order of the first trace holding each), each with the traces holding it."""
     timeline = []
     previous: str | None = None
     for run in runs:
-        observations = list(decided.get(run.run_id, {}).values())
-        verdicts = sorted({o["verdict"] for o in observations})
+        groups: dict[tuple[Any, ...], list[dict[str, str]]] = {}
+        for trace_id, (group, step_id) in decided.get(run.run_id, {}).items():
+            groups.setdefault(group, []).append({"trace_id": trace_id, "step_id": step_id})
+        decisions = [{**shown[group], "traces": traces} for group, traces in groups.items()]
+        verdicts = sorted({d["verdict"] for d in decisions})
         if not verdicts:
             verdict = "not evaluated"
         elif len(verdicts) == 1:
@@ -169,7 +249,7 @@ def _timeline(runs: list[Run], decided: dict[str, dict[str, dict[str, Any]]]) ->
         changed = previous is not None and verdict != previous
         previous = verdict
         timeline.append({"run": run_summary(run), "verdict": verdict, "changed": changed,
-                         "observations": observations})  # fmt: skip
+                         "decisions": decisions})  # fmt: skip
     return timeline
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import ipaddress
 import socket
 import sys
@@ -81,6 +82,11 @@ def serve(path: Path, host: str, port: int, out: IO[str] = sys.stdout) -> None:
     out.write("Press Ctrl+C to stop.\n")
     out.flush()
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    config.load()  # uvicorn's own imports, now rather than at the first request
+    # What the process imported and built to start lives as long as it: frozen, the garbage
+    # collector's full collections (a request reading thousands of rows makes one) no longer
+    # scan those objects again (13 ms of an item's history over 500 runs).
+    gc.freeze()
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:

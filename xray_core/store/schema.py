@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import sqlite_utils
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+#: the oldest version read as it is by a read-only connection (``xray serve``, the reading
+#: commands): version 5 only added a column, which readers find NULL or absent, and indexes
+READ_ONLY_FROM = 4
 
 TRACE_COLUMNS = (
     "trace_id", "name", "start_time", "end_time", "duration_ms", "metadata", "status",
@@ -27,7 +30,7 @@ TRACE_COLUMNS = (
 )  # fmt: skip
 STEP_COLUMNS = (
     "step_id", "trace_id", "parent_id", "name", "step_order", "input", "output", "reasoning",
-    "metadata", "status", "error", "start_time", "end_time", "duration_ms",
+    "metadata", "status", "error", "start_time", "end_time", "duration_ms", "digest",
 )  # fmt: skip
 #: the step columns holding JSON text
 JSON_STEP_FIELDS = ("input", "output", "metadata")
@@ -118,6 +121,31 @@ def _add_run_status(db: sqlite_utils.Database) -> None:
     runs.add_column("pid", int)  # type: ignore[union-attr]
 
 
+def _add_step_digests(db: sqlite_utils.Database) -> None:
+    """v5: a digest of each step's content (``steps.digest``, see ``rows.step_digest``), carried
+    by the ``(trace_id, step_order)`` index so that readers compare steps without reading their
+    text; a covering index for a test's traces run by run (the history's query); and without
+    the indexes no query uses (``created_at``) or that another index's prefix serves
+    (``steps(trace_id)``, ``traces(test_id)``), which every write paid for. Steps stored before
+    keep a NULL digest (readers fall back to their text): rewriting every row would hold the
+    write lock for as long as the history is big.
+    """
+    db["steps"].add_column("digest", bytes)  # type: ignore[union-attr]
+    for name in ("idx_steps_trace_id", "idx_steps_trace_id_step_order", "idx_traces_test_id",
+                 "idx_traces_created_at"):  # fmt: skip
+        db.execute(f'DROP INDEX IF EXISTS "{name}"')
+    for statement in _V5_INDEXES:
+        db.execute(statement)
+
+
+#: the indexes version 5 adds
+_V5_INDEXES = (
+    'CREATE INDEX "idx_steps_content" ON "steps" '
+    '("trace_id", "step_order", "digest", "step_id", "parent_id")',
+    'CREATE INDEX "idx_traces_test_run" ON "traces" '
+    '("test_id", "run_id", "start_time", "name", "trace_id")',
+)
+
 #: the current schema, created in one go in a new, empty database: the same tables, columns,
 #: keys and indexes as :data:`MIGRATIONS` applied from version 0 (a test compares the two)
 CREATE_CURRENT = (
@@ -133,20 +161,17 @@ CREATE_CURRENT = (
        "trace_id" TEXT NOT NULL REFERENCES "traces"("trace_id"), "parent_id" TEXT,
        "name" TEXT NOT NULL, "step_order" INTEGER, "input" TEXT, "output" TEXT,
        "reasoning" TEXT, "metadata" TEXT, "status" TEXT NOT NULL, "error" TEXT,
-       "start_time" TEXT, "end_time" TEXT, "duration_ms" REAL)""",
+       "start_time" TEXT, "end_time" TEXT, "duration_ms" REAL, "digest" BLOB)""",
     """CREATE TABLE "run_tests" ("run_id" TEXT REFERENCES "runs"("run_id"), "test_id" TEXT,
        "outcome" TEXT, "baseline" TEXT, "duration_ms" REAL, "message" TEXT,
        PRIMARY KEY ("run_id", "test_id"))""",
     'CREATE INDEX "idx_traces_status" ON "traces" ("status")',
-    'CREATE INDEX "idx_traces_created_at" ON "traces" ("created_at")',
     'CREATE INDEX "idx_traces_run_id" ON "traces" ("run_id")',
-    'CREATE INDEX "idx_traces_test_id" ON "traces" ("test_id")',
     'CREATE INDEX "idx_traces_name" ON "traces" ("name")',
-    'CREATE INDEX "idx_steps_trace_id" ON "steps" ("trace_id")',
     'CREATE INDEX "idx_runs_started_at" ON "runs" ("started_at")',
-    'CREATE INDEX "idx_steps_trace_id_step_order" ON "steps" ("trace_id", "step_order")',
     'CREATE INDEX "idx_traces_start_time" ON "traces" ("start_time")',
     'CREATE INDEX "idx_runs_git_commit" ON "runs" ("git_commit")',
+    *_V5_INDEXES,
 )  # fmt: skip
 
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
@@ -154,5 +179,6 @@ MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     2: _add_v2_indexes,
     3: _add_test_messages,
     4: _add_run_status,
+    5: _add_step_digests,
 }
 """Migration to version N, applied in order to databases below :data:`SCHEMA_VERSION`."""

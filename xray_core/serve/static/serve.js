@@ -187,8 +187,11 @@ function historyTimeline(data) {
     })));
   const list = el("ol", { class: "timeline" }, data.runs.map((entry) => {
     const run = entry.run;
-    const first = entry.observations[0];
-    const target = first ? runHref(run.run_id, hashFor({ trace: first.trace_id, step: first.step_id, item: data.item })) : runHref(run.run_id);
+    // each distinct decision of the run once, with the traces holding it: the first one shown
+    const first = entry.decisions[0];
+    const held = first ? first.traces[0] : null;
+    const traces = entry.decisions.reduce((n, d) => n + d.traces.length, 0);
+    const target = held ? runHref(run.run_id, hashFor({ trace: held.trace_id, step: held.step_id, item: data.item })) : runHref(run.run_id);
     const failed = first ? first.failed : [];
     return el("li", { class: "tl-entry" + (entry.changed ? " changed" : ""), id: "h-" + run.run_id, "data-run": run.run_id },
       el("span", { class: "tl-dot " + verdictKind(entry.verdict), "aria-hidden": "true" }),
@@ -199,7 +202,8 @@ function historyTimeline(data) {
           el("a", { class: "tl-open", href: target }, "open in run ", el("span", { class: "mono" }, shortId(run.run_id)))),
         el("div", { class: "tl-meta muted" }, commitText(run), run.git_branch ? " " + run.git_branch : "", " · ",
           fmtTime(run.started_at), " · ", statusBadge(run),
-          entry.observations.length > 1 ? ` · ${plural(entry.observations.length, "trace")}` : ""),
+          traces > 1 ? ` · ${plural(traces, "trace")}` : "",
+          entry.decisions.length > 1 ? ` · ${plural(entry.decisions.length, "decision")}` : ""),
         failed.length > 0 && el("ul", { class: "tl-filters" }, failed.map((f) =>
           el("li", null, el("span", { class: "mono" }, f.name), f.detail != null ? ": " + f.detail : ""))),
         first && first.reasoning != null && el("div", { class: "tl-reason muted" }, first.reasoning)));
