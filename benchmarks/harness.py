@@ -62,11 +62,16 @@ def interleaved_medians(
 
     Interleaving spreads a noisy neighbour's load over every contender instead of whichever
     happened to run at that moment, which keeps the *ratios* meaningful on a shared machine.
-    ``before`` (e.g. ``gc.collect``) is called before each timed call, outside the timing.
+    Each round starts one contender further on (the first runs first in round 1, second in
+    round 2...), so none always runs right after the same one, whose garbage or cache state it
+    would inherit in every repeat. ``before`` (e.g. ``gc.collect``) is called before each timed
+    call, outside the timing.
     """
     times: dict[str, list[float]] = {name: [] for name in funcs}
-    for _ in range(repeat):
-        for name, func in funcs.items():
+    order = list(funcs.items())
+    for round_ in range(repeat):
+        shift = round_ % len(order)
+        for name, func in order[shift:] + order[:shift]:
             if before is not None:
                 before()
             start = time.perf_counter()

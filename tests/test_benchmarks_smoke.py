@@ -109,3 +109,13 @@ def test_quick_run_says_why_the_pytester_figures_are_missing() -> None:
     result = run_benchmarks("--quick", "--only", "pytester")
     assert result.returncode == 0, result.stderr
     assert "not run with --quick" in result.stdout and "--only pytester" in result.stdout
+
+
+def test_each_round_of_interleaved_repeats_starts_one_contender_further_on() -> None:
+    from benchmarks.harness import interleaved_medians
+
+    calls: list[str] = []
+    funcs = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    medians = interleaved_medians(funcs, repeat=4)
+    assert "".join(calls) == "abc" + "bca" + "cab" + "abc"
+    assert set(medians) == {"a", "b", "c"}
