@@ -62,6 +62,12 @@ def span_to_step(session: XraySession, span: Any, step: dict[str, Any]) -> None:
     for key in mapped.keys() - step.keys():
         step[key] = mapped[key]
         _hook_failed(session, ValueError(f"step[{key!r}] deleted: a step keeps every field"))
+    for key in ("input", "output", "metadata"):
+        # converted even when the same object: a hook may have changed it in place
+        # (text kept as the span's, bytes, cannot change)
+        value = step.get(key)
+        if value is mapped.get(key) and not isinstance(value, bytes):
+            _unfit(step, key, value)
 
 
 def _shown(value: Any) -> str:
@@ -87,10 +93,10 @@ _NUMBER_OR_NONE = ("start_time", "end_time", "duration_ms")
 def _unfit(step: dict[str, Any], key: str, value: Any) -> str | None:
     """Why ``value`` cannot be ``step[key]`` (None when it can); inputs, outputs and metadata
     are converted in place as the recorder converts them."""
-    from xray_core.serialize import to_jsonable
+    from xray_core.serialize import JSONText, to_jsonable
 
     if key in ("input", "output"):
-        if type(value) is not bytes:
+        if not isinstance(value, JSONText):  # a span's JSON text, checked when read
             step[key] = to_jsonable(value)
         return None
     if key == "metadata":
@@ -101,7 +107,9 @@ def _unfit(step: dict[str, Any], key: str, value: Any) -> str | None:
     if key in ("name", "step_id", "trace_id"):
         return None if type(value) is str and value else "must be non-empty text"
     if key == "status":
-        return None if type(value) is str and value in _STATUSES else f"must be one of {', '.join(_STATUSES)}"
+        if type(value) is str and value in _STATUSES:
+            return None
+        return f"must be one of {', '.join(_STATUSES)}"
     if key in _TEXT_OR_NONE:
         return None if value is None or type(value) is str else "must be text or None"
     if key == "step_order":

@@ -189,6 +189,9 @@ def pytest_xray_span_to_step(span, step):
         step["reasoning"] = "half done"
         del step["output"]
         raise RuntimeError("broken after a change")
+    if step["name"] == "selection":  # the root's step, changed in place
+        step["metadata"]["odd"] = Loud()
+        step["metadata"][7] = {2, 1}
 '''
 
 
@@ -210,6 +213,8 @@ def test_v(xray):
     assert isinstance(step.metadata, dict)
     chosen = xray.step("filter_and_select")
     assert chosen.reasoning != "half done" and chosen.output is not None
+    root = xray.step("selection")
+    assert isinstance(root.metadata["odd"], str) and root.metadata["7"] == [1, 2]
     xray.assert_rejected("B0", by="price")
 '''
     )

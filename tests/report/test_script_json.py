@@ -105,3 +105,13 @@ def test_a_snapshot_is_written_as_its_text_and_bytes_as_user_data() -> None:
 def test_non_finite_floats_and_unknown_objects_become_strings() -> None:
     written = script_json({"a": [math.nan, None, -math.inf], "e": Colour.NAN, "s": {3}})
     assert written == '{"a":["NaN",null,"-Infinity"],"e":"NaN","s":[3]}'
+
+
+class _NoRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_an_object_whose_repr_raises_is_written_as_its_type_name() -> None:
+    """Data a user gave (a panel's rows, a hook's metadata) never stops the report."""
+    assert script_json({"odd": _NoRepr(), "n": 1}) == r'{"odd":"\u003c_NoRepr\u003e","n":1}'

@@ -96,8 +96,14 @@ def _fragment(value: Any) -> orjson.Fragment:
 
 
 def _general_fallback(value: Any) -> Any:
-    """pydantic-core's ``fallback``: a :class:`Snapshot` as its data, anything else as its repr."""
-    return value.data() if type(value) is Snapshot else repr(value)
+    """pydantic-core's ``fallback``: a :class:`Snapshot` as its data, anything else as its repr
+    (or its type's name when its ``__repr__`` raises: a report is still written)."""
+    if type(value) is Snapshot:
+        return value.data()
+    try:
+        return repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ in data a user gave
+        return f"<{type(value).__name__}>"
 
 
 def general_json(value: Any) -> bytes:
