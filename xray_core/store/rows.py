@@ -168,7 +168,12 @@ def step_digest(
         str(len(name)), "-1" if reasoning is None else str(len(reasoning)),
         "-1" if error is None else str(len(error)),
     ))  # fmt: skip
-    return _blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    hasher = _HASHER.copy()  # a copy of a made hasher: no keyword arguments parsed per step
+    hasher.update(text.encode("utf-8", "surrogatepass"))
+    return hasher.digest()
+
+
+_HASHER = _blake2b(digest_size=16)
 
 
 def run_row(run: Run | RunRecord) -> tuple[Any, ...]:
