@@ -139,21 +139,47 @@ def decision_histories(records: Iterable[RunRecord]) -> list[DecisionHistory]:
             for normalized in traces:
                 for step in normalized["steps"]:
                     keys.update((test_id, name, step["key"], item) for item in step["evaluations"])
+    # A run's outputs, and how they changed since an earlier run's, are the same for every item
+    # of a (test, trace name): worked out once per pair of runs, not once per item and step.
+    outputs_of: dict[tuple[int, tuple[str, str]], dict[str, Any] | None] = {}
+    changes_of: dict[tuple[int, int, tuple[str, str]], list[Any]] = {}
     histories = []
     for key in sorted(keys):
         history = DecisionHistory(*key)
+        pair = key[:2]
         last: str | None = None
-        outputs: dict[str, Any] | None = None
-        for record, by_trace in zip(records, indexed, strict=True):
+        before: int | None = None  # the index of the previous run that ran the test
+        for index, (record, by_trace) in enumerate(zip(records, indexed, strict=True)):
             obs = _observe(record, by_trace, key)
             if obs.counted:
-                now = _outputs(by_trace.get(key[:2], []))
-                obs = replace(obs, changed=last is not None and last != obs.verdict,
-                              moves=_moves(outputs, now, key[3]))  # fmt: skip
-                last, outputs = obs.verdict, now
+                moves: tuple[str, ...] = ()
+                if before is not None:
+                    found = (before, index, pair)
+                    changes = changes_of.get(found)
+                    if changes is None:
+                        changes = changes_of[found] = _list_changes(
+                            _outputs_of(outputs_of, indexed, before, pair),
+                            _outputs_of(outputs_of, indexed, index, pair),
+                        )  # fmt: skip
+                    moves = tuple(c.describe() for c in changes if c.value == key[3])
+                obs = replace(obs, changed=last is not None and last != obs.verdict, moves=moves)
+                last, before = obs.verdict, index
             history.observations.append(obs)
         histories.append(history)
     return histories
+
+
+def _outputs_of(
+    kept: dict[tuple[int, tuple[str, str]], dict[str, Any] | None],
+    indexed: list[dict[tuple[str, str], list[dict[str, Any]]]],
+    index: int,
+    pair: tuple[str, str],
+) -> dict[str, Any] | None:
+    """:func:`_outputs` of run ``index``'s traces of ``pair`` (test, trace name), made once."""
+    found = (index, pair)
+    if found not in kept:
+        kept[found] = _outputs(indexed[index].get(pair, []))
+    return kept[found]
 
 
 def _outputs(traces: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -164,15 +190,13 @@ def _outputs(traces: list[dict[str, Any]]) -> dict[str, Any] | None:
     return {"name": traces[-1].get("name"), "steps": steps}
 
 
-def _moves(
-    before: dict[str, Any] | None, after: dict[str, Any] | None, item: str
-) -> tuple[str, ...]:
-    """How ``item`` moved, came or went in the lists of ids the steps output."""
+def _list_changes(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> list[ListEntryChanged]:
+    """How ids moved, came or went in the lists the steps output, from ``before`` to ``after``."""
     if before is None or after is None:
-        return ()
-    changes = diff_traces(before, after).changes
-    return tuple(c.describe() for c in changes
-                 if isinstance(c, ListEntryChanged) and c.value == item)  # fmt: skip
+        return []
+    return [c for c in diff_traces(before, after).changes if isinstance(c, ListEntryChanged)]
 
 
 def _index(record: RunRecord) -> dict[tuple[str, str], list[dict[str, Any]]]:
