@@ -11,6 +11,9 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from xray_core.serialize import JSONText, to_jsonable
+from xray_core.store.base import STATUSES
+
 if TYPE_CHECKING:
     from .session import XraySession
 
@@ -51,23 +54,27 @@ def span_to_step(session: XraySession, span: Any, step: dict[str, Any]) -> None:
         _hook_failed(session, exc)
         return
     for key, value in list(step.items()):
-        if key not in mapped or value is not mapped[key]:
-            problem = _unfit(step, key, value)
-            if problem is not None:
-                if key in mapped:
-                    step[key] = mapped[key]
-                else:
-                    del step[key]
-                _hook_failed(session, ValueError(f"step[{key!r}] = {_shown(value)}: {problem}"))
+        if key in mapped and value is mapped[key]:
+            continue
+        problem = _unfit(key, value)
+        if problem is None:
+            continue
+        if key in mapped:
+            step[key] = mapped[key]
+        else:
+            del step[key]
+        _hook_failed(session, ValueError(f"step[{key!r}] = {_shown(value)}: {problem}"))
     for key in mapped.keys() - step.keys():
         step[key] = mapped[key]
         _hook_failed(session, ValueError(f"step[{key!r}] deleted: a step keeps every field"))
+    # set or changed in place (which no identity test sees): converted as the recorder converts
+    # what it is given; kept as they are: a span's JSON text (JSONText, checked when read) and
+    # the mapping's own snapshot (bytes, which nothing changes in place)
     for key in ("input", "output", "metadata"):
-        # converted even when the same object: a hook may have changed it in place
-        # (text kept as the span's, bytes, cannot change)
         value = step.get(key)
-        if value is mapped.get(key) and not isinstance(value, bytes):
-            _unfit(step, key, value)
+        if isinstance(value, JSONText) or (type(value) is bytes and value is mapped.get(key)):
+            continue
+        step[key] = to_jsonable(value)
 
 
 def _shown(value: Any) -> str:
@@ -85,31 +92,22 @@ def _hook_failed(session: XraySession, exc: Exception) -> None:
     )
 
 
-_STATUSES = ("running", "completed", "failed")
 _TEXT_OR_NONE = ("reasoning", "error", "parent_id")
 _NUMBER_OR_NONE = ("start_time", "end_time", "duration_ms")
 
 
-def _unfit(step: dict[str, Any], key: str, value: Any) -> str | None:
-    """Why ``value`` cannot be ``step[key]`` (None when it can); inputs, outputs and metadata
-    are converted in place as the recorder converts them."""
-    from xray_core.serialize import JSONText, to_jsonable
-
+def _unfit(key: str, value: Any) -> str | None:
+    """Why ``value`` cannot be a step's ``key`` (None when it can)."""
     if key in ("input", "output"):
-        if not isinstance(value, JSONText):  # a span's JSON text, checked when read
-            step[key] = to_jsonable(value)
-        return None
+        return None  # any value: converted
     if key == "metadata":
-        if not isinstance(value, dict):
-            return f"metadata is a dict, not {type(value).__name__}"
-        step[key] = to_jsonable(value)
-        return None
+        return None if isinstance(value, dict) else f"metadata is a dict, not {type(value).__name__}"
     if key in ("name", "step_id", "trace_id"):
         return None if type(value) is str and value else "must be non-empty text"
     if key == "status":
-        if type(value) is str and value in _STATUSES:
+        if type(value) is str and value in STATUSES:
             return None
-        return f"must be one of {', '.join(_STATUSES)}"
+        return f"must be one of {', '.join(STATUSES)}"
     if key in _TEXT_OR_NONE:
         return None if value is None or type(value) is str else "must be text or None"
     if key == "step_order":
