@@ -238,11 +238,14 @@ def test_traces_from_spans_gives_the_same_traces_as_the_processor(rig: Rig) -> N
     nested=st.booleans(),
     left_open=st.booleans(),
 )
-def test_steps_follow_start_time_then_start_order_whatever_times_spans_are_given(
+def test_steps_follow_start_time_then_depth_then_end_order_whatever_times_spans_are_given(
     starts: list[int], nested: bool, left_open: bool
 ) -> None:
-    """Explicit start times (ties, out of order): steps by start time, then by the order the
-    spans started; a span still open when the root ends is not part of the trace."""
+    """Explicit start times (ties, out of order): steps by start time; spans starting at the
+    same time, a parent before its children (shallower first), then by the order the spans
+    ended (spans are followed as they end: the order they started in is not kept; before
+    session 12 it broke the ties); a span still open when the root ends is not part of the
+    trace."""
     from opentelemetry import trace as otel_trace
 
     rig = Rig()
@@ -261,7 +264,11 @@ def test_steps_follow_start_time_then_start_order_whatever_times_spans_are_given
     if left_open:
         children[-1].end(end_time=11)  # after its trace's root: left out
     steps = sorted(rig.trace().steps, key=lambda s: s.step_order)
-    expected = sorted([(3, 0, "root"), *((t, i + 1, f"c{i}") for i, t in enumerate(starts))])
+    # (start, depth, end order): the kept children end last to first, then the root
+    expected = sorted([
+        (3, 0, len(kept), "root"),
+        *((t, i + 1 if nested else 1, len(kept) - 1 - i, f"c{i}") for i, t in enumerate(starts)),
+    ])  # fmt: skip
     kept_names = {"root", *(f"c{i}" for i in range(len(kept)))}
     assert [s.name for s in steps] == [name for *_, name in expected if name in kept_names]
     by_name = {s.name: s for s in steps}

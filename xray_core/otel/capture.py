@@ -16,23 +16,26 @@ from __future__ import annotations
 
 import logging
 import operator
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-from opentelemetry.trace import SpanContext, StatusCode
+from opentelemetry.trace import StatusCode
 
 from ..recorder import _observers
 from ..serialize import MAX_STRING
 from . import names as n
 from .mapping import (
+    BY_INDEX,
     attributes,
+    own_id,
     parse_json,
     seconds,
     span_status,
     step_record,
-    steps_in_start_order,
+    steps_in_end_order,
     text,
     verbatim,
 )
@@ -111,10 +114,13 @@ def span_ids_of(spans: Iterable[Any]) -> list[int]:
     return list(map(_SECOND, contexts)) if _BY_INDEX else [c.span_id for c in contexts]
 
 
-def in_start_order(spans: list[Any], arrived: list[int] | None = None) -> list[Any]:
-    """``spans`` ordered by start time, then by the order they arrived in: ``arrived`` (their
-    span ids in that order), else their order in ``spans``. A start time that is no int counts
-    as 0. Spans are never compared."""
+def in_start_order(
+    spans: list[Any], arrived: list[int] | None = None, depths: dict[int, int] | None = None
+) -> list[Any]:
+    """``spans`` ordered by start time; spans starting at the same time by their depth in the
+    trace (``depths``: span id -> depth; a parent before its children), then by the order they
+    arrived in: ``arrived`` (their span ids in that order), else their order in ``spans``. A
+    start time that is no int counts as 0. Spans are never compared."""
     try:
         starts = list(map(_START_TIME, spans))
     except AttributeError:  # another ReadableSpan-like object: its public properties
@@ -125,11 +131,37 @@ def in_start_order(spans: list[Any], arrived: list[int] | None = None) -> list[A
             return [by_start[t] for t in sorted(by_start)]
     ids = span_ids_of(spans)
     rank = {span_id: index for index, span_id in enumerate(ids if arrived is None else arrived)}
+    depth = {} if depths is None else depths
     keys = [
-        (t if type(t) is int else 0, rank.get(span_id, len(rank)), index)
+        (t if type(t) is int else 0, depth.get(span_id, 0), rank.get(span_id, len(rank)), index)
         for index, (t, span_id) in enumerate(zip(starts, ids))
     ]  # fmt: skip
-    return [spans[key[2]] for key in sorted(keys)]
+    return [spans[key[3]] for key in sorted(keys)]
+
+
+def depths_under(
+    span_ids: list[int], parent_ids: list[int | None], root_id: int
+) -> dict[int, int]:
+    """Each span's depth under the root ``root_id`` (0; its children 1, ...) following the
+    parent links among ``span_ids`` (``parent_ids``: their parents' ids, None for none); -1 for
+    a span whose chain of parents does not reach the root (its parent is not among them, or the
+    chain loops)."""
+    parent_of = dict(zip(span_ids, parent_ids))
+    depth: dict[int, int] = {root_id: 0}
+    for span_id in span_ids:
+        chain: list[int] = []
+        current: int | None = span_id
+        while current not in depth:
+            if current is None or current not in parent_of or current in chain:
+                found = -1
+                break
+            chain.append(current)
+            current = parent_of[current]
+        else:
+            found = depth[current]
+        for offset, member in enumerate(reversed(chain), 1):
+            depth[member] = -1 if found < 0 else found + offset
+    return depth
 
 
 def parent_ids_of(spans: Iterable[Any]) -> list[int | None]:
@@ -139,31 +171,6 @@ def parent_ids_of(spans: Iterable[Any]) -> list[int | None]:
     except AttributeError:
         parents = [span.parent for span in spans]
     return [None if p is None else p[1] if _BY_INDEX else p.span_id for p in parents]
-
-
-def ended_in_order(
-    ended: dict[int, Any], started: list[int], parents: list[int | None]
-) -> tuple[list[Any], list[int], list[int | None]]:
-    """The spans of ``ended`` (span id -> span) in :func:`in_start_order`, their ids and their
-    parents' ids; ``started`` holds the ids of a trace's spans in the order they started,
-    ``parents`` their parents' ids. Spans start in the order of their start times, but for
-    explicit start times: that order is checked, not sorted again."""
-    if len(ended) == len(started):
-        ids = started
-    else:  # some spans have not ended: left out
-        kept = [(i, p) for i, p in zip(started, parents) if i in ended]
-        ids, parents = [i for i, _ in kept], [p for _, p in kept]
-    spans = [ended[i] for i in ids]
-    try:  # the SDK's field (a comprehension: its attribute reads are specialised, not generic)
-        starts = [span._start_time for span in spans]
-    except AttributeError:  # another ReadableSpan-like object: its public properties
-        starts = [span.start_time for span in spans]
-    if _INT_ONLY.issuperset(map(type, starts)) and sorted(starts) == starts:
-        return spans, ids, parents
-    parent_of = dict(zip(ids, parents))
-    spans = in_start_order(spans, started)
-    ids = span_ids_of(spans)
-    return spans, ids, list(map(parent_of.__getitem__, ids))
 
 
 def finish_trace(
@@ -297,19 +304,13 @@ class CapturedTrace:
     """A trace being captured from spans: what the recorder's observer receives at its end
     (``record`` and ``steps``, as a :class:`~xray_core.recorder.TraceContext` has them)."""
 
-    __slots__ = ("record", "steps", "store", "root_id", "ended", "span_ids", "parent_ids")
+    __slots__ = ("record", "steps", "store", "root_id")
 
     def __init__(self, record: dict[str, Any], store: Store, root_id: int) -> None:
         self.record = record
         self.steps: list[dict[str, Any]] = []
         self.store = store
         self.root_id = root_id
-        #: the spans ended so far, by span id
-        self.ended: dict[int, ReadableSpan] = {}
-        #: the ids of its spans, in the order they started
-        self.span_ids = [root_id]
-        #: the ids of their parents, in the same order
-        self.parent_ids: list[int | None] = [None]
 
     @property
     def trace_id(self) -> str:
@@ -323,15 +324,24 @@ class CapturedTrace:
         return trace_from_records(self.record, list(self.steps))
 
 
-def _tuple_layout() -> bool:
-    """Whether a ``SpanContext`` is the tuple ``(trace_id, span_id, is_remote, ...)`` it is in
-    the SDK today: on the per-span path its fields are then read by index, which costs no call
-    (its properties each cost one)."""
-    probe = SpanContext(trace_id=3, span_id=5, is_remote=True)
-    return isinstance(probe, tuple) and probe[:3] == (3, 5, True) and probe.span_id == 5
+class _Ended(list):  # type: ignore[type-arg]
+    """The spans of one OpenTelemetry trace (one trace id) that ended while a captured root of
+    it was open, in the order they ended: the root's descendants, its own span last."""
+
+    __slots__ = ("roots", "tracked")
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: the trace id's captured roots still open: span id -> its trace
+        self.roots: dict[int, CapturedTrace] = {}
+        #: None when every local span of the trace id is under a captured root (a root with no
+        #: parent or a remote one started it); else the ids of the captured spans, a span being
+        #: captured when its parent is (a root whose local parent is not captured started it)
+        self.tracked: set[int] | None = None
 
 
-_BY_INDEX = _tuple_layout()
+_BY_INDEX = BY_INDEX
+_own_id = own_id
 _ERROR = StatusCode.ERROR  # looked up once: an enum member's lookup is slow
 
 
@@ -340,20 +350,44 @@ def _one_trace(steps: list[dict[str, Any]]) -> bool:
     return len({step.get("trace_id") for step in steps}) <= 1
 
 
-def _own_id(span: Any) -> int:
-    """A span's id, read off the SDK's field when it has it (its property costs a call)."""
-    try:
-        context = span._context
-    except AttributeError:
-        return span.context.span_id
-    return context[1] if _BY_INDEX else context.span_id
-
-
 def _guarded(what: str, func: Any, *args: Any) -> None:
     try:
         func(*args)
     except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
         logger.exception("xray: %s failed; the pipeline goes on", what)
+
+
+def _local_parent_ids(spans: list[Any]) -> list[int | None]:
+    """The span ids of the local parents of ``spans`` (None for a span without one or with a
+    remote one)."""
+    try:  # the SDK's field: its property costs a call
+        parents = list(map(_PARENT, spans))
+    except AttributeError:
+        parents = [span.parent for span in spans]
+    if _BY_INDEX:
+        return [None if p is None or p[2] else p[1] for p in parents]
+    return [None if p is None or p.is_remote else p.span_id for p in parents]
+
+
+def _under_root(
+    spans: list[Any], root_id: int
+) -> tuple[list[Any], list[int], list[int | None], list[int], list[Any]]:
+    """The general way to a trace's steps: of ``spans`` (spans of one trace id, in the order
+    they ended), the descendants of the root ``root_id`` (the root among them), in
+    :func:`in_start_order` (ties: a parent before its children, then the order they ended),
+    their ids, their parents' ids and their ids in the order they ended; then the spans not
+    under the root. A span listed twice counts once, as it ended last."""
+    ids = span_ids_of(spans)
+    parents = _local_parent_ids(spans)
+    depth = depths_under(ids, parents, root_id)
+    last = {span_id: index for index, span_id in enumerate(ids)}
+    kept = [i for i, span_id in enumerate(ids) if depth[span_id] >= 0 and last[span_id] == i]
+    rest = [spans[i] for i, span_id in enumerate(ids) if depth[span_id] < 0]
+    arrived = [ids[i] for i in kept]
+    parent_of = {ids[i]: parents[i] for i in kept}
+    ordered = in_start_order([spans[i] for i in kept], arrived, depth)
+    ordered_ids = span_ids_of(ordered)
+    return ordered, ordered_ids, list(map(parent_of.__getitem__, ordered_ids)), arrived, rest
 
 
 class XRaySpanProcessor(SpanProcessor):
@@ -378,117 +412,135 @@ class XRaySpanProcessor(SpanProcessor):
     def __init__(self, recorder: XRay | None = None, *, observed_only: bool = False) -> None:
         self._recorder = recorder
         self._observed_only = observed_only
-        #: span id -> its trace, for the spans of traces still open
-        self._open: dict[int, CapturedTrace] = {}
+        #: OpenTelemetry trace id -> its spans ended so far, while a captured root of it is open
+        self._ended: dict[int, _Ended] = {}
+        #: held to add or remove a root (a trace id's roots may start and end on several threads)
+        self._lock = threading.Lock()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        """Attach a starting span to its trace, or start a trace with it."""
+        """Start a trace with a span that has no captured parent; a span under a captured one
+        costs nothing more here: it is followed when it ends."""
         try:
-            try:  # the SDK's field: its property costs a call
-                parent = span._parent
+            context: Any
+            try:  # the SDK's fields: a property costs a call
+                parent, context = span._parent, span._context
             except AttributeError:
-                parent = span.parent
+                parent, context = span.parent, span.get_span_context()
             if parent is not None:
                 if _BY_INDEX:  # the SDK's SpanContext is a tuple: its fields cost no call
-                    parent_id = parent[1]
-                    capture = None if parent[2] else self._open.get(parent_id)
+                    ended = None if parent[2] else self._ended.get(context[0])
                 else:
-                    parent_id = parent.span_id
-                    capture = None if parent.is_remote else self._open.get(parent_id)
-                if capture is not None:
-                    context: Any
-                    try:  # the SDK's field: its property costs a call
-                        context = span._context
-                    except AttributeError:
-                        context = span.get_span_context()
-                    span_id = context[1] if _BY_INDEX else context.span_id
-                    self._open[span_id] = capture
-                    capture.span_ids.append(span_id)
-                    capture.parent_ids.append(parent_id)
-                    return
-            # a trace starts with this span
-            if self._observed_only and not _observers:
-                return
-            recorder = self._recorder
-            if recorder is None:
-                from ..ambient import get_recorder
-
-                recorder = get_recorder()
-            if not recorder.enabled:
-                return
-            span_id = _own_id(span)
-            record = trace_record(span)
-            store = recorder.store
-            capture = CapturedTrace(record, store, span_id)
-            if _observers:
-                _guarded("observing a trace start", _observers[-1].trace_started, record)
-            try:  # _guarded, inlined: this runs for every trace
-                store.start_trace(record)
-            except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
-                logger.exception("xray: storing a trace start failed; the pipeline goes on")
-            self._open[span_id] = capture
+                    ended = None if parent.is_remote else self._ended.get(context.trace_id)
+                if ended is not None:
+                    tracked = ended.tracked
+                    if tracked is None:  # under the trace id's captured root
+                        return
+                    if (parent[1] if _BY_INDEX else parent.span_id) in tracked:
+                        tracked.add(context[1] if _BY_INDEX else context.span_id)
+                        return
+            self._start(span, context, parent)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: capturing a span start failed; the pipeline goes on")
 
+    def _start(self, span: Span, context: Any, parent: Any) -> None:
+        """Start a trace with ``span`` (its ``context``; its ``parent``: None, remote or not
+        captured), unless nothing is captured now."""
+        if self._observed_only and not _observers:
+            return
+        recorder = self._recorder
+        if recorder is None:
+            from ..ambient import get_recorder
+
+            recorder = get_recorder()
+        if not recorder.enabled:
+            return
+        if _BY_INDEX:
+            key, span_id = context[0], context[1]
+            local_parent = parent is not None and not parent[2]
+        else:
+            key, span_id = context.trace_id, context.span_id
+            local_parent = parent is not None and not parent.is_remote
+        record = trace_record(span)
+        store = recorder.store
+        capture = CapturedTrace(record, store, span_id)
+        if _observers:  # the trace's test and run: those of the moment its root starts
+            _guarded("observing a trace start", _observers[-1].trace_started, record)
+        try:  # _guarded, inlined: this runs for every trace
+            store.start_trace(record)
+        except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
+            logger.exception("xray: storing a trace start failed; the pipeline goes on")
+        with self._lock:
+            ended = self._ended.get(key)
+            if ended is None:
+                ended = self._ended[key] = _Ended()
+                if local_parent:  # its parent is not captured: nor may its siblings be
+                    ended.tracked = set()
+            if ended.tracked is not None:
+                ended.tracked.add(span_id)
+            ended.roots[span_id] = capture
+
     def on_end(self, span: ReadableSpan) -> None:
-        """Keep a finished span; when it is its trace's root, finish the trace."""
+        """Keep a finished span of a trace being captured; when it is a root, finish its trace."""
         try:
             context: Any
-            try:  # _own_id, inlined: this runs for every span
+            try:  # the SDK's field: its property costs a call
                 context = span._context
             except AttributeError:
                 context = span.context
-            span_id = context[1] if _BY_INDEX else context.span_id
-            capture = self._open.get(span_id)
-            if capture is None:
+            if _BY_INDEX:  # the SDK's SpanContext is a tuple: its fields cost no call
+                key, span_id = context[0], context[1]
+            else:
+                key, span_id = context.trace_id, context.span_id
+            ended = self._ended.get(key)
+            if ended is None:  # no captured root of its trace is open
                 return
-            capture.ended[span_id] = span
-            if span_id == capture.root_id:
-                self._finish(capture, span)
+            ended.append(span)
+            capture = ended.roots.get(span_id)
+            if capture is not None:
+                self._finish(capture, span, ended, key)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: capturing a span end failed; the pipeline goes on")
 
-    def _finish(self, capture: CapturedTrace, root: ReadableSpan) -> None:
-        open_spans = self._open
-        try:  # spans still open now are not part of the trace
-            for span_id in capture.span_ids:
-                del open_spans[span_id]
-        except KeyError:  # a span started twice: its id is listed twice
-            for span_id in capture.span_ids:
-                open_spans.pop(span_id, None)
+    def _finish(self, capture: CapturedTrace, root: ReadableSpan, ended: _Ended, key: int) -> None:
+        with self._lock:
+            roots = ended.roots
+            del roots[capture.root_id]
+            alone = not roots
+            if alone:  # the trace id's spans go with its last open root
+                del self._ended[key]
+            spans = ended[:]  # taken with the lock: another root's finish changes the list
+        if spans[-1] is not root:  # a span ended on another thread meanwhile: not the root's
+            spans = spans[: _index_of(spans, root) + 1]
+        taken = len(spans)
         observer = _observers[-1] if _observers else None
         adjust = None if observer is None else getattr(observer, "span_to_step", None)
-        started = capture.span_ids
-        ended = capture.ended
-        capture.ended = {}
         record = capture.record
+        root_id = capture.root_id
         found = None
-        # The common case, in one pass: every span of the trace has ended, each once, their
-        # start times (ints) in the order they started, and the root not written by X-Ray's
-        # export (then steps_in_start_order builds the steps, else None: the general way)
-        if (
-            len(ended) == len(started)  # else a span still open, or one started twice
-            and len(started) <= len(_SUFFIXES)
-            and _attribute(root, _META) is None
-        ):
+        # The common case, in one pass: the spans ended in the order they started (each after
+        # its parent started and before the next span started: a flat trace), and the root is
+        # not written by X-Ray's export (then steps_in_end_order builds the steps, else None)
+        if taken <= len(_SUFFIXES) and _attribute(root, _META) is None:
             try:
-                found = steps_in_start_order(
-                    ended, started, capture.parent_ids, record["trace_id"], _SUFFIXES
-                )  # fmt: skip
+                found = steps_in_end_order(spans, root_id, record["trace_id"], _SUFFIXES)
             except Exception:  # noqa: BLE001 - a span that cannot be read: the general way logs it
                 found = None
+        rest: list[Any] = []
         if found is not None:
             steps, failed = found
             if adjust is not None:  # a hook may change a step's status
                 failed = False
-                for span_id, step in zip(started, steps):
-                    adjust(ended[span_id], step)
+                for span, step in zip([root, *spans[:-1]], steps):
+                    adjust(span, step)
                     if step.get("status") == "failed":
                         failed = True
             _end_trace(record, root, failed, False)
         else:  # not the common case: the general way
-            spans, span_ids, parent_ids = ended_in_order(ended, started, capture.parent_ids)
-            steps = finish_trace(record, root, spans, span_ids, parent_ids, adjust, started)
+            ordered, span_ids, parent_ids, arrived, rest = _under_root(spans, root_id)
+            steps = finish_trace(record, root, ordered, span_ids, parent_ids, adjust, arrived)
+        if not alone:  # the spans of the trace id's other roots stay for them
+            with self._lock:
+                ended[:taken] = rest
         capture.steps = steps
         store = capture.store
         try:
@@ -509,11 +561,20 @@ class XRaySpanProcessor(SpanProcessor):
 
     def shutdown(self) -> None:
         """Forget the traces still open."""
-        self._open.clear()
+        with self._lock:
+            self._ended.clear()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered: traces are handed over when their root span ends."""
         return True
+
+
+def _index_of(spans: list[Any], span: Any) -> int:
+    """Where ``span`` itself (not an equal one) is in ``spans``."""
+    for index, listed in enumerate(spans):
+        if listed is span:
+            return index
+    raise ValueError("span not listed")
 
 
 def records_from_spans(
@@ -552,7 +613,8 @@ def records_from_spans(
         root = by_id[root_id]
         record = trace_record(root)
         listed_ids = span_ids_of(groups[root_id])
-        ordered = in_start_order(groups[root_id], listed_ids)
+        depths = depths_under(listed_ids, _local_parent_ids(groups[root_id]), root_id)
+        ordered = in_start_order(groups[root_id], listed_ids, depths)
         steps = finish_trace(
             record, root, ordered, span_ids_of(ordered), parent_ids_of(ordered), adjust,
             listed_ids,

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
-from opentelemetry.trace import StatusCode
+from opentelemetry.trace import SpanContext, StatusCode
 
 from ..serialize import (
     MAX_DEPTH,
@@ -531,56 +531,92 @@ def step_record(
     return record
 
 
-def steps_in_start_order(
-    ended: dict[Any, Any],
-    span_ids: list[Any],
-    parent_ids: list[Any],
-    trace_id: str,
-    suffixes: tuple[str, ...],
+def steps_in_end_order(
+    spans: list[Any], root_id: Any, trace_id: str, suffixes: tuple[str, ...]
 ) -> tuple[list[dict[str, Any]], bool] | None:
-    """The step records (:func:`step_record`) of a trace's finished spans (``ended``: by span
-    id), and whether one failed, when the spans are in the order of their start times:
-    ``span_ids`` lists their ids in the order they started, each once, the root's first;
-    ``parent_ids`` their parents' ids (None for the root); the step ids are ``trace_id`` and
-    ``suffixes`` (one per span), a parent's step id that of its span. None as soon as a start
-    time is no int or earlier than the one before; raises as :func:`step_record` does.
+    """The step records (:func:`step_record`) of a trace's finished spans, and whether one
+    failed, when the order the spans ended in is the order of their start times: ``spans``
+    holds them in the order they ended, the root (whose span id is ``root_id``) last; its step
+    comes first. The step ids are ``trace_id`` and ``suffixes`` (one per span), a parent's step
+    id that of its span. None as soon as a start time is no int or not later than the one
+    before (the root's first), or a span's parent is neither the root nor a span before it (a
+    nested span ends before its parent; a span not under the root): the caller then orders
+    the spans the general way. Raises as :func:`step_record` does.
     """
-    records: list[dict[str, Any]] = []
-    append = records.append
-    root_id = span_ids[0]
+    root = spans[-1]
+    try:  # the SDK's field: its property costs a call
+        last = root._start_time
+    except AttributeError:
+        last = root.start_time
+    if type(last) is not int:
+        return None
     root_step = trace_id + suffixes[0]
+    record = step_record(root, trace_id, root_step, None, 0)
+    failed_step = record["status"] == "failed"
+    records: list[dict[str, Any]] = [record]
+    append = records.append
     #: span id -> step id, made when a span's parent is not the root (most spans' parent is)
     step_of: dict[Any, str] | None = None
-    failed_step = False
-    last = 0
-    for order, span_id in enumerate(span_ids):
-        span = ended[span_id]
-        try:  # the SDK's field: its property costs a call
+    count = len(spans)
+    order = 0
+    for span in spans:
+        order += 1
+        if order == count:  # the root, made first
+            break
+        try:  # the SDK's fields: a property costs a call
             start = span._start_time
+            parent = span._parent
         except AttributeError:
-            start = span.start_time
-        if type(start) is not int or start < last:
+            start, parent = span.start_time, span.parent
+        if type(start) is not int or start <= last or parent is None:
             return None
         last = start
-        parent_id = parent_ids[order]
-        if order == 0:
-            step_id, parent_step = root_step, None
+        if BY_INDEX:  # the SDK's SpanContext is a tuple: its fields cost no call
+            parent_id, remote = parent[1], parent[2]
         else:
-            step_id = trace_id + suffixes[order]
-            if parent_id == root_id:
-                parent_step = root_step
-            else:
-                if step_of is None:  # the spans before this one (a record's step id may
-                    # be another, written by X-Ray's export: children follow the span's)
-                    step_of = {i: trace_id + x for i, x in zip(span_ids[:order], suffixes)}
-                parent_step = step_of.get(parent_id)
-            if step_of is not None:
-                step_of[span_id] = step_id
+            parent_id, remote = parent.span_id, parent.is_remote
+        if remote:
+            return None
+        step_id = trace_id + suffixes[order]
+        if parent_id == root_id:
+            parent_step = root_step
+        else:
+            if step_of is None:  # the spans before this one (a record's step id may be
+                # another, written by X-Ray's export: children follow the span's)
+                step_of = {root_id: root_step}
+                for before, suffix in zip(spans[: order - 1], suffixes[1:]):
+                    step_of[own_id(before)] = trace_id + suffix
+            parent_step = step_of.get(parent_id)
+            if parent_step is None:  # its parent is not before it
+                return None
+        if step_of is not None:
+            step_of[own_id(span)] = step_id
         record = step_record(span, trace_id, step_id, parent_step, order)
         if record["status"] == "failed":
             failed_step = True
         append(record)
     return records, failed_step
+
+
+def _tuple_layout() -> bool:
+    """Whether a ``SpanContext`` is the tuple ``(trace_id, span_id, is_remote, ...)`` it is in
+    the SDK today: on the per-span path its fields are then read by index, which costs no call
+    (its properties each cost one)."""
+    probe = SpanContext(trace_id=3, span_id=5, is_remote=True)
+    return isinstance(probe, tuple) and probe[:3] == (3, 5, True) and probe.span_id == 5
+
+
+#: whether the SDK's ``SpanContext`` fields are read by index (:func:`_tuple_layout`)
+BY_INDEX = _tuple_layout()
+
+
+def own_id(span: Any) -> int:
+    """A span's id, read off the SDK's field when it has it (its property costs a call)."""
+    try:
+        context = span._context
+    except AttributeError:
+        return span.context.span_id
+    return context[1] if BY_INDEX else context.span_id
 
 
 _STATUSES = ("running", "completed", "failed")
