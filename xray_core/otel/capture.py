@@ -304,13 +304,15 @@ class CapturedTrace:
     """A trace being captured from spans: what the recorder's observer receives at its end
     (``record`` and ``steps``, as a :class:`~xray_core.recorder.TraceContext` has them)."""
 
-    __slots__ = ("record", "steps", "store", "root_id")
+    __slots__ = ("record", "steps", "store", "root_id", "key")
 
-    def __init__(self, record: dict[str, Any], store: Store, root_id: int) -> None:
+    def __init__(self, record: dict[str, Any], store: Store, root_id: int, key: int = 0) -> None:
         self.record = record
         self.steps: list[dict[str, Any]] = []
         self.store = store
         self.root_id = root_id
+        #: the OpenTelemetry trace id of its spans
+        self.key = key
 
     @property
     def trace_id(self) -> str:
@@ -322,22 +324,6 @@ class CapturedTrace:
         from ..store.records import trace_from_records
 
         return trace_from_records(self.record, list(self.steps))
-
-
-class _Ended(list):  # type: ignore[type-arg]
-    """The spans of one OpenTelemetry trace (one trace id) that ended while a captured root of
-    it was open, in the order they ended: the root's descendants, its own span last."""
-
-    __slots__ = ("roots", "tracked")
-
-    def __init__(self) -> None:
-        super().__init__()
-        #: the trace id's captured roots still open: span id -> its trace
-        self.roots: dict[int, CapturedTrace] = {}
-        #: None when every local span of the trace id is under a captured root (a root with no
-        #: parent or a remote one started it); else the ids of the captured spans, a span being
-        #: captured when its parent is (a root whose local parent is not captured started it)
-        self.tracked: set[int] | None = None
 
 
 _BY_INDEX = BY_INDEX
@@ -412,8 +398,18 @@ class XRaySpanProcessor(SpanProcessor):
     def __init__(self, recorder: XRay | None = None, *, observed_only: bool = False) -> None:
         self._recorder = recorder
         self._observed_only = observed_only
-        #: OpenTelemetry trace id -> its spans ended so far, while a captured root of it is open
-        self._ended: dict[int, _Ended] = {}
+        #: OpenTelemetry trace id -> its spans ended so far (in that order), while a captured
+        #: root of it is open: the roots' descendants, and each root's own span last
+        self._ended: dict[int, list[Any]] = {}
+        #: the captured roots still open, by span id
+        self._roots: dict[int, CapturedTrace] = {}
+        #: OpenTelemetry trace id -> how many of its captured roots are open
+        self._open_roots: dict[int, int] = {}
+        #: OpenTelemetry trace id -> the ids of its captured spans, for a trace id whose first
+        #: captured root has a local parent that is not captured (started before capture
+        #: began): there a span is captured when its parent is. Elsewhere every local span of
+        #: a trace id with a captured root open is under one of its roots
+        self._tracked: dict[int, set[int]] = {}
         #: held to add or remove a root (a trace id's roots may start and end on several threads)
         self._lock = threading.Lock()
 
@@ -428,12 +424,16 @@ class XRaySpanProcessor(SpanProcessor):
                 parent, context = span.parent, span.get_span_context()
             if parent is not None:
                 if _BY_INDEX:  # the SDK's SpanContext is a tuple: its fields cost no call
-                    ended = None if parent[2] else self._ended.get(context[0])
+                    key = context[0]
+                    under = not parent[2] and key in self._ended
                 else:
-                    ended = None if parent.is_remote else self._ended.get(context.trace_id)
-                if ended is not None:
-                    tracked = ended.tracked
-                    if tracked is None:  # under the trace id's captured root
+                    key = context.trace_id
+                    under = not parent.is_remote and key in self._ended
+                if under:
+                    if not self._tracked:  # under the trace id's captured root
+                        return
+                    tracked = self._tracked.get(key)
+                    if tracked is None:
                         return
                     if (parent[1] if _BY_INDEX else parent.span_id) in tracked:
                         tracked.add(context[1] if _BY_INDEX else context.span_id)
@@ -462,7 +462,7 @@ class XRaySpanProcessor(SpanProcessor):
             local_parent = parent is not None and not parent.is_remote
         record = trace_record(span)
         store = recorder.store
-        capture = CapturedTrace(record, store, span_id)
+        capture = CapturedTrace(record, store, span_id, key)
         if _observers:  # the trace's test and run: those of the moment its root starts
             _guarded("observing a trace start", _observers[-1].trace_started, record)
         try:  # _guarded, inlined: this runs for every trace
@@ -470,14 +470,18 @@ class XRaySpanProcessor(SpanProcessor):
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: storing a trace start failed; the pipeline goes on")
         with self._lock:
-            ended = self._ended.get(key)
-            if ended is None:
-                ended = self._ended[key] = _Ended()
+            if key not in self._ended:
+                self._ended[key] = []
+                self._open_roots[key] = 1
                 if local_parent:  # its parent is not captured: nor may its siblings be
-                    ended.tracked = set()
-            if ended.tracked is not None:
-                ended.tracked.add(span_id)
-            ended.roots[span_id] = capture
+                    self._tracked[key] = {span_id}
+            else:
+                if span_id not in self._roots:  # else started twice: the last start counts
+                    self._open_roots[key] += 1
+                tracked = self._tracked.get(key) if self._tracked else None
+                if tracked is not None:
+                    tracked.add(span_id)
+            self._roots[span_id] = capture
 
     def on_end(self, span: ReadableSpan) -> None:
         """Keep a finished span of a trace being captured; when it is a root, finish its trace."""
@@ -488,26 +492,35 @@ class XRaySpanProcessor(SpanProcessor):
             except AttributeError:
                 context = span.context
             if _BY_INDEX:  # the SDK's SpanContext is a tuple: its fields cost no call
-                key, span_id = context[0], context[1]
+                ended = self._ended.get(context[0])
+                if ended is None:  # no captured root of its trace is open
+                    return
+                ended.append(span)
+                if context[1] in self._roots:
+                    self._finish(context[1], span, ended)
             else:
-                key, span_id = context.trace_id, context.span_id
-            ended = self._ended.get(key)
-            if ended is None:  # no captured root of its trace is open
-                return
-            ended.append(span)
-            capture = ended.roots.get(span_id)
-            if capture is not None:
-                self._finish(capture, span, ended, key)
+                ended = self._ended.get(context.trace_id)
+                if ended is None:
+                    return
+                ended.append(span)
+                if context.span_id in self._roots:
+                    self._finish(context.span_id, span, ended)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: capturing a span end failed; the pipeline goes on")
 
-    def _finish(self, capture: CapturedTrace, root: ReadableSpan, ended: _Ended, key: int) -> None:
+    def _finish(self, root_id: int, root: ReadableSpan, ended: list[Any]) -> None:
         with self._lock:
-            roots = ended.roots
-            del roots[capture.root_id]
-            alone = not roots
+            capture = self._roots.pop(root_id, None)
+            if capture is None:  # finished meanwhile (the same span ended twice at once)
+                return
+            key = capture.key
+            alone = self._open_roots[key] == 1
             if alone:  # the trace id's spans go with its last open root
-                del self._ended[key]
+                del self._open_roots[key], self._ended[key]
+                if self._tracked:
+                    self._tracked.pop(key, None)
+            else:
+                self._open_roots[key] -= 1
             spans = ended[:]  # taken with the lock: another root's finish changes the list
         if spans[-1] is not root:  # a span ended on another thread meanwhile: not the root's
             spans = spans[: _index_of(spans, root) + 1]
@@ -515,7 +528,6 @@ class XRaySpanProcessor(SpanProcessor):
         observer = _observers[-1] if _observers else None
         adjust = None if observer is None else getattr(observer, "span_to_step", None)
         record = capture.record
-        root_id = capture.root_id
         found = None
         # The common case, in one pass: the spans ended in the order they started (each after
         # its parent started and before the next span started: a flat trace), and the root is
@@ -563,6 +575,9 @@ class XRaySpanProcessor(SpanProcessor):
         """Forget the traces still open."""
         with self._lock:
             self._ended.clear()
+            self._roots.clear()
+            self._open_roots.clear()
+            self._tracked.clear()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered: traces are handed over when their root span ends."""

@@ -544,10 +544,11 @@ def steps_in_end_order(
     the spans the general way. Raises as :func:`step_record` does.
     """
     root = spans[-1]
-    try:  # the SDK's field: its property costs a call
+    try:  # the SDK's fields: a property costs a call
         last = root._start_time
+        root_context = root._context  # a child's parent, as the SDK starts it (the same object)
     except AttributeError:
-        last = root.start_time
+        last, root_context = root.start_time, None
     if type(last) is not int:
         return None
     root_step = trace_id + suffixes[0]
@@ -568,27 +569,32 @@ def steps_in_end_order(
             parent = span._parent
         except AttributeError:
             start, parent = span.start_time, span.parent
-        if type(start) is not int or start <= last or parent is None:
+        if type(start) is not int or start <= last:
             return None
         last = start
-        if BY_INDEX:  # the SDK's SpanContext is a tuple: its fields cost no call
-            parent_id, remote = parent[1], parent[2]
-        else:
-            parent_id, remote = parent.span_id, parent.is_remote
-        if remote:
-            return None
         step_id = trace_id + suffixes[order]
-        if parent_id == root_id:
+        if parent is root_context and parent is not None:
             parent_step = root_step
         else:
-            if step_of is None:  # the spans before this one (a record's step id may be
-                # another, written by X-Ray's export: children follow the span's)
-                step_of = {root_id: root_step}
-                for before, suffix in zip(spans[: order - 1], suffixes[1:]):
-                    step_of[own_id(before)] = trace_id + suffix
-            parent_step = step_of.get(parent_id)
-            if parent_step is None:  # its parent is not before it
+            if parent is None:
                 return None
+            if BY_INDEX:  # the SDK's SpanContext is a tuple: its fields cost no call
+                parent_id, remote = parent[1], parent[2]
+            else:
+                parent_id, remote = parent.span_id, parent.is_remote
+            if remote:
+                return None
+            if parent_id == root_id:
+                parent_step = root_step
+            else:
+                if step_of is None:  # the spans before this one (a record's step id may
+                    # be another, written by X-Ray's export: children follow the span's)
+                    step_of = {root_id: root_step}
+                    for before, suffix in zip(spans[: order - 1], suffixes[1:]):
+                        step_of[own_id(before)] = trace_id + suffix
+                parent_step = step_of.get(parent_id)
+                if parent_step is None:  # its parent is not before it
+                    return None
         if step_of is not None:
             step_of[own_id(span)] = step_id
         record = step_record(span, trace_id, step_id, parent_step, order)
