@@ -403,8 +403,9 @@ class XRaySpanProcessor(SpanProcessor):
         self._ended: dict[int, list[Any]] = {}
         #: the captured roots still open, by span id
         self._roots: dict[int, CapturedTrace] = {}
-        #: OpenTelemetry trace id -> how many of its captured roots are open
-        self._open_roots: dict[int, int] = {}
+        #: OpenTelemetry trace id -> how many of its captured roots are open beyond one (none
+        #: for a trace id with one open captured root, the common case)
+        self._others: dict[int, int] = {}
         #: OpenTelemetry trace id -> the ids of its captured spans, for a trace id whose first
         #: captured root has a local parent that is not captured (started before capture
         #: began): there a span is captured when its parent is. Elsewhere every local span of
@@ -417,27 +418,33 @@ class XRaySpanProcessor(SpanProcessor):
         """Start a trace with a span that has no captured parent; a span under a captured one
         costs nothing more here: it is followed when it ends."""
         try:
-            context: Any
-            try:  # the SDK's fields: a property costs a call
-                parent, context = span._parent, span._context
+            try:  # the SDK's field: its property costs a call
+                parent = span._parent
             except AttributeError:
-                parent, context = span.parent, span.get_span_context()
+                parent = span.parent
+            # a local parent's trace id is the span's: read off the parent, no other field
             if parent is not None:
                 if _BY_INDEX:  # the SDK's SpanContext is a tuple: its fields cost no call
-                    key = context[0]
-                    under = not parent[2] and key in self._ended
+                    under = not parent[2] and parent[0] in self._ended
                 else:
-                    key = context.trace_id
-                    under = not parent.is_remote and key in self._ended
+                    under = not parent.is_remote and parent.trace_id in self._ended
                 if under:
                     if not self._tracked:  # under the trace id's captured root
                         return
+                    key, parent_id = (
+                        (parent[0], parent[1]) if _BY_INDEX else (parent.trace_id, parent.span_id)
+                    )  # fmt: skip
                     tracked = self._tracked.get(key)
                     if tracked is None:
                         return
-                    if (parent[1] if _BY_INDEX else parent.span_id) in tracked:
-                        tracked.add(context[1] if _BY_INDEX else context.span_id)
+                    if parent_id in tracked:
+                        tracked.add(_own_id(span))
                         return
+            context: Any
+            try:  # the SDK's field: its property costs a call
+                context = span._context
+            except AttributeError:
+                context = span.get_span_context()
             self._start(span, context, parent)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: capturing a span start failed; the pipeline goes on")
@@ -469,19 +476,22 @@ class XRaySpanProcessor(SpanProcessor):
             store.start_trace(record)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: storing a trace start failed; the pipeline goes on")
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not `with`: its __enter__ and __exit__ calls cost twice as much
+        try:
             if key not in self._ended:
                 self._ended[key] = []
-                self._open_roots[key] = 1
                 if local_parent:  # its parent is not captured: nor may its siblings be
                     self._tracked[key] = {span_id}
             else:
                 if span_id not in self._roots:  # else started twice: the last start counts
-                    self._open_roots[key] += 1
+                    self._others[key] = self._others.get(key, 0) + 1
                 tracked = self._tracked.get(key) if self._tracked else None
                 if tracked is not None:
                     tracked.add(span_id)
             self._roots[span_id] = capture
+        finally:
+            lock.release()
 
     def on_end(self, span: ReadableSpan) -> None:
         """Keep a finished span of a trace being captured; when it is a root, finish its trace."""
@@ -509,19 +519,26 @@ class XRaySpanProcessor(SpanProcessor):
             logger.exception("xray: capturing a span end failed; the pipeline goes on")
 
     def _finish(self, root_id: int, root: ReadableSpan, ended: list[Any]) -> None:
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not `with`: its __enter__ and __exit__ calls cost twice as much
+        try:
             capture = self._roots.pop(root_id, None)
             if capture is None:  # finished meanwhile (the same span ended twice at once)
                 return
             key = capture.key
-            alone = self._open_roots[key] == 1
+            others = self._others
+            alone = not others or key not in others
             if alone:  # the trace id's spans go with its last open root
-                del self._open_roots[key], self._ended[key]
+                del self._ended[key]
                 if self._tracked:
                     self._tracked.pop(key, None)
+            elif others[key] == 1:
+                del others[key]
             else:
-                self._open_roots[key] -= 1
+                others[key] -= 1
             spans = ended[:]  # taken with the lock: another root's finish changes the list
+        finally:
+            lock.release()
         if spans[-1] is not root:  # a span ended on another thread meanwhile: not the root's
             spans = spans[: _index_of(spans, root) + 1]
         taken = len(spans)
@@ -576,7 +593,7 @@ class XRaySpanProcessor(SpanProcessor):
         with self._lock:
             self._ended.clear()
             self._roots.clear()
-            self._open_roots.clear()
+            self._others.clear()
             self._tracked.clear()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
