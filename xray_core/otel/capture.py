@@ -401,8 +401,9 @@ class XRaySpanProcessor(SpanProcessor):
         #: OpenTelemetry trace id -> its spans ended so far (in that order), while a captured
         #: root of it is open: the roots' descendants, and each root's own span last
         self._ended: dict[int, list[Any]] = {}
-        #: the captured roots still open, by span id
-        self._roots: dict[int, CapturedTrace] = {}
+        #: the captured roots still open, by span id: their trace's record, store and
+        #: OpenTelemetry trace id
+        self._roots: dict[int, tuple[dict[str, Any], Store, int]] = {}
         #: OpenTelemetry trace id -> how many of its captured roots are open beyond one (none
         #: for a trace id with one open captured root, the common case)
         self._others: dict[int, int] = {}
@@ -469,7 +470,6 @@ class XRaySpanProcessor(SpanProcessor):
             local_parent = parent is not None and not parent.is_remote
         record = trace_record(span)
         store = recorder.store
-        capture = CapturedTrace(record, store, span_id, key)
         if _observers:  # the trace's test and run: those of the moment its root starts
             _guarded("observing a trace start", _observers[-1].trace_started, record)
         try:  # _guarded, inlined: this runs for every trace
@@ -489,7 +489,7 @@ class XRaySpanProcessor(SpanProcessor):
                 tracked = self._tracked.get(key) if self._tracked else None
                 if tracked is not None:
                     tracked.add(span_id)
-            self._roots[span_id] = capture
+            self._roots[span_id] = (record, store, key)  # a CapturedTrace at its end
         finally:
             lock.release()
 
@@ -522,10 +522,10 @@ class XRaySpanProcessor(SpanProcessor):
         lock = self._lock
         lock.acquire()  # not `with`: its __enter__ and __exit__ calls cost twice as much
         try:
-            capture = self._roots.pop(root_id, None)
-            if capture is None:  # finished meanwhile (the same span ended twice at once)
+            begun = self._roots.pop(root_id, None)
+            if begun is None:  # finished meanwhile (the same span ended twice at once)
                 return
-            key = capture.key
+            record, store, key = begun
             others = self._others
             alone = not others or key not in others
             if alone:  # the trace id's spans go with its last open root
@@ -544,12 +544,15 @@ class XRaySpanProcessor(SpanProcessor):
         taken = len(spans)
         observer = _observers[-1] if _observers else None
         adjust = None if observer is None else getattr(observer, "span_to_step", None)
-        record = capture.record
         found = None
         # The common case, in one pass: the spans ended in the order they started (each after
         # its parent started and before the next span started: a flat trace), and the root is
         # not written by X-Ray's export (then steps_in_end_order builds the steps, else None)
-        if taken <= len(_SUFFIXES) and _attribute(root, _META) is None:
+        try:  # _attribute, inlined: the SDK's dict inside its BoundedAttributes
+            meta = root._attributes._dict.get(_META)
+        except AttributeError:
+            meta = _attribute(root, _META)
+        if taken <= len(_SUFFIXES) and meta is None:
             try:
                 found = steps_in_end_order(spans, root_id, record["trace_id"], _SUFFIXES)
             except Exception:  # noqa: BLE001 - a span that cannot be read: the general way logs it
@@ -570,8 +573,6 @@ class XRaySpanProcessor(SpanProcessor):
         if not alone:  # the spans of the trace id's other roots stay for them
             with self._lock:
                 ended[:taken] = rest
-        capture.steps = steps
-        store = capture.store
         try:
             save_steps = getattr(store, "save_steps", None)  # a Store's; not every store's
             if save_steps is not None and (adjust is None or _one_trace(steps)):
@@ -582,10 +583,12 @@ class XRaySpanProcessor(SpanProcessor):
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: storing a step failed; the pipeline goes on")
         try:  # _guarded, inlined: this runs for every trace
-            store.end_trace(capture.record)
+            store.end_trace(record)
         except Exception:  # noqa: BLE001 - capture must never crash the observed pipeline
             logger.exception("xray: storing a trace end failed; the pipeline goes on")
         if observer is not None:
+            capture = CapturedTrace(record, store, root_id, key)
+            capture.steps = steps
             _guarded("observing a trace end", observer.trace_finished, capture)
 
     def shutdown(self) -> None:

@@ -558,12 +558,9 @@ def steps_in_end_order(
     append = records.append
     #: span id -> step id, made when a span's parent is not the root (most spans' parent is)
     step_of: dict[Any, str] | None = None
-    count = len(spans)
     order = 0
-    for span in spans:
+    for span in spans[:-1]:  # the root's step is made first
         order += 1
-        if order == count:  # the root, made first
-            break
         try:  # the SDK's fields: a property costs a call
             start = span._start_time
             parent = span._parent
