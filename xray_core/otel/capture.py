@@ -549,7 +549,7 @@ class XRaySpanProcessor(SpanProcessor):
         # its parent started and before the next span started: a flat trace), and the root is
         # not written by X-Ray's export (then steps_in_end_order builds the steps, else None)
         try:  # _attribute, inlined: the SDK's dict inside its BoundedAttributes
-            meta = root._attributes._dict.get(_META)
+            meta = root._attributes._dict.get(_META)  # type: ignore[union-attr]
         except AttributeError:
             meta = _attribute(root, _META)
         if taken <= len(_SUFFIXES) and meta is None:

@@ -589,9 +589,10 @@ def steps_in_end_order(
                     step_of = {root_id: root_step}
                     for before, suffix in zip(spans[: order - 1], suffixes[1:]):
                         step_of[own_id(before)] = trace_id + suffix
-                parent_step = step_of.get(parent_id)
-                if parent_step is None:  # its parent is not before it
+                found = step_of.get(parent_id)
+                if found is None:  # its parent is not before it
                     return None
+                parent_step = found
         if step_of is not None:
             step_of[own_id(span)] = step_id
         record = step_record(span, trace_id, step_id, parent_step, order)
