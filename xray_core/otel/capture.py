@@ -6,6 +6,13 @@ span is a step (:func:`xray_core.otel.mapping.step_record`) — the root span to
 of instrumented libraries (an OpenAI call) are often roots — except a root span written by
 X-Ray's own export (it carries ``xray.trace.metadata``), which is the trace alone.
 
+The processor follows spans as they end: ``on_start`` only starts a trace with a span that has
+no captured parent (its test and run are taken then, as an SDK trace's are when it starts); a
+span under a captured root costs ``on_start`` a look-up, and ``on_end`` keeps it in its
+OpenTelemetry trace id's list. When a root ends, the spans under it in that list (children
+before it, in end order) become the steps, in start order; those of the trace id's other open
+roots stay, and the list goes with the trace id's last root.
+
 The processor goes the recorder's way: the trace's record is handed to the recorder's store
 (``start_trace`` / ``save_steps`` / ``end_trace``) and to the recorder's observer (the pytest
 plugin), so a captured trace is kept, asserted on, baselined and reported like one recorded
