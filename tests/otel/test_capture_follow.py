@@ -118,6 +118,20 @@ def test_a_span_ending_after_its_root_is_left_out_and_not_kept() -> None:
     assert rig.kept() == 0
 
 
+def test_a_span_started_after_its_root_ended_starts_a_trace_of_its_own() -> None:
+    """As before session 12: its parent's trace is handed over already."""
+    rig = Rig()
+    with rig.tracer.start_as_current_span("root") as root:
+        pass
+    with rig.tracer.start_as_current_span("late", context=under(root)):
+        with rig.tracer.start_as_current_span("late-child"):
+            pass
+    assert rig.traces() == {
+        "root": [("root", None)], "late": [("late", None), ("late-child", "late")],
+    }  # fmt: skip
+    assert rig.kept() == 0
+
+
 def test_spans_under_a_parent_started_before_capture_each_start_a_trace() -> None:
     """A span whose parent is not captured (it started before the processor was added) starts
     a trace, and so does each of its siblings; their children are theirs."""
