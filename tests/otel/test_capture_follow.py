@@ -132,6 +132,21 @@ def test_a_span_started_after_its_root_ended_starts_a_trace_of_its_own() -> None
     assert rig.kept() == 0
 
 
+def test_a_span_started_under_an_ended_root_while_another_root_of_its_trace_is_open() -> None:
+    """The one case session 12 left out on purpose (before, it started a trace of its own):
+    its trace id's list is still there, for the other root, so it is followed and then found
+    under no open root; it is not kept once that root ends."""
+    rig = Rig()
+    first = rig.tracer.start_span("first", context=remote_parent())
+    second = rig.tracer.start_span("second", context=remote_parent())
+    first.end()
+    with rig.tracer.start_as_current_span("late", context=under(first)):
+        pass
+    second.end()
+    assert rig.traces() == {"first": [("first", None)], "second": [("second", None)]}
+    assert rig.kept() == 0
+
+
 def test_spans_under_a_parent_started_before_capture_each_start_a_trace() -> None:
     """A span whose parent is not captured (it started before the processor was added) starts
     a trace, and so does each of its siblings; their children are theirs."""
