@@ -39,7 +39,7 @@ from xray_core.serve.fastdiff import compare_stored
 from xray_core.serve.history import _decision, item_history, verdict_text
 from xray_core.stability import decision_stability
 
-from .histories import as_version_4
+from .histories import as_version_4, as_version_5
 
 pytest.importorskip("fastapi")
 
@@ -159,9 +159,12 @@ def write(db: Path, history: tuple[list[TraceSpec], list[Any]]) -> list[Run]:
     return runs
 
 
-#: how the steps' digests are stored: schema 5 (every step), a file migrated from version 4
-#: (the first run's steps stored before: no digest), a version 4 file (no digest column)
-FORMS = st.sampled_from(["digests", "some without", "version 4"])
+#: how the digests are stored: schema 6 (every trace and step), a file migrated from version 4
+#: (the first run's traces and steps stored before: no digest), a file migrated from version 5
+#: or recorded step by step (the first run's traces without a digest, their steps with one), a
+#: version 5 file (no trace digest column), a version 4 file (no digest column)
+FORMS = st.sampled_from(["digests", "some without", "no trace digest", "version 5",
+                         "version 4"])
 
 
 def opened(tmp_path: Path, history: Any, form: str = "digests"
@@ -172,6 +175,10 @@ def opened(tmp_path: Path, history: Any, form: str = "digests"
     if form == "some without":
         conn.execute("UPDATE steps SET digest = NULL WHERE trace_id IN "
                      "(SELECT trace_id FROM traces WHERE run_id = ?)", [runs[0].run_id])  # fmt: skip
+    if form in ("some without", "no trace digest"):
+        conn.execute("UPDATE traces SET digest = NULL WHERE run_id = ?", [runs[0].run_id])
+    elif form == "version 5":
+        as_version_5(conn)
     elif form == "version 4":
         as_version_4(conn)
     conn.close()

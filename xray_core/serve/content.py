@@ -231,6 +231,13 @@ def has_digests(db: ServedDatabase) -> bool:
                           "WHERE name = 'digest'")[0][0])  # fmt: skip
 
 
+def has_trace_digests(db: ServedDatabase) -> bool:
+    """Whether the traces have a ``digest`` column (schema 6; read alongside versions 4 and 5,
+    as :func:`has_digests` says)."""
+    return bool(db.tuples("SELECT count(*) FROM pragma_table_info('traces') "
+                          "WHERE name = 'digest'")[0][0])  # fmt: skip
+
+
 def digest_key(trace: tuple[Any, ...], steps: Sequence[tuple[Any, ...]]) -> tuple[Any, ...] | None:
     """:func:`content_key` from the steps' digests (``_DIGEST_SELECT``), without their text:
     equal keys, equal traces but for ids and times. None when a step has no digest (stored

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import json.encoder
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -123,14 +123,50 @@ def to_json(value: Any) -> str | None:
     return _general_encode(value)
 
 
-def trace_row(record: dict[str, Any]) -> tuple[Any, ...]:
-    """The ``traces`` row of a trace record (times as ISO-8601 text, metadata as JSON)."""
+def trace_row(record: dict[str, Any], digest: bytes | None = None) -> tuple[Any, ...]:
+    """The ``traces`` row of a trace record (times as ISO-8601 text, metadata as JSON), with
+    ``digest`` (:func:`trace_digest` of its steps' rows, when they are all at hand) last."""
     get = record.get
     return (
         record["trace_id"], record["name"], iso(record["start_time"]), iso(get("end_time")),
         get("duration_ms"), to_json(get("metadata") or {}), record["status"], get("run_id"),
-        get("test_id"),
+        get("test_id"), digest,
     )  # fmt: skip
+
+
+def trace_digest(steps: Sequence[tuple[Any, ...]]) -> bytes | None:
+    """16 bytes of BLAKE2b over a trace's steps (their rows as :func:`step_row` builds them,
+    all of them, in any order): each step's digest, order and parent's place, in step order.
+    Equal digests: the same steps' contents in the same order and nesting (not the same ids or
+    times). Readers work a decision out once per distinct digest (``serve.history``).
+
+    None when the steps' order is not one (a step order missing or repeated): readers then
+    read the trace's steps, as for a trace stored before schema 6.
+    """
+    parts = []
+    previous = None
+    try:
+        ordered = sorted(steps, key=_step_order) if len(steps) > 1 else steps
+        place = {row[0]: i for i, row in enumerate(ordered)}
+        for row in ordered:
+            order, parent = row[4], row[2]
+            if order is None or order == previous or row[14] is None:
+                return None
+            previous = order
+            parts.append(row[14])
+            parts.append(order.to_bytes(8, "little", signed=True))
+            parts.append((-1 if parent is None else place.get(parent, -2)).to_bytes(
+                4, "little", signed=True))
+    except (TypeError, OverflowError, AttributeError):  # an order that is no 64-bit int
+        return None
+    hasher = _HASHER.copy()
+    hasher.update(b"".join(parts))
+    return hasher.digest()
+
+
+def _step_order(row: tuple[Any, ...]) -> Any:
+    order = row[4]
+    return (0, 0) if order is None else (1, order)  # a missing order sorts (then is refused)
 
 
 def step_row(record: dict[str, Any]) -> tuple[Any, ...]:
