@@ -274,15 +274,16 @@ def reference_history(store: SQLiteStore, runs: list[Run], tests: list[str], ite
 
 
 def observations(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A history entry's decisions, trace by trace (as ``reference_history`` gives them)."""
+    """A history entry's decisions, trace by trace (as ``reference_history`` gives them; the
+    deciding step's id is given for the first trace of each decision only, None for others)."""
     found = {}
     for decision in entry["decisions"]:
         shown = {k: v for k, v in decision.items() if k not in ("traces", "test_id", "trace",
-                                                                 "step")}  # fmt: skip
-        for ref in decision["traces"]:
-            found[ref["trace_id"]] = {"trace_id": ref["trace_id"], "test_id": decision["test_id"],
-                                      "trace": decision["trace"], "step": decision["step"],
-                                      "step_id": ref["step_id"], **shown}  # fmt: skip
+                                                                 "step", "step_id")}  # fmt: skip
+        for i, trace_id in enumerate(decision["traces"]):
+            found[trace_id] = {"trace_id": trace_id, "test_id": decision["test_id"],
+                               "trace": decision["trace"], "step": decision["step"],
+                               "step_id": decision["step_id"] if i == 0 else None, **shown}  # fmt: skip
     return found
 
 
@@ -301,8 +302,14 @@ def test_the_served_history_reads_what_whole_traces_say(
             assert not expected, exc
             return
         by_run = {e["run"]["run_id"]: observations(e) for e in found["runs"]}
-        for run_id, observed in by_run.items():
-            assert same_json(observed, expected.get(run_id, {}))
+        for entry in found["runs"]:
+            run_id = entry["run"]["run_id"]
+            reference = expected.get(run_id, {})
+            firsts = {d["traces"][0] for d in entry["decisions"]}
+            assert same_json(by_run[run_id], {t: {**e, "step_id": e["step_id"] if t in firsts
+                                                  else None} for t, e in reference.items()})  # fmt: skip
+            for d in entry["decisions"]:  # each decision's traces in recording order
+                assert d["traces"] == [t for t in reference if t in set(d["traces"])]
         assert set(expected) <= set(by_run)
         for entry in found["runs"]:  # each distinct decision once per run
             shown = [{k: v for k, v in d.items() if k != "traces"} for d in entry["decisions"]]

@@ -153,14 +153,15 @@ def _finals(
 def _decided_by_trace_digest(
     db: ServedDatabase, item: str, step: str | None, window: str, selected: str,
     parsed: dict[str | None, list[bytes]], shown: dict[tuple[Any, ...], dict[str, Any]],
-) -> tuple[set[str], dict[str, dict[str, tuple[tuple[Any, ...], str]]]]:  # fmt: skip
+) -> tuple[set[str], dict[str, dict[str, tuple[tuple[Any, ...], str | None]]]]:  # fmt: skip
     """The runs that ran a selected test, and run -> trace -> (final decision's group, step id),
-    the traces in recording order (schema 6).
+    the traces in recording order (schema 6). The step id is given for the first trace of each
+    decision in each run (the one the answer names it for), None for the others.
 
     The test's traces and their digests come from one index; the steps of one trace per
     distinct content (test, trace name, digest) are read and its final decision worked out
     there, and so is each trace without a digest (stored before schema 6, or recorded step by
-    step). The other traces' deciding step is at the same place: only its id is read.
+    step). The other traces' deciding step is at the same place: its id is read where needed.
     """
     traces = sorted(db.tuples(_TRACES, [window, selected]), key=itemgetter(4, 1))
     first: dict[tuple[Any, ...], str] = {}  # a content -> its first trace
@@ -173,8 +174,8 @@ def _decided_by_trace_digest(
     rows = db.tuples(_INDEXED_OF, [json.dumps(read)]) if read else []
     found, texts = _texts_of(db, item, rows)
     final = _finals(found, texts, item, step, parsed, shown)
-    decided: dict[str, dict[str, tuple[tuple[Any, ...], str]]] = {}
-    wanted: dict[int, list[str]] = {}  # a step order -> the traces whose step id is wanted
+    decided: dict[str, dict[str, tuple[tuple[Any, ...], str | None]]] = {}
+    at: dict[str, int] = {}  # a trace -> the order of its deciding step, when its id is not read
     for t in traces:
         trace_id = t[1]
         if t[_T_DIGEST] is None or trace_id in final:
@@ -184,16 +185,23 @@ def _decided_by_trace_digest(
             continue
         held = final.get(first[(t[2], t[3], t[_T_DIGEST])])
         if held is not None:
-            decided.setdefault(t[0], {})[trace_id] = (held[1], "")
-            wanted.setdefault(held[3], []).append(trace_id)
+            decided.setdefault(t[0], {})[trace_id] = (held[1], None)
+            at[trace_id] = held[3]
+    # the answer names the deciding step of each run's first trace of each decision only
+    wanted: dict[int, list[str]] = {}  # a step order -> the traces whose step id is read
+    for of_run in decided.values():
+        seen = set()
+        for trace_id, (group, step_id) in of_run.items():
+            if group not in seen:
+                seen.add(group)
+                if step_id is None:
+                    wanted.setdefault(at[trace_id], []).append(trace_id)
     ids: dict[str, str] = {}
     for order, trace_ids in wanted.items():
         ids.update(db.tuples(_STEP_IDS, [json.dumps(trace_ids), order]))  # type: ignore[arg-type]
-    for t in traces:
-        entry = decided.get(t[0], {}).get(t[1])
-        if entry is not None and not entry[1]:
-            # (None: the trace deleted meanwhile; each query reads the file as it is then)
-            decided[t[0]][t[1]] = (entry[0], ids.get(t[1]))  # type: ignore[assignment]
+    for of_run in decided.values():
+        for trace_id in ids.keys() & of_run.keys():
+            of_run[trace_id] = (of_run[trace_id][0], ids[trace_id])
     return {t[0] for t in traces}, decided
 
 
@@ -254,7 +262,7 @@ def item_history(
     parsed: dict[str | None, list[bytes]] = {}
     shown: dict[tuple[Any, ...], dict[str, Any]] = {}  # a group -> the decision it shows
     # run -> trace -> its final decision: (the decision's group, its step id)
-    decided: dict[str, dict[str, tuple[tuple[Any, ...], str]]] = {}
+    decided: dict[str, dict[str, tuple[tuple[Any, ...], str | None]]] = {}
     if has_trace_digests(db):
         ran, decided = _decided_by_trace_digest(db, item, step, window, selected, parsed, shown)
     else:
@@ -323,18 +331,23 @@ def _decision(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def _timeline(
-    runs: list[Run], decided: dict[str, dict[str, tuple[tuple[Any, ...], str]]],
+    runs: list[Run], decided: dict[str, dict[str, tuple[tuple[Any, ...], str | None]]],
     shown: dict[tuple[Any, ...], dict[str, Any]],
 ) -> list[Any]:  # fmt: skip
     """Each run's entry: its verdict, whether it changed, and its traces' distinct decisions
-    (in the order of the first trace holding each), each with the traces holding it."""
+    (in the order of the first trace holding each), each with the ids of the traces holding it
+    and the deciding step's id in the first of them (the page's link)."""
     timeline = []
     previous: str | None = None
     for run in runs:
-        groups: dict[tuple[Any, ...], list[dict[str, str]]] = {}
+        groups: dict[tuple[Any, ...], dict[str, Any]] = {}
         for trace_id, (group, step_id) in decided.get(run.run_id, {}).items():
-            groups.setdefault(group, []).append({"trace_id": trace_id, "step_id": step_id})
-        decisions = [{**shown[group], "traces": traces} for group, traces in groups.items()]
+            held = groups.get(group)
+            if held is None:
+                groups[group] = {"traces": [trace_id], "step_id": step_id}
+            else:
+                held["traces"].append(trace_id)
+        decisions = [{**shown[group], **held} for group, held in groups.items()]
         verdicts = sorted({d["verdict"] for d in decisions})
         if not verdicts:
             verdict = "not evaluated"
