@@ -222,8 +222,12 @@ def test_history_shows_the_flip_at_its_commit(server: Served, history_db: Histor
     assert decision["failed"] == [{"name": "price", "passed": False,
                                    "detail": "15.00 vs min 20.00"}]  # fmt: skip
     assert decision["step"] == "filter_and_select" and decision["test_id"] == TEST_PICK
-    [trace] = decision["traces"]
-    assert server.json(f"/api/traces/{trace['trace_id']}")["run_id"] == runs[FLIP_AT].run_id
+    [trace_id] = decision["traces"]
+    trace = server.json(f"/api/traces/{trace_id}")
+    assert trace["run_id"] == runs[FLIP_AT].run_id
+    # the deciding step of the decision's first trace: the page's link
+    assert [s["name"] for s in trace["steps"] if s["step_id"] == decision["step_id"]] == [
+        "filter_and_select"]  # fmt: skip
     current = history["current"]
     assert current["verdict"] == "rejected by price" and current["before"] == "qualified"
     assert current["since"]["git_commit"] == runs[FLIP_AT].git_commit

@@ -198,7 +198,7 @@ def _decided_by_trace_digest(
                     wanted.setdefault(at[trace_id], []).append(trace_id)
     ids: dict[str, str] = {}
     for order, trace_ids in wanted.items():
-        ids.update(db.tuples(_STEP_IDS, [json.dumps(trace_ids), order]))  # type: ignore[arg-type]
+        ids.update(db.tuples(_STEP_IDS, [json.dumps(trace_ids), order]))
     for of_run in decided.values():
         for trace_id in ids.keys() & of_run.keys():
             of_run[trace_id] = (of_run[trace_id][0], ids[trace_id])
