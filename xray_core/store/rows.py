@@ -155,8 +155,8 @@ def trace_digest(steps: Sequence[tuple[Any, ...]]) -> bytes | None:
             previous = order
             parts.append(row[14])
             parts.append(order.to_bytes(8, "little", signed=True))
-            parts.append((-1 if parent is None else place.get(parent, -2)).to_bytes(
-                4, "little", signed=True))
+            above = -1 if parent is None else place.get(parent, -2)  # -2: not a step of it
+            parts.append(above.to_bytes(4, "little", signed=True))
     except (TypeError, OverflowError, AttributeError):  # an order that is no 64-bit int
         return None
     hasher = _HASHER.copy()
