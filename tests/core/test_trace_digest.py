@@ -129,14 +129,18 @@ def rows_of(shape: list[tuple[bytes, int, int | None]], prefix: str) -> list[tup
 
 def canonical(shape: list[tuple[bytes, int, int | None]]) -> tuple[object, ...] | None:
     """What the digest stands for: the steps in order, each with its digest, order and parent's
-    place in that order (-1: none, -2: not a step of the trace); None when orders repeat."""
+    place in that order (-1: none); None when orders repeat or a parent is not a step before."""
     if len({s[1] for s in shape}) != len(shape):
         return None
     ordered = sorted(range(len(shape)), key=lambda i: shape[i][1])
     place = {i: k for k, i in enumerate(ordered)}
-    return tuple((shape[i][0], shape[i][1],
-                  -1 if shape[i][2] is None else place.get(shape[i][2], -2))
-                 for i in ordered)  # fmt: skip
+    found = []
+    for k, i in enumerate(ordered):
+        parent = shape[i][2]
+        if parent is not None and not (parent in place and place[parent] < k):
+            return None
+        found.append((shape[i][0], shape[i][1], -1 if parent is None else place[parent]))
+    return tuple(found)
 
 
 @given(a=shapes, b=shapes)

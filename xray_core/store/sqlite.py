@@ -465,7 +465,9 @@ def _trace_items(record: dict[str, Any], steps: list[dict[str, Any]], step: Stat
     except Exception:  # noqa: BLE001 - a row that cannot be built: each built when written,
         # where a bad one loses only itself (the trace without a digest: read by its steps)
         return [(_TRACE, trace_row, record), *((step, step_row, s) for s in steps)]
-    return [(_TRACE, _as_is, trace), *((step, _as_is, row) for row in rows)]
+    items: list[Item] = [(_TRACE, _as_is, trace)]
+    items += [(step, _as_is, row) for row in rows]
+    return items
 
 
 def _as_is(row: tuple[Any, ...]) -> tuple[Any, ...]:
