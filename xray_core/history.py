@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .diff import ListEntryChanged, diff_traces, normalize_trace, verdict_words
 from .models import Run, Trace
@@ -26,13 +26,26 @@ NOT_RUN = "not run"
 HistoryKey = tuple[str, str, str, str]  # test id, trace name, step key, item id
 
 
+class NormalizedTrace(Protocol):
+    """A trace read with its :func:`~xray_core.diff.normalize_trace` already made (``xray
+    serve``'s ``StoredTrace``, which makes it once per distinct content)."""
+
+    @property
+    def test_id(self) -> str | None: ...  # noqa: D102
+    @property
+    def name(self) -> str: ...  # noqa: D102
+    @property
+    def normalized(self) -> dict[str, Any]: ...  # noqa: D102
+
+
 @dataclass(frozen=True)
 class RunRecord:
-    """What one run says about the followed tests: the tests it finished, and their traces."""
+    """What one run says about the followed tests: the tests it finished, and their traces
+    (each a :class:`Trace`, or a :class:`NormalizedTrace`), in recording order."""
 
     run: Run
     tests: frozenset[str]  #: the tests the run finished (only these count)
-    traces: Sequence[Trace] = ()
+    traces: Sequence[Trace | NormalizedTrace] = ()
 
 
 @dataclass(frozen=True)
@@ -205,7 +218,8 @@ def _index(record: RunRecord) -> dict[tuple[str, str], list[dict[str, Any]]]:
     for trace in record.traces:
         test_id = trace.test_id or ""
         if test_id in record.tests:
-            found[(test_id, trace.name)].append(normalize_trace(trace))
+            found[(test_id, trace.name)].append(
+                normalize_trace(trace) if isinstance(trace, Trace) else trace.normalized)
     return found
 
 

@@ -102,6 +102,12 @@ class StoredTrace(NamedTuple):
         assert start is not None  # a NOT NULL column
         return start
 
+    @property
+    def normalized(self) -> dict[str, Any]:
+        """:func:`~xray_core.diff.normalize_trace` of the trace (of its content: the same for
+        every trace of that content)."""
+        return self.content.normalized
+
     def decisions(self, *, by_input: bool) -> TraceDecisions:
         """What :func:`~xray_core.stability.stability_of` reads of this trace."""
         content = self.content
