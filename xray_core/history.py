@@ -170,9 +170,10 @@ def decision_histories(records: Iterable[RunRecord]) -> list[DecisionHistory]:
                     found = (before, index, pair)
                     changes = changes_of.get(found)
                     if changes is None:
-                        changes = changes_of[found] = _list_changes(
-                            _outputs_of(outputs_of, indexed, before, pair),
-                            _outputs_of(outputs_of, indexed, index, pair),
+                        changes = changes_of[found] = (
+                            [] if _same_last(indexed[before], indexed[index], pair)
+                            else _list_changes(_outputs_of(outputs_of, indexed, before, pair),
+                                               _outputs_of(outputs_of, indexed, index, pair))
                         )  # fmt: skip
                     moves = tuple(c.describe() for c in changes if c.value == key[3])
                 obs = replace(obs, changed=last is not None and last != obs.verdict, moves=moves)
@@ -193,6 +194,16 @@ def _outputs_of(
     if found not in kept:
         kept[found] = _outputs(indexed[index].get(pair, []))
     return kept[found]
+
+
+def _same_last(
+    a: dict[tuple[str, str], list[dict[str, Any]]], b: dict[tuple[str, str], list[dict[str, Any]]],
+    pair: tuple[str, str],
+) -> bool:
+    """Whether two runs' last traces of ``pair`` are one normalized content (traces read as
+    ``xray serve`` reads them share it): their outputs cannot differ."""
+    first, second = a.get(pair), b.get(pair)
+    return bool(first and second) and first[-1] is second[-1]  # type: ignore[index]
 
 
 def _outputs(traces: list[dict[str, Any]]) -> dict[str, Any] | None:
