@@ -33,8 +33,8 @@ from typing import Any
 import xray_core
 from xray_core import Run, SQLiteStore, Trace
 from xray_core.store.records import trace_to_records
-from xray_core.store.rows import run_test_row, step_row, trace_row
-from xray_core.store.schema import RUN_COLUMNS, RUN_TEST_ROW_COLUMNS, STEP_COLUMNS, TRACE_COLUMNS
+from xray_core.store.rows import run_test_row, step_row, trace_digest, trace_row
+from xray_core.store.schema import RUN_COLUMNS, RUN_TEST_ROW_COLUMNS, STEP_COLUMNS, TRACE_ROW_COLUMNS
 
 from .harness import Figure
 
@@ -86,6 +86,7 @@ def history_rows(runs: int, traces: int) -> Iterator[tuple[str, list[Any]]]:
         record, steps = templates[r >= runs // 2]
         base = trace_row(record)
         step_bases = [step_row(s) for s in steps]
+        digest = trace_digest(step_bases)  # the same steps under other ids: the same digest
         index_of = {s["step_id"]: k for k, s in enumerate(steps)}
         trace_rows, step_rows = [], []
         for t in range(traces):
@@ -95,7 +96,7 @@ def history_rows(runs: int, traces: int) -> Iterator[tuple[str, list[Any]]]:
             test_id = f"tests/test_bench.py::test_case_{t % TESTS_PER_RUN}"
             trace_rows.append((trace_id, base[1], start.isoformat(timespec="microseconds"),
                                (record["end_time"] + shift).isoformat(timespec="microseconds"),
-                               *base[4:7], run_id, test_id))  # fmt: skip
+                               *base[4:7], run_id, test_id, digest))  # fmt: skip
             for k, (s, row) in enumerate(zip(steps, step_bases, strict=True)):
                 parent = None if row[2] is None else f"{trace_id}.{index_of[row[2]]}"
                 step_rows.append((f"{trace_id}.{k}", trace_id, parent, *row[3:11],
@@ -118,7 +119,7 @@ def history_rows(runs: int, traces: int) -> Iterator[tuple[str, list[Any]]]:
                             for i in range(TESTS_PER_RUN)]  # fmt: skip
 
 
-COLUMNS = {"traces": TRACE_COLUMNS, "steps": STEP_COLUMNS, "runs": RUN_COLUMNS,
+COLUMNS = {"traces": TRACE_ROW_COLUMNS, "steps": STEP_COLUMNS, "runs": RUN_COLUMNS,
            "run_tests": RUN_TEST_ROW_COLUMNS}  # fmt: skip
 
 

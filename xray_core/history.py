@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .diff import ListEntryChanged, diff_traces, normalize_trace, verdict_words
 from .models import Run, Trace
@@ -26,13 +26,26 @@ NOT_RUN = "not run"
 HistoryKey = tuple[str, str, str, str]  # test id, trace name, step key, item id
 
 
+class NormalizedTrace(Protocol):
+    """A trace read with its :func:`~xray_core.diff.normalize_trace` already made (``xray
+    serve``'s ``StoredTrace``, which makes it once per distinct content)."""
+
+    @property
+    def test_id(self) -> str | None: ...  # noqa: D102
+    @property
+    def name(self) -> str: ...  # noqa: D102
+    @property
+    def normalized(self) -> dict[str, Any]: ...  # noqa: D102
+
+
 @dataclass(frozen=True)
 class RunRecord:
-    """What one run says about the followed tests: the tests it finished, and their traces."""
+    """What one run says about the followed tests: the tests it finished, and their traces
+    (each a :class:`Trace`, or a :class:`NormalizedTrace`), in recording order."""
 
     run: Run
     tests: frozenset[str]  #: the tests the run finished (only these count)
-    traces: Sequence[Trace] = ()
+    traces: Sequence[Trace | NormalizedTrace] = ()
 
 
 @dataclass(frozen=True)
@@ -157,9 +170,10 @@ def decision_histories(records: Iterable[RunRecord]) -> list[DecisionHistory]:
                     found = (before, index, pair)
                     changes = changes_of.get(found)
                     if changes is None:
-                        changes = changes_of[found] = _list_changes(
-                            _outputs_of(outputs_of, indexed, before, pair),
-                            _outputs_of(outputs_of, indexed, index, pair),
+                        changes = changes_of[found] = (
+                            [] if _same_last(indexed[before], indexed[index], pair)
+                            else _list_changes(_outputs_of(outputs_of, indexed, before, pair),
+                                               _outputs_of(outputs_of, indexed, index, pair))
                         )  # fmt: skip
                     moves = tuple(c.describe() for c in changes if c.value == key[3])
                 obs = replace(obs, changed=last is not None and last != obs.verdict, moves=moves)
@@ -180,6 +194,16 @@ def _outputs_of(
     if found not in kept:
         kept[found] = _outputs(indexed[index].get(pair, []))
     return kept[found]
+
+
+def _same_last(
+    a: dict[tuple[str, str], list[dict[str, Any]]], b: dict[tuple[str, str], list[dict[str, Any]]],
+    pair: tuple[str, str],
+) -> bool:
+    """Whether two runs' last traces of ``pair`` are one normalized content (traces read as
+    ``xray serve`` reads them share it): their outputs cannot differ."""
+    first, second = a.get(pair), b.get(pair)
+    return bool(first and second) and first[-1] is second[-1]  # type: ignore[index]
 
 
 def _outputs(traces: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -205,7 +229,8 @@ def _index(record: RunRecord) -> dict[tuple[str, str], list[dict[str, Any]]]:
     for trace in record.traces:
         test_id = trace.test_id or ""
         if test_id in record.tests:
-            found[(test_id, trace.name)].append(normalize_trace(trace))
+            found[(test_id, trace.name)].append(
+                normalize_trace(trace) if isinstance(trace, Trace) else trace.normalized)
     return found
 
 

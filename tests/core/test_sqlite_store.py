@@ -62,10 +62,11 @@ def test_a_new_database_has_wal_busy_timeout_foreign_keys_and_the_schema(
     indexes = {tuple(i.columns) for t in ("traces", "steps", "runs") for i in db[t].indexes}
     # the seed's (status, name, and since schema 5 the (trace_id, step_order) index carrying
     # each step's digest and ids: its plain trace_id and created_at indexes served no query),
-    # then ours (test_id's index is the covering one of the history)
+    # then ours (test_id's index is the covering one of the history, with schema 6's digests)
     assert indexes == {
         ("status",), ("name",), ("trace_id", "step_order", "digest", "step_id", "parent_id"),
-        ("run_id",), ("test_id", "run_id", "start_time", "name", "trace_id"), ("start_time",),
+        ("run_id",), ("test_id", "run_id", "start_time", "name", "trace_id", "digest"),
+        ("start_time",),
         ("started_at",), ("git_commit",),
         ("trace_id",), ("step_id",),  # the primary keys' (runs.run_id's is run_id's above)
     }  # fmt: skip

@@ -104,8 +104,18 @@ def record_history(db: Path, runs: int = 6, *, hostile: bool = False) -> list[Ru
     return [record_run(db, i, hostile=hostile) for i in range(runs)]
 
 
+def as_version_5(conn: sqlite3.Connection) -> None:
+    """The database as schema 5 stored it: no trace digest column, version 5's indexes."""
+    conn.execute("DROP INDEX idx_traces_test_content")
+    conn.execute("ALTER TABLE traces DROP COLUMN digest")
+    conn.execute('CREATE INDEX "idx_traces_test_run" ON "traces" '
+                 '("test_id", "run_id", "start_time", "name", "trace_id")')  # fmt: skip
+    conn.execute("PRAGMA user_version = 5")
+
+
 def as_version_4(conn: sqlite3.Connection) -> None:
     """The database as schema 4 stored it: no digest column, version 4's indexes."""
+    as_version_5(conn)
     conn.execute("DROP INDEX idx_steps_content")
     conn.execute("DROP INDEX idx_traces_test_run")
     conn.execute("ALTER TABLE steps DROP COLUMN digest")

@@ -222,8 +222,12 @@ def test_history_shows_the_flip_at_its_commit(server: Served, history_db: Histor
     assert decision["failed"] == [{"name": "price", "passed": False,
                                    "detail": "15.00 vs min 20.00"}]  # fmt: skip
     assert decision["step"] == "filter_and_select" and decision["test_id"] == TEST_PICK
-    [trace] = decision["traces"]
-    assert server.json(f"/api/traces/{trace['trace_id']}")["run_id"] == runs[FLIP_AT].run_id
+    [trace_id] = decision["traces"]
+    trace = server.json(f"/api/traces/{trace_id}")
+    assert trace["run_id"] == runs[FLIP_AT].run_id
+    # the deciding step of the decision's first trace: the page's link
+    assert [s["name"] for s in trace["steps"] if s["step_id"] == decision["step_id"]] == [
+        "filter_and_select"]  # fmt: skip
     current = history["current"]
     assert current["verdict"] == "rejected by price" and current["before"] == "qualified"
     assert current["since"]["git_commit"] == runs[FLIP_AT].git_commit
@@ -300,3 +304,32 @@ def test_pages_are_served_with_a_policy_allowing_this_server_only(server: Served
         policy = page.headers["content-security-policy"]
         assert "default-src 'none'" in policy and "connect-src 'self'" in policy
         assert page.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(("test", "item"), [(TEST_PICK, "B02"), (TEST_REPEAT, "B03"),
+                                            (TEST_REPEAT, "B01")])  # fmt: skip
+def test_xray_history_says_what_the_served_history_says(
+    server: Served, history_db: History, test: str, item: str
+) -> None:
+    """The CLI reads its traces as the server does: run by run, the same verdicts (worded as
+    each words a mix), the same changes and the same run since which the verdict holds."""
+    db, runs = history_db
+    served = server.json("/api/history", {"test": test, "item": item})
+    [cli] = cli_json(db, "history", test, "--item", item)["histories"]
+    observed = [o for o in cli["observations"] if o["state"] != "not run"]
+    assert [o["run_id"] for o in observed] == [e["run"]["run_id"] for e in served["runs"]]
+    for obs, entry in zip(observed, served["runs"], strict=True):
+        assert obs["changed"] == entry["changed"]
+        if obs["verdict"].startswith("mixed"):  # "mixed (qualified x2, ...)" / "mixed: a; b"
+            assert entry["verdict"] == "mixed: " + "; ".join(
+                sorted(part.rsplit(" x", 1)[0] for part in obs["verdict"][7:-1].split(", ")))
+            continue
+        assert obs["verdict"] == entry["verdict"]
+        # the CLI's detail is its last trace's: one of the run's decisions (a detail may vary)
+        details = [sorted(f"{f['name']}: {f['detail']}" for f in
+                          (d["passed"] + d["failed"] if d["qualified"] else d["failed"]))
+                   for d in entry["decisions"]]  # fmt: skip
+        assert sorted(obs["detail"].split("; ")) in details
+    assert cli["current"]["first_run_id"] == served["current"]["since"]["run_id"]
+    assert cli["current"]["verdict"] == served["current"]["verdict"] or (
+        cli["current"]["verdict"].startswith("mixed"))

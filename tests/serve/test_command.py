@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from .conftest import Served, start_server
-from .histories import as_version_4, record_history
+from .histories import as_version_4, as_version_5, record_history
 
 HERE = Path(__file__).resolve().parent
 KILLED_WRITER = """
@@ -160,9 +160,12 @@ def test_an_older_schema_is_refused_untouched(tmp_path: Path) -> None:
     assert files_of(tmp_path) == before
 
 
-def test_a_version_4_file_is_served_as_it_is_with_the_same_answers(tmp_path: Path) -> None:
-    """Schema 5 only added the steps' digests (and indexes): a version 4 file is served without
-    being upgraded, its answers those of the same history in schema 5."""
+@pytest.mark.parametrize("version", [4, 5])
+def test_an_older_file_is_served_as_it_is_with_the_same_answers(tmp_path: Path, version: int
+                                                                ) -> None:  # fmt: skip
+    """Schemas 5 and 6 only added the steps' and the traces' digests (and indexes): a version 4
+    or 5 file is served without being upgraded, its answers those of the same history in the
+    current schema."""
     import shutil
     import sqlite3
 
@@ -170,25 +173,26 @@ def test_a_version_4_file_is_served_as_it_is_with_the_same_answers(tmp_path: Pat
 
     from xray_core.store.schema import MIGRATIONS
 
-    current, old = tmp_path / "v5" / "runs.db", tmp_path / "v4" / "runs.db"
+    current, old = tmp_path / "current" / "runs.db", tmp_path / "old" / "runs.db"
     current.parent.mkdir()
     old.parent.mkdir()
     record_history(current, 4)
     shutil.copyfile(current, old)
     conn = sqlite3.connect(old, isolation_level=None)
-    as_version_4(conn)
+    (as_version_4 if version == 4 else as_version_5)(conn)
     conn.close()
-    # what as_version_4 makes is what version 4 made: columns and index names
+    # what as_version_N makes is what version N made: columns and index names
     reference = sqlite3.connect(tmp_path / "reference.db", isolation_level=None)
-    for version in range(1, 5):
-        MIGRATIONS[version](sqlite_utils.Database(reference))
+    for step in range(1, version + 1):
+        MIGRATIONS[step](sqlite_utils.Database(reference))
 
     def layout(path: Path) -> tuple[Any, ...]:
         conn = sqlite3.connect(path)
         try:
             return (conn.execute("SELECT type, name, tbl_name FROM sqlite_master "
                                  "ORDER BY name").fetchall(),  # fmt: skip
-                    conn.execute("SELECT * FROM pragma_table_info('steps')").fetchall())
+                    conn.execute("SELECT * FROM pragma_table_info('steps')").fetchall(),
+                    conn.execute("SELECT * FROM pragma_table_info('traces')").fetchall())
         finally:
             conn.close()
 

@@ -39,7 +39,7 @@ from xray_core.serve.fastdiff import compare_stored
 from xray_core.serve.history import _decision, item_history, verdict_text
 from xray_core.stability import decision_stability
 
-from .histories import as_version_4
+from .histories import as_version_4, as_version_5
 
 pytest.importorskip("fastapi")
 
@@ -159,9 +159,12 @@ def write(db: Path, history: tuple[list[TraceSpec], list[Any]]) -> list[Run]:
     return runs
 
 
-#: how the steps' digests are stored: schema 5 (every step), a file migrated from version 4
-#: (the first run's steps stored before: no digest), a version 4 file (no digest column)
-FORMS = st.sampled_from(["digests", "some without", "version 4"])
+#: how the digests are stored: schema 6 (every trace and step), a file migrated from version 4
+#: (the first run's traces and steps stored before: no digest), a file migrated from version 5
+#: or recorded step by step (the first run's traces without a digest, their steps with one), a
+#: version 5 file (no trace digest column), a version 4 file (no digest column)
+FORMS = st.sampled_from(["digests", "some without", "no trace digest", "version 5",
+                         "version 4"])
 
 
 def opened(tmp_path: Path, history: Any, form: str = "digests"
@@ -172,6 +175,10 @@ def opened(tmp_path: Path, history: Any, form: str = "digests"
     if form == "some without":
         conn.execute("UPDATE steps SET digest = NULL WHERE trace_id IN "
                      "(SELECT trace_id FROM traces WHERE run_id = ?)", [runs[0].run_id])  # fmt: skip
+    if form in ("some without", "no trace digest"):
+        conn.execute("UPDATE traces SET digest = NULL WHERE run_id = ?", [runs[0].run_id])
+    elif form == "version 5":
+        as_version_5(conn)
     elif form == "version 4":
         as_version_4(conn)
     conn.close()
@@ -267,15 +274,16 @@ def reference_history(store: SQLiteStore, runs: list[Run], tests: list[str], ite
 
 
 def observations(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A history entry's decisions, trace by trace (as ``reference_history`` gives them)."""
+    """A history entry's decisions, trace by trace (as ``reference_history`` gives them; the
+    deciding step's id is given for the first trace of each decision only, None for others)."""
     found = {}
     for decision in entry["decisions"]:
         shown = {k: v for k, v in decision.items() if k not in ("traces", "test_id", "trace",
-                                                                 "step")}  # fmt: skip
-        for ref in decision["traces"]:
-            found[ref["trace_id"]] = {"trace_id": ref["trace_id"], "test_id": decision["test_id"],
-                                      "trace": decision["trace"], "step": decision["step"],
-                                      "step_id": ref["step_id"], **shown}  # fmt: skip
+                                                                 "step", "step_id")}  # fmt: skip
+        for i, trace_id in enumerate(decision["traces"]):
+            found[trace_id] = {"trace_id": trace_id, "test_id": decision["test_id"],
+                               "trace": decision["trace"], "step": decision["step"],
+                               "step_id": decision["step_id"] if i == 0 else None, **shown}  # fmt: skip
     return found
 
 
@@ -294,8 +302,14 @@ def test_the_served_history_reads_what_whole_traces_say(
             assert not expected, exc
             return
         by_run = {e["run"]["run_id"]: observations(e) for e in found["runs"]}
-        for run_id, observed in by_run.items():
-            assert same_json(observed, expected.get(run_id, {}))
+        for entry in found["runs"]:
+            run_id = entry["run"]["run_id"]
+            reference = expected.get(run_id, {})
+            firsts = {d["traces"][0] for d in entry["decisions"]}
+            assert same_json(by_run[run_id], {t: {**e, "step_id": e["step_id"] if t in firsts
+                                                  else None} for t, e in reference.items()})  # fmt: skip
+            for d in entry["decisions"]:  # each decision's traces in recording order
+                assert d["traces"] == [t for t in reference if t in set(d["traces"])]
         assert set(expected) <= set(by_run)
         for entry in found["runs"]:  # each distinct decision once per run
             shown = [{k: v for k, v in d.items() if k != "traces"} for d in entry["decisions"]]

@@ -102,6 +102,12 @@ class StoredTrace(NamedTuple):
         assert start is not None  # a NOT NULL column
         return start
 
+    @property
+    def normalized(self) -> dict[str, Any]:
+        """:func:`~xray_core.diff.normalize_trace` of the trace (of its content: the same for
+        every trace of that content)."""
+        return self.content.normalized
+
     def decisions(self, *, by_input: bool) -> TraceDecisions:
         """What :func:`~xray_core.stability.stability_of` reads of this trace."""
         content = self.content
@@ -130,8 +136,9 @@ class TraceContents:
     ) -> list[list[StoredTrace]]:
         """:meth:`run_traces` of each of ``run_ids``, read in two to four queries.
 
-        A trace whose steps all carry a digest (schema 5) is keyed by the digests, read from an
-        index; only the first trace of each content not kept yet is read in full. The others
+        A trace with a digest of its own (schema 6) is keyed by it; one whose steps all carry a
+        digest (schema 5) by those, read from an index; only the first trace of each content not
+        kept yet is read in full. The others
         (a schema 4 file, steps stored before the upgrade) are keyed by their text, as read.
         """
         clauses, args = ["run_id IN (SELECT value FROM json_each(?))"], [json.dumps(run_ids)]
@@ -145,17 +152,32 @@ class TraceContents:
         where = " AND ".join(clauses)
         # "+start_time": found through the run_id index and sorted, not by walking the
         # start_time index over every trace
-        trace_rows = db.tuples(f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces WHERE {where} "
+        by_trace_digest = has_trace_digests(db)
+        columns = (*TRACE_COLUMNS, "digest") if by_trace_digest else TRACE_COLUMNS
+        trace_rows = db.tuples(f"SELECT {', '.join(columns)} FROM traces WHERE {where} "
                                "ORDER BY +start_time, rowid", args)  # fmt: skip
         keys: list[tuple[Any, ...] | None] = [None] * len(trace_rows)
-        if trace_rows and has_digests(db):
-            digests: dict[str, list[tuple[Any, ...]]] = {r[0]: [] for r in trace_rows}
+        if by_trace_digest:  # schema 6: a trace's digest stands for its steps' (trace_digest)
+            # (a key of its own kind: its fourth item is bytes, a step's entry in the others)
+            keys = [None if r[-1] is None else (r[_T_NAME], r[_T_STATUS], r[_T_METADATA], r[-1])
+                    for r in trace_rows]  # fmt: skip
+            trace_rows = [r[:-1] for r in trace_rows]
+        if trace_rows and None in keys and has_digests(db):
+            if all(key is None for key in keys):
+                step_args, step_where = args, f"SELECT trace_id FROM traces WHERE {where}"
+            else:  # only the traces without a digest of their own
+                step_args = [json.dumps([r[0] for r, k in zip(trace_rows, keys, strict=True)
+                                         if k is None])]  # fmt: skip
+                step_where = "SELECT value FROM json_each(?)"
+            digests: dict[str, list[tuple[Any, ...]]] = {
+                r[0]: [] for r, k in zip(trace_rows, keys, strict=True) if k is None}
             for row in db.tuples(f"SELECT {', '.join(_DIGEST_SELECT)} FROM steps WHERE trace_id "
-                                 f"IN (SELECT trace_id FROM traces WHERE {where})", args):  # fmt: skip
+                                 f"IN ({step_where})", step_args):  # fmt: skip
                 of_trace = digests.get(row[1])
                 if of_trace is not None:
                     of_trace.append(row)
-            keys = [digest_key(row, digests[row[0]]) for row in trace_rows]
+            keys = [digest_key(row, digests[row[0]]) if key is None else key
+                    for row, key in zip(trace_rows, keys, strict=True)]  # fmt: skip
         found = self._kept({key for key in keys if key is not None})
         # read in full: the traces without a digest key, and the first of each content not kept
         wanted: dict[str, None] = {}
@@ -228,6 +250,13 @@ def has_digests(db: ServedDatabase) -> bool:
     """Whether the steps have a ``digest`` column (schema 5; ``xray serve`` reads version 4 too,
     and a file it serves may be upgraded meanwhile by a recording run)."""
     return bool(db.tuples("SELECT count(*) FROM pragma_table_info('steps') "
+                          "WHERE name = 'digest'")[0][0])  # fmt: skip
+
+
+def has_trace_digests(db: ServedDatabase) -> bool:
+    """Whether the traces have a ``digest`` column (schema 6; read alongside versions 4 and 5,
+    as :func:`has_digests` says)."""
+    return bool(db.tuples("SELECT count(*) FROM pragma_table_info('traces') "
                           "WHERE name = 'digest'")[0][0])  # fmt: skip
 
 

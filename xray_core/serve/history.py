@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from ..models import Evaluation, Run
 from .api import ApiError, JsonText, as_json_text, fingerprint, run_summary
 from .cache import ResultCache
-from .content import has_digests
+from .content import has_digests, has_trace_digests
 from .database import ServedDatabase, matching_tests
 
 DEFAULT_LAST = 50
@@ -47,6 +47,25 @@ FROM traces AS t LEFT JOIN steps AS s ON s.trace_id = t.trace_id
 WHERE +t.run_id IN (SELECT value FROM json_each(?))
   AND t.test_id IN (SELECT value FROM json_each(?))
 """
+#: the same columns for some traces (by id)
+_INDEXED_OF = """
+SELECT t.run_id, t.trace_id, t.test_id, t.name, s.step_id, s.digest, t.start_time, s.step_order,
+       s.rowid
+FROM traces AS t LEFT JOIN steps AS s ON s.trace_id = t.trace_id
+WHERE t.trace_id IN (SELECT value FROM json_each(?))
+"""
+#: the same traces alone, each with its digest, from one index (schema 6:
+#: ``idx_traces_test_content``); no step read
+_TRACES = """
+SELECT run_id, trace_id, test_id, name, start_time, digest FROM traces
+WHERE +run_id IN (SELECT value FROM json_each(?)) AND test_id IN (SELECT value FROM json_each(?))
+"""
+_T_DIGEST = 5
+#: the id of the step at one place (``step_order``) of some traces (``idx_steps_content``)
+_STEP_IDS = """
+SELECT trace_id, step_id FROM steps
+WHERE trace_id IN (SELECT value FROM json_each(?)) AND step_order = ?
+"""
 #: the name and metadata of some steps (by rowid) whose metadata may name the item
 _TEXTS = """
 SELECT rowid, name, metadata FROM steps
@@ -57,6 +76,9 @@ WHERE rowid IN (SELECT value FROM json_each(?)) AND instr(metadata, ?) > 0
 _RUN, _TRACE, _TEST, _NAME, _STEP_ID, _KEY, _START, _ORDER, _ROWID = range(9)
 #: recording order: the order of the steps a trace's decision is the last of
 _RECORDED = itemgetter(_START, _TRACE, _ORDER)
+#: a trace's final decision on the item: its run, the decision's group, the deciding step's id
+#: and order
+Final = tuple[str, tuple[Any, ...], str, int]
 
 
 def _steps_naming(
@@ -80,6 +102,16 @@ def _steps_naming(
                 found.append((r[0], r[1], r[2], r[3], r[4], key, r[7], r[8]))
         return set(map(itemgetter(_RUN), rows)), found, texts
     rows = db.tuples(_INDEXED, [window, selected])
+    found, texts = _texts_of(db, item, rows)
+    return set(map(itemgetter(_RUN), rows)), found, texts
+
+
+def _texts_of(
+    db: ServedDatabase, item: str, rows: list[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], dict[Any, tuple[str, str | None]]]:
+    """Of the steps ``rows`` (``_INDEXED``'s columns), those whose metadata may name ``item``,
+    and under each one's ``_KEY``, its name and metadata: the text of one step per distinct
+    digest, and of each step without one."""
     # a digest -> a step's rowid (the last one: any step of that content will do)
     first: dict[Any, int | None] = {row[_KEY]: row[_ROWID] for row in rows}
     loose: list[tuple[Any, ...]] = []  # steps without a digest: each read by its rowid
@@ -93,7 +125,84 @@ def _steps_naming(
     found = [row for row in rows if row[_KEY] in texts]
     found += [(*row[:_KEY], row[_ROWID], *row[_KEY + 1 :]) for row in loose
               if row[_ROWID] in texts]  # fmt: skip
-    return set(map(itemgetter(_RUN), rows)), found, texts
+    return found, texts
+
+
+def _finals(
+    rows: list[tuple[Any, ...]], texts: dict[Any, tuple[str, str | None]], item: str,
+    step: str | None, parsed: dict[str | None, list[bytes]],
+    shown: dict[tuple[Any, ...], dict[str, Any]],
+) -> dict[str, Final]:  # fmt: skip
+    """Each trace's final decision on ``item`` (the last of its steps ``rows`` deciding on it),
+    the traces in recording order (start time, then id)."""
+    # (test, trace name, step key) -> the group of the step's last decision (None: it has none)
+    last_of: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
+    final: dict[str, Final] = {}
+    for row in sorted(rows, key=_RECORDED):
+        place = (row[_TEST], row[_NAME], row[_KEY])
+        if place in last_of:
+            group = last_of[place]
+        else:
+            group = last_of[place] = _last_group(texts[row[_KEY]], place, item, step, parsed,
+                                                 shown)  # fmt: skip
+        if group is not None:
+            final[row[_TRACE]] = (row[_RUN], group, row[_STEP_ID], row[_ORDER])
+    return final
+
+
+def _decided_by_trace_digest(
+    db: ServedDatabase, item: str, step: str | None, window: str, selected: str,
+    parsed: dict[str | None, list[bytes]], shown: dict[tuple[Any, ...], dict[str, Any]],
+) -> tuple[set[str], dict[str, dict[str, tuple[tuple[Any, ...], str | None]]]]:  # fmt: skip
+    """The runs that ran a selected test, and run -> trace -> (final decision's group, step id),
+    the traces in recording order (schema 6). The step id is given for the first trace of each
+    decision in each run (the one the answer names it for), None for the others.
+
+    The test's traces and their digests come from one index; the steps of one trace per
+    distinct content (test, trace name, digest) are read and its final decision worked out
+    there, and so is each trace without a digest (stored before schema 6, or recorded step by
+    step). The other traces' deciding step is at the same place: its id is read where needed.
+    """
+    traces = sorted(db.tuples(_TRACES, [window, selected]), key=itemgetter(4, 1))
+    first: dict[tuple[Any, ...], str] = {}  # a content -> its first trace
+    read: list[str] = []  # the traces whose steps are read
+    for t in traces:
+        if t[_T_DIGEST] is None:
+            read.append(t[1])
+        elif first.setdefault((t[2], t[3], t[_T_DIGEST]), t[1]) == t[1]:
+            read.append(t[1])
+    rows = db.tuples(_INDEXED_OF, [json.dumps(read)]) if read else []
+    found, texts = _texts_of(db, item, rows)
+    final = _finals(found, texts, item, step, parsed, shown)
+    decided: dict[str, dict[str, tuple[tuple[Any, ...], str | None]]] = {}
+    at: dict[str, int] = {}  # a trace -> the order of its deciding step, when its id is not read
+    for t in traces:
+        trace_id = t[1]
+        if t[_T_DIGEST] is None or trace_id in final:
+            held = final.get(trace_id)
+            if held is not None:
+                decided.setdefault(t[0], {})[trace_id] = (held[1], held[2])
+            continue
+        held = final.get(first[(t[2], t[3], t[_T_DIGEST])])
+        if held is not None:
+            decided.setdefault(t[0], {})[trace_id] = (held[1], None)
+            at[trace_id] = held[3]
+    # the answer names the deciding step of each run's first trace of each decision only
+    wanted: dict[int, list[str]] = {}  # a step order -> the traces whose step id is read
+    for of_run in decided.values():
+        seen = set()
+        for trace_id, (group, step_id) in of_run.items():
+            if group not in seen:
+                seen.add(group)
+                if step_id is None:
+                    wanted.setdefault(at[trace_id], []).append(trace_id)
+    ids: dict[str, str] = {}
+    for order, trace_ids in wanted.items():
+        ids.update(db.tuples(_STEP_IDS, [json.dumps(trace_ids), order]))
+    for of_run in decided.values():
+        for trace_id in ids.keys() & of_run.keys():
+            of_run[trace_id] = (of_run[trace_id][0], ids[trace_id])
+    return {t[0] for t in traces}, decided
 
 
 def _needle(item: str) -> str:
@@ -149,23 +258,18 @@ def item_history(
     if not tests:
         raise ApiError(404, f"test {test!r}: no stored trace belongs to a matching test")
     window, selected = json.dumps([r.run_id for r in runs]), json.dumps(tests)
-    ran, rows, texts = _steps_naming(db, item, window, selected)
-    # run -> trace -> its final decision: (the decision's group, its step id)
-    decided: dict[str, dict[str, tuple[tuple[Any, ...], str]]] = {}
     # a step's metadata -> its decisions on the item (each as JSON text, once per distinct text)
     parsed: dict[str | None, list[bytes]] = {}
     shown: dict[tuple[Any, ...], dict[str, Any]] = {}  # a group -> the decision it shows
-    # (test, trace name, step key) -> the group of the step's last decision (None: it has none)
-    last_of: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
-    for row in sorted(rows, key=_RECORDED):
-        place = (row[_TEST], row[_NAME], row[_KEY])
-        if place in last_of:
-            group = last_of[place]
-        else:
-            group = last_of[place] = _last_group(texts[row[_KEY]], place, item, step, parsed,
-                                                 shown)  # fmt: skip
-        if group is not None:
-            decided.setdefault(row[_RUN], {})[row[_TRACE]] = (group, row[_STEP_ID])
+    # run -> trace -> its final decision: (the decision's group, its step id)
+    decided: dict[str, dict[str, tuple[tuple[Any, ...], str | None]]] = {}
+    if has_trace_digests(db):
+        ran, decided = _decided_by_trace_digest(db, item, step, window, selected, parsed, shown)
+    else:
+        ran, rows, texts = _steps_naming(db, item, window, selected)
+        for trace_id, (run_id, group, step_id, _) in _finals(rows, texts, item, step, parsed,
+                                                             shown).items():  # fmt: skip
+            decided.setdefault(run_id, {})[trace_id] = (group, step_id)
     if not decided:
         where = f" in step {step!r}" if step else ""
         raise ApiError(404, f"item {item!r} was not evaluated{where} by a test matching "
@@ -227,18 +331,23 @@ def _decision(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def _timeline(
-    runs: list[Run], decided: dict[str, dict[str, tuple[tuple[Any, ...], str]]],
+    runs: list[Run], decided: dict[str, dict[str, tuple[tuple[Any, ...], str | None]]],
     shown: dict[tuple[Any, ...], dict[str, Any]],
 ) -> list[Any]:  # fmt: skip
     """Each run's entry: its verdict, whether it changed, and its traces' distinct decisions
-    (in the order of the first trace holding each), each with the traces holding it."""
+    (in the order of the first trace holding each), each with the ids of the traces holding it
+    and the deciding step's id in the first of them (the page's link)."""
     timeline = []
     previous: str | None = None
     for run in runs:
-        groups: dict[tuple[Any, ...], list[dict[str, str]]] = {}
+        groups: dict[tuple[Any, ...], dict[str, Any]] = {}
         for trace_id, (group, step_id) in decided.get(run.run_id, {}).items():
-            groups.setdefault(group, []).append({"trace_id": trace_id, "step_id": step_id})
-        decisions = [{**shown[group], "traces": traces} for group, traces in groups.items()]
+            held = groups.get(group)
+            if held is None:
+                groups[group] = {"traces": [trace_id], "step_id": step_id}
+            else:
+                held["traces"].append(trace_id)
+        decisions = [{**shown[group], **held} for group, held in groups.items()]
         verdicts = sorted({d["verdict"] for d in decisions})
         if not verdicts:
             verdict = "not evaluated"

@@ -19,15 +19,19 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import sqlite_utils
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: the oldest version read as it is by a read-only connection (``xray serve``, the reading
-#: commands): version 5 only added a column, which readers find NULL or absent, and indexes
+#: commands): versions 5 and 6 only added a column each, which readers find NULL or absent, and
+#: indexes
 READ_ONLY_FROM = 4
 
 TRACE_COLUMNS = (
     "trace_id", "name", "start_time", "end_time", "duration_ms", "metadata", "status",
     "run_id", "test_id",
 )  # fmt: skip
+#: the columns of a written trace row: :data:`TRACE_COLUMNS` and the trace's digest (schema 6,
+#: see ``rows.trace_digest``; read apart, as files of versions 4 and 5 have no such column)
+TRACE_ROW_COLUMNS = (*TRACE_COLUMNS, "digest")
 STEP_COLUMNS = (
     "step_id", "trace_id", "parent_id", "name", "step_order", "input", "output", "reasoning",
     "metadata", "status", "error", "start_time", "end_time", "duration_ms", "digest",
@@ -48,8 +52,8 @@ def _values(columns: tuple[str, ...]) -> str:
 
 #: a trace row, inserted or updated (the recorder writes it when the trace starts and ends)
 UPSERT_TRACE = (
-    f"INSERT INTO traces {_values(TRACE_COLUMNS)} ON CONFLICT(trace_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in TRACE_COLUMNS[1:])
+    f"INSERT INTO traces {_values(TRACE_ROW_COLUMNS)} ON CONFLICT(trace_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in TRACE_ROW_COLUMNS[1:])
 )
 #: a new step row: the recorder's steps are new, and a plain INSERT is the cheapest (an
 #: ``OR REPLACE`` with foreign keys on costs half as much again per row); fails on a step id
@@ -146,6 +150,25 @@ _V5_INDEXES = (
     '("test_id", "run_id", "start_time", "name", "trace_id")',
 )
 
+
+def _add_trace_digests(db: sqlite_utils.Database) -> None:
+    """v6: a digest of each trace's steps (``traces.digest``, see ``rows.trace_digest``), carried
+    by the covering index of a test's traces (``idx_traces_test_content``, which replaces
+    version 5's ``idx_traces_test_run``), so that an item's history reads the steps of one trace
+    per distinct content rather than every step of every trace. Traces stored before keep a
+    NULL digest (readers fall back to their steps), for the reason given in version 5.
+    """
+    db["traces"].add_column("digest", bytes)  # type: ignore[union-attr]
+    db.execute('DROP INDEX IF EXISTS "idx_traces_test_run"')
+    db.execute(_V6_INDEX)
+
+
+#: the index version 6 adds (in place of version 5's ``idx_traces_test_run``)
+_V6_INDEX = (
+    'CREATE INDEX "idx_traces_test_content" ON "traces" '
+    '("test_id", "run_id", "start_time", "name", "trace_id", "digest")'
+)
+
 #: the current schema, created in one go in a new, empty database: the same tables, columns,
 #: keys and indexes as :data:`MIGRATIONS` applied from version 0 (a test compares the two)
 CREATE_CURRENT = (
@@ -156,7 +179,7 @@ CREATE_CURRENT = (
     """CREATE TABLE "traces" ("trace_id" TEXT PRIMARY KEY, "name" TEXT NOT NULL,
        "start_time" TEXT NOT NULL, "end_time" TEXT, "duration_ms" REAL, "metadata" TEXT,
        "status" TEXT NOT NULL, "run_id" TEXT, "test_id" TEXT,
-       "created_at" TEXT DEFAULT CURRENT_TIMESTAMP)""",
+       "created_at" TEXT DEFAULT CURRENT_TIMESTAMP, "digest" BLOB)""",
     """CREATE TABLE "steps" ("step_id" TEXT PRIMARY KEY,
        "trace_id" TEXT NOT NULL REFERENCES "traces"("trace_id"), "parent_id" TEXT,
        "name" TEXT NOT NULL, "step_order" INTEGER, "input" TEXT, "output" TEXT,
@@ -171,7 +194,8 @@ CREATE_CURRENT = (
     'CREATE INDEX "idx_runs_started_at" ON "runs" ("started_at")',
     'CREATE INDEX "idx_traces_start_time" ON "traces" ("start_time")',
     'CREATE INDEX "idx_runs_git_commit" ON "runs" ("git_commit")',
-    *_V5_INDEXES,
+    _V5_INDEXES[0],
+    _V6_INDEX,
 )  # fmt: skip
 
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
@@ -180,5 +204,6 @@ MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     3: _add_test_messages,
     4: _add_run_status,
     5: _add_step_digests,
+    6: _add_trace_digests,
 }
 """Migration to version N, applied in order to databases below :data:`SCHEMA_VERSION`."""

@@ -40,7 +40,7 @@ from .database import BUSY_TIMEOUT_S, connect, open_database, rollback
 from .failures import Failures
 from .queries import Queries
 from .readonly import ReadOnlyFile
-from .rows import run_row, run_test_row, scrubbed, step_row, trace_row
+from .rows import run_row, run_test_row, scrubbed, step_row, trace_digest, trace_row
 from .schema import (
     INSERT_RUN_TEST_UNLESS_KEPT,
     INSERT_STEP,
@@ -244,12 +244,12 @@ class SQLiteStore(Store):
         for trace in traces:
             record, steps = trace_to_records(trace)
             if self._pending is not None:
-                self._pending.append((UPSERT_TRACE, trace_row(record)))
-                self._pending.extend((REPLACE_STEP, step_row(step)) for step in steps)
+                rows = [step_row(step) for step in steps]
+                self._pending.append((UPSERT_TRACE, trace_row(record, trace_digest(rows))))
+                self._pending.extend((REPLACE_STEP, row) for row in rows)
             else:
-                self._put(_TRACE, _as_is, trace_row(record))
-                for step in steps:
-                    self._put(_STEP_REPLACING, step_row, step)
+                for item in _trace_items(record, steps, _STEP_REPLACING):
+                    self._put(*item)
             count += 1
         if self._pending is None:
             self.flush()
@@ -449,10 +449,24 @@ def _test_items(
     run_id, test, traces = payload
     items: list[Item] = []
     for record, steps in traces:
-        items.append((_TRACE, trace_row, record))
-        items += [(_STEP, step_row, step) for step in steps]
+        items += _trace_items(record, steps, _STEP)
     if test is not None:
         items.append((_RUN_TEST, _test_row, (run_id, test)))
+    return items
+
+
+def _trace_items(record: dict[str, Any], steps: list[dict[str, Any]], step: Statement
+                 ) -> list[Item]:  # fmt: skip
+    """The rows of a finished trace (each step written with ``step``): its steps' rows built
+    now, all in hand, so that the trace's row carries their :func:`~.rows.trace_digest`."""
+    try:
+        rows = [step_row(s) for s in steps]
+        trace = trace_row(record, trace_digest(rows))
+    except Exception:  # noqa: BLE001 - a row that cannot be built: each built when written,
+        # where a bad one loses only itself (the trace without a digest: read by its steps)
+        return [(_TRACE, trace_row, record), *((step, step_row, s) for s in steps)]
+    items: list[Item] = [(_TRACE, _as_is, trace)]
+    items += [(step, _as_is, row) for row in rows]
     return items
 
 

@@ -189,9 +189,8 @@ function historyTimeline(data) {
     const run = entry.run;
     // each distinct decision of the run once, with the traces holding it: the first one shown
     const first = entry.decisions[0];
-    const held = first ? first.traces[0] : null;
     const traces = entry.decisions.reduce((n, d) => n + d.traces.length, 0);
-    const target = held ? runHref(run.run_id, hashFor({ trace: held.trace_id, step: held.step_id, item: data.item })) : runHref(run.run_id);
+    const target = first ? runHref(run.run_id, hashFor({ trace: first.traces[0], step: first.step_id, item: data.item })) : runHref(run.run_id);
     const failed = first ? first.failed : [];
     return el("li", { class: "tl-entry" + (entry.changed ? " changed" : ""), id: "h-" + run.run_id, "data-run": run.run_id },
       el("span", { class: "tl-dot " + verdictKind(entry.verdict), "aria-hidden": "true" }),
