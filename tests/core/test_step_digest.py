@@ -7,13 +7,14 @@ import json
 import sqlite3
 from pathlib import Path
 
-import sqlite_utils
 from hypothesis import given
 from hypothesis import strategies as st
 
 import xray_core as xray
 from xray_core.store.rows import step_digest, to_json
-from xray_core.store.schema import CREATE_CURRENT, MIGRATIONS, SCHEMA_VERSION
+from xray_core.store.schema import CREATE_CURRENT, SCHEMA_VERSION
+
+from .older import database_at
 
 #: texts that would make a naive encoding ambiguous: separators, digits, "None", NUL
 texts = st.text(alphabet="a,0\x00N", max_size=4) | st.sampled_from(["None", "-1", "0,"])
@@ -116,12 +117,7 @@ def test_the_writer_stores_each_steps_digest_of_its_stored_texts(tmp_path: Path)
 
 def test_a_version_4_database_is_migrated_and_its_steps_keep_no_digest(tmp_path: Path) -> None:
     path = tmp_path / "runs.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for version in range(1, 5):
-        MIGRATIONS[version](sqlite_utils.Database(conn))
-    conn.execute("PRAGMA user_version = 4")
-    conn.execute("INSERT INTO traces (trace_id, name, start_time, status, metadata) "
-                 "VALUES ('old', 'legacy', '2025-01-01T00:00:00+00:00', 'completed', '{}')")  # fmt: skip
+    conn = database_at(path, 4)
     conn.execute("INSERT INTO steps (step_id, trace_id, name, step_order, metadata, status, "
                  "start_time) VALUES ('old.0', 'old', 's', 0, '{}', 'completed', "
                  "'2025-01-01T00:00:00+00:00')")  # fmt: skip

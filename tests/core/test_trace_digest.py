@@ -5,14 +5,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import sqlite_utils
 from hypothesis import given
 from hypothesis import strategies as st
 
 import xray_core as xray
 from xray_core.store.records import trace_to_records
 from xray_core.store.rows import step_row, trace_digest
-from xray_core.store.schema import CREATE_CURRENT, MIGRATIONS, SCHEMA_VERSION, STEP_COLUMNS
+from xray_core.store.schema import CREATE_CURRENT, SCHEMA_VERSION, STEP_COLUMNS
+
+from .older import database_at
 
 
 def record(name: str, *, store: xray.SQLiteStore | None = None, price: bool = False
@@ -165,12 +166,7 @@ def test_a_step_without_a_digest_leaves_its_trace_without_one() -> None:
 
 def test_a_version_5_database_is_migrated_and_its_traces_keep_no_digest(tmp_path: Path) -> None:
     path = tmp_path / "runs.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for version in range(1, 6):
-        MIGRATIONS[version](sqlite_utils.Database(conn))
-    conn.execute("PRAGMA user_version = 5")
-    conn.execute("INSERT INTO traces (trace_id, name, start_time, status, metadata) "
-                 "VALUES ('old', 'legacy', '2025-01-01T00:00:00+00:00', 'completed', '{}')")  # fmt: skip
+    conn = database_at(path, 5)
     conn.close()
     with xray.SQLiteStore(path, strict=True) as store:
         assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
