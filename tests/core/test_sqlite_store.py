@@ -22,7 +22,8 @@ import xray_core as xray
 from xray_core.store.base import TraceQuery
 from xray_core.store.database import ensure_wal
 from xray_core.store.failures import LOGGED_IN_FULL
-from xray_core.store.schema import MIGRATIONS, SCHEMA_VERSION
+from xray_core.store.rows import trace_digest
+from xray_core.store.schema import MIGRATIONS, SCHEMA_VERSION, STEP_COLUMNS
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -310,6 +311,30 @@ def any_store(request: pytest.FixtureRequest, db_path: Path) -> Iterator[xray.St
         store = xray.MemoryStore()
     yield store
     store.close()
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["queued", "in a transaction"])
+def test_a_trace_saved_again_is_replaced_whole(any_store: xray.Store, held: bool) -> None:
+    start = T0 + timedelta(seconds=1)
+    second = {"step_id": "t.1", "trace_id": "t", "name": "extra", "step_order": 1,
+              "status": "completed", "start_time": start, "end_time": start, "duration_ms": 0.5}
+    longer = make_trace("t")
+    longer = longer.model_copy(update={"steps": [*longer.steps, xray.Step.model_validate(second)]})
+    any_store.save_traces([longer])
+    shorter = make_trace("t", metadata={"i": 2})
+    if held and isinstance(any_store, xray.SQLiteStore):
+        with any_store.transaction():
+            any_store.save_traces([shorter])
+    else:
+        any_store.save_traces([shorter])
+    again = any_store.get_trace("t")
+    assert again is not None and again == shorter  # the step it no longer has is gone
+    if isinstance(any_store, xray.SQLiteStore):  # and its digest is that of the steps it has
+        conn = any_store._conn
+        assert conn is not None
+        steps = conn.execute(f"SELECT {', '.join(STEP_COLUMNS)} FROM steps").fetchall()
+        [(digest,)] = conn.execute("SELECT digest FROM traces").fetchall()
+        assert len(steps) == 1 and digest == trace_digest(steps)
 
 
 def test_list_traces_filters_and_paginates_oldest_first(any_store: xray.Store) -> None:

@@ -61,6 +61,9 @@ UPSERT_TRACE = (
 INSERT_STEP = f"INSERT INTO steps {_values(STEP_COLUMNS)}"
 #: a step row replacing the stored step of the same id
 REPLACE_STEP = f"INSERT OR REPLACE INTO steps {_values(STEP_COLUMNS)}"
+#: a trace's stored steps removed, before it is saved again whole (its steps then are the new
+#: ones only, as the stores' ``save_traces`` says)
+DELETE_TRACE_STEPS = "DELETE FROM steps WHERE trace_id = ?"
 UPSERT_RUN = (
     f"INSERT INTO runs {_values(RUN_COLUMNS)} ON CONFLICT(run_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS[1:])

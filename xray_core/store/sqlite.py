@@ -42,6 +42,7 @@ from .queries import Queries
 from .readonly import ReadOnlyFile
 from .rows import run_row, run_test_row, scrubbed, step_row, trace_digest, trace_row
 from .schema import (
+    DELETE_TRACE_STEPS,
     INSERT_RUN_TEST_UNLESS_KEPT,
     INSERT_STEP,
     REPLACE_RUN_TEST,
@@ -59,6 +60,8 @@ __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore"]
 _TRACE = Statement(UPSERT_TRACE, "trace", order=0)  # before the steps that refer to it
 _STEP = Statement(INSERT_STEP, "step", on_conflict=REPLACE_STEP)
 _STEP_REPLACING = Statement(REPLACE_STEP, "step")  # save_traces: a step saved again replaces
+#: save_traces: the steps a trace had before, removed (order 0: before any step row is written)
+_STEPS_REMOVED = Statement(DELETE_TRACE_STEPS, "trace's former steps", order=0)
 _RUN_TEST = Statement(REPLACE_RUN_TEST, "test row")
 
 _open_stores: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
@@ -243,11 +246,14 @@ class SQLiteStore(Store):
         count = 0
         for trace in traces:
             record, steps = trace_to_records(trace)
+            # a trace saved again is replaced whole: steps it no longer has are not kept
             if self._pending is not None:
                 rows = [step_row(step) for step in steps]
                 self._pending.append((UPSERT_TRACE, trace_row(record, trace_digest(rows))))
+                self._pending.append((DELETE_TRACE_STEPS, (record["trace_id"],)))
                 self._pending.extend((REPLACE_STEP, row) for row in rows)
             else:
+                self._put(_STEPS_REMOVED, _as_is, (record["trace_id"],))
                 for item in _trace_items(record, steps, _STEP_REPLACING):
                     self._put(*item)
             count += 1
