@@ -15,13 +15,15 @@ import pytest
 # loaded by the first baseline check, so an end reads a verdict only where one was checked.
 from .baseline import delete, find_unused
 from .constants import DEFAULT_DB, EXIT_STATUS_FAIL_UNUSED
-from .dashboard import write
+from .dashboard import build, write
 from .history import build_run, final_status, test_rows
 from .summary import build_summary
+from .writer import RunWriter
 
 if TYPE_CHECKING:
     from xray_core.store.base import RunRecord
 
+    from .keeper import KeeperAnswer
     from .session import XraySession
     from .summary import XraySummary
 
@@ -39,15 +41,19 @@ def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
         status = final_status(state, session)  # before this plugin changes the exit status
         run = build_run(state, status, 0 if deleted else len(unused))
     written: tuple[str | None, str | None] = (None, None)
+    answer = _keeper_finish(state, run, summary) if state.keeper is not None else None
     try:
         if state.options.report:
             # Before the run is finished in the DB: meanwhile the writer thread commits the
             # last tests (SQLite lets go of the GIL while it writes), so little is left to wait
             # for when _save_run flushes it. Its outcome is reported after the DB's, as ever.
-            written = _write_report(state, run)
+            if answer is not None:
+                written = _report_outcome(state, answer.report_error)
+            else:
+                written = _write_report(state, run)
     finally:  # the run row is finished even if the report broke
         if state.options.db:
-            _save_run(state, run, summary)
+            _save_run(state, run, summary, answer)
     path, error = written
     summary.report_path = path
     if error is not None:
@@ -82,24 +88,54 @@ def _problems(state: XraySession) -> list[str]:
     return lost + [f"{error} (first {where})" for error, where in state.hook_errors.items()]
 
 
-def _save_run(state: XraySession, run: RunRecord | None, summary: XraySummary) -> None:
-    """Finish the run kept as the session went (see :mod:`pytest_xray.writer`)."""
+def _keeper_finish(
+    state: XraySession, run: RunRecord | None, summary: XraySummary
+) -> KeeperAnswer | None:
+    """The run's end written by its keeper (see :mod:`pytest_xray.keeper`); None when the
+    keeper failed, and then nothing counts as handed over: the caller writes it all."""
+    keeper = state.keeper
+    assert keeper is not None
+    db, report = state.options.db, state.options.report
+    data = build(state, run) if report is not None else None
+    answer = keeper.finish(run if db else None, test_rows(state) if db else [], state.traces, data)
+    if answer is None:
+        for captured in state.traces:
+            captured.saved = False
+        summary.notes.append(
+            f"the run's keeper process failed ({keeper.failure}): pytest wrote "
+            + " and ".join(str(p) for p in (db, report) if p is not None) + " itself"
+        )
+    return answer
+
+
+def _save_run(
+    state: XraySession, run: RunRecord | None, summary: XraySummary, answer: KeeperAnswer | None
+) -> None:
+    """Finish the run kept as the session went (see :mod:`pytest_xray.writer`), or see how its
+    keeper did (``answer``)."""
     writer, db = state.writer, state.options.db
     assert db is not None and run is not None
-    if writer is None:  # the session ended before it started (another plugin's hook raised)
-        summary.errors.append(f"the run was not saved to {db}: the session never started")
+    if answer is not None:
+        started, error, completed = answer.db_started, answer.db_error, answer.completed_runs
+    else:
+        if writer is None and state.keeper is not None:  # the keeper failed: all of it, here
+            writer = state.writer = RunWriter.open(db, state.run_id)
+            writer.start(run)
+        if writer is None:  # the session ended before it started (another plugin's hook raised)
+            summary.errors.append(f"the run was not saved to {db}: the session never started")
+            return
+        writer.finish(run, test_rows(state, kept=writer.kept), state.traces)  # the rest were kept
+        completed = writer.completed_runs(limit=2) if writer.started else 0
+        writer.close()
+        started, error = writer.started, writer.error
+    for problem in state.worker_db_errors:
+        summary.errors.append(f"a pytest-xdist worker could not save its tests to {db}: {problem}")
+    if not started:
+        summary.errors.append(f"the run was not saved to {db}: {error}")
         return
-    writer.finish(run, test_rows(state, kept=writer.kept), state.traces)  # the rest were kept
-    if writer.started:
-        summary.completed_runs = writer.completed_runs(limit=2)
-    writer.close()
-    for error in state.worker_db_errors:
-        summary.errors.append(f"a pytest-xdist worker could not save its tests to {db}: {error}")
-    if not writer.started:
-        summary.errors.append(f"the run was not saved to {db}: {writer.error}")
-        return
-    if writer.error is not None:
-        summary.errors.append(f"part of the run may be missing from {db}: {writer.error}")
+    summary.completed_runs = completed
+    if error is not None:
+        summary.errors.append(f"part of the run may be missing from {db}: {error}")
     summary.db_path = state.relpath(db)
     summary.db_option = _db_option(state, db)
     summary.run = run
@@ -126,7 +162,22 @@ def _write_report(state: XraySession, run: RunRecord | None) -> tuple[str | None
     try:
         write(state, run, state.options.report)
     except ImportError as exc:
-        return None, f"the report was not written: {exc}"
+        return _report_outcome(state, ("import", str(exc)))
     except OSError as exc:
-        return None, f"the report was not written to {state.options.report}: {exc}"
-    return state.relpath(state.options.report), None
+        return _report_outcome(state, ("os", str(exc)))
+    return _report_outcome(state, None)
+
+
+def _report_outcome(
+    state: XraySession, error: tuple[str, str] | None
+) -> tuple[str | None, str | None]:
+    """(the report's path as the summary shows it, None), or (None, why it was not written)
+    from ``error``: None, or ("import" | "os", the exception's text)."""
+    path = state.options.report
+    assert path is not None
+    if error is None:
+        return state.relpath(path), None
+    kind, message = error
+    if kind == "import":
+        return None, f"the report was not written: {message}"
+    return None, f"the report was not written to {path}: {message}"

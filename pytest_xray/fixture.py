@@ -23,7 +23,8 @@ from .nodeids import test_id
 if TYPE_CHECKING:
     from xray_core.models import Decision, Step, Trace
 
-    from .session import Captured, XraySession
+    from .captured import Captured
+    from .session import XraySession
 
 
 class TraceSelectionError(QueryError):

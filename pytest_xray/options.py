@@ -28,6 +28,8 @@ class Options:
     unused: str = "report"
     #: ``--xray-run-id`` / ``XRAY_RUN_ID`` (None: a new random id)
     run_id: str | None = None
+    #: ``xray_keeper``: write the run and the report in a second process (see pytest_xray.keeper)
+    keeper: bool = True
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Options:
@@ -38,6 +40,7 @@ class Options:
             update=bool(config.getoption("xray_update")) or _truthy(config.getini("xray_update")),
             unused=_unused(config),
             run_id=_run_id(config),
+            keeper=_truthy(config.getini("xray_keeper") or "true"),
         )
 
 

@@ -69,6 +69,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
     )
     parser.addini("xray_unused", "unused-baseline policy: report, fail or ignore", default="report")
+    parser.addini(
+        "xray_keeper",
+        "write --xray-db and --xray-report in a second process (default true; false: in pytest's)",
+        default="true",
+    )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -111,6 +116,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if state is None:
         return
     detach(state)
+    if state.keeper is not None:  # the session did not finish: the keeper commits what it has
+        state.keeper.close()
     for name in (f"xray-session-{id(state)}", f"xray-xdist-{id(state)}", f"xray-junit-{id(state)}"):
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:

@@ -23,55 +23,19 @@ import pytest
 from xray_core.serialize import escape_surrogates, thawed
 
 from .baseline.unused import Collected
+from .captured import Captured
 from .constants import DB_INPUT_KEY, RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
 from .nodeids import test_id
 from .options import Options
 
 if TYPE_CHECKING:
-    from xray_core.models import Trace
     from xray_core.outcomes import TestOutcome
     from xray_core.recorder import TraceContext
 
     from .baseline.check import BaselineResult
     from .summary import XraySummary
+    from .keeper import Keeper
     from .writer import RunWriter
-
-
-class Captured:
-    """A trace captured during the session, as the recorder's plain records.
-
-    ``record`` is the trace's dict and ``steps`` its steps' dicts (see
-    :mod:`xray_core.recorder`): the writer, the run's counts and the report read them as they
-    are, so a session that only records, saves and reports never builds a pydantic model. The
-    :class:`~xray_core.models.Trace` is built on first use (the ``xray`` fixture, baselines,
-    conftest hooks).
-    """
-
-    __slots__ = ("_model", "own", "record", "saved", "steps")
-
-    def __init__(
-        self, record: dict[str, Any], steps: list[dict[str, Any]], *, own: bool = True
-    ) -> None:
-        self.record = record
-        self.steps = steps
-        #: recorded in this process (False: merged from a pytest-xdist worker, which saved it)
-        self.own = own
-        #: handed to the ``--xray-db`` writer already (see :mod:`pytest_xray.writer`)
-        self.saved = False
-        self._model: Trace | None = None
-
-    @property
-    def test_id(self) -> str | None:
-        """The node id of the test that recorded the trace (None: outside any test)."""
-        return self.record["test_id"]
-
-    def model(self) -> Trace:
-        """The trace as a :class:`xray_core.models.Trace` (built once)."""
-        if self._model is None:
-            from xray_core.store.records import trace_from_records
-
-            self._model = trace_from_records(self.record, list(self.steps))
-        return self._model
 
 
 @contextmanager
@@ -133,6 +97,8 @@ class XraySession:
         #: ``--xray-db``: this process's writer (None without the option, or on a worker when
         #: the controller could not write the run row)
         self.writer: RunWriter | None = None
+        #: ``--xray-db`` / ``--xray-report`` written by a second process (see pytest_xray.keeper)
+        self.keeper: Keeper | None = None
         #: on the pytest-xdist controller once workers exist: they write their own tests
         self.distributed = False
         #: (commit, branch, dirty) of the rootdir, looked up once per session
@@ -184,26 +150,53 @@ class XraySession:
     # -- pytest hooks (this object is registered as a plugin) --
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """``--xray-db``: write the run row now (status ``running``), before any test runs.
+        """``--xray-db``: write the run row now (status ``running``), before any test runs;
+        with ``--xray-db`` or ``--xray-report``, start the run's keeper (see
+        :mod:`pytest_xray.keeper`) where one is used.
 
         tryfirst: before pytest-xdist starts the workers, which add their tests to this row.
         """
-        if self.options.db is None:
-            return
-        from .writer import RunWriter
-
+        options = self.options
         if self.is_worker:
-            if self.config.workerinput.get(DB_INPUT_KEY):  # type: ignore[attr-defined]
-                self.writer = RunWriter.open(self.options.db, self.run_id)
+            if options.db is not None and self.config.workerinput.get(DB_INPUT_KEY):  # type: ignore[attr-defined]
+                from .writer import RunWriter
+
+                self.writer = RunWriter.open(options.db, self.run_id)
+            return
+        if options.db is None and options.report is None:
             return
         from .history import build_run
 
-        self.writer = RunWriter.open(self.options.db, self.run_id)
-        if self.options.run_id is not None:
+        if self._keeper_wanted():
+            from .keeper import Keeper
+
+            self.keeper = Keeper.spawn(options.db, options.report, self.run_id)
+            if self.keeper is not None:
+                if options.db is not None:
+                    self.keeper.start(build_run(self, "running"))
+                return
+        if options.db is None:
+            return
+        from .writer import RunWriter
+
+        self.writer = RunWriter.open(options.db, self.run_id)
+        if options.run_id is not None:
             from .shards import refuse_stored_run_id
 
-            refuse_stored_run_id(self.writer, self.options)
+            refuse_stored_run_id(self.writer, options)
         self.writer.start(build_run(self, "running"))
+
+    def _keeper_wanted(self) -> bool:
+        """Whether a keeper process writes the run: asked for (``xray_keeper``), a second core
+        to run it on, and neither a run id to check in the database first (``--xray-run-id``)
+        nor pytest-xdist's workers (which write their own tests; the controller has little to
+        do)."""
+        if not self.options.keeper or self.options.run_id is not None:
+            return False
+        if self.config.pluginmanager.has_plugin("dsession"):  # pytest-xdist distributes
+            return False
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return (cpus or 1) > 1
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """Remember every test collection finds, before any hook filters them."""
@@ -258,8 +251,16 @@ class XraySession:
             self.messages.setdefault(nodeid, escape_surrogates(report.longreprtext))
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        """``--xray-db``: keep the finished test and its traces (unless workers write them)."""
-        if self.writer is not None and not self.distributed:
+        """``--xray-db``: keep the finished test and its traces (unless workers write them);
+        a keeper is handed them for the report too."""
+        keeper = self.keeper
+        if keeper is not None:
+            from .history import test_row
+
+            key = escape_surrogates(nodeid)
+            row = test_row(self, key) if self.options.db is not None else None
+            keeper.keep(row, self.traces_of(key))
+        elif self.writer is not None and not self.distributed:
             from .history import test_row
 
             key = escape_surrogates(nodeid)

@@ -48,13 +48,15 @@ class XraySummary:
     #: completed runs in the database, this one included (counted up to 2: enough for a diff)
     completed_runs: int = 0
     errors: list[str] = field(default_factory=list)
+    #: what the user should know that changed nothing in the run's outcome
+    notes: list[str] = field(default_factory=list)
 
     @property
     def has_content(self) -> bool:
         """False when the plugin had nothing to say (then nothing is printed)."""
         return bool(
             self.traces or self.verdicts or self.unused or self.report_path or self.db_path
-            or self.errors
+            or self.errors or self.notes
         )  # fmt: skip
 
     def _baseline_line(self) -> str:
@@ -136,6 +138,7 @@ class XraySummary:
             out.append((f"report: {self.report_path}", ""))
         if self.run is not None and self.db_path:
             out.append((self._run_line(), ""))
+        out += [(f"note: {n}", "yellow") for n in self.notes]
         out += [(f"error: {e}", "bold red") for e in self.errors]
         out.append((self.next_step(), "bold cyan"))
         return out

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from xray_core.store.base import RunRecord
     from xray_core.store.sqlite import SQLiteStore
 
-    from .session import Captured
+    from .captured import Captured
 
 
 class RunWriter:

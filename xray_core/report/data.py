@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:  # annotations only: building a report from records needs no pydantic
     from ..diff import RunDiff, TraceDiff
     from ..models import Run, Trace
+    from .payload import PreparedTrace
     from ..outcomes import BaselineVerdict, TestOutcome
     from ..stability import DecisionStability
     from ..store.base import RunRecord
@@ -61,8 +62,9 @@ class ReportData:
     #: the run (the pytest plugin's as a RunRecord: the page shows both alike)
     run: Run | RunRecord | None = None
     #: the run's traces, as models or as the recorder's records (the pytest plugin hands its
-    #: captured records: the page shows both alike, and no model is built for it)
-    traces: Sequence[Trace | TraceRecords] = field(default_factory=list)
+    #: captured records: the page shows both alike, and no model is built for it), or each
+    #: already worked out into its part of the page (a PreparedTrace; not with ``comparison``)
+    traces: Sequence[Trace | TraceRecords | PreparedTrace] = field(default_factory=list)
     tests: list[TestResult] = field(default_factory=list)
     #: custom panels by step_id
     panels: dict[str, list[Panel]] = field(default_factory=dict)

@@ -200,9 +200,24 @@ def _test(test: TestResult) -> dict[str, Any]:
     }
 
 
-def _trace(trace: Trace | TraceRecords) -> dict[str, Any]:
+class PreparedTrace:
+    """A trace's document for the page (one item of ``payload["traces"]``), worked out ahead
+    of the report: :class:`~.data.ReportData` may hold it in place of the trace. The run's
+    keeper process (:mod:`pytest_xray.keeper`) prepares each trace as its test finishes, so
+    the session's end only assembles the page."""
+
+    __slots__ = ("document",)
+
+    def __init__(self, trace: Trace | TraceRecords) -> None:
+        self.document = _trace(trace)
+
+
+def _trace(trace: Trace | TraceRecords | PreparedTrace) -> dict[str, Any]:
+    if type(trace) is PreparedTrace:
+        return trace.document
     if isinstance(trace, tuple):
         return _recorded_trace(*trace)
+    assert not isinstance(trace, PreparedTrace)
     start = trace.start_time
     steps = sorted(trace.steps, key=lambda s: s.step_order)
     return {
@@ -400,7 +415,7 @@ def _trace_diff(diff: TraceDiff) -> dict[str, Any]:
 
 def _comparison(
     comparison: RunDiff | None,
-    current: Sequence[Trace | TraceRecords],
+    current: Sequence[Trace | TraceRecords | PreparedTrace],
     baseline: list[Trace],
 ) -> dict[str, Any] | None:
     if comparison is None:
@@ -408,7 +423,7 @@ def _comparison(
     from ..diff import trace_key_map
     from ..store.records import trace_from_records
 
-    models = [trace_from_records(*t) if isinstance(t, tuple) else t for t in current]
+    models = [_model(t, trace_from_records) for t in current]
     ids = {key: t.trace_id for key, t in trace_key_map(models).items()}
     changed = [
         {"key": list(key), "trace": ids.get(key), **_trace_diff(diff)}
@@ -422,6 +437,14 @@ def _comparison(
         "removed": [{"key": list(k), "trace": None} for k in comparison.removed],
         "baseline_traces": len(baseline),
     }
+
+
+def _model(trace: Trace | TraceRecords | PreparedTrace, from_records: Any) -> Trace:
+    if isinstance(trace, tuple):
+        return from_records(*trace)
+    if isinstance(trace, PreparedTrace):
+        raise ValueError("a report comparing runs needs the traces, not their prepared parts")
+    return trace
 
 
 def _stability(entry: DecisionStability) -> dict[str, Any]:

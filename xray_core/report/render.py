@@ -64,6 +64,13 @@ def assets() -> tuple[str, str]:
     )
 
 
+def prepare() -> None:
+    """Load what rendering a page needs (jinja2, the template, the static files) now, ahead
+    of the first page (the run's keeper process does it while the tests run)."""
+    _template()
+    assets()
+
+
 def data_element(element_id: str, value: Any) -> str:
     """A ``<script type="application/json">`` element holding ``value`` (escaped for it)."""
     return f'<script type="application/json" id="{element_id}">{script_json(value)}</script>'

@@ -1,0 +1,256 @@
+"""The run's keeper: a second process that writes ``--xray-db`` and ``--xray-report``.
+
+Turning each finished test's traces into SQLite rows, and the whole run into the report's page,
+is CPU work. Done in the pytest process (a writer thread, then the session's end), it takes the
+GIL from the tests, which a thread cannot avoid: a test that computes keeps the GIL, so the
+writer's work is added to the suite's time. The keeper does the same work on another core: the
+pytest process hands it each finished test's records as they are (one pickled message through a
+pipe, in the order they finished), and at the end the run row and the report's other data; the
+keeper writes with the same :class:`~pytest_xray.writer.RunWriter` and
+:func:`xray_core.report.write_report` the pytest process would, and answers with what happened.
+
+Durability is the writer thread's: a test's rows are committed within 50 ms of its end; when the
+pytest process is killed, the keeper reads the end of its input and commits what it was given.
+If the keeper cannot start or stops (its pipe breaks, its answer is missing or unreadable), the
+pytest process writes the whole run itself at the end, as it does without a keeper: nothing is
+lost, and the summary says so in a note.
+
+The protocol: frames of an 8-byte big-endian length and a pickle (both ends are this package
+in the same Python), ``(verb, *arguments)``, answered once, after ``"finish"``; see
+:mod:`pytest_xray.keeper_process` for the verbs.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from xray_core.report.data import ReportData
+    from xray_core.store.base import RunRecord
+
+    from .captured import Captured
+
+HEADER = struct.Struct(">Q")
+#: how long the end of a session waits for the keeper's answer before writing the run itself
+ANSWER_TIMEOUT_S = 600.0
+#: the pipe's size asked for (Linux): a burst of tests never waits for the keeper to read
+PIPE_SIZE = 1 << 20
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Python 3.10+ names it; Linux only)
+
+
+def frame(message: tuple[Any, ...]) -> bytes:
+    """``message`` as one frame of the protocol."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(data)) + data
+
+
+def read_frame(source: IO[bytes]) -> tuple[Any, ...] | None:
+    """The next message from ``source``, or None at its end (or a frame cut short)."""
+    head = source.read(HEADER.size)
+    if len(head) < HEADER.size:
+        return None
+    (size,) = HEADER.unpack(head)
+    data = source.read(size)
+    if len(data) < size:
+        return None
+    message: tuple[Any, ...] = pickle.loads(data)  # noqa: S301 - our own process wrote it
+    return message
+
+
+class KeeperAnswer:
+    """What the keeper did at the end: the report's outcome and the run's."""
+
+    __slots__ = ("completed_runs", "db_error", "db_started", "report_error")
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        #: None: written; else (kind, message): "os" or "import", as write_report raised them
+        self.report_error: tuple[str, str] | None = answer.get("report_error")
+        self.db_started: bool = answer.get("db_started", False)
+        self.db_error: str | None = answer.get("db_error")
+        self.completed_runs: int = answer.get("completed_runs", 0)
+
+
+class Keeper:
+    """The keeper process, as the pytest process sees it. Never raises: a failure is kept in
+    :attr:`failure` and every later call does nothing (the session's end writes the run itself).
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes], errors: IO[bytes]) -> None:
+        self.process = process
+        self._errors = errors
+        assert process.stdin is not None
+        self._fd = process.stdin.fileno()
+        self._pending = bytearray()
+        #: why the keeper is not used any more (None: it is)
+        self.failure: str | None = None
+        #: position in the keeper's list of each trace handed over, by ``id()`` of its Captured
+        self._sent: dict[int, int] = {}
+
+    @classmethod
+    def spawn(cls, db: Path | None, report: Path | None, run_id: str) -> Keeper | None:
+        """Start a keeper for a run writing ``db`` and/or ``report``; None if it cannot start."""
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for the keeper's lifetime
+        try:
+            process = subprocess.Popen(  # noqa: S603 - this interpreter, our module
+                [sys.executable, "-m", "pytest_xray.keeper_process"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                close_fds=True,
+            )
+        except (OSError, ValueError):
+            errors.close()
+            return None
+        keeper = cls(process, errors)
+        os.set_blocking(keeper._fd, False)
+        try:
+            import fcntl
+
+            fcntl.fcntl(keeper._fd, _F_SETPIPE_SZ, PIPE_SIZE)
+        except (ImportError, OSError):  # not Linux, or above the system's limit: smaller is fine
+            pass
+        keeper.send(("open", None if db is None else str(db), run_id,
+                     None if report is None else str(report)))  # fmt: skip
+        return keeper
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        """Hand ``message`` over without waiting for the keeper (kept here while the pipe is full)."""
+        if self.failure is not None:
+            return
+        try:
+            self._pending += frame(message)
+        except Exception as exc:  # noqa: BLE001 - a record pickle refuses: the end writes it all
+            self.fail(f"could not hand a message to it: {exc!r}")
+            return
+        self._write(block=False)
+
+    def start(self, run: RunRecord) -> None:
+        """Write the run row (status ``running``)."""
+        self.send(("start", run))
+
+    def keep(self, test: dict[str, Any] | None, traces: Iterable[Captured]) -> None:
+        """Hand over a finished test's row (None: none) and the traces it recorded here."""
+        own = [c for c in traces if c.own and not c.saved]
+        for captured in own:
+            captured.saved = True
+            self._sent[id(captured)] = len(self._sent)
+        if test is not None or own:
+            self.send(("keep", test, [(c.record, c.steps) for c in own]))
+
+    def finish(
+        self,
+        run: RunRecord | None,
+        tests: list[dict[str, Any]],
+        traces: list[Captured],
+        report: ReportData | None,
+    ) -> KeeperAnswer | None:
+        """Hand over the end of the run and wait for the keeper's answer (None: it failed).
+
+        :param run: the final run row (None: no ``--xray-db``).
+        :param tests: every test's row; the keeper leaves out those it was handed already.
+        :param traces: the session's traces: those not handed over yet are sent now.
+        :param report: the report's data (None: no ``--xray-report``); its ``traces`` are
+            replaced by references to what the keeper holds.
+        """
+        remaining = [(c.record, c.steps, c.own) for c in traces if c.own and not c.saved]
+        if report is not None:
+            report.traces = [self._reference(c) for c in traces]
+        self.send(("finish", run, tests, remaining, report))
+        if self.failure is not None:
+            return None
+        self._write(block=True)
+        answer = self._answer()
+        if answer is None:
+            return None
+        self.close()
+        return answer
+
+    def _reference(self, captured: Captured) -> Any:
+        position = self._sent.get(id(captured))
+        return (captured.record, captured.steps) if position is None else position
+
+    def fail(self, why: str) -> None:
+        """Stop using the keeper (its process is stopped): ``why`` is told in the summary."""
+        if self.failure is None:
+            self.failure = why
+        self._pending.clear()
+        self.close(kill=True)
+
+    def close(self, kill: bool = False) -> None:
+        """Close the pipes and reap the process (killed first when ``kill``)."""
+        process = self.process
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        if kill and process.poll() is None:
+            process.kill()
+        try:
+            process.wait(timeout=ANSWER_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        self._errors.close()
+
+    def _write(self, block: bool) -> None:
+        if block:
+            os.set_blocking(self._fd, True)
+        try:
+            while self._pending:
+                written = os.write(self._fd, self._pending)
+                del self._pending[:written]
+        except BlockingIOError:  # the pipe is full: the rest goes with the next message
+            return
+        except OSError as exc:  # the keeper is gone (BrokenPipeError) or the pipe is
+            self.fail(f"it stopped ({self._stopped(exc)})")
+
+    def _answer(self) -> KeeperAnswer | None:
+        process = self.process
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.close()  # the keeper reads the end of its input and answers
+        chunks = []
+        fd = process.stdout.fileno()
+        deadline = time.monotonic() + ANSWER_TIMEOUT_S
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                self.fail(f"it did not answer within {ANSWER_TIMEOUT_S:.0f} s")
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        try:
+            return KeeperAnswer(pickle.loads(b"".join(chunks)))  # noqa: S301 - our own child
+        except Exception as exc:  # noqa: BLE001 - stopped before it answered
+            self.fail(f"it stopped before it answered ({self._stopped(exc)})")
+            return None
+
+    def _stopped(self, exc: BaseException) -> str:
+        """How the keeper ended, with the end of what it wrote to stderr."""
+        code = self.process.poll()
+        if code is None:
+            try:
+                code = self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
+        try:
+            self._errors.seek(0)
+            told = self._errors.read()[-2000:].decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            told = ""
+        why = f"exit status {code}" if code is not None else f"{type(exc).__name__}"
+        return f"{why}: {told.splitlines()[-1]}" if told else why
