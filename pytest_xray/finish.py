@@ -101,10 +101,8 @@ def _keeper_finish(
     if answer is None:
         for captured in state.traces:
             captured.saved = False
-        summary.notes.append(
-            f"the run's keeper process failed ({keeper.failure}): pytest wrote "
-            + " and ".join(str(p) for p in (db, report) if p is not None) + " itself"
-        )
+        written = " and ".join(state.relpath(p) for p in (db, report) if p is not None)
+        summary.notes.append(f"the run's keeper process {keeper.failure}: pytest wrote {written}")
     return answer
 
 

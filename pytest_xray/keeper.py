@@ -92,7 +92,7 @@ class Keeper:
         assert process.stdin is not None
         self._fd = process.stdin.fileno()
         self._pending = bytearray()
-        #: why the keeper is not used any more (None: it is)
+        #: what went wrong, completing "the run's keeper process ..." (None: nothing)
         self.failure: str | None = None
         #: position in the keeper's list of each trace handed over, by ``id()`` of its Captured
         self._sent: dict[int, int] = {}
@@ -131,7 +131,7 @@ class Keeper:
         try:
             self._pending += frame(message)
         except Exception as exc:  # noqa: BLE001 - a record pickle refuses: the end writes it all
-            self.fail(f"could not hand a message to it: {exc!r}")
+            self.fail(f"could not be handed a message ({exc!r})")
             return
         self._write(block=False)
 
@@ -181,7 +181,8 @@ class Keeper:
         return (captured.record, captured.steps) if position is None else position
 
     def fail(self, why: str) -> None:
-        """Stop using the keeper (its process is stopped): ``why`` is told in the summary."""
+        """Stop using the keeper (its process is stopped); ``why`` completes "the keeper
+        process ..." in the summary's note."""
         if self.failure is None:
             self.failure = why
         self._pending.clear()
@@ -215,7 +216,7 @@ class Keeper:
         except BlockingIOError:  # the pipe is full: the rest goes with the next message
             return
         except OSError as exc:  # the keeper is gone (BrokenPipeError) or the pipe is
-            self.fail(f"it stopped ({self._stopped(exc)})")
+            self.fail(f"stopped ({self._stopped(exc)})")
 
     def _answer(self) -> KeeperAnswer | None:
         process = self.process
@@ -227,7 +228,7 @@ class Keeper:
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
-                self.fail(f"it did not answer within {ANSWER_TIMEOUT_S:.0f} s")
+                self.fail(f"did not answer within {ANSWER_TIMEOUT_S:.0f} s")
                 return None
             chunk = os.read(fd, 1 << 16)
             if not chunk:
@@ -236,7 +237,7 @@ class Keeper:
         try:
             return KeeperAnswer(pickle.loads(b"".join(chunks)))  # noqa: S301 - our own child
         except Exception as exc:  # noqa: BLE001 - stopped before it answered
-            self.fail(f"it stopped before it answered ({self._stopped(exc)})")
+            self.fail(f"stopped before it answered ({self._stopped(exc)})")
             return None
 
     def _stopped(self, exc: BaseException) -> str:

@@ -181,9 +181,13 @@ def test_sigkill_of_a_pytest_xdist_session_keeps_every_finished_test(
 
 
 @posix_only
+@posix_only
+@pytest.mark.parametrize("group", [False, True], ids=["pytest", "process-group"])
 def test_ctrl_c_is_interrupted_and_never_a_decision_change(
-    project: pytest.Pytester, start_pytest: Callable[..., subprocess.Popen[bytes]]
+    project: pytest.Pytester, start_pytest: Callable[..., subprocess.Popen[bytes]], group: bool
 ) -> None:
+    # group: a terminal's Ctrl-C, which reaches the run's keeper process too (it ignores it:
+    # the pytest process finishes the run through it)
     project.makepyfile(test_i=pipeline_tests())
     db = project.path / "runs.db"
     release = project.path / "release"
@@ -199,7 +203,10 @@ def test_ctrl_c_is_interrupted_and_never_a_decision_change(
     while not waiting.exists():  # the blocking test is inside its step: the Ctrl-C lands there
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
+    if group:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == pytest.ExitCode.INTERRUPTED
     log = (project.path / "pytest.log").read_text()
     assert "KeyboardInterrupt" in log and "(interrupted) saved to runs.db" in log

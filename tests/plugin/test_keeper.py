@@ -1,0 +1,202 @@
+"""The run's keeper process (``pytest_xray.keeper``): it writes ``--xray-db`` and
+``--xray-report`` in place of the pytest process, and when it cannot, the pytest process does,
+losing nothing.
+
+The sessions run as real processes (``runpytest_subprocess``): the keeper is a real child
+process, killed with a real signal.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_xray.keeper import frame, read_frame
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+TESTS = """
+from pipeline import select
+
+def test_a():
+    assert select([5, 20]) == "B1"
+
+def test_b():
+    assert select([30, 12]) == "B1"
+"""
+
+#: a conftest that writes what of the run's writing the pytest process did: the database
+#: modules it imported, and whether it loaded the report's template (rendered a page)
+MODULES_SEEN = """
+import json, sys
+
+def pytest_unconfigure(config):
+    seen = [m for m in ("xray_core.store.sqlite", "xray_core.store.writer") if m in sys.modules]
+    render = sys.modules.get("xray_core.report.render")
+    if render is not None and render._template.cache_info().currsize:
+        seen.append("a page rendered")
+    with open("modules.json", "w") as out:
+        json.dump(seen, out)
+"""
+
+#: kills the keeper (the pytest process's child running pytest_xray.keeper_process)
+KILL_THE_KEEPER = """
+import os, signal, time
+
+def keeper_pid():
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except OSError:
+            continue
+        if ppid == os.getpid() and b"pytest_xray.keeper_process" in command:
+            return int(entry)
+    return None
+
+def test_kill_the_keeper():
+    pid = keeper_pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while keeper_pid() == pid:  # the killed child stays a zombie until the plugin reaps it
+        with open(f"/proc/{pid}/stat") as stat:
+            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+"""
+
+
+def stored(db: Path) -> dict[str, Any]:
+    """What a run wrote, without its ids and times: tests, traces and their steps' data."""
+    conn = sqlite3.connect(db)
+    try:
+        [(status, counts)] = conn.execute("SELECT status, counts FROM runs").fetchall()
+        tests = conn.execute(
+            "SELECT test_id, outcome FROM run_tests ORDER BY test_id"
+        ).fetchall()
+        traces = conn.execute(
+            "SELECT t.test_id, t.name, s.name, s.input, s.output, s.metadata FROM traces t "
+            "JOIN steps s ON s.trace_id = t.trace_id ORDER BY t.test_id, s.step_order"
+        ).fetchall()
+    finally:
+        conn.close()
+    counts = json.loads(counts)
+    return {"status": status, "counts": counts, "tests": tests, "traces": traces}
+
+
+def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--xray-db=runs.db", "--xray-report=report.html", *args
+    )
+
+
+def test_the_keeper_writes_the_run_and_the_report_the_pytest_process_would(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(test_k=TESTS)
+    project.makeconftest(MODULES_SEEN)
+    run(project).assert_outcomes(passed=2)
+    # the pytest process neither opened the database nor rendered the page: the keeper did
+    assert json.loads((project.path / "modules.json").read_text()) == []
+    kept = stored(project.path / "runs.db")
+    page = (project.path / "report.html").read_text(encoding="utf-8")
+
+    (project.path / "runs.db").rename(project.path / "kept.db")
+    itself = run(project, "-o", "xray_keeper=false")
+    itself.assert_outcomes(passed=2)
+    assert json.loads((project.path / "modules.json").read_text()) == [
+        "xray_core.store.sqlite", "xray_core.store.writer", "a page rendered"
+    ]  # fmt: skip
+    assert stored(project.path / "runs.db") == kept
+    assert kept["status"] == "completed" and kept["counts"]["tests"] == 2
+    assert [t for t, _ in kept["tests"]] == ["test_k.py::test_a", "test_k.py::test_b"]
+    assert len(kept["traces"]) == 4  # two steps in each test's trace
+    assert "test_k.py::test_a" in page and "filter_and_select" in page
+    assert "note:" not in "".join(itself.outlines)
+
+
+@linux_only
+def test_a_killed_keeper_loses_nothing_the_pytest_process_writes_the_run(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(test_k=TESTS, test_l=KILL_THE_KEEPER, test_m=TESTS)
+    result = run(project)
+    result.assert_outcomes(passed=5)
+    assert result.ret == 0  # the run was written: a note, not an error
+    result.stdout.fnmatch_lines([
+        "report: report.html",
+        "run * saved to runs.db",
+        "note: the run's keeper process stopped (exit status -9*): pytest wrote runs.db and "
+        "report.html",
+    ])  # fmt: skip
+    kept = stored(project.path / "runs.db")
+    assert kept["status"] == "completed" and kept["counts"]["tests"] == 5
+    assert [t for t, _ in kept["tests"]] == [
+        "test_k.py::test_a", "test_k.py::test_b", "test_l.py::test_kill_the_keeper",
+        "test_m.py::test_a", "test_m.py::test_b",
+    ]  # fmt: skip
+    # every trace once: those the keeper had written are replaced whole, not doubled
+    assert [(t, name) for t, _, name, *_ in kept["traces"]] == [
+        (test, step)
+        for test in ("test_k.py::test_a", "test_k.py::test_b", "test_m.py::test_a",
+                     "test_m.py::test_b")
+        for step in ("keyword_generation", "filter_and_select")
+    ]  # fmt: skip
+    page = (project.path / "report.html").read_text(encoding="utf-8")
+    assert "test_m.py::test_b" in page and "test_k.py::test_a" in page
+
+
+def test_a_keeper_that_cannot_start_leaves_the_work_to_the_pytest_process(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(test_k=TESTS)
+    project.makeconftest(
+        MODULES_SEEN + "\n\ndef pytest_configure(config):\n"
+        "    sys.executable = '/nonexistent/python'  # no interpreter to start it with\n"
+    )
+    result = run(project)
+    result.assert_outcomes(passed=2)
+    assert json.loads((project.path / "modules.json").read_text()) == [
+        "xray_core.store.sqlite", "xray_core.store.writer", "a page rendered"
+    ]  # fmt: skip
+    kept = stored(project.path / "runs.db")
+    assert kept["status"] == "completed" and len(kept["tests"]) == 2
+    assert (project.path / "report.html").is_file()
+    assert "note:" not in "".join(result.outlines)
+
+
+messages = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+    | st.binary(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=30,
+).map(lambda value: ("keep", value))
+
+
+@given(messages, messages)
+def test_messages_are_read_back_as_written_and_a_cut_frame_is_the_end(
+    first: tuple[Any, ...], second: tuple[Any, ...]
+) -> None:
+    data = frame(first) + frame(second)
+    source = io.BytesIO(data)
+    assert read_frame(source) == first
+    assert read_frame(source) == second
+    assert read_frame(source) is None
+    for cut in (1, len(frame(first)) + 5, len(data) - 1):
+        source = io.BytesIO(data[:cut])
+        while (message := read_frame(source)) is not None:
+            assert message == first  # only a whole frame is ever read
