@@ -188,10 +188,10 @@ class XraySession:
 
     def _keeper_wanted(self) -> bool:
         """Whether a keeper process writes the run: asked for (``xray_keeper``), a second core
-        to run it on, and neither a run id to check in the database first (``--xray-run-id``)
-        nor pytest-xdist's workers (which write their own tests; the controller has little to
-        do)."""
-        if not self.options.keeper or self.options.run_id is not None:
+        to run it on, a POSIX system (its pipe is written without blocking), and neither a run
+        id to check in the database first (``--xray-run-id``) nor pytest-xdist's workers (which
+        write their own tests; the controller has little to do)."""
+        if not self.options.keeper or self.options.run_id is not None or os.name != "posix":
             return False
         if self.config.pluginmanager.has_plugin("dsession"):  # pytest-xdist distributes
             return False
