@@ -21,7 +21,10 @@ pytest's own was written when pip installed it.
 - **installed, recording off**: the plugin loaded, no ``--xray-*`` option, ``XRAY_ENABLED=0``
   (what a project pays for having the plugin installed when it records nothing);
 - **captured, nothing written** (reference, not in ``--quick``): the plugin loaded and recording
-  on, but no ``--xray-*`` option: every trace is captured in memory for the ``xray`` fixture.
+  on, but no ``--xray-*`` option: every trace is captured in memory for the ``xray`` fixture;
+- **recorded, written by pytest** (reference, not in ``--quick``): as *recorded*, with
+  ``-o xray_keeper=false``: the pytest process writes the rows (a writer thread) and the report
+  itself instead of the run's keeper process.
 
 After timing, the last recorded run's database is read back (one trace per test, five
 evaluations in the filter step) and its report checked, so a run that recorded nothing cannot
@@ -174,24 +177,32 @@ def run(quick: bool = False) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="xray-bench-suite-") as tmp:
         root = write_suite(Path(tmp) / "suite", tests)
         runs = count()
-        last: list[Path] = []
+        written: dict[str, list[Path]] = {}
 
-        def outputs() -> list[str]:
-            n = next(runs)  # a fresh database and report each time: appending would grow
-            last[:] = [Path(tmp) / f"runs{n}.db", Path(tmp) / f"report{n}.html"]
-            return [f"--xray-db={last[0]}", f"--xray-report={last[1]}"]
+        def outputs(*extra: str) -> Callable[[], list[str]]:
+            def args() -> list[str]:
+                n = next(runs)  # a fresh database and report each time: appending would grow
+                last = written[" ".join(extra)] = [Path(tmp) / f"runs{n}.db",
+                                                   Path(tmp) / f"report{n}.html"]  # fmt: skip
+                return [f"--xray-db={last[0]}", f"--xray-report={last[1]}", *extra]
+
+            return args
 
         off = {"XRAY_ENABLED": "0"}
         contenders = {
-            "recorded": pytest_process(root, tests, outputs, {}),
+            "recorded": pytest_process(root, tests, outputs(), {}),
             "off": pytest_process(root, tests, lambda: ["-p", "no:xray"], off),
             "idle": pytest_process(root, tests, list, off),
         }
-        if not quick:  # a reference only: --quick keeps to the figures with a target
+        if not quick:  # references only: --quick keeps to the figures with a target
             contenders["captured"] = pytest_process(root, tests, list, {})
+            contenders["in_process"] = pytest_process(
+                root, tests, outputs("-o", "xray_keeper=false"), {}
+            )
         compile_our_packages()  # as a wheel's install does: see its docstring
         times = interleaved_medians(contenders, repeat=repeat)
-        check_recorded(last[0], last[1], tests)
+        for db, report in written.values():
+            check_recorded(db, report, tests)
     suite = f"{tests} tests of 1 ms x 3-step trace"
     peer, peer_value = "same suite, -p no:xray, XRAY_ENABLED=0", times["off"]
     figures = [
@@ -204,4 +215,7 @@ def run(quick: bool = False) -> list[Figure]:
     if "captured" in times:
         figures.append(Figure(GROUP, f"{suite}, no --xray-* option: captured, nothing written"
                               " (reference)", times["captured"], "s", peer, peer_value))  # fmt: skip
+        figures.append(Figure(GROUP, f"{suite}, --xray-db --xray-report written by pytest "
+                              "(xray_keeper = false, reference)", times["in_process"], "s", peer,
+                              peer_value))  # fmt: skip
     return figures
