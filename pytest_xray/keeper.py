@@ -29,6 +29,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import IO, TYPE_CHECKING, Any
 
@@ -46,6 +47,10 @@ HEADER = struct.Struct(">Q")
 ANSWER_TIMEOUT_S = 600.0
 #: the pipe's size asked for (Linux): a burst of tests never waits for the keeper to read
 PIPE_SIZE = 1 << 20
+#: how long the messages of tests finishing close together are gathered into one write: one
+#: wake-up of the keeper (and one system call) per 50 ms, not per test; a SIGKILLed session
+#: loses at most these, as the writer thread's 50 ms group commit would
+LINGER_S = 0.05
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Python 3.10+ names it; Linux only)
 
 
@@ -91,11 +96,17 @@ class Keeper:
         self._errors = errors
         assert process.stdin is not None
         self._fd = process.stdin.fileno()
-        self._pending = bytearray()
+        #: frames not written to the pipe yet (the flusher thread writes them)
+        self._pending: list[bytes] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
         #: what went wrong, completing "the run's keeper process ..." (None: nothing)
         self.failure: str | None = None
         #: position in the keeper's list of each trace handed over, by ``id()`` of its Captured
         self._sent: dict[int, int] = {}
+        self._flusher = threading.Thread(target=self._flush_loop, name="xray-keeper", daemon=True)
+        self._flusher.start()
 
     @classmethod
     def spawn(cls, db: Path | None, report: Path | None, run_id: str) -> Keeper | None:
@@ -113,7 +124,6 @@ class Keeper:
             errors.close()
             return None
         keeper = cls(process, errors)
-        os.set_blocking(keeper._fd, False)
         try:
             import fcntl
 
@@ -125,15 +135,17 @@ class Keeper:
         return keeper
 
     def send(self, message: tuple[Any, ...]) -> None:
-        """Hand ``message`` over without waiting for the keeper (kept here while the pipe is full)."""
+        """Hand ``message`` over without waiting (the flusher thread writes it within 50 ms)."""
         if self.failure is not None:
             return
         try:
-            self._pending += frame(message)
+            data = frame(message)
         except Exception as exc:  # noqa: BLE001 - a record pickle refuses: the end writes it all
-            self.fail(f"could not be handed a message ({exc!r})")
+            self.failure = f"could not be handed a message ({exc!r})"
             return
-        self._write(block=False)
+        with self._lock:
+            self._pending.append(data)
+        self._wake.set()
 
     def start(self, run: RunRecord) -> None:
         """Write the run row (status ``running``)."""
@@ -167,29 +179,19 @@ class Keeper:
         if report is not None:
             report.traces = [self._reference(c) for c in traces]
         self.send(("finish", run, tests, remaining, report))
-        if self.failure is not None:
-            return None
-        self._write(block=True)
-        answer = self._answer()
-        if answer is None:
-            return None
-        self.close()
+        self._stop_flusher()
+        answer = self._answer() if self.failure is None else None
+        self.close(kill=answer is None)
         return answer
 
     def _reference(self, captured: Captured) -> Any:
         position = self._sent.get(id(captured))
         return (captured.record, captured.steps) if position is None else position
 
-    def fail(self, why: str) -> None:
-        """Stop using the keeper (its process is stopped); ``why`` completes "the keeper
-        process ..." in the summary's note."""
-        if self.failure is None:
-            self.failure = why
-        self._pending.clear()
-        self.close(kill=True)
-
     def close(self, kill: bool = False) -> None:
-        """Close the pipes and reap the process (killed first when ``kill``)."""
+        """Hand over what is pending, close the pipes and reap the process (killed first when
+        ``kill``: it failed); the keeper commits what it was handed."""
+        self._stop_flusher()
         process = self.process
         for pipe in (process.stdin, process.stdout):
             if pipe is not None:
@@ -206,17 +208,45 @@ class Keeper:
             process.wait()
         self._errors.close()
 
-    def _write(self, block: bool) -> None:
-        if block:
-            os.set_blocking(self._fd, True)
-        try:
-            while self._pending:
-                written = os.write(self._fd, self._pending)
-                del self._pending[:written]
-        except BlockingIOError:  # the pipe is full: the rest goes with the next message
+    def _flush_loop(self) -> None:
+        """The flusher thread: what is pending, written every :data:`LINGER_S` at most, and a
+        last time when it is stopped (nothing is handed over after that)."""
+        while True:
+            self._wake.wait()
+            if not self._stopping:
+                time.sleep(LINGER_S)  # the tests finishing meanwhile go in the same write
+            self._wake.clear()
+            if not self._write_pending():
+                return
+            if self._stopping:
+                self._write_pending()  # what came while it wrote
+                return
+
+    def _stop_flusher(self) -> None:
+        """Let the flusher thread write what is pending, and end."""
+        if not self._flusher.is_alive():
             return
-        except OSError as exc:  # the keeper is gone (BrokenPipeError) or the pipe is
-            self.fail(f"stopped ({self._stopped(exc)})")
+        self._stopping = True
+        self._wake.set()
+        self._flusher.join(ANSWER_TIMEOUT_S)
+        if self._flusher.is_alive() and self.failure is None:  # a full pipe nobody reads
+            self.failure = f"did not read its input within {ANSWER_TIMEOUT_S:.0f} s"
+
+    def _write_pending(self) -> bool:
+        """Write the pending frames (blocking); False when the keeper is gone."""
+        with self._lock:
+            data = b"".join(self._pending)
+            self._pending.clear()
+        if not data or self.failure is not None:
+            return self.failure is None
+        try:
+            with memoryview(data) as view:
+                while view:
+                    view = view[os.write(self._fd, view):]
+        except (OSError, ValueError) as exc:  # the keeper is gone (BrokenPipeError)
+            self.failure = f"stopped ({self._stopped(exc)})"
+            return False
+        return True
 
     def _answer(self) -> KeeperAnswer | None:
         process = self.process
@@ -228,7 +258,7 @@ class Keeper:
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
-                self.fail(f"did not answer within {ANSWER_TIMEOUT_S:.0f} s")
+                self.failure = f"did not answer within {ANSWER_TIMEOUT_S:.0f} s"
                 return None
             chunk = os.read(fd, 1 << 16)
             if not chunk:
@@ -237,7 +267,7 @@ class Keeper:
         try:
             return KeeperAnswer(pickle.loads(b"".join(chunks)))  # noqa: S301 - our own child
         except Exception as exc:  # noqa: BLE001 - stopped before it answered
-            self.fail(f"stopped before it answered ({self._stopped(exc)})")
+            self.failure = f"stopped before it answered ({self._stopped(exc)})"
             return None
 
     def _stopped(self, exc: BaseException) -> str:
