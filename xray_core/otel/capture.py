@@ -335,6 +335,8 @@ class CapturedTrace:
 
 
 _BY_INDEX = BY_INDEX
+#: ``XRaySpanProcessor._hot`` when no captured root is: a context no span has as its parent
+_COLD: tuple[Any, list[Any], int] = (object(), [], -1)
 _own_id = own_id
 _ERROR = StatusCode.ERROR  # looked up once: an enum member's lookup is slow
 
@@ -422,6 +424,11 @@ class XRaySpanProcessor(SpanProcessor):
         self._tracked: dict[int, set[int]] = {}
         #: held to add or remove a root (a trace id's roots may start and end on several threads)
         self._lock = threading.Lock()
+        #: the ``SpanContext`` of the captured root started last, its trace id's list (in
+        #: ``_ended``) and its span id, while it is open and its trace id is not ``_tracked``:
+        #: a span whose parent is that very object is followed without hashing a trace id
+        #: (most spans: a pipeline's children of its root). One attribute, set and read whole.
+        self._hot: tuple[Any, list[Any], int] = _COLD
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Start a trace with a span that has no captured parent; a span under a captured one
@@ -431,6 +438,8 @@ class XRaySpanProcessor(SpanProcessor):
                 parent = span._parent
             except AttributeError:
                 parent = span.parent
+            if parent is self._hot[0]:  # a child of the captured root started last
+                return
             # a local parent's trace id is the span's: read off the parent, no other field
             if parent is not None:
                 if _BY_INDEX:  # the SDK's SpanContext is a tuple: its fields cost no call
@@ -488,9 +497,11 @@ class XRaySpanProcessor(SpanProcessor):
         lock.acquire()  # not `with`: its __enter__ and __exit__ calls cost twice as much
         try:
             if key not in self._ended:
-                self._ended[key] = []
+                self._ended[key] = ended = []
                 if local_parent:  # its parent is not captured: nor may its siblings be
                     self._tracked[key] = {span_id}
+                else:
+                    self._hot = (context, ended, span_id)
             else:
                 if span_id not in self._roots:  # else started twice: the last start counts
                     self._others[key] = self._others.get(key, 0) + 1
@@ -505,7 +516,11 @@ class XRaySpanProcessor(SpanProcessor):
         """Keep a finished span of a trace being captured; when it is a root, finish its trace."""
         try:
             context: Any
-            try:  # the SDK's field: its property costs a call
+            try:  # the SDK's fields: a property costs a call
+                hot = self._hot  # read once: another thread may set it
+                if span._parent is hot[0]:  # a child of the captured root started last
+                    hot[1].append(span)
+                    return
                 context = span._context
             except AttributeError:
                 context = span.context
@@ -533,6 +548,8 @@ class XRaySpanProcessor(SpanProcessor):
             begun = self._roots.pop(root_id, None)
             if begun is None:  # finished meanwhile (the same span ended twice at once)
                 return
+            if self._hot[2] == root_id:  # its children are followed the general way from now
+                self._hot = _COLD
             record, store, key = begun
             others = self._others
             alone = not others or key not in others
@@ -602,6 +619,7 @@ class XRaySpanProcessor(SpanProcessor):
     def shutdown(self) -> None:
         """Forget the traces still open."""
         with self._lock:
+            self._hot = _COLD
             self._ended.clear()
             self._roots.clear()
             self._others.clear()
