@@ -497,7 +497,8 @@ class XRaySpanProcessor(SpanProcessor):
         lock.acquire()  # not `with`: its __enter__ and __exit__ calls cost twice as much
         try:
             if key not in self._ended:
-                self._ended[key] = ended = []
+                ended: list[Any] = []
+                self._ended[key] = ended
                 if local_parent:  # its parent is not captured: nor may its siblings be
                     self._tracked[key] = {span_id}
                 else:
