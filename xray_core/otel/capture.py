@@ -9,7 +9,8 @@ X-Ray's own export (it carries ``xray.trace.metadata``), which is the trace alon
 The processor follows spans as they end: ``on_start`` only starts a trace with a span that has
 no captured parent (its test and run are taken then, as an SDK trace's are when it starts); a
 span under a captured root costs ``on_start`` a look-up, and ``on_end`` keeps it in its
-OpenTelemetry trace id's list. When a root ends, the spans under it in that list (children
+OpenTelemetry trace id's list (a child of the captured root started last costs neither
+look-up: its parent is that root's very ``SpanContext``). When a root ends, the spans under it in that list (children
 before it, in end order) become the steps, in start order; those of the trace id's other open
 roots stay, and the list goes with the trace id's last root.
 
