@@ -10,9 +10,9 @@ The processor follows spans as they end: ``on_start`` only starts a trace with a
 no captured parent (its test and run are taken then, as an SDK trace's are when it starts); a
 span under a captured root costs ``on_start`` a look-up, and ``on_end`` keeps it in its
 OpenTelemetry trace id's list (a child of the captured root started last costs neither
-look-up: its parent is that root's very ``SpanContext``). When a root ends, the spans under it in that list (children
-before it, in end order) become the steps, in start order; those of the trace id's other open
-roots stay, and the list goes with the trace id's last root.
+look-up: its parent is that root's very ``SpanContext``). When a root ends, the spans under it
+in that list (children before it, in end order) become the steps, in start order; those of
+the trace id's other open roots stay, and the list goes with the trace id's last root.
 
 The processor goes the recorder's way: the trace's record is handed to the recorder's store
 (``start_trace`` / ``save_steps`` / ``end_trace``) and to the recorder's observer (the pytest
