@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from xray_core.serialize import JSONText, to_jsonable
+from xray_core.serialize import is_json_text, to_jsonable
 from xray_core.store.base import STATUSES
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def span_to_step(session: XraySession, span: Any, step: dict[str, Any]) -> None:
     # the mapping's own snapshot (bytes, which nothing changes in place)
     for key in ("input", "output", "metadata"):
         value = step.get(key)
-        if isinstance(value, JSONText) or (type(value) is bytes and value is mapped.get(key)):
+        if is_json_text(value) or (type(value) is bytes and value is mapped.get(key)):
             continue
         step[key] = to_jsonable(value)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from xray_core.serialize import escape_surrogates, thawed
+from xray_core.serialize import escape_surrogates, thawed, thawed_step
 
 from .baseline.unused import Collected
 from .captured import Captured
@@ -297,7 +297,8 @@ class XraySession:
         """
         return json.dumps(
             {
-                "traces": [[c.record, c.steps] for c in self.traces],
+                # a captured span's JSON text (a tuple, kept unchecked) is read now
+                "traces": [[c.record, list(map(thawed_step, c.steps))] for c in self.traces],
                 "baselines": {k: [asdict(r) for r in v] for k, v in self.baselines.items()},
                 "collected": self.collected.as_dict(),
                 "hook_errors": self.hook_errors,

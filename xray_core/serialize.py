@@ -40,7 +40,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import orjson
@@ -278,41 +278,64 @@ def snapshot_of(value: Any, text: bytes) -> Any:
     return b"%b" % text
 
 
-class JSONText(bytes):
-    """UTF-8 JSON text a record keeps as another program wrote it (a captured span's
-    ``input.value``), not checked yet: :func:`thaw` reads it through :meth:`data`, which
-    checks it, converts what is not JSON as the converter would, and never raises.
-
-    A ``bytes`` subclass, so nothing mistakes it for converted data; unlike :func:`snapshot`'s
-    ``bytes`` (checked when written), its text is trusted only once read through :meth:`data`
-    (a store that writes JSON writes ``value.data()``). Subclasses implement :meth:`data`
-    (:class:`xray_core.otel.mapping.SpanJSON`).
+class TextReader:
+    """Reads a :data:`JSONText`: JSON text another program wrote (a captured span's
+    ``input.value``), which a record keeps unchecked as the pair ``(text, reader)``.
+    Subclasses implement :meth:`data` (:class:`xray_core.otel.mapping.SpanJSON`); an instance
+    is shared by every pair it reads, so keeping a text costs a tuple, not an object of its own.
     """
 
     __slots__ = ()
 
-    def data(self) -> Any:
-        """The JSON-able data the text holds, checked now; never raises."""
+    def data(self, text: str) -> Any:
+        """The JSON-able data ``text`` holds, checked now; never raises."""
         raise NotImplementedError
+
+
+#: JSON text another program wrote, kept in a record unchecked: the pair ``(text, reader)``, a
+#: ``str`` and the :class:`TextReader` that checks it when it is read (:func:`thaw`). No record
+#: holds a tuple otherwise (the converter makes lists of tuples, and a snapshot is ``bytes``),
+#: and a user's data never holds a :class:`TextReader`: nothing mistakes it for data. An encoder
+#: given one refuses it (the reader is no JSON), so it is never written unchecked.
+JSONText: TypeAlias = tuple[str, TextReader]
+
+
+def is_json_text(value: Any) -> bool:
+    """Whether ``value`` is a :data:`JSONText` (text kept unchecked, read by :func:`thaw`)."""
+    return type(value) is tuple and len(value) == 2 and isinstance(value[1], TextReader)
 
 
 def thaw(value: Any) -> Any:
     """JSON-able data from what :func:`snapshot` kept (``bytes`` are its JSON text), or from
-    a :class:`JSONText` (checked now)."""
-    if type(value) is bytes:
+    a :data:`JSONText` (checked now); anything else is returned as it is."""
+    kind = type(value)
+    if kind is bytes:
         return orjson.loads(value)
-    return value.data() if isinstance(value, JSONText) else value
+    if kind is tuple and len(value) == 2 and isinstance(value[1], TextReader):
+        return value[1].data(value[0])
+    return value
 
 
 def thawed(value: Any) -> Any:
     """``default=`` for ``json.dumps`` of the recorder's records: a snapshot kept as JSON text
-    (``bytes``, or a :class:`JSONText`) is written as the data it holds; any other type is
-    refused, as without it."""
+    (``bytes``) is written as the data it holds; any other type is refused, as without it. A
+    :data:`JSONText` is a tuple, which an encoder writes as a list: a record holding one goes
+    through :func:`thawed_step` first (else its reader is refused)."""
     if type(value) is bytes:
         return orjson.loads(value)
-    if isinstance(value, JSONText):
-        return value.data()
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def thawed_step(record: dict[str, Any]) -> dict[str, Any]:
+    """A step ``record`` whose ``input`` or ``output`` is a :data:`JSONText` as a copy holding
+    the data it reads as (checked now); any other record as it is (the same object)."""
+    if type(record.get("input")) is not tuple and type(record.get("output")) is not tuple:
+        return record
+    copied = dict(record)
+    for key in ("input", "output"):
+        if key in copied:
+            copied[key] = thaw(copied[key])
+    return copied
 
 
 _orjson_dumps = orjson.dumps

@@ -8,6 +8,8 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -16,6 +18,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 import xray_core
 from xray_core.otel import XRaySpanProcessor, traces_from_spans
+from xray_core.otel.capture import _COLD
 
 
 class Rig:
@@ -41,9 +44,11 @@ class Rig:
         return found
 
     def kept(self) -> int:
-        """How many spans, roots and trace ids the processor still holds."""
+        """How many spans, roots and trace ids the processor still holds (the root whose
+        children it follows without a look-up counted once more)."""
         p = self.processor
-        return sum(map(len, p._ended.values())) + len(p._roots) + len(p._ended) + len(p._tracked)
+        held = sum(map(len, p._ended.values())) + len(p._roots) + len(p._ended) + len(p._tracked)
+        return held + (p._hot is not _COLD)
 
 
 def under(span: Any) -> Any:
@@ -160,7 +165,8 @@ def test_spans_under_a_parent_started_before_capture_each_start_a_trace() -> Non
     provider.add_span_processor(processor)
     with tracer.start_as_current_span("one", context=under(outer)):
         with tracer.start_as_current_span("one-child"):
-            pass
+            with tracer.start_as_current_span("one-grandchild"):
+                pass
     two = tracer.start_span("two", context=under(outer))  # a sibling, while "one" is open
     three = tracer.start_span("three", context=under(outer))
     with tracer.start_as_current_span("three-child", context=under(three)):
@@ -169,8 +175,12 @@ def test_spans_under_a_parent_started_before_capture_each_start_a_trace() -> Non
     three.end()
     outer.end()
     traces = {t.name: sorted(s.name for s in t.steps) for t in store.list_traces()}
-    assert traces == {"one": ["one", "one-child"], "two": ["two"], "three": ["three", "three-child"]}
+    assert traces == {
+        "one": ["one", "one-child", "one-grandchild"], "two": ["two"],
+        "three": ["three", "three-child"],
+    }  # fmt: skip
     assert not processor._ended and not processor._roots and not processor._tracked
+    assert processor._hot is _COLD
 
 
 def test_a_root_that_never_ends_keeps_its_spans_until_shutdown() -> None:
@@ -186,7 +196,8 @@ def test_a_root_that_never_ends_keeps_its_spans_until_shutdown() -> None:
     for _ in range(3):
         with rig.tracer.start_as_current_span("step", context=under(stuck)):
             pass
-    assert rig.kept() == 3 + 1 + 1  # its three ended spans, its root, its trace id
+    assert rig.kept() == 3 + 1 + 1 + 1  # its three ended spans, its root, its trace id, and
+    # it is the root whose children are followed without a look-up
     rig.provider.shutdown()
     assert rig.kept() == 0
     assert [t.name for t in rig.store.list_traces()] == ["done"] * 3 + ["stuck"]
@@ -198,6 +209,59 @@ def test_nothing_is_kept_of_spans_that_are_not_captured() -> None:
     with rig.tracer.start_as_current_span("pipeline"):
         with rig.tracer.start_as_current_span("step"):
             assert rig.kept() == 0
+    assert rig.kept() == 0
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shapes=st.lists(
+        st.tuples(
+            st.sampled_from(["fresh", "remote-a", "remote-b"]),  # roots may share a trace id
+            st.lists(st.integers(min_value=0, max_value=9), max_size=5),  # each child's parent
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    order=st.randoms(use_true_random=False),
+)
+def test_interleaved_traces_are_each_whole_whichever_root_started_last(
+    shapes: list[tuple[str, list[int]]], order: Any
+) -> None:
+    """Traces whose spans start and end interleaved on one thread (the children of the root
+    started last are followed without a look-up, the others by their trace id): each trace
+    holds the steps ``traces_from_spans`` makes of its finished spans, and nothing stays."""
+    rig = Rig()
+    parents = {"remote-a": remote_parent(0xA), "remote-b": remote_parent(0xB)}
+    # each trace's events in its own order (the root starts first and ends last; a child
+    # starts after its parent, the children end in any order), then all of them interleaved
+    queues: list[list[tuple[str, int, int]]] = []
+    for number, (kind, above) in enumerate(shapes):
+        ends = [("end", number, index) for index in range(1, len(above) + 1)]
+        order.shuffle(ends)
+        starts = [("start", number, index) for index in range(len(above) + 1)]
+        queues.append([*starts, *ends, ("end", number, 0)])
+    spans: dict[tuple[int, int], Any] = {}
+    while any(queues):
+        queue = order.choice([q for q in queues if q])
+        what, number, index = queue.pop(0)
+        if what == "end":
+            spans[number, index].end()
+            continue
+        kind, above = shapes[number]
+        if index == 0:
+            context = parents.get(kind)
+        else:
+            context = under(spans[number, above[index - 1] % index])
+        spans[number, index] = rig.tracer.start_span(f"t{number}.{index}", context=context)
+
+    def shape(trace: Any) -> list[tuple[Any, ...]]:
+        steps = sorted(trace.steps, key=lambda s: s.step_order)
+        names = {s.step_id: s.name for s in steps}
+        return [(s.name, names.get(s.parent_id or ""), s.status) for s in steps]
+
+    expected = {t.name: shape(t) for t in traces_from_spans(rig.exporter.get_finished_spans())}
+    assert {t.name: shape(t) for t in rig.store.list_traces(limit=None)} == expected
+    assert len(expected) == len(shapes)
     assert rig.kept() == 0
 
 

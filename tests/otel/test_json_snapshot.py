@@ -5,13 +5,16 @@ that is not JSON stays text."""
 from __future__ import annotations
 
 import json
+import pickle
 from typing import Any
 
+import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from xray_core.otel.mapping import json_snapshot, lazy_json, parse_json
-from xray_core.serialize import JSONText, thaw, thawed
+from xray_core.serialize import is_json_text, thaw, thawed, thawed_step
 from xray_core.store.rows import to_json
 
 _scalars = (
@@ -62,7 +65,10 @@ def test_a_json_text_kept_unchecked_reads_back_as_parsing_it_gives(
     value = pad + json.dumps(data, indent=indent) + pad
     kept = lazy_json(value)
     assert _same(thaw(kept), parse_json(value))
-    assert _same(thawed(kept) if isinstance(kept, bytes) else kept, parse_json(value))
+    step = {"input": kept, "output": kept, "name": "n"}
+    sent = json.loads(json.dumps(thawed_step(step), default=thawed))  # as an xdist worker sends
+    assert _same(sent["input"], parse_json(value)) and _same(sent["output"], parse_json(value))
+    assert step["input"] is kept  # the record itself is not changed
 
 
 @given(st.text())
@@ -72,15 +78,33 @@ def test_any_text_kept_unchecked_reads_back_as_parsing_it_gives(value: str) -> N
 
 def test_text_kept_unchecked_is_checked_when_read_never_before() -> None:
     kept = lazy_json("not json {")
-    assert isinstance(kept, JSONText) and bytes(kept) == b"not json {"  # nothing checked yet
+    assert is_json_text(kept) and kept[0] == "not json {"  # nothing checked yet
     assert thaw(kept) == "not json {"  # read: not JSON, so the text it is, as before
     assert thaw(lazy_json("[NaN, 1e999]")) == ["NaN", "Infinity"]
     assert thaw(lazy_json('{"n": 123456789012345678901234567890}')) == {
         "n": 123456789012345678901234567890
     }
     assert lazy_json("null") is None
-    assert lazy_json('"\ud800"') == "\\ud800"  # not UTF-8: converted now, as before
+    assert thaw(lazy_json('"\ud800"')) == "\\ud800"  # not UTF-8: converted when read
     assert lazy_json(3) == 3
+
+
+def test_text_kept_unchecked_is_never_taken_for_data_nor_data_for_it() -> None:
+    """A tuple of the user's (a model built by hand: nothing the recorder keeps is a tuple)
+    is data, and an encoder refuses the text kept unchecked rather than write it unread."""
+    assert thaw(("[1]", "not a reader")) == ("[1]", "not a reader")
+    assert thaw(("[1]",)) == ("[1]",) and not is_json_text(["[1]", lazy_json("[1]")[1]])
+    assert thawed_step({"input": ("a", "b"), "output": None}) == {"input": ("a", "b"), "output": None}
+    with pytest.raises(TypeError, match="SpanJSON is not JSON serializable"):
+        json.dumps({"input": lazy_json("[1]")}, default=thawed)
+    with pytest.raises(TypeError):
+        orjson.dumps({"input": lazy_json("[1]")})
+
+
+def test_text_kept_unchecked_survives_pickling() -> None:
+    kept = lazy_json('{"a": [1, 2.5]}')
+    again = pickle.loads(pickle.dumps(kept))
+    assert is_json_text(again) and again[1] is kept[1] and thaw(again) == {"a": [1, 2.5]}
 
 
 def test_a_store_writes_text_kept_unchecked_as_checked_json() -> None:

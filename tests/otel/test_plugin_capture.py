@@ -338,6 +338,23 @@ def test_plain(xray):
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+def test_captured_json_values_cross_from_xdist_workers_as_their_data(
+    otel_project: pytest.Pytester,
+) -> None:
+    """A worker keeps a span's JSON input unchecked (a tuple, which ``json`` would write as a
+    list): what it sends the controller is the data it reads as, which the report shows."""
+    otel_project.makepyfile(test_r=DB_TESTS)
+    result = otel_project.runpytest_subprocess("-n", "2", "--xray-report=report.html")
+    result.assert_outcomes(passed=2)
+    match = DATA_RE.search((otel_project.path / "report.html").read_text())
+    assert match is not None
+    traces = {t["name"]: t for t in json.loads(match.group(1))["traces"]}
+    steps = {s["name"]: s for s in traces["selection"]["steps"]}
+    assert steps["keyword_generation"]["input"] == {"title": "mug"}
+    assert steps["keyword_generation"]["output"] == {"keywords": ["mug", "steel"]}
+    assert steps["filter_and_select"]["input"] == {"prices": [5, 20]}
+
+
 def test_spans_are_captured_in_pytest_xdist_workers(otel_project: pytest.Pytester) -> None:
     otel_project.makepyfile(test_db=DB_TESTS)
     otel_project.runpytest_subprocess("-n", "2", "--xray-db").assert_outcomes(passed=2)

@@ -9,9 +9,10 @@ X-Ray's own export (it carries ``xray.trace.metadata``), which is the trace alon
 The processor follows spans as they end: ``on_start`` only starts a trace with a span that has
 no captured parent (its test and run are taken then, as an SDK trace's are when it starts); a
 span under a captured root costs ``on_start`` a look-up, and ``on_end`` keeps it in its
-OpenTelemetry trace id's list. When a root ends, the spans under it in that list (children
-before it, in end order) become the steps, in start order; those of the trace id's other open
-roots stay, and the list goes with the trace id's last root.
+OpenTelemetry trace id's list (a child of the captured root started last costs neither
+look-up: its parent is that root's very ``SpanContext``). When a root ends, the spans under it
+in that list (children before it, in end order) become the steps, in start order; those of
+the trace id's other open roots stay, and the list goes with the trace id's last root.
 
 The processor goes the recorder's way: the trace's record is handed to the recorder's store
 (``start_trace`` / ``save_steps`` / ``end_trace``) and to the recorder's observer (the pytest
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 import operator
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -39,7 +41,6 @@ from .mapping import (
     attributes,
     own_id,
     parse_json,
-    seconds,
     span_status,
     step_record,
     steps_in_end_order,
@@ -95,7 +96,8 @@ def trace_record(span: Any) -> dict[str, Any]:
     record["name"] = (
         name if type(name) is str and name.isascii() and len(name) <= MAX_STRING else text(name)
     )
-    record["start_time"] = seconds(start)
+    # seconds(start), inlined: this runs for every trace
+    record["start_time"] = start / 1e9 if type(start) is int else time.time()
     record["metadata"] = {}
     return record
 
@@ -277,7 +279,7 @@ def _end_trace(record: dict[str, Any], root: Any, failed: bool, trace_only: bool
     except AttributeError:
         code = getattr(getattr(root, "status", None), "status_code", None)
         end = root.end_time
-    end = seconds(end)
+    end = end / 1e9 if type(end) is int else time.time()  # seconds(end), inlined
     record["end_time"] = end
     record["duration_ms"] = (end - record["start_time"]) * 1000.0
     if code is _ERROR:
@@ -334,6 +336,8 @@ class CapturedTrace:
 
 
 _BY_INDEX = BY_INDEX
+#: ``XRaySpanProcessor._hot`` when no captured root is: a context no span has as its parent
+_COLD: tuple[Any, list[Any], int] = (object(), [], -1)
 _own_id = own_id
 _ERROR = StatusCode.ERROR  # looked up once: an enum member's lookup is slow
 
@@ -421,6 +425,11 @@ class XRaySpanProcessor(SpanProcessor):
         self._tracked: dict[int, set[int]] = {}
         #: held to add or remove a root (a trace id's roots may start and end on several threads)
         self._lock = threading.Lock()
+        #: the ``SpanContext`` of the captured root started last, its trace id's list (in
+        #: ``_ended``) and its span id, while it is open and its trace id is not ``_tracked``:
+        #: a span whose parent is that very object is followed without hashing a trace id
+        #: (most spans: a pipeline's children of its root). One attribute, set and read whole.
+        self._hot: tuple[Any, list[Any], int] = _COLD
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Start a trace with a span that has no captured parent; a span under a captured one
@@ -430,6 +439,8 @@ class XRaySpanProcessor(SpanProcessor):
                 parent = span._parent
             except AttributeError:
                 parent = span.parent
+            if parent is self._hot[0]:  # a child of the captured root started last
+                return
             # a local parent's trace id is the span's: read off the parent, no other field
             if parent is not None:
                 if _BY_INDEX:  # the SDK's SpanContext is a tuple: its fields cost no call
@@ -487,9 +498,12 @@ class XRaySpanProcessor(SpanProcessor):
         lock.acquire()  # not `with`: its __enter__ and __exit__ calls cost twice as much
         try:
             if key not in self._ended:
-                self._ended[key] = []
+                ended: list[Any] = []
+                self._ended[key] = ended
                 if local_parent:  # its parent is not captured: nor may its siblings be
                     self._tracked[key] = {span_id}
+                else:
+                    self._hot = (context, ended, span_id)
             else:
                 if span_id not in self._roots:  # else started twice: the last start counts
                     self._others[key] = self._others.get(key, 0) + 1
@@ -504,7 +518,11 @@ class XRaySpanProcessor(SpanProcessor):
         """Keep a finished span of a trace being captured; when it is a root, finish its trace."""
         try:
             context: Any
-            try:  # the SDK's field: its property costs a call
+            try:  # the SDK's fields: a property costs a call
+                hot = self._hot  # read once: another thread may set it
+                if span._parent is hot[0]:  # a child of the captured root started last
+                    hot[1].append(span)
+                    return
                 context = span._context
             except AttributeError:
                 context = span.context
@@ -532,6 +550,8 @@ class XRaySpanProcessor(SpanProcessor):
             begun = self._roots.pop(root_id, None)
             if begun is None:  # finished meanwhile (the same span ended twice at once)
                 return
+            if self._hot[2] == root_id:  # its children are followed the general way from now
+                self._hot = _COLD
             record, store, key = begun
             others = self._others
             alone = not others or key not in others
@@ -601,6 +621,7 @@ class XRaySpanProcessor(SpanProcessor):
     def shutdown(self) -> None:
         """Forget the traces still open."""
         with self._lock:
+            self._hot = _COLD
             self._ended.clear()
             self._roots.clear()
             self._others.clear()

@@ -24,7 +24,7 @@ from ..serialize import (
     MAX_DEPTH,
     MAX_ITEMS,
     MAX_STRING,
-    JSONText,
+    TextReader,
     escape_surrogates,
     escape_surrogates_in,
     thaw,
@@ -131,34 +131,36 @@ def json_snapshot(value: Any) -> Any:
     return encoded
 
 
-class SpanJSON(JSONText):
-    """A JSON ``input.value``/``output.value`` kept as the span's text, checked when read: its
-    :meth:`data` is what :func:`json_snapshot` of the text reads back as (the text's data, or
-    the text itself when it is not JSON), so keeping it unchecked changes nothing but when the
-    check runs (when the trace is read, or on a store's writer thread), never on the pipeline's.
+class SpanJSON(TextReader):
+    """Reads a JSON ``input.value``/``output.value`` kept as the span's text, unchecked (the
+    :data:`~xray_core.serialize.JSONText` ``(text, SPAN_JSON)``): :meth:`data` is what
+    :func:`json_snapshot` of the text reads back as (the text's data, or the text itself when
+    it is not JSON), so keeping it unchecked changes nothing but when the check runs (when the
+    trace is read, or on a store's writer thread), never on the pipeline's.
     """
 
     __slots__ = ()
 
-    def data(self) -> Any:
-        """The data of the JSON text, checked now (:func:`json_snapshot`); never raises."""
-        return thaw(json_snapshot(self.decode()))
+    def data(self, text: str) -> Any:
+        """The data of the JSON ``text``, checked now (:func:`json_snapshot`); never raises."""
+        return thaw(json_snapshot(text))
+
+    def __reduce__(self) -> str:
+        return "SPAN_JSON"  # pickled as the module's one reader, which identity tests expect
+
+
+#: the reader of every JSON value a step keeps unchecked: ``(text, SPAN_JSON)``
+SPAN_JSON = SpanJSON()
 
 
 def lazy_json(value: Any) -> Any:
-    """A JSON ``input.value``/``output.value`` as a step keeps it: a :class:`SpanJSON` of its
-    text, checked when read; ``"null"`` is no value (None, as :func:`json_snapshot` reads it);
-    what is not text, or not valid UTF-8 (a lone surrogate), goes :func:`json_snapshot`'s way
-    now. Never raises."""
+    """A JSON ``input.value``/``output.value`` as a step keeps it: the
+    :data:`~xray_core.serialize.JSONText` ``(value, SPAN_JSON)``, checked when read;
+    ``"null"`` is no value (None, as :func:`json_snapshot` reads it); what is not text goes
+    :func:`json_snapshot`'s way now. Never raises."""
     if type(value) is str and value != "null":
-        try:
-            return _SpanJSON(value, "utf-8")
-        except UnicodeEncodeError:
-            pass
+        return (value, SPAN_JSON)
     return json_snapshot(value)
-
-
-_SpanJSON = SpanJSON
 
 
 def _json_object(value: Any) -> dict[str, Any] | None:
@@ -416,6 +418,9 @@ _READ = (_INPUT_VALUE, _INPUT_MIME_TYPE, _OUTPUT_VALUE, _OUTPUT_MIME_TYPE, _REAS
 _READ_SET = frozenset(_READ)
 
 
+_SPAN_JSON = SPAN_JSON
+
+
 def _span_value(value: Any, mime_type: Any) -> Any:
     """An ``input.value``/``output.value`` that is there, as a step keeps it: ASCII text without
     a mime type as it is, JSON as its text checked when read (:func:`lazy_json`), anything else
@@ -454,7 +459,7 @@ def step_record(
             raw = {} if raw is None else _copy(raw)
     # None: no input (a None value would be read as None too). _span_value's common cases are
     # inlined (nearly every span has an input and an output): ASCII text without a mime type is
-    # kept as it is, JSON text as a SpanJSON (lazy_json)
+    # kept as it is, JSON text unchecked as (text, SPAN_JSON) (lazy_json)
     # read: how many of the attributes read here the span has (a None value is not counted):
     # a span holding only those (len(raw) == read, the common case) needs no set test below
     step_input = raw.get(_INPUT_VALUE)
@@ -470,10 +475,7 @@ def step_record(
         else:
             read = 2
             if mime_type == _JSON and type(step_input) is str and step_input != "null":
-                try:
-                    step_input = _SpanJSON(step_input, "utf-8")
-                except UnicodeEncodeError:  # a lone surrogate: converted now
-                    step_input = json_snapshot(step_input)
+                step_input = (step_input, _SPAN_JSON)
             else:
                 step_input = _span_value(step_input, mime_type)
     output = raw.get(_OUTPUT_VALUE)
@@ -486,10 +488,7 @@ def step_record(
         else:
             read += 2
             if mime_type == _JSON and type(output) is str and output != "null":
-                try:
-                    output = _SpanJSON(output, "utf-8")
-                except UnicodeEncodeError:  # a lone surrogate: converted now
-                    output = json_snapshot(output)
+                output = (output, _SPAN_JSON)
             else:
                 output = _span_value(output, mime_type)
     reasoning = raw.get(_REASONING)

@@ -26,8 +26,8 @@ def _step_data(record: dict[str, Any]) -> dict[str, Any]:
     data = _with_datetimes(record)
     for key in _SNAPSHOT_FIELDS:
         value = data.get(key)
-        if isinstance(value, bytes):  # a snapshot's JSON text, or a JSONText (checked now)
-            data[key] = thaw(value)
+        if isinstance(value, bytes) or type(value) is tuple:  # a snapshot's JSON text, or
+            data[key] = thaw(value)  # a JSONText (checked now)
     return data
 
 

@@ -26,7 +26,7 @@ try:  # hashlib's own BLAKE2b, without hashlib's import of OpenSSL (about 3 ms a
 except ImportError:  # pragma: no cover - an interpreter without the built-in module
     from hashlib import blake2b as _blake2b
 
-from ..serialize import SNAPSHOT_OPTIONS, JSONText, has_nonfinite
+from ..serialize import SNAPSHOT_OPTIONS, TextReader, has_nonfinite
 
 if TYPE_CHECKING:
     from ..models import Run
@@ -99,7 +99,7 @@ def to_json(value: Any) -> str | None:
     ``json.JSONEncoder(ensure_ascii=False, default=str)`` writes it (NaN as ``NaN``, other
     objects as ``str()``). ``bytes`` are JSON text already (the recorder's snapshot of a step's
     input or output, see ``serialize.snapshot``, which orjson wrote) and are kept as they are;
-    a ``serialize.JSONText`` is checked first (its ``data()``).
+    a ``serialize.JSONText`` (text kept unchecked: a captured span's) is checked first.
     """
     if value is None:
         return None
@@ -107,8 +107,8 @@ def to_json(value: Any) -> str | None:
         return value.decode("utf-8")
     if type(value) is dict and not value:
         return "{}"
-    if isinstance(value, JSONText):  # JSON text kept unchecked (a captured span's): checked now
-        return to_json(value.data())
+    if type(value) is tuple and len(value) == 2 and isinstance(value[1], TextReader):
+        return to_json(value[1].data(value[0]))  # JSON text kept unchecked: checked now
     try:  # plain JSON data, the recorder's (a step's metadata): orjson writes it 3x faster
         text = _orjson_dumps(value, None, SNAPSHOT_OPTIONS)
     except Exception:  # noqa: BLE001, S110 - not plain JSON data: the general path below
