@@ -8,9 +8,9 @@ context, so no user string can close the element or open a comment.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from operator import itemgetter
+from operator import countOf, itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -19,7 +19,7 @@ from ..serialize import SNAPSHOT_OPTIONS, escape_surrogates_in, has_nonfinite, t
 from ..store.base import RunRecord
 from .data import Panel, ReportData, TestResult, TraceRecords
 from .failure import first_failure_line
-from .overview import run_overview
+from .overview import TraceChecks, run_overview, trace_checks
 
 if TYPE_CHECKING:  # a report of recorded traces (the pytest plugin's) needs no pydantic model
     from ..diff import Change, RunDiff, TraceDiff
@@ -91,7 +91,7 @@ def _fragment(value: Any) -> orjson.Fragment:
     if kind is Snapshot:
         return orjson.Fragment(value.text)
     if kind is _Finite:
-        return orjson.Fragment(orjson.dumps(dict(value), _fragment, SNAPSHOT_OPTIONS))
+        return orjson.Fragment(value.text)
     raise TypeError(kind.__name__)
 
 
@@ -204,8 +204,9 @@ def _trace(trace: Trace | TraceRecords) -> dict[str, Any]:
     if isinstance(trace, tuple):
         return _recorded_trace(*trace)
     start = trace.start_time
-    steps = sorted(trace.steps, key=lambda s: s.step_order)
-    return {
+    documents = [_step(s, start) for s in sorted(trace.steps, key=lambda s: s.step_order)]
+    checks = trace_checks(documents)
+    return _written({
         "id": trace.trace_id,
         "name": trace.name,
         "status": trace.status,
@@ -214,9 +215,9 @@ def _trace(trace: Trace | TraceRecords) -> dict[str, Any]:
         "start": start.isoformat(),
         "dur": trace.duration_ms,
         "meta": trace.metadata,
-        "rejected": _rejected_count(s.metadata for s in steps),
-        "steps": [_step(s, start) for s in steps],
-    }
+        "rejected": checks.rejected,
+        "steps": documents,
+    }, checks)  # fmt: skip
 
 
 def _step(step: Step, trace_start: datetime) -> dict[str, Any]:
@@ -243,9 +244,10 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
     microsecond, so an offset may differ in its last digit).
     """
     started = record["start_time"]
-    ordered = sorted(steps, key=_step_order)
+    documents = [_recorded_step(s, started) for s in sorted(steps, key=_step_order)]
+    checks = trace_checks(documents)
     get = record.get
-    return _checked({
+    return _written({
         "id": record["trace_id"],
         "name": record["name"],
         "status": record["status"],
@@ -254,55 +256,84 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
         "start": datetime.fromtimestamp(started, tz=timezone.utc).isoformat(),
         "dur": get("duration_ms"),
         "meta": get("metadata", {}),
-        "rejected": _rejected_count([s.get("metadata", {}) for s in ordered]),
-        "steps": [_recorded_step(s, started) for s in ordered],
-    })  # fmt: skip
+        "rejected": checks.rejected,
+        "steps": documents,
+    }, checks)  # fmt: skip
 
 
 class _Finite(dict[str, Any]):
-    """A recorded trace's document found to hold no NaN or infinity (see :func:`_checked`).
+    """A trace's document with its JSON text, found to hold no NaN or infinity (see
+    :func:`_written`), and the count of its filter checks (``checks``, which the run overview
+    adds up: see :func:`~.overview.trace_checks`).
 
-    :func:`script_json` looks for them in a document whose text holds a null by walking it
-    (``has_nonfinite``), which visits every value of every evaluation of every trace; it does
-    not walk into this subclass, and orjson hands it to :func:`_fragment` (a subclass is passed
-    to the ``default``), which writes its text as the dict's. Readers see a dict.
+    :func:`script_json` looks for NaN in a document whose text holds a null by walking it
+    (``has_nonfinite``); it does not walk into this subclass, and orjson hands it to
+    :func:`_fragment` (a subclass is passed to the ``default``), which places its text as it
+    is: the trace is written once. Readers see a dict.
     """
 
-    __slots__ = ()
+    __slots__ = ("text", "checks")
+
+    def __init__(self, document: dict[str, Any], text: bytes, checks: TraceChecks) -> None:
+        super().__init__(document)
+        self.text = text
+        self.checks = checks
 
 
-#: what :func:`_checked` reads of a recorded trace's and step's documents as they are: every
+#: what :func:`_written` reads of a recorded trace's and step's documents as they are: every
 #: key of :func:`_recorded_trace` and :func:`_recorded_step` but the metadata (``meta``), the
-#: steps, and a step's ``input`` and ``output`` (skipped when they are the recorder's JSON text)
+#: steps, and a step's ``input`` and ``output`` (read apart: the recorder's JSON text or data)
 _TRACE_KEYS = ("id", "name", "status", "test", "run", "start", "dur", "rejected")
 _STEP_KEYS = ("id", "parent", "name", "status", "at", "dur", "reasoning", "error")
 _trace_values = itemgetter(*_TRACE_KEYS)
 _step_values = itemgetter(*_STEP_KEYS)
+_NULL = b"null"
 
 
-def _checked(trace: dict[str, Any]) -> dict[str, Any]:
-    """``trace`` as a :class:`_Finite` when it provably holds no NaN or infinity, else as it is.
+def _written(trace: dict[str, Any], checks: TraceChecks) -> dict[str, Any]:
+    """``trace`` with its JSON text (a :class:`_Finite`) when that text is provably the general
+    encoder's, else as it is (the general path writes it).
 
-    Its metadata (the bulk: evaluations, LLM metadata) is checked with one orjson call per
-    trace, walked only when that text holds a null; the trace's and its steps' other values
-    (but for the inputs and outputs kept as the recorder's JSON text, which holds none) are
-    checked as they are. A value orjson refuses leaves the trace to the general path.
+    orjson writes the document in one call; its text is the general encoder's unless the
+    document holds a NaN or an infinity, which orjson writes as ``null``. So a text whose
+    nulls are all accounted for holds neither: each ``None`` among the trace's and its steps'
+    own values writes one, a recorded input or output kept as the recorder's JSON text (which
+    holds no NaN) writes those of its text, and the separators and keys between them write
+    none. Only when some null is left over are those values looked at, and then the metadata
+    (the bulk: evaluations, LLM metadata) is walked only if the leftover nulls are in it.
     """
-    metas = [trace["meta"]]
-    others = list(_trace_values(trace))
-    for step in trace["steps"]:
-        metas.append(step["meta"])
-        others += _step_values(step)
-        for kept in (step["input"], step["output"]):
-            if type(kept) is not Snapshot:
-                others.append(kept)
     try:
-        text = orjson.dumps(metas, None, SNAPSHOT_OPTIONS)
+        text = orjson.dumps(trace, _fragment, SNAPSHOT_OPTIONS)
     except TypeError:  # not plain JSON data: the whole document takes the general path
         return trace
-    if (b"null" in text and has_nonfinite(metas)) or has_nonfinite(others):
+    found = text.count(_NULL)
+    if not found:
+        return _Finite(trace, text, checks)
+    nulls = countOf(trace.values(), None)  # C loops: this runs for every trace
+    for step in trace["steps"]:
+        nulls += countOf(step.values(), None)
+        for kept in (step["input"], step["output"]):
+            if type(kept) is Snapshot:
+                nulls += kept.text.count(_NULL)
+    if found == nulls:  # every null is a None among the documents' own values
+        return _Finite(trace, text, checks)
+    values = list(_trace_values(trace))
+    metas = [trace["meta"]]
+    known = 0  # nulls in the recorder's JSON texts
+    for step in trace["steps"]:
+        values += _step_values(step)
+        metas.append(step["meta"])
+        for kept in (step["input"], step["output"]):
+            if type(kept) is Snapshot:
+                known += kept.text.count(_NULL)
+            else:
+                values.append(kept)
+    if has_nonfinite(values):
         return trace
-    return _Finite(trace)
+    known += orjson.dumps(values, _fragment, SNAPSHOT_OPTIONS).count(_NULL)
+    if found != known and has_nonfinite(metas):  # some nulls are the metadata's
+        return trace
+    return _Finite(trace, text, checks)
 
 
 def _recorded_step(step: dict[str, Any], trace_start: float) -> dict[str, Any]:
@@ -330,20 +361,6 @@ def _kept(value: Any) -> Any:
     """A recorded input or output for the page: the recorder's JSON text (``bytes``) as it is,
     anything else as data (see :func:`~xray_core.serialize.thaw`)."""
     return Snapshot(value) if type(value) is bytes else thaw(value)
-
-
-def _rejected_count(metadata: Iterable[dict[str, Any]]) -> int:
-    """Candidates whose final (last) evaluation rejected them, read from the steps' metadata."""
-    final: dict[str, bool] = {}
-    for meta in metadata:
-        evaluations = meta.get("evaluations")
-        if not isinstance(evaluations, list):
-            continue
-        for evaluation in evaluations:  # this runs for every evaluation of the run
-            if isinstance(evaluation, dict) and "item_id" in evaluation:
-                item = evaluation["item_id"]
-                final[item if type(item) is str else str(item)] = bool(evaluation.get("qualified"))
-    return list(final.values()).count(False)
 
 
 def _panel(step_id: str, panel: Panel | Mapping[str, Any]) -> dict[str, Any]:
