@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from xray_core import MemoryStore, XRay
 from xray_core.recorder import TraceContext
-from xray_core.report import Panel, ReportData, TestResult, render_report
+from xray_core.report import Panel, ReportData, TestResult, render_report, write_report
 from xray_core.report.payload import build_payload
 from xray_core.store.records import trace_from_records
 
@@ -144,6 +145,14 @@ def test_the_page_of_any_recorded_traces_is_the_previous_codes(
 
 def test_the_page_of_the_sample_report_is_the_previous_codes(sample_data: ReportData) -> None:
     same_page(sample_data)
+
+
+def test_the_written_page_is_the_rendered_page(sample_data: ReportData, tmp_path: Path) -> None:
+    """``write_report`` writes the page's bytes as they are made: ``render_report``'s text."""
+    sample_data.title = HOSTILE + " caf\u00e9 \u2028"  # beyond ASCII, escaped, in the page
+    written = write_report(tmp_path / "r.html", sample_data).read_bytes().decode("utf-8")
+    assert _GENERATED.sub("", written) == _GENERATED.sub("", render_report(sample_data))
+    assert "caf\u00e9" in written
 
 
 def test_ties_give_the_first_step_and_trace_as_the_example() -> None:

@@ -11,9 +11,9 @@ entries (the most telling ones), with the full count beside them, so the page st
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import Any, Literal
 
 from ..outcomes import FAILED_OUTCOMES, FAILING_VERDICTS, SKIPPED_OUTCOMES
@@ -51,13 +51,12 @@ def run_overview(tests: Sequence[dict[str, Any]], traces: Sequence[dict[str, Any
     }
 
 
-def _worst(statuses: Iterator[Worst]) -> Worst:
-    return min(statuses, key=WORST_ORDER.index, default="passed")
+#: each status's place in :data:`WORST_ORDER` (the smallest is the worst)
+_RANK: dict[str, int] = {status: rank for rank, status in enumerate(WORST_ORDER)}
+_FAILED, _RUNNING, _PASSED = _RANK["failed"], _RANK["running"], _RANK["passed"]
 
 
-def _test_status(test: dict[str, Any] | None) -> Worst:
-    if test is None:
-        return "passed"
+def _test_status(test: dict[str, Any]) -> Worst:
     if test["outcome"] in FAILED_OUTCOMES:
         return "failed"
     if test.get("baseline") in FAILING_VERDICTS:
@@ -65,34 +64,47 @@ def _test_status(test: dict[str, Any] | None) -> Worst:
     return "skipped" if test["outcome"] in SKIPPED_OUTCOMES else "passed"
 
 
-def _trace_status(trace: dict[str, Any]) -> Worst:
-    status = trace["status"]
-    return "failed" if status == "failed" else "running" if status == "running" else "passed"
-
-
 def _test_groups(
     tests: Sequence[dict[str, Any]], traces: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """One entry per test id (traces recorded outside a test: id None), in the list's order:
-    first the tests in the order of their first trace, then the tests that recorded none."""
+    first the tests in the order of their first trace, then the tests that recorded none.
+
+    Its worst status is the worst of its test's (failed, baseline failed, skipped or passed)
+    and its traces' (failed, running, or else passed).
+    """
     by_id = {t["id"]: t for t in tests}
-    groups: dict[str | None, list[dict[str, Any]]] = {}
+    groups: dict[str | None, list[str]] = {}  # test id -> its traces' statuses
     for trace in traces:
-        groups.setdefault(trace["test"], []).append(trace)
+        test_id = trace["test"]
+        statuses = groups.get(test_id)
+        if statuses is None:
+            groups[test_id] = [trace["status"]]
+        else:
+            statuses.append(trace["status"])
     for test in tests:
         groups.setdefault(test["id"], [])
     out = []
-    for test_id, members in groups.items():
+    for test_id, statuses in groups.items():
         known = by_id.get(test_id)
-        statuses = [_test_status(known), *(_trace_status(t) for t in members)]
+        rank = _PASSED if known is None else _RANK[_test_status(known)]
+        failed = statuses.count("failed")
+        if failed:
+            rank = _FAILED
+        elif rank > _RUNNING and "running" in statuses:
+            rank = _RUNNING
+        if known is None:
+            out.append({"id": test_id, "outcome": None, "baseline": None, "dur": None,
+                        "traces": len(statuses), "failed": failed, "worst": WORST_ORDER[rank]})  # fmt: skip
+            continue
         out.append({
             "id": test_id,
-            "outcome": None if known is None else known["outcome"],
-            "baseline": None if known is None else known.get("baseline"),
-            "dur": None if known is None else known.get("dur"),
-            "traces": len(members),
-            "failed": sum(1 for t in members if t["status"] == "failed"),
-            "worst": _worst(iter(statuses)),
+            "outcome": known["outcome"],
+            "baseline": known.get("baseline"),
+            "dur": known.get("dur"),
+            "traces": len(statuses),
+            "failed": failed,
+            "worst": WORST_ORDER[rank],
         })  # fmt: skip
     return out
 
@@ -276,16 +288,21 @@ def _differing_verdicts(traces: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     return out
 
 
+_duration = itemgetter(0)
+
+
 def _slowest_steps(traces: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The :data:`SLOWEST_SHOWN` longest steps of the run, longest first."""
-    timed = [
-        (step["dur"], trace, step)
-        for trace in traces
-        for step in trace["steps"]
-        if isinstance(step.get("dur"), (int, float)) and step["dur"] == step["dur"]  # not NaN
-    ]
+    """The :data:`SLOWEST_SHOWN` longest steps of the run, longest first (the first recorded
+    first among steps of the same duration)."""
+    timed = []
+    for trace in traces:
+        for step in trace["steps"]:
+            dur = step.get("dur")
+            if isinstance(dur, (int, float)) and dur == dur:  # not NaN
+                timed.append((dur, trace, step))
+    timed.sort(key=_duration, reverse=True)  # stable: in recorded order among equals
     return [
         {"trace": trace["id"], "step": step["id"], "name": step["name"], "dur": dur,
          "trace_name": trace["name"], "test": trace["test"]}  # fmt: skip
-        for dur, trace, step in heapq.nlargest(SLOWEST_SHOWN, timed, key=lambda t: t[0])
+        for dur, trace, step in timed[:SLOWEST_SHOWN]
     ]

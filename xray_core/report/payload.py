@@ -52,6 +52,11 @@ def script_json(value: Any) -> str:
     null; the general encoder writes those values. A :class:`Snapshot` (a recorded input or
     output) is written as the JSON text it holds.
     """
+    return script_bytes(value).decode("utf-8")
+
+
+def script_bytes(value: Any) -> bytes:
+    """:func:`script_json`'s text as UTF-8 bytes (a page written as bytes: no copy decoded)."""
     try:
         raw = orjson.dumps(value, _fragment, SNAPSHOT_OPTIONS)  # refuses what is not plain JSON
         if b"null" in raw and has_nonfinite(value):
@@ -64,7 +69,7 @@ def script_json(value: Any) -> str:
     for needle, escape in _HTML_ESCAPES:
         if (separators or len(needle) == 1) and needle in raw:
             raw = raw.replace(needle, escape)
-    return raw.decode("utf-8")
+    return raw
 
 
 class Snapshot:
@@ -86,12 +91,17 @@ class Snapshot:
 
 def _fragment(value: Any) -> orjson.Fragment:
     """orjson's ``default``: a :class:`Snapshot`'s text as it is, a :class:`_Finite` trace as
-    its dict's text; any other type is refused."""
+    its text, a :class:`_FiniteList` or :class:`_FiniteDict` as the list's or the dict's text;
+    any other type is refused."""
     kind = type(value)
     if kind is Snapshot:
         return orjson.Fragment(value.text)
     if kind is _Finite:
         return orjson.Fragment(value.text)
+    if kind is _FiniteList:
+        return orjson.Fragment(orjson.dumps(list(value), _fragment, SNAPSHOT_OPTIONS))
+    if kind is _FiniteDict:
+        return orjson.Fragment(orjson.dumps(dict(value), _fragment, SNAPSHOT_OPTIONS))
     raise TypeError(kind.__name__)
 
 
@@ -130,8 +140,11 @@ def build_payload(data: ReportData) -> dict[str, Any]:
 
     ``overview`` holds the landing view's aggregates (:func:`~.overview.run_overview`).
     """
-    tests = [_test(t) for t in data.tests]
+    tests = _tests(data.tests)
     traces = [_trace(t) for t in data.traces]
+    overview = run_overview(tests, traces)
+    if type(tests) is _FiniteList and all(type(t) is _Finite for t in traces):
+        overview = _FiniteDict(overview)  # made of their values and counts only
     return {
         "title": data.title,
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -139,7 +152,7 @@ def build_payload(data: ReportData) -> dict[str, Any]:
         "baseline_run": _run(data.baseline_run),
         "tests": tests,
         "traces": traces,
-        "overview": run_overview(tests, traces),
+        "overview": overview,
         "panels": {sid: [_panel(sid, p) for p in panels] for sid, panels in data.panels.items()},
         "comparison": _comparison(data.comparison, data.traces, data.baseline_traces),
         "stability": [_stability(s) for s in data.stability],
@@ -153,6 +166,12 @@ def list_payload(payload: dict[str, Any]) -> dict[str, Any]:
     One row per trace, in the same order as ``payload["traces"]``, each test's outcome, and the
     run overview (the landing view and the list's groups are shown from it).
     """
+    traces = payload["traces"]
+    rows = [t.row if type(t) is _Finite else _list_row(t) for t in traces]
+    tests = [
+        {"id": t["id"], "outcome": t["outcome"], "dur": t["dur"], "baseline": t["baseline"]}
+        for t in payload["tests"]
+    ]
     return {
         "title": payload["title"],
         "generated": payload["generated"],
@@ -160,24 +179,43 @@ def list_payload(payload: dict[str, Any]) -> dict[str, Any]:
         "overview": payload["overview"],
         "views": {"compare": payload["comparison"] is not None,
                   "stability": bool(payload["stability"])},  # fmt: skip
-        "tests": [
-            {"id": t["id"], "outcome": t["outcome"], "dur": t["dur"], "baseline": t["baseline"]}
-            for t in payload["tests"]
-        ],
-        "rows": [
-            {
-                "id": t["id"],
-                "name": t["name"],
-                "status": t["status"],
-                "test": t["test"],
-                "dur": t["dur"],
-                "steps": len(t["steps"]),
-                "failed": sum(1 for s in t["steps"] if s["status"] == "failed"),
-                "rejected": t["rejected"],
-            }
-            for t in payload["traces"]
-        ],
+        # parts of finite documents are finite
+        "tests": _FiniteList(tests) if type(payload["tests"]) is _FiniteList else tests,
+        "rows": _FiniteList(rows) if all(type(t) is _Finite for t in traces) else rows,
     }
+
+
+_status = itemgetter("status")
+
+
+def _list_row(trace: dict[str, Any]) -> dict[str, Any]:
+    """A trace's row in the list document (:func:`list_payload`)."""
+    steps = trace["steps"]
+    return {
+        "id": trace["id"],
+        "name": trace["name"],
+        "status": trace["status"],
+        "test": trace["test"],
+        "dur": trace["dur"],
+        "steps": len(steps),
+        "failed": countOf(map(_status, steps), "failed"),
+        "rejected": trace["rejected"],
+    }
+
+
+class _FiniteList(list[Any]):
+    """A list of plain JSON data proven to hold no NaN or infinity: :func:`script_json`'s
+    search for them does not walk into it (it walks only lists and dicts of their own type),
+    and orjson hands it to :func:`_fragment` (a subclass is passed to the ``default``), which
+    writes it as the list. Readers see a list."""
+
+    __slots__ = ()
+
+
+class _FiniteDict(dict[str, Any]):
+    """A dict of plain JSON data proven to hold no NaN or infinity (see :class:`_FiniteList`)."""
+
+    __slots__ = ()
 
 
 def _run(run: Run | RunRecord | None) -> dict[str, Any] | None:
@@ -198,6 +236,25 @@ def _test(test: TestResult) -> dict[str, Any]:
         "why": first_failure_line(test.message),
         "diffs": [_trace_diff(d) for d in test.baseline_diffs],
     }
+
+
+def _tests(tests: list[TestResult]) -> list[dict[str, Any]]:
+    """The tests' documents; a :class:`_FiniteList` when their values provably hold no NaN or
+    infinity: text or None, a finite duration, no baseline diffs (walked otherwise)."""
+    documents = [_test(t) for t in tests]
+    for test in tests:
+        duration = test.duration_ms
+        if not (
+            (duration is None or (type(duration) is float and duration - duration == 0))
+            and _TEXT.issuperset(map(type, (test.test_id, test.outcome, test.baseline,
+                                           test.message)))  # fmt: skip
+            and not test.baseline_diffs
+        ):
+            return documents
+    return _FiniteList(documents)  # ``why`` is a line of ``message``, or None
+
+
+_TEXT = frozenset((str, type(None)))
 
 
 def _trace(trace: Trace | TraceRecords) -> dict[str, Any]:
@@ -264,7 +321,7 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
 class _Finite(dict[str, Any]):
     """A trace's document with its JSON text, found to hold no NaN or infinity (see
     :func:`_written`), and the count of its filter checks (``checks``, which the run overview
-    adds up: see :func:`~.overview.trace_checks`).
+    adds up: see :func:`~.overview.trace_checks`) and its row in the list document.
 
     :func:`script_json` looks for NaN in a document whose text holds a null by walking it
     (``has_nonfinite``); it does not walk into this subclass, and orjson hands it to
@@ -272,12 +329,13 @@ class _Finite(dict[str, Any]):
     is: the trace is written once. Readers see a dict.
     """
 
-    __slots__ = ("text", "checks")
+    __slots__ = ("text", "checks", "row")
 
     def __init__(self, document: dict[str, Any], text: bytes, checks: TraceChecks) -> None:
         super().__init__(document)
         self.text = text
         self.checks = checks
+        self.row = _list_row(document)  #: its row in the list document
 
 
 #: what :func:`_written` reads of a recorded trace's and step's documents as they are: every
