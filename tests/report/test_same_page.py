@@ -172,6 +172,20 @@ def test_ties_give_the_first_step_and_trace_as_the_example() -> None:
     assert (example["trace"], example["step"]) == (first[0]["trace_id"], first[1][0]["step_id"])
 
 
+def test_filters_named_by_equal_values_of_other_types_stay_apart() -> None:
+    """1, True and 1.0 are equal but name three filters ("1", "True", "1.0"), also when one
+    evaluation after another names them in the same place."""
+    step = {"name": "filter", "input": None, "output": None, "reasoning": None, "llm": False,
+            "fails": False, "evaluations": [
+                {"item_id": f"B{i}", "filters": [{"name": name, "passed": False}],
+                 "qualified": False} for i, name in enumerate([1, True, 1.0, "1", 1])]}  # fmt: skip
+    data = ReportData(traces=recorded([{"steps": [step], "test": None, "metadata": {}}], None, 0.0))
+    same_page(data)
+    filters = build_payload(data)["overview"]["filters"]
+    assert sorted((f["filter"], f["rejected"]) for f in filters) == [
+        ("1", 3), ("1.0", 1), ("True", 1)]  # fmt: skip
+
+
 @pytest.mark.parametrize("data", [math.nan, {"n": [math.inf]}, b"bytes", {1, 2}])
 def test_a_panel_that_needs_the_general_encoder_gives_the_previous_page(
     sample_data: ReportData, data: Any
