@@ -9,9 +9,10 @@ the file holds either the old or the new content, never a truncated one.
 
 ::
 
-    from xray_core.atomic import atomic_writer, write_text_atomic
+    from xray_core.atomic import atomic_writer, write_bytes_atomic, write_text_atomic
 
     write_text_atomic("report.html", html)
+    write_bytes_atomic("report.html", html.encode())
     with atomic_writer("export.jsonl") as out:   # for streamed output
         for line in lines:
             out.write(line + "\\n")
@@ -21,18 +22,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import TextIO
 
 #: characters of the target's name kept in the temporary name (a file name may be 255 bytes)
 _NAME_CHARS = 40
 
 
 def _temporary_path(target: Path) -> Path:
-    return target.with_name(f".{target.name[:_NAME_CHARS]}.{secrets.token_hex(4)}.tmp")
+    # os.urandom is what secrets.token_hex reads, without importing secrets (and hmac) for it
+    return target.with_name(f".{target.name[:_NAME_CHARS]}.{os.urandom(4).hex()}.tmp")
 
 
 def _keep_mode(target: Path, temporary: Path) -> None:
@@ -58,7 +59,7 @@ def _sync_directory(directory: Path) -> None:
 @contextlib.contextmanager
 def atomic_writer(
     path: str | os.PathLike[str], *, encoding: str = "utf-8", newline: str | None = None
-) -> Iterator[IO[str]]:
+) -> Iterator[TextIO]:
     """A text stream whose content replaces ``path`` only when the ``with`` block succeeds.
 
     The parent directory must exist. On any exception (from the block or from the disk) the
@@ -92,3 +93,9 @@ def write_text_atomic(
     """Replace ``path`` with ``text`` atomically (see :func:`atomic_writer`)."""
     with atomic_writer(path, encoding=encoding, newline=newline) as out:
         out.write(text)
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically (see :func:`atomic_writer`), as they are."""
+    with atomic_writer(path) as out:
+        out.buffer.write(data)  # the text layer holds nothing: the bytes go straight through

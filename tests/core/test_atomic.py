@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xray_core.atomic import atomic_writer, write_text_atomic
+from xray_core.atomic import atomic_writer, write_bytes_atomic, write_text_atomic
 
 
 class BreaksHalfWay:
@@ -103,25 +103,40 @@ def test_a_long_file_name_still_gets_a_temporary_name(tmp_path: Path) -> None:
     assert target.read_text() == "ok"
 
 
+def test_bytes_are_written_as_they_are(tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    target.write_text("old page")
+    data = b"<p>\r\n\xff\x00 caf\xc3\xa9</p>\n" * 1000  # no decoding, no newline translation
+    write_bytes_atomic(target, data)
+    assert target.read_bytes() == data
+    assert list(tmp_path.iterdir()) == [target]
+
+
 WRITE_UNDER_A_FILE_SIZE_LIMIT = """
 import resource, signal, sys
-from xray_core.atomic import write_text_atomic
+from xray_core.atomic import write_bytes_atomic, write_text_atomic
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
 resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 try:
-    write_text_atomic(sys.argv[1], "x" * 200_000)
+    if sys.argv[2] == "text":
+        write_text_atomic(sys.argv[1], "x" * 200_000)
+    else:
+        write_bytes_atomic(sys.argv[1], b"x" * 200_000)
 except OSError as exc:
     print("failed:", exc.strerror)
 """
 
 
-def test_the_disk_refusing_more_bytes_half_way_keeps_the_previous_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("writes", ["text", "bytes"])
+def test_the_disk_refusing_more_bytes_half_way_keeps_the_previous_file(
+    tmp_path: Path, writes: str
+) -> None:
     pytest.importorskip("resource")
     target = tmp_path / "runs.jsonl"
     target.write_bytes(b"previous\n" * 1000)
     done = subprocess.run(
-        [sys.executable, "-c", WRITE_UNDER_A_FILE_SIZE_LIMIT, str(target)],
+        [sys.executable, "-c", WRITE_UNDER_A_FILE_SIZE_LIMIT, str(target), writes],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert done.stdout.strip() == "failed: File too large"

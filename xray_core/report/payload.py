@@ -8,9 +8,9 @@ context, so no user string can close the element or open a comment.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from operator import itemgetter
+from operator import countOf, itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -19,7 +19,7 @@ from ..serialize import SNAPSHOT_OPTIONS, escape_surrogates_in, has_nonfinite, t
 from ..store.base import RunRecord
 from .data import Panel, ReportData, TestResult, TraceRecords
 from .failure import first_failure_line
-from .overview import run_overview
+from .overview import TraceChecks, run_overview, trace_checks
 
 if TYPE_CHECKING:  # a report of recorded traces (the pytest plugin's) needs no pydantic model
     from ..diff import Change, RunDiff, TraceDiff
@@ -52,6 +52,11 @@ def script_json(value: Any) -> str:
     null; the general encoder writes those values. A :class:`Snapshot` (a recorded input or
     output) is written as the JSON text it holds.
     """
+    return script_bytes(value).decode("utf-8")
+
+
+def script_bytes(value: Any) -> bytes:
+    """:func:`script_json`'s text as UTF-8 bytes (a page written as bytes: no copy decoded)."""
     try:
         raw = orjson.dumps(value, _fragment, SNAPSHOT_OPTIONS)  # refuses what is not plain JSON
         if b"null" in raw and has_nonfinite(value):
@@ -64,7 +69,7 @@ def script_json(value: Any) -> str:
     for needle, escape in _HTML_ESCAPES:
         if (separators or len(needle) == 1) and needle in raw:
             raw = raw.replace(needle, escape)
-    return raw.decode("utf-8")
+    return raw
 
 
 class Snapshot:
@@ -86,11 +91,16 @@ class Snapshot:
 
 def _fragment(value: Any) -> orjson.Fragment:
     """orjson's ``default``: a :class:`Snapshot`'s text as it is, a :class:`_Finite` trace as
-    its dict's text; any other type is refused."""
+    its text, a :class:`_FiniteList` or :class:`_FiniteDict` as the list's or the dict's text;
+    any other type is refused."""
     kind = type(value)
     if kind is Snapshot:
         return orjson.Fragment(value.text)
     if kind is _Finite:
+        return orjson.Fragment(value.text)
+    if kind is _FiniteList:
+        return orjson.Fragment(orjson.dumps(list(value), _fragment, SNAPSHOT_OPTIONS))
+    if kind is _FiniteDict:
         return orjson.Fragment(orjson.dumps(dict(value), _fragment, SNAPSHOT_OPTIONS))
     raise TypeError(kind.__name__)
 
@@ -130,8 +140,11 @@ def build_payload(data: ReportData) -> dict[str, Any]:
 
     ``overview`` holds the landing view's aggregates (:func:`~.overview.run_overview`).
     """
-    tests = [_test(t) for t in data.tests]
+    tests = _tests(data.tests)
     traces = [_trace(t) for t in data.traces]
+    overview = run_overview(tests, traces)
+    if type(tests) is _FiniteList and all(type(t) is _Finite for t in traces):
+        overview = _FiniteDict(overview)  # made of their values and counts only
     return {
         "title": data.title,
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -139,7 +152,7 @@ def build_payload(data: ReportData) -> dict[str, Any]:
         "baseline_run": _run(data.baseline_run),
         "tests": tests,
         "traces": traces,
-        "overview": run_overview(tests, traces),
+        "overview": overview,
         "panels": {sid: [_panel(sid, p) for p in panels] for sid, panels in data.panels.items()},
         "comparison": _comparison(data.comparison, data.traces, data.baseline_traces),
         "stability": [_stability(s) for s in data.stability],
@@ -153,6 +166,12 @@ def list_payload(payload: dict[str, Any]) -> dict[str, Any]:
     One row per trace, in the same order as ``payload["traces"]``, each test's outcome, and the
     run overview (the landing view and the list's groups are shown from it).
     """
+    traces = payload["traces"]
+    rows = [t.row if type(t) is _Finite else _list_row(t) for t in traces]
+    tests = [
+        {"id": t["id"], "outcome": t["outcome"], "dur": t["dur"], "baseline": t["baseline"]}
+        for t in payload["tests"]
+    ]
     return {
         "title": payload["title"],
         "generated": payload["generated"],
@@ -160,24 +179,43 @@ def list_payload(payload: dict[str, Any]) -> dict[str, Any]:
         "overview": payload["overview"],
         "views": {"compare": payload["comparison"] is not None,
                   "stability": bool(payload["stability"])},  # fmt: skip
-        "tests": [
-            {"id": t["id"], "outcome": t["outcome"], "dur": t["dur"], "baseline": t["baseline"]}
-            for t in payload["tests"]
-        ],
-        "rows": [
-            {
-                "id": t["id"],
-                "name": t["name"],
-                "status": t["status"],
-                "test": t["test"],
-                "dur": t["dur"],
-                "steps": len(t["steps"]),
-                "failed": sum(1 for s in t["steps"] if s["status"] == "failed"),
-                "rejected": t["rejected"],
-            }
-            for t in payload["traces"]
-        ],
+        # parts of finite documents are finite
+        "tests": _FiniteList(tests) if type(payload["tests"]) is _FiniteList else tests,
+        "rows": _FiniteList(rows) if all(type(t) is _Finite for t in traces) else rows,
     }
+
+
+_status = itemgetter("status")
+
+
+def _list_row(trace: dict[str, Any]) -> dict[str, Any]:
+    """A trace's row in the list document (:func:`list_payload`)."""
+    steps = trace["steps"]
+    return {
+        "id": trace["id"],
+        "name": trace["name"],
+        "status": trace["status"],
+        "test": trace["test"],
+        "dur": trace["dur"],
+        "steps": len(steps),
+        "failed": countOf(map(_status, steps), "failed"),
+        "rejected": trace["rejected"],
+    }
+
+
+class _FiniteList(list[Any]):
+    """A list of plain JSON data proven to hold no NaN or infinity: :func:`script_json`'s
+    search for them does not walk into it (it walks only lists and dicts of their own type),
+    and orjson hands it to :func:`_fragment` (a subclass is passed to the ``default``), which
+    writes it as the list. Readers see a list."""
+
+    __slots__ = ()
+
+
+class _FiniteDict(dict[str, Any]):
+    """A dict of plain JSON data proven to hold no NaN or infinity (see :class:`_FiniteList`)."""
+
+    __slots__ = ()
 
 
 def _run(run: Run | RunRecord | None) -> dict[str, Any] | None:
@@ -200,6 +238,25 @@ def _test(test: TestResult) -> dict[str, Any]:
     }
 
 
+def _tests(tests: list[TestResult]) -> list[dict[str, Any]]:
+    """The tests' documents; a :class:`_FiniteList` when their values provably hold no NaN or
+    infinity: text or None, a finite duration, no baseline diffs (walked otherwise)."""
+    documents = [_test(t) for t in tests]
+    for test in tests:
+        duration = test.duration_ms
+        if not (
+            (duration is None or (type(duration) is float and duration - duration == 0))
+            and _TEXT.issuperset(map(type, (test.test_id, test.outcome, test.baseline,
+                                           test.message)))  # fmt: skip
+            and not test.baseline_diffs
+        ):
+            return documents
+    return _FiniteList(documents)  # ``why`` is a line of ``message``, or None
+
+
+_TEXT = frozenset((str, type(None)))
+
+
 class PreparedTrace:
     """A trace's document for the page (one item of ``payload["traces"]``), worked out ahead
     of the report: :class:`~.data.ReportData` may hold it in place of the trace. The run's
@@ -219,8 +276,9 @@ def _trace(trace: Trace | TraceRecords | PreparedTrace) -> dict[str, Any]:
         return _recorded_trace(*trace)
     assert not isinstance(trace, PreparedTrace)
     start = trace.start_time
-    steps = sorted(trace.steps, key=lambda s: s.step_order)
-    return {
+    documents = [_step(s, start) for s in sorted(trace.steps, key=lambda s: s.step_order)]
+    checks = trace_checks(documents)
+    return _written({
         "id": trace.trace_id,
         "name": trace.name,
         "status": trace.status,
@@ -229,9 +287,9 @@ def _trace(trace: Trace | TraceRecords | PreparedTrace) -> dict[str, Any]:
         "start": start.isoformat(),
         "dur": trace.duration_ms,
         "meta": trace.metadata,
-        "rejected": _rejected_count(s.metadata for s in steps),
-        "steps": [_step(s, start) for s in steps],
-    }
+        "rejected": checks.rejected,
+        "steps": documents,
+    }, checks)  # fmt: skip
 
 
 def _step(step: Step, trace_start: datetime) -> dict[str, Any]:
@@ -258,9 +316,10 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
     microsecond, so an offset may differ in its last digit).
     """
     started = record["start_time"]
-    ordered = sorted(steps, key=_step_order)
+    documents = [_recorded_step(s, started) for s in sorted(steps, key=_step_order)]
+    checks = trace_checks(documents)
     get = record.get
-    return _checked({
+    return _written({
         "id": record["trace_id"],
         "name": record["name"],
         "status": record["status"],
@@ -269,55 +328,85 @@ def _recorded_trace(record: dict[str, Any], steps: list[dict[str, Any]]) -> dict
         "start": datetime.fromtimestamp(started, tz=timezone.utc).isoformat(),
         "dur": get("duration_ms"),
         "meta": get("metadata", {}),
-        "rejected": _rejected_count([s.get("metadata", {}) for s in ordered]),
-        "steps": [_recorded_step(s, started) for s in ordered],
-    })  # fmt: skip
+        "rejected": checks.rejected,
+        "steps": documents,
+    }, checks)  # fmt: skip
 
 
 class _Finite(dict[str, Any]):
-    """A recorded trace's document found to hold no NaN or infinity (see :func:`_checked`).
+    """A trace's document with its JSON text, found to hold no NaN or infinity (see
+    :func:`_written`), and the count of its filter checks (``checks``, which the run overview
+    adds up: see :func:`~.overview.trace_checks`) and its row in the list document.
 
-    :func:`script_json` looks for them in a document whose text holds a null by walking it
-    (``has_nonfinite``), which visits every value of every evaluation of every trace; it does
-    not walk into this subclass, and orjson hands it to :func:`_fragment` (a subclass is passed
-    to the ``default``), which writes its text as the dict's. Readers see a dict.
+    :func:`script_json` looks for NaN in a document whose text holds a null by walking it
+    (``has_nonfinite``); it does not walk into this subclass, and orjson hands it to
+    :func:`_fragment` (a subclass is passed to the ``default``), which places its text as it
+    is: the trace is written once. Readers see a dict.
     """
 
-    __slots__ = ()
+    __slots__ = ("text", "checks", "row")
+
+    def __init__(self, document: dict[str, Any], text: bytes, checks: TraceChecks) -> None:
+        super().__init__(document)
+        self.text = text
+        self.checks = checks
+        self.row = _list_row(document)  #: its row in the list document
 
 
-#: what :func:`_checked` reads of a recorded trace's and step's documents as they are: every
+#: what :func:`_written` reads of a recorded trace's and step's documents as they are: every
 #: key of :func:`_recorded_trace` and :func:`_recorded_step` but the metadata (``meta``), the
-#: steps, and a step's ``input`` and ``output`` (skipped when they are the recorder's JSON text)
+#: steps, and a step's ``input`` and ``output`` (read apart: the recorder's JSON text or data)
 _TRACE_KEYS = ("id", "name", "status", "test", "run", "start", "dur", "rejected")
 _STEP_KEYS = ("id", "parent", "name", "status", "at", "dur", "reasoning", "error")
 _trace_values = itemgetter(*_TRACE_KEYS)
 _step_values = itemgetter(*_STEP_KEYS)
+_NULL = b"null"
 
 
-def _checked(trace: dict[str, Any]) -> dict[str, Any]:
-    """``trace`` as a :class:`_Finite` when it provably holds no NaN or infinity, else as it is.
+def _written(trace: dict[str, Any], checks: TraceChecks) -> dict[str, Any]:
+    """``trace`` with its JSON text (a :class:`_Finite`) when that text is provably the general
+    encoder's, else as it is (the general path writes it).
 
-    Its metadata (the bulk: evaluations, LLM metadata) is checked with one orjson call per
-    trace, walked only when that text holds a null; the trace's and its steps' other values
-    (but for the inputs and outputs kept as the recorder's JSON text, which holds none) are
-    checked as they are. A value orjson refuses leaves the trace to the general path.
+    orjson writes the document in one call; its text is the general encoder's unless the
+    document holds a NaN or an infinity, which orjson writes as ``null``. So a text whose
+    nulls are all accounted for holds neither: each ``None`` among the trace's and its steps'
+    own values writes one, a recorded input or output kept as the recorder's JSON text (which
+    holds no NaN) writes those of its text, and the separators and keys between them write
+    none. Only when some null is left over are those values looked at, and then the metadata
+    (the bulk: evaluations, LLM metadata) is walked only if the leftover nulls are in it.
     """
-    metas = [trace["meta"]]
-    others = list(_trace_values(trace))
-    for step in trace["steps"]:
-        metas.append(step["meta"])
-        others += _step_values(step)
-        for kept in (step["input"], step["output"]):
-            if type(kept) is not Snapshot:
-                others.append(kept)
     try:
-        text = orjson.dumps(metas, None, SNAPSHOT_OPTIONS)
+        text = orjson.dumps(trace, _fragment, SNAPSHOT_OPTIONS)
     except TypeError:  # not plain JSON data: the whole document takes the general path
         return trace
-    if (b"null" in text and has_nonfinite(metas)) or has_nonfinite(others):
+    found = text.count(_NULL)
+    if not found:
+        return _Finite(trace, text, checks)
+    nulls = countOf(trace.values(), None)  # C loops: this runs for every trace
+    for step in trace["steps"]:
+        nulls += countOf(step.values(), None)
+        for kept in (step["input"], step["output"]):
+            if type(kept) is Snapshot:
+                nulls += kept.text.count(_NULL)
+    if found == nulls:  # every null is a None among the documents' own values
+        return _Finite(trace, text, checks)
+    values = list(_trace_values(trace))
+    metas = [trace["meta"]]
+    known = 0  # nulls in the recorder's JSON texts
+    for step in trace["steps"]:
+        values += _step_values(step)
+        metas.append(step["meta"])
+        for kept in (step["input"], step["output"]):
+            if type(kept) is Snapshot:
+                known += kept.text.count(_NULL)
+            else:
+                values.append(kept)
+    if has_nonfinite(values):
         return trace
-    return _Finite(trace)
+    known += orjson.dumps(values, _fragment, SNAPSHOT_OPTIONS).count(_NULL)
+    if found != known and has_nonfinite(metas):  # some nulls are the metadata's
+        return trace
+    return _Finite(trace, text, checks)
 
 
 def _recorded_step(step: dict[str, Any], trace_start: float) -> dict[str, Any]:
@@ -345,20 +434,6 @@ def _kept(value: Any) -> Any:
     """A recorded input or output for the page: the recorder's JSON text (``bytes``) as it is,
     anything else as data (see :func:`~xray_core.serialize.thaw`)."""
     return Snapshot(value) if type(value) is bytes else thaw(value)
-
-
-def _rejected_count(metadata: Iterable[dict[str, Any]]) -> int:
-    """Candidates whose final (last) evaluation rejected them, read from the steps' metadata."""
-    final: dict[str, bool] = {}
-    for meta in metadata:
-        evaluations = meta.get("evaluations")
-        if not isinstance(evaluations, list):
-            continue
-        for evaluation in evaluations:  # this runs for every evaluation of the run
-            if isinstance(evaluation, dict) and "item_id" in evaluation:
-                item = evaluation["item_id"]
-                final[item if type(item) is str else str(item)] = bool(evaluation.get("qualified"))
-    return list(final.values()).count(False)
 
 
 def _panel(step_id: str, panel: Panel | Mapping[str, Any]) -> dict[str, Any]:

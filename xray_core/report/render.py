@@ -17,10 +17,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..atomic import write_text_atomic
+from ..atomic import write_bytes_atomic
 from ..serialize import escape_surrogates
 from .data import ReportData
-from .payload import build_payload, list_payload, script_json
+from .payload import build_payload, list_payload, script_bytes, script_json
 
 if TYPE_CHECKING:
     import jinja2
@@ -106,17 +106,7 @@ def render_report(data: ReportData) -> str:
     User data travels only inside the escaped JSON documents (see
     :func:`~xray_core.report.payload.script_json`); the page's script inserts it as text.
     """
-    payload = build_payload(data)
-    css, js = assets()
-    # the overview travels once, in the small document (the page reads it from there)
-    full = {key: value for key, value in payload.items() if key != "overview"}
-    return page(
-        title=data.title,
-        css=css,
-        js=js,
-        before=data_element("xray-list", list_payload(payload)),
-        after=data_element("xray-data", full),
-    )
+    return _report_page(data).decode("utf-8")
 
 
 def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
@@ -125,6 +115,39 @@ def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
     if target.is_dir():
         raise IsADirectoryError(f"report path {str(target)!r} is a directory; give a file name")
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = render_report(data)
-    write_text_atomic(target, text)  # a reader never sees a half-written page
+    page_bytes = _report_page(data)
+    write_bytes_atomic(target, page_bytes)  # a reader never sees a half-written page
     return target
+
+
+#: where :func:`_report_page` places the data elements in the rendered page (the title is
+#: escaped, so it never holds a ``<``; our own policy, style and script do not hold this)
+_SLOT = "<!--xray-data-->"
+
+
+def _report_page(data: ReportData) -> bytes:
+    """:func:`render_report`'s page as UTF-8 bytes.
+
+    The page around the data is rendered with a slot in place of each data element and the
+    elements' bytes are joined in: the data (megabytes for a big run) is copied once, never
+    decoded to text and encoded again.
+    """
+    payload = build_payload(data)
+    css, js = assets()
+    # the overview travels once, in the small document (the page reads it from there)
+    full = {key: value for key, value in payload.items() if key != "overview"}
+    before = _element("xray-list", list_payload(payload))
+    after = _element("xray-data", full)
+    parts = page(title=data.title, css=css, js=js, before=_SLOT, after=_SLOT).split(_SLOT)
+    if len(parts) != 3:  # a slot in our own static text: render the page as text
+        text = page(title=data.title, css=css, js=js, before=b"".join(before).decode("utf-8"),
+                    after=b"".join(after).decode("utf-8"))  # fmt: skip
+        return text.encode("utf-8")
+    head, middle, tail = (part.encode("utf-8") for part in parts)
+    return b"".join((head, *before, middle, *after, tail))
+
+
+def _element(element_id: str, value: Any) -> tuple[bytes, bytes, bytes]:
+    """:func:`data_element` as UTF-8 bytes, in three parts (joined once, with the page)."""
+    start = f'<script type="application/json" id="{element_id}">'.encode("ascii")
+    return start, script_bytes(value), b"</script>"
