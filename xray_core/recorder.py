@@ -387,8 +387,12 @@ class TraceContext(_Recording):
     def _set_error(self, error: str) -> None:
         self.record["metadata"]["error"] = error
 
-    def step(self, name: str, input: Any = None) -> StepContext:
-        """A context manager recording one step of this trace (nested under the current step)."""
+    def step(self, name: str, input: Any = None, _into: StepContext | None = None) -> StepContext:
+        """A context manager recording one step of this trace (nested under the current step).
+
+        ``_into``: the step object to record it in (``xray_core.step``'s, made before it is
+        entered) instead of a new :class:`StepContext`.
+        """
         # Built here rather than by ``StepContext(...)`` or a helper: this runs for every step,
         # and each call costs (``StepContext.step`` sets the parent it gives afterwards).
         parent = _current_step.get()
@@ -419,7 +423,7 @@ class TraceContext(_Recording):
                     else snapshot_of(input, text)
                 )
         record["metadata"] = {}
-        step = _new_step(StepContext)
+        step = _new_step(StepContext) if _into is None else _into
         step.trace = self
         step.record = record
         return step
