@@ -417,7 +417,7 @@ def step(name: str | Callable[..., Any] | None = None, input: Any = None) -> Any
             if len(_NULL_STEPS) < 1024:
                 _NULL_STEPS[name] = null
         return null
-    if callable(name):
+    if type(name) is not str and callable(name):  # a str is never callable: no call for it
         return _StepFactory(None, input)(name)
     if current is None:
         return _NullOrDecorator(name, input)
