@@ -14,7 +14,7 @@ import logging
 import os
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -290,7 +290,8 @@ class TraceContext(_Recording):
     """One trace being recorded; returned by ``XRay.trace`` and ``xray_core.trace``."""
 
     __slots__ = (
-        "store", "record", "steps", "_order", "_started", "_clock", "_token", "_step_token"
+        "store", "record", "steps", "_order", "_started", "_clock", "_token", "_step_token",
+        "_save_step",
     )  # fmt: skip
 
     def __init__(self, store: Store, name: str, metadata: dict[str, Any] | None) -> None:
@@ -313,6 +314,8 @@ class TraceContext(_Recording):
         self._clock = _CLOCK
         self._token: Any = None
         self._step_token: Any = None
+        #: saves each finished step instead of ``store.save_step`` (see __enter__)
+        self._save_step: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def name(self) -> str:
@@ -324,8 +327,15 @@ class TraceContext(_Recording):
         record["start_time"] = time.time()
         if _observers:
             _guarded("observing a trace start", _observers[-1].trace_started, record)
+        store = self.store
+        # A MemoryStore's own way in: it starts the trace and gives the list its steps go to,
+        # whose append then saves each step in C, without a Python call to save_step.
+        begin = getattr(type(store), "_begin_trace", None)
         try:
-            self.store.start_trace(record)
+            if begin is None:
+                store.start_trace(record)
+            else:
+                self._save_step = begin(store, record).append
         except StoreError:  # raised only by stores created strict=True, which asked for it
             raise
         except Exception:  # noqa: BLE001 - inlined _guarded: this is the recording hot path
@@ -377,8 +387,12 @@ class TraceContext(_Recording):
     def _set_error(self, error: str) -> None:
         self.record["metadata"]["error"] = error
 
-    def step(self, name: str, input: Any = None) -> StepContext:
-        """A context manager recording one step of this trace (nested under the current step)."""
+    def step(self, name: str, input: Any = None, _into: StepContext | None = None) -> StepContext:
+        """A context manager recording one step of this trace (nested under the current step).
+
+        ``_into``: the step object to record it in (``xray_core.step``'s, made before it is
+        entered) instead of a new :class:`StepContext`.
+        """
         # Built here rather than by ``StepContext(...)`` or a helper: this runs for every step,
         # and each call costs (``StepContext.step`` sets the parent it gives afterwards).
         parent = _current_step.get()
@@ -409,7 +423,7 @@ class TraceContext(_Recording):
                     else snapshot_of(input, text)
                 )
         record["metadata"] = {}
-        step = _new_step(StepContext)
+        step = _new_step(StepContext) if _into is None else _into
         step.trace = self
         step.record = record
         return step
@@ -466,7 +480,7 @@ class StepContext(_Recording):
             _current_step.set(None)
         trace.steps.append(record)
         try:
-            trace.store.save_step(record)
+            (trace._save_step or trace.store.save_step)(record)
         except StoreError:
             if exc is None:
                 raise

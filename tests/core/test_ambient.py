@@ -460,3 +460,43 @@ def test_the_decorator_records_the_input_given_to_it(memory: xray.MemoryStore) -
         with xray.step("cm", input={"k": 1}):
             pass
     assert memory.get_trace(trace.trace_id).steps[0].input == {"k": 1}  # type: ignore[union-attr]
+
+
+def test_a_step_inside_a_trace_is_one_object_entered_and_left(memory: xray.MemoryStore) -> None:
+    # xray.step(...) inside a trace is the StepContext itself, recorded when entered; the same
+    # object entered again records another step; called with a function it decorates.
+    with xray.trace("one object") as trace:
+        made = xray.step("s", input={"n": 1})
+        with made as entered:
+            assert entered is made and isinstance(entered, xray.StepContext)
+            assert xray.current_step() is made
+            entered.set_output({"ok": True})
+        first_id = made.step_id
+        assert xray.current_step() is None
+        with made:
+            pass
+        assert made.step_id != first_id
+
+        @xray.step("decorated")
+        def double(x: int) -> int:
+            return 2 * x
+
+        assert double(2) == 4
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None
+    assert [(s.name, s.step_order, s.status) for s in stored.steps] == [
+        ("s", 0, "completed"), ("s", 1, "completed"), ("decorated", 2, "completed")
+    ]  # fmt: skip
+    assert stored.steps[0].output == {"ok": True} and stored.steps[2].output == 4
+
+
+def test_an_ambient_step_that_raises_is_failed_and_the_error_passes(
+    memory: xray.MemoryStore,
+) -> None:
+    with pytest.raises(ValueError, match="boom"):
+        with xray.trace("failing") as trace:
+            with xray.step("bad"):
+                raise ValueError("boom")
+    stored = memory.get_trace(trace.trace_id)
+    assert stored is not None and stored.status == "failed"
+    assert stored.steps[0].status == "failed" and "ValueError: boom" in (stored.steps[0].error or "")

@@ -474,3 +474,83 @@ def test_a_forked_child_adding_steps_to_the_open_trace_never_reuses_step_ids(
         "before fork", "child 1", "child 2", "parent 1", "parent 2"
     ]  # fmt: skip
     assert len({s.step_id for s in stored.steps}) == 5
+
+
+class _SeeingStore(xray.MemoryStore):
+    """A memory store of one's own that sees each trace start and step (no fast way in)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seen: list[str] = []
+
+    def start_trace(self, record: dict[str, Any]) -> None:
+        self.seen.append(f"start {record['name']}")
+        super().start_trace(record)
+
+    def save_step(self, record: dict[str, Any]) -> None:
+        self.seen.append(f"step {record['name']}")
+        super().save_step(record)
+
+
+class _StepCounter(xray.MemoryStore):
+    """Overrides save_step only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = 0
+
+    def save_step(self, record: dict[str, Any]) -> None:
+        self.steps += 1
+        super().save_step(record)
+
+
+def test_a_memory_store_subclass_sees_every_trace_start_and_step() -> None:
+    # A plain MemoryStore takes the recorder's steps through its trace's list (no save_step
+    # call); a subclass with a start_trace or save_step of its own is called for each.
+    for store in (_SeeingStore(), _SeeingStore(max_traces=5)):
+        with xray.XRay(store=store).trace("t") as trace:
+            with trace.step("a"), trace.step("b"):
+                pass
+        assert store.seen == ["start t", "step b", "step a"]
+        stored = store.get_trace(trace.trace_id)
+        assert stored is not None and [s.name for s in stored.steps] == ["a", "b"]  # by order
+    counter = _StepCounter()
+    with xray.XRay(store=counter).trace("t") as trace:
+        with trace.step("a"):
+            pass
+    assert counter.steps == 1
+    assert type(counter)._begin_trace is None and xray.MemoryStore._begin_trace is not None
+
+
+@pytest.mark.parametrize("max_traces", [None, 3])
+def test_a_memory_store_keeps_each_step_as_it_ends(max_traces: int | None) -> None:
+    store = xray.MemoryStore(max_traces=max_traces)
+    with xray.XRay(store=store).trace("t") as trace:
+        with trace.step("outer") as outer:
+            with trace.step("inner"):
+                pass
+            during = store.get_trace(trace.trace_id)
+            assert during is not None and [s.name for s in during.steps] == ["inner"]
+            outer.set_output({"n": 1})
+    stored = store.get_trace(trace.trace_id)
+    assert stored is not None and [s.name for s in stored.steps] == ["outer", "inner"]  # by order
+    assert stored.steps[0].output == {"n": 1} and stored.steps[1].parent_id == outer.step_id
+
+
+def test_steps_of_a_trace_dropped_from_a_bounded_store_are_dropped_with_it() -> None:
+    # As save_step does: a step ending after its trace was dropped (beyond max_traces) is not
+    # kept anywhere; the trace's end stores the trace again, as the newest.
+    store = xray.MemoryStore(max_traces=1)
+    xr = xray.XRay(store=store)
+    with xr.trace("first") as first:
+        with first.step("before"):
+            pass
+        with xr.trace("second") as second:  # drops "first"
+            pass
+        assert store.get_trace(first.trace_id) is None
+        with first.step("after"):
+            pass
+        assert store.get_trace(first.trace_id) is None
+    stored = store.get_trace(first.trace_id)
+    assert stored is not None and stored.steps == []
+    assert store.get_trace(second.trace_id) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .base import RUN_TEST_COLUMNS, RunRecord, Store, TraceQuery, check_query
@@ -29,32 +29,54 @@ class MemoryStore(Store):
         self._runs: dict[str, tuple[Run, list[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.start_trace is not MemoryStore.start_trace or (
+            cls.save_step is not MemoryStore.save_step
+        ):  # its own start_trace and save_step see every trace and step: no way around them
+            cls._begin_trace = None
+
     def start_trace(self, record: dict[str, Any]) -> None:
+        self._start(record)
+
+    def _start(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """:meth:`start_trace`, returning the trace's list (``[record, step, ...]``)."""
         traces = self._traces
         trace_id = record["trace_id"]
         # A new trace in an unbounded store is one dict assignment, atomic under the GIL: no
         # lock to take (taking it costs more than the rest of this method). Readers copy what
         # they iterate in one C call, which no assignment can interleave.
         if trace_id in traces:  # started again: kept as the newest, without its steps
-            self._put(record, [])
-            return
+            return self._put(record, [])
         max_traces = self.max_traces
+        entry = [record]
         if max_traces is None:
-            traces[trace_id] = [record]
-            return
+            traces[trace_id] = entry
+            return entry
         with self._lock:  # a bounded store: the new trace, then the oldest beyond the bound
-            traces[trace_id] = [record]
+            traces[trace_id] = entry
             while len(traces) > max_traces:
                 del traces[next(iter(traces))]
+        return entry
 
-    def _put(self, record: dict[str, Any], steps: list[dict[str, Any]]) -> None:
-        """Keep a trace as the newest, dropping the oldest beyond ``max_traces``."""
+    #: The recorder's way in (``TraceContext.__enter__``): :meth:`start_trace`, returning the
+    #: trace's list, to whose ``append`` each step of the trace then goes: what
+    #: :meth:`save_step` does, without a Python call per step. A step of a trace dropped
+    #: meanwhile (beyond ``max_traces``, or by :meth:`delete_run`) goes to a list no longer
+    #: kept, as ``save_step`` drops it. None in a subclass with a ``start_trace`` or
+    #: ``save_step`` of its own, which the recorder then calls.
+    _begin_trace: Callable[[MemoryStore, dict[str, Any]], list[dict[str, Any]]] | None = _start
+
+    def _put(self, record: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Keep a trace as the newest, dropping the oldest beyond ``max_traces``; returns its
+        list."""
         with self._lock:
             traces = self._traces
             traces.pop(record["trace_id"], None)
-            traces[record["trace_id"]] = [record, *steps]
+            traces[record["trace_id"]] = entry = [record, *steps]
             while self.max_traces is not None and len(traces) > self.max_traces:
                 del traces[next(iter(traces))]  # the oldest (max_traces may be set later)
+        return entry
 
     def _items(self) -> list[tuple[str, list[dict[str, Any]]]]:
         """Every (trace id, entry), oldest first: a copy to iterate while recording goes on.
