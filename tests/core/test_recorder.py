@@ -522,6 +522,24 @@ def test_a_memory_store_subclass_sees_every_trace_start_and_step() -> None:
     assert type(counter)._begin_trace is None and xray.MemoryStore._begin_trace is not None
 
 
+def test_a_spy_on_one_memory_store_sees_every_trace_start_and_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A test replacing this very store's methods (not its class's) sees every call, as it
+    # did when each step was saved through save_step.
+    store = xray.MemoryStore()
+    seen: list[str] = []
+    start, save = store.start_trace, store.save_step
+    monkeypatch.setattr(store, "start_trace", lambda r: (seen.append("start"), start(r))[1])
+    monkeypatch.setattr(store, "save_step", lambda r: (seen.append(r["name"]), save(r))[1])
+    with xray.XRay(store=store).trace("t") as trace:
+        with trace.step("a"), trace.step("b"):
+            pass
+    assert seen == ["start", "b", "a"]
+    stored = store.get_trace(trace.trace_id)
+    assert stored is not None and [s.name for s in stored.steps] == ["a", "b"]
+
+
 @pytest.mark.parametrize("max_traces", [None, 3])
 def test_a_memory_store_keeps_each_step_as_it_ends(max_traces: int | None) -> None:
     store = xray.MemoryStore(max_traces=max_traces)
