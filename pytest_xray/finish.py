@@ -116,7 +116,7 @@ def _save_run(
     if answer is not None:
         started, error, completed = answer.db_started, answer.db_error, answer.completed_runs
     else:
-        if writer is None and state.keeper is not None:  # the keeper failed: all of it, here
+        if writer is None and state.keeper_wanted:  # the keeper failed or never started
             writer = state.writer = RunWriter.open(db, state.run_id)
             writer.start(run)
         if writer is None:  # the session ended before it started (another plugin's hook raised)

@@ -16,14 +16,13 @@ pytest is not imported here: the keeper starts while the pytest process collects
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from .captured import Captured
-from .keeper import read_frame
+from .keeper import frame, read_frame
 
 if TYPE_CHECKING:
     from xray_core.report.data import ReportData, TraceRecords
@@ -128,7 +127,7 @@ def serve(source: IO[bytes], answer_fd: int) -> int:
                 return 0
             verb, *arguments = message
             if verb == "finish":
-                answer = pickle.dumps(keeper.finish(*arguments))
+                answer = frame((keeper.finish(*arguments),))
                 with os.fdopen(answer_fd, "wb") as out:
                     out.write(answer)
                 return 0
@@ -137,15 +136,19 @@ def serve(source: IO[bytes], answer_fd: int) -> int:
         keeper.close()
 
 
-def main() -> int:
+def main() -> NoReturn:
     """Run as the keeper of one pytest session."""
     # Ctrl-C reaches the whole process group: the pytest process handles it and still finishes
     # the run through this process, which must outlive it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     answer_fd = os.dup(1)
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into the answer
-    return serve(sys.stdin.buffer, answer_fd)
+    code = serve(sys.stdin.buffer, answer_fd)
+    # Everything is committed and closed: the pytest process waits for this process's end,
+    # which freeing a run's worth of objects and modules one by one would only delay.
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -99,6 +99,8 @@ class XraySession:
         self.writer: RunWriter | None = None
         #: ``--xray-db`` / ``--xray-report`` written by a second process (see pytest_xray.keeper)
         self.keeper: Keeper | None = None
+        #: whether the keeper is used (started when collection is done)
+        self.keeper_wanted = False
         #: on the pytest-xdist controller once workers exist: they write their own tests
         self.distributed = False
         #: (commit, branch, dirty) of the rootdir, looked up once per session
@@ -165,18 +167,12 @@ class XraySession:
             return
         if options.db is None and options.report is None:
             return
-        from .history import build_run
-
         if self._keeper_wanted():
-            from .keeper import Keeper
-
-            self.keeper = Keeper.spawn(options.db, options.report, self.run_id)
-            if self.keeper is not None:
-                if options.db is not None:
-                    self.keeper.start(build_run(self, "running"))
-                return
+            self.keeper_wanted = True  # started once collection is done: see _start_keeper
+            return
         if options.db is None:
             return
+        from .history import build_run
         from .writer import RunWriter
 
         self.writer = RunWriter.open(options.db, self.run_id)
@@ -184,6 +180,29 @@ class XraySession:
             from .shards import refuse_stored_run_id
 
             refuse_stored_run_id(self.writer, options)
+        self.writer.start(build_run(self, "running"))
+
+    def _start_keeper(self) -> None:
+        """Start the run's keeper and write the run row through it (status ``running``); when it
+        cannot start, write the run here (see :mod:`pytest_xray.writer`).
+
+        Started after collection, not with the session: on this project's 2-vCPU machine, a
+        keeper starting (0.17 s of imports) beside the collection slowed it by 0.2 s, which the
+        tests' gain did not make up for; started after it, the keeper pays off (see
+        docs/performance.md, "Session 13" under the plugin suite)."""
+        from .history import build_run
+        from .keeper import Keeper
+
+        options = self.options
+        self.keeper = Keeper.spawn(options.db, options.report, self.run_id)
+        if options.db is None:
+            return
+        if self.keeper is not None:
+            self.keeper.start(build_run(self, "running"))
+            return
+        from .writer import RunWriter
+
+        self.writer = RunWriter.open(options.db, self.run_id)
         self.writer.start(build_run(self, "running"))
 
     def _keeper_wanted(self) -> bool:
@@ -203,7 +222,9 @@ class XraySession:
         self.collected.found(report)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Remember the collected tests for unused-baseline detection."""
+        """Remember the collected tests for unused-baseline detection; start the keeper."""
+        if self.keeper_wanted and self.keeper is None:
+            self._start_keeper()
         self.collected.select(session.items)
         if any("::" in str(arg) for arg in self.config.args):
             self.collected.mark_partial("only some node ids were asked for")
