@@ -4,13 +4,15 @@ Turning each finished test's traces into SQLite rows, and the whole run into the
 is CPU work. Done in the pytest process (a writer thread, then the session's end), it takes the
 GIL from the tests, which a thread cannot avoid: a test that computes keeps the GIL, so the
 writer's work is added to the suite's time. The keeper does the same work on another core: the
-pytest process hands it each finished test's records as they are (one pickled message through a
-pipe, in the order they finished), and at the end the run row and the report's other data; the
-keeper writes with the same :class:`~pytest_xray.writer.RunWriter` and
-:func:`xray_core.report.write_report` the pytest process would, and answers with what happened.
+pytest process hands it each finished test's records as they are (pickled, in the order they
+finished; a flusher thread writes them to a pipe every 50 ms at most), and at the end the run
+row and the report's other data; the keeper writes with the same
+:class:`~pytest_xray.writer.RunWriter` and :func:`xray_core.report.write_report` the pytest
+process would, and answers with what happened.
 
-Durability is the writer thread's: a test's rows are committed within 50 ms of its end; when the
-pytest process is killed, the keeper reads the end of its input and commits what it was given.
+Durability: a test's records reach the keeper within 50 ms of its end, and its writer commits
+them within 50 ms more; when the pytest process is killed, the keeper reads the end of its input
+and commits what it was given.
 If the keeper cannot start or stops (its pipe breaks, its answer is missing or unreadable), the
 pytest process writes the whole run itself at the end, as it does without a keeper: nothing is
 lost, and the summary says so in a note.
@@ -51,7 +53,6 @@ PIPE_SIZE = 1 << 20
 #: wake-up of the keeper (and one system call) per 50 ms, not per test; a SIGKILLed session
 #: loses at most these, as the writer thread's 50 ms group commit would
 LINGER_S = 0.05
-_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Python 3.10+ names it; Linux only)
 
 
 def frame(message: tuple[Any, ...]) -> bytes:
@@ -135,8 +136,8 @@ class Keeper:
         try:
             import fcntl
 
-            fcntl.fcntl(keeper._fd, _F_SETPIPE_SZ, PIPE_SIZE)
-        except (ImportError, OSError):  # not Linux, or above the system's limit: smaller is fine
+            fcntl.fcntl(keeper._fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        except (ImportError, AttributeError, OSError):  # not Linux, or over the system's limit
             pass
         keeper.send(("open", None if db is None else str(db), run_id,
                      None if report is None else str(report)))  # fmt: skip
