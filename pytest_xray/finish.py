@@ -122,10 +122,8 @@ def _save_run(
         if writer is None:  # the session ended before it started (another plugin's hook raised)
             summary.errors.append(f"the run was not saved to {db}: the session never started")
             return
-        writer.finish(run, test_rows(state, kept=writer.kept), state.traces)  # the rest were kept
-        completed = writer.completed_runs(limit=2) if writer.started else 0
-        writer.close()
-        started, error = writer.started, writer.error
+        # the rest were kept as the tests finished
+        started, error, completed = writer.end(run, test_rows(state, kept=writer.kept), state.traces)
     for problem in state.worker_db_errors:
         summary.errors.append(f"a pytest-xdist worker could not save its tests to {db}: {problem}")
     if not started:

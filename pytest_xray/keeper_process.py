@@ -76,14 +76,10 @@ class RunKeeper:
         answer: dict[str, Any] = {}
         if report is not None:
             answer["report_error"] = self._write_report(report)
-        writer = self.writer
-        if writer is not None and run is not None:
-            writer.finish(run, tests, [Captured(r, s, own=own) for r, s, own in remaining])
-            if writer.started:
-                answer["completed_runs"] = writer.completed_runs(limit=2)
-            writer.close()
-            answer["db_started"] = writer.started
-            answer["db_error"] = writer.error
+        if self.writer is not None and run is not None:
+            traces = [Captured(r, s, own=own) for r, s, own in remaining]
+            started, error, completed = self.writer.end(run, tests, traces)
+            answer.update(db_started=started, db_error=error, completed_runs=completed)
         return answer
 
     def _write_report(self, report: ReportData) -> tuple[str, str] | None:

@@ -274,18 +274,14 @@ class XraySession:
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         """``--xray-db``: keep the finished test and its traces (unless workers write them);
         a keeper is handed them for the report too."""
-        keeper = self.keeper
-        if keeper is not None:
-            from .history import test_row
+        taker = self.keeper or (None if self.distributed else self.writer)
+        if taker is None:
+            return
+        from .history import test_row
 
-            key = escape_surrogates(nodeid)
-            row = test_row(self, key) if self.options.db is not None else None
-            keeper.keep(row, self.traces_of(key))
-        elif self.writer is not None and not self.distributed:
-            from .history import test_row
-
-            key = escape_surrogates(nodeid)
-            self.writer.keep(test_row(self, key), self.traces_of(key))
+        key = escape_surrogates(nodeid)
+        row = test_row(self, key) if self.options.db is not None else None
+        taker.keep(row, self.traces_of(key))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -107,6 +107,16 @@ class RunWriter:
         except Exception as exc:  # noqa: BLE001
             self.failed(exc)
 
+    def end(
+        self, run: RunRecord, tests: list[dict[str, Any]], traces: list[Captured]
+    ) -> tuple[bool, str | None, int]:
+        """:meth:`finish`, then :meth:`close`: (whether the run row was written, the first
+        failure, the completed runs counted up to 2 for the summary's hint)."""
+        self.finish(run, tests, traces)
+        completed = self.completed_runs(limit=2) if self.started else 0
+        self.close()
+        return self.started, self.error, completed
+
     def completed_runs(self, limit: int) -> int:
         """How many completed runs the database holds, counting up to ``limit``."""
         if self.store is None:

@@ -496,9 +496,8 @@ def _comparison(
     if comparison is None:
         return None
     from ..diff import trace_key_map
-    from ..store.records import trace_from_records
 
-    models = [_model(t, trace_from_records) for t in current]
+    models = [_model(t) for t in current]
     ids = {key: t.trace_id for key, t in trace_key_map(models).items()}
     changed = [
         {"key": list(key), "trace": ids.get(key), **_trace_diff(diff)}
@@ -514,9 +513,11 @@ def _comparison(
     }
 
 
-def _model(trace: Trace | TraceRecords | PreparedTrace, from_records: Any) -> Trace:
+def _model(trace: Trace | TraceRecords | PreparedTrace) -> Trace:
     if isinstance(trace, tuple):
-        return from_records(*trace)
+        from ..store.records import trace_from_records
+
+        return trace_from_records(*trace)
     if isinstance(trace, PreparedTrace):
         raise ValueError("a report comparing runs needs the traces, not their prepared parts")
     return trace
