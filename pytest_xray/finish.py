@@ -8,17 +8,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-# Imported with this module when the controller is configured (see plugin.pytest_configure),
-# with the baseline modules every end uses: an end importing them lazily would import them inside
-# each of pytester's inline sessions, which drop and keep alive what was first imported during
-# them (tests/plugin/test_nested_sessions.py). The checker's modules (baseline.check, .files) are
-# loaded by the first baseline check, so an end reads a verdict only where one was checked.
+# Imported with this module: at the session's end, or when a session that runs pytester's inline
+# sessions is configured (see plugin.pytest_configure). The run's rows (.history), the report
+# (.dashboard) and the writer are imported where ``--xray-db`` or ``--xray-report`` asks for
+# them, and the checker's modules (baseline.check, .files) by the first baseline check: pytest
+# compiles every module it imports from source when bytecode is not written.
 from .baseline import delete, find_unused
 from .constants import DEFAULT_DB, EXIT_STATUS_FAIL_UNUSED
-from .dashboard import build, write
-from .history import build_run, final_status, test_rows
 from .summary import build_summary
-from .writer import RunWriter
 
 if TYPE_CHECKING:
     from xray_core.store.base import RunRecord
@@ -38,6 +35,8 @@ def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
     summary.errors += problems
     run = None
     if state.options.db or state.options.report:
+        from .history import build_run, final_status
+
         status = final_status(state, session)  # before this plugin changes the exit status
         run = build_run(state, status, 0 if deleted else len(unused))
     written: tuple[str | None, str | None] = (None, None)
@@ -93,6 +92,9 @@ def _keeper_finish(
 ) -> KeeperAnswer | None:
     """The run's end written by its keeper (see :mod:`pytest_xray.keeper`); None when the
     keeper failed, and then nothing counts as handed over: the caller writes it all."""
+    from .dashboard import build
+    from .history import test_rows
+
     keeper = state.keeper
     assert keeper is not None
     db, report = state.options.db, state.options.report
@@ -111,6 +113,9 @@ def _save_run(
 ) -> None:
     """Finish the run kept as the session went (see :mod:`pytest_xray.writer`), or see how its
     keeper did (``answer``)."""
+    from .history import test_rows
+    from .writer import RunWriter
+
     writer, db = state.writer, state.options.db
     assert db is not None and run is not None
     if answer is not None:
@@ -154,6 +159,8 @@ def _db_option(state: XraySession, db: Path) -> str:
 
 def _write_report(state: XraySession, run: RunRecord | None) -> tuple[str | None, str | None]:
     """Write the report: (its path as the summary shows it, None) or (None, why it was not)."""
+    from .dashboard import write
+
     assert state.options.report is not None
     try:
         write(state, run, state.options.report)

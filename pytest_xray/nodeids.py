@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from xray_core.serialize import escape_surrogates
+from xray_core.surrogates import escape_surrogates
 
 if TYPE_CHECKING:
     import pytest

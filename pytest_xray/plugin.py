@@ -85,7 +85,8 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Create this session's state, register it as a plugin and as the trace observer."""
-    from .capture import attach
+    from xray_core.observers import add_observer
+
     from .session import XraySession
 
     state = XraySession(config)
@@ -96,26 +97,29 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(JunitProperties(state), f"xray-junit-{id(state)}")
     if not state.is_worker:
-        # Its session end needs it: imported now, it is in sys.modules before the session's
-        # first test, so pytester's inline sessions (which drop every module imported during
-        # them) find it there instead of importing it again each time.
-        from . import finish  # noqa: F401
+        if config.pluginmanager.has_plugin("pytester"):
+            # pytester's inline sessions drop every module first imported during them, and
+            # keep the dropped copies alive: what their ends use is imported now, once, by the
+            # session that runs them (tests/plugin/test_nested_sessions.py). Any other session
+            # imports it at its end, and only what there is to do.
+            from . import dashboard, finish, history, writer  # noqa: F401
+            from .baseline import check  # noqa: F401 - pytest-xdist workers' verdicts
 
         if config.pluginmanager.hasplugin("xdist"):
             from .xdist import XdistController
 
             config.pluginmanager.register(XdistController(state), f"xray-xdist-{id(state)}")
-    attach(state)
+    add_observer(state)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Detach and unregister this session's state."""
-    from .capture import detach
+    from xray_core.observers import remove_observer
 
     state = config.stash.get(session_key, None)
     if state is None:
         return
-    detach(state)
+    remove_observer(state)
     if state.keeper is not None:  # the session did not finish: the keeper commits what it has
         state.keeper.close()
     for name in (f"xray-session-{id(state)}", f"xray-xdist-{id(state)}", f"xray-junit-{id(state)}"):

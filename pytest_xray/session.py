@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from xray_core.serialize import escape_surrogates, thawed, thawed_step
+from xray_core.surrogates import escape_surrogates
 
 from .baseline.unused import Collected
 from .captured import Captured
@@ -312,22 +312,27 @@ class XraySession:
         """This worker's traces (the recorder's records), baseline verdicts, collection and hook
         errors, as JSON.
         """
+        traces: list[list[Any]] = []
+        default = None
+        if self.traces:  # a worker whose tests recorded nothing does not import the serializer
+            from xray_core.serialize import thawed, thawed_step
+
+            # a captured span's JSON text (a tuple, kept unchecked) is read now
+            traces = [[c.record, list(map(thawed_step, c.steps))] for c in self.traces]
+            default = thawed  # a step's input and output may be kept as JSON text (bytes)
         return json.dumps(
             {
-                # a captured span's JSON text (a tuple, kept unchecked) is read now
-                "traces": [[c.record, list(map(thawed_step, c.steps))] for c in self.traces],
+                "traces": traces,
                 "baselines": {k: [asdict(r) for r in v] for k, v in self.baselines.items()},
                 "collected": self.collected.as_dict(),
                 "hook_errors": self.hook_errors,
                 "db_error": self.writer.error if self.writer is not None else None,
             },
-            default=thawed,  # a step's input and output may be kept as JSON text (bytes)
+            default=default,
         )
 
     def merge_worker(self, payload: str) -> None:
         """Add what a pytest-xdist worker captured (see :meth:`worker_payload`)."""
-        from .baseline.check import BaselineResult
-
         data = json.loads(payload)
         for record, steps in data["traces"]:
             record["run_id"] = self.run_id
@@ -335,6 +340,8 @@ class XraySession:
             self.traces.append(captured)
             if captured.test_id is not None:
                 self.by_test.setdefault(captured.test_id, []).append(captured)
+        if data["baselines"]:  # a session that checked no baseline does not import the checker
+            from .baseline.check import BaselineResult
         for nodeid, results in data["baselines"].items():
             for result in results:
                 self.record_baseline(nodeid, BaselineResult(**result))

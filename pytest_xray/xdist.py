@@ -10,10 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-# Workers' baseline verdicts become BaselineResults here (XraySession.merge_worker): the checker
-# is imported with the controller, before any session of pytester's nested ones could import it
-# (tests/plugin/test_nested_sessions.py); a session without pytest-xdist never loads it for this.
-from .baseline import check as _check  # noqa: F401
 from .constants import DB_INPUT_KEY, RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
 
 if TYPE_CHECKING:

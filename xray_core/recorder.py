@@ -17,9 +17,10 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import StoreError
+from .observers import observers as _observers
 from orjson import dumps as _orjson_dumps
 
 from .serialize import (
@@ -45,18 +46,6 @@ logger = logging.getLogger("xray_core")
 _current_trace: ContextVar[TraceContext | None] = ContextVar("xray_trace", default=None)
 _current_step: ContextVar[StepContext | None] = ContextVar("xray_step", default=None)
 
-
-class TraceObserver(Protocol):
-    """Receives every trace recorded in this process (the pytest plugin is one)."""
-
-    def trace_started(self, record: dict[str, Any]) -> None:
-        """Called when a trace starts; may set ``record["test_id"]`` / ``record["run_id"]``."""
-
-    def trace_finished(self, trace: TraceContext) -> None:
-        """Called when a trace ends, with its context (``trace.to_model()`` builds the model)."""
-
-
-_observers: list[TraceObserver] = []
 
 #: "" in the process that started a trace; a random tag in a forked child, so the steps a child
 #: adds to a trace it inherited never take the ids of the parent's steps (which go on counting).
@@ -92,21 +81,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def add_observer(observer: TraceObserver) -> None:
-    """Make ``observer`` the one that receives traces until it is removed.
-
-    Observers stack: only the most recently added one is told, so a pytest session run inside
-    another (pytester) captures its own traces without the outer session seeing them.
-    """
-    _observers.append(observer)
-
-
-def remove_observer(observer: TraceObserver) -> None:
-    """Stop telling ``observer`` about traces (no error if it was not added)."""
-    if observer in _observers:
-        _observers.remove(observer)
 
 
 def _guarded(what: str, func: Any, *args: Any) -> Any:

@@ -45,6 +45,8 @@ from uuid import UUID
 
 import orjson
 
+from .surrogates import _utf8, escape_surrogates
+
 MAX_STRING = 10_000
 MAX_BYTES = 7_500  # 10,000 base64 characters
 MAX_ITEMS = 1_000
@@ -52,29 +54,6 @@ MAX_DEPTH = 50
 TRUNCATED_KEY = "__truncated__"
 
 _FLAT = frozenset((int, bool, type(None)))
-
-
-def escape_surrogates(text: str) -> str:
-    """``text`` with each lone surrogate replaced by its escape text (``"\\udce9"``).
-
-    A file name or environment variable that is not valid UTF-8 reaches Python as a str holding
-    lone surrogates (``os.fsdecode(b"caf\\xe9")`` is ``"caf\\udce9"``), which no UTF-8 file,
-    SQLite text or JSON encoder accepts. Written as the six characters backslash, ``u`` and four
-    hex digits (what Python's ``backslashreplace`` error handler writes), the text stays valid
-    UTF-8 and keeps the information. Text without surrogates is returned as is (the same object).
-    """
-    if text.isascii() or _utf8(text):
-        return text
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _utf8(text: str) -> bool:
-    """True when ``text`` holds no lone surrogate (encoding is faster than any search)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

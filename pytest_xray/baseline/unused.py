@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from xray_core.serialize import escape_surrogates
+from xray_core.surrogates import escape_surrogates
 
 from ..constants import BASELINE_DIR
 from ..nodeids import test_id

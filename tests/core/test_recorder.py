@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 import xray_core as xray
-from xray_core.recorder import NULL_TRACE, add_observer, format_error, remove_observer
+from xray_core.observers import add_observer, remove_observer
+from xray_core.recorder import NULL_TRACE, format_error
 
 
 @pytest.fixture

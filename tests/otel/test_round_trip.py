@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import xray_core
 from xray_core.otel import XRaySpanProcessor, export, trace_spans, traces_from_spans
-from xray_core.recorder import _observers
+from xray_core.observers import observers as _observers
 
 from otel_export.conftest import record_pipeline
 from otel_export.test_properties import traces

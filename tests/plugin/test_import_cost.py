@@ -71,7 +71,7 @@ db.close()
 
 REPORT_OF_RECORDS = """
 import tempfile, os
-from xray_core.recorder import add_observer
+from xray_core.observers import add_observer
 from xray_core.report import write_report
 from xray_core.report.data import ReportData
 
@@ -155,6 +155,7 @@ NOT_IN_A_WORKER = (
     "pytest_xray.baseline.check", "pytest_xray.baseline.files", "pytest_xray.finish",
     "pytest_xray.summary", "pytest_xray.dashboard", "pytest_xray.history", "pytest_xray.writer",
     "pytest_xray.fixture", "xray_core.atomic", "xray_core.models", "xray_core.store.sqlite",
+    "xray_core.recorder", "xray_core.serialize",
     "xray_core.report",
 )
 
@@ -272,3 +273,43 @@ def test_the_baseline_checker_is_loaded_only_by_a_session_that_checks_one(
     with sqlite3.connect(pytester.path / "runs.db") as conn:
         verdicts = conn.execute("SELECT baseline FROM run_tests").fetchall()
     assert verdicts == [("written" if checks else None,)]
+
+
+UNUSED_CONFTEST = """
+import json
+import sys
+
+
+def pytest_unconfigure(config):  # after the plugin's session end
+    with open("loaded.json", "w") as out:
+        json.dump(sorted(m for m in sys.modules if m.startswith(("xray_core", "pytest_xray"))), out)
+"""
+
+# what a session that records nothing and writes nothing needs: the plugin, its session state
+# and collection bookkeeping, the observer stack, its end's summary, and (pytest-xdist is
+# installed) the controller's side of the transport
+UNUSED_SESSION_MODULES = {
+    "pytest_xray", "pytest_xray.plugin", "pytest_xray.hooks", "pytest_xray.session",
+    "pytest_xray.captured", "pytest_xray.constants", "pytest_xray.nodeids", "pytest_xray.options",
+    "pytest_xray.baseline", "pytest_xray.baseline.unused", "pytest_xray.finish",
+    "pytest_xray.summary", "xray_core", "xray_core.lazy", "xray_core.observers",
+    "xray_core.surrogates", "xray_core.outcomes", "pytest_xray.xdist",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("xdist", [False, True], ids=["one process", "pytest-xdist controller"])
+def test_a_session_that_records_and_writes_nothing_imports_only_its_bookkeeping(
+    pytester: pytest.Pytester, xdist: bool
+) -> None:
+    """The plugin is installed but unused (no ``--xray-*`` option, no trace): pytest compiles
+    from source every module of ours it imports when bytecode is not written, in every run and
+    in every pytest-xdist worker, so neither the recorder, the serializer, the run's rows nor
+    the report are imported."""
+    from tests.plugin.test_nested_sessions import blocked_plugins
+
+    pytester.makepyfile(test_plain="def test_plain():\n    assert sum(range(4)) == 6\n")
+    pytester.makeconftest(UNUSED_CONFTEST)
+    args = ("-n", "2") if xdist else ()
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *blocked_plugins(), *args)
+    result.assert_outcomes(passed=1)
+    assert set(json.loads((pytester.path / "loaded.json").read_text())) == UNUSED_SESSION_MODULES

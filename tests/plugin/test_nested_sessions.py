@@ -53,12 +53,12 @@ def test_inline_xdist_session(pytester, n):
 
 def test_after_the_inline_sessions(request):
     from pytest_xray.plugin import session_key
-    from xray_core import recorder
+    from xray_core.observers import observers
 
     assert [m for m in HEAVY if m in sys.modules] == []
     assert stray_modules(HEAVY + OURS) == []
     # only this session observes traces: each inner one took itself off the stack
-    assert recorder._observers == [request.config.stash[session_key]]
+    assert observers == [request.config.stash[session_key]]
 """
 
 LOOP = """

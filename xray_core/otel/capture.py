@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import StatusCode
 
-from ..recorder import _observers
+from ..observers import observers as _observers
 from ..serialize import MAX_STRING
 from . import names as n
 from .mapping import (
