@@ -17,6 +17,8 @@ loaded, or not, as its contender expects, in the outer process and in the worker
 Measured, medians of interleaved repeats of both contenders:
 
 - the wall time of the whole outer process (target <= 1.05x);
+- the CPU time of all its processes, the outer one and every xdist worker (the same target): what
+  the plugin costs them, which a busy machine's wall time can hide or inflate;
 - the outer process's peak RSS after the last session (target <= 1.2x): ``VmHWM`` from
   ``/proc/self/status``, logged by the outer suite after each session;
 - whether memory grows with the number of sessions: the peak after the last session against the
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -147,23 +150,27 @@ def write_suite(folder: Path, sessions: int, rss_log: Path) -> Path:
 
 
 def outer_session(python: Path, suite: Path, path: Path, installed: bool, rss_log: Path,
-                  sessions: int) -> tuple[float, list[int]]:  # fmt: skip
-    """Run the outer suite once; its wall time (s) and the peak RSS (KiB) after each session."""
+                  sessions: int) -> tuple[float, float, list[int]]:  # fmt: skip
+    """Run the outer suite once; its wall time (s), the CPU time of all its processes (s: the
+    outer one and every xdist worker it started) and the peak RSS (KiB) after each session."""
     rss_log.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items()
            if k not in ("XRAY_DB", "XRAY_ENABLED", "PYTEST_ADDOPTS", "PYTHONPATH")}  # fmt: skip
     env.update(PYTHONPATH=str(path), BENCH_XRAY_INSTALLED="1" if installed else "0")
     command = [str(python), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, cwd=suite, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers were reaped by the outer
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if done.returncode != 0 or f"{sessions + 1} passed" not in done.stdout:
         raise RuntimeError(f"the outer suite failed ({'with' if installed else 'without'} the "
                            f"plugin):\n{done.stdout[-3000:]}{done.stderr[-2000:]}")  # fmt: skip
     peaks = [int(line) for line in rss_log.read_text(encoding="utf-8").split()]
     if len(peaks) != sessions:
         raise RuntimeError(f"{len(peaks)} peaks logged for {sessions} sessions")
-    return elapsed, peaks
+    return elapsed, cpu, peaks
 
 
 def run(quick: bool = False) -> list[Figure]:
@@ -185,16 +192,19 @@ def run(quick: bool = False) -> list[Figure]:
         for path in contenders.values():  # byte-compile, fill the OS caches, check the set-up
             outer_session(python, warm_up, path, path is overlay, rss_log, 2)
         times: dict[str, list[float]] = {name: [] for name in contenders}
+        cpus: dict[str, list[float]] = {name: [] for name in contenders}
         last: dict[str, list[float]] = {name: [] for name in contenders}
         first: dict[str, list[float]] = {name: [] for name in contenders}
         for _ in range(repeat):
             for name, path in contenders.items():
-                elapsed, peaks = outer_session(python, suite, path, path is overlay, rss_log,
-                                               sessions)  # fmt: skip
+                elapsed, cpu, peaks = outer_session(python, suite, path, path is overlay,
+                                                    rss_log, sessions)  # fmt: skip
                 times[name].append(elapsed)
+                cpus[name].append(cpu)
                 last[name].append(peaks[-1] / 1024)
                 first[name].append(peaks[early - 1] / 1024)
     wall = {name: statistics.median(values) for name, values in times.items()}
+    cpu = {name: statistics.median(values) for name, values in cpus.items()}
     peak = {name: statistics.median(values) for name, values in last.items()}
     early_peak = {name: statistics.median(values) for name, values in first.items()}
     label = f"{sessions} inline pytester -n 2 sessions"
@@ -204,6 +214,9 @@ def run(quick: bool = False) -> list[Figure]:
         Figure(GROUP, f"{label}: wall time, installed", wall["installed"], "s", peer,
                wall["not installed"], "<= 1.05x",
                check(wall["installed"] / wall["not installed"], "<=", 1.05)),
+        Figure(GROUP, f"{label}: CPU time of every process, installed", cpu["installed"], "s",
+               peer, cpu["not installed"], "<= 1.05x",
+               check(cpu["installed"] / cpu["not installed"], "<=", 1.05)),
         Figure(GROUP, f"{label}: outer {after}, installed", peak["installed"], "MB", peer,
                peak["not installed"], "<= 1.2x",
                check(peak["installed"] / peak["not installed"], "<=", 1.2)),
