@@ -242,3 +242,45 @@ def test_eight_processes_writing_one_file_lose_no_step(db_path: Path) -> None:
             {"process": process, "step": s} for s in range(STEPS)
         ]
         assert len(trace.qualified()) == (STEPS + 1) // 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_before_its_trace_row_was_committed_finds_it_and_adds_steps(
+    tmp_path: Path,
+) -> None:
+    """fork() waits until the parent's writer committed what it had queued: the trace row the
+    parent had only queued is in the database when the child adds its steps (a step of a trace
+    the database does not have would be refused)."""
+    db = tmp_path / "forked.db"
+    store = xray.SQLiteStore(db, strict=True)
+    blocker = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")  # the parent's writer cannot commit until it ends
+    release = threading.Timer(0.3, blocker.rollback)
+    release.start()
+    with xray.XRay(store=store).trace("forked") as trace:
+        pid = os.fork()  # the trace's row is queued, not committed: the lock is still held
+        if pid == 0:
+            status = 1
+            try:
+                reader = sqlite3.connect(db)
+                found = reader.execute("SELECT count(*) FROM traces").fetchone()[0]
+                reader.close()
+                assert found == 1, "the trace row the parent queued is not in the database"
+                with trace.step("child"):
+                    pass
+                store.flush()  # strict: a refused step raises here
+                status = 0
+            except BaseException:  # shown by the parent's assertion
+                (tmp_path / "child.txt").write_text(traceback.format_exc(), encoding="utf-8")
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+    release.join()
+    blocker.close()
+    failure = tmp_path / "child.txt"
+    assert os.waitstatus_to_exitcode(status) == 0, (
+        failure.read_text(encoding="utf-8") if failure.exists() else "no traceback"
+    )
+    stored = store.get_trace(trace.trace_id)
+    store.close()
+    assert stored is not None and [s.name for s in stored.steps] == ["child"]

@@ -16,8 +16,8 @@ Failures are handed to ``on_failure`` and never stop the thread: a batch refused
 (locked past the busy timeout, read-only file, full disk) is lost at once (retrying row by row
 would wait the busy timeout once per row); a batch with a bad row is written again row by row,
 so the bad row loses only itself. At interpreter exit every writer commits what is queued and
-stops; in a forked child, a writer inherited from the parent starts afresh (the parent's thread
-and connection are not usable there; what the parent had queued, the parent writes).
+stops; before a fork it commits what is queued, and in the forked child a writer inherited from
+the parent starts afresh (the parent's thread and connection are not usable there).
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ GROUP_LINGER_S = 0.05
 BATCH = 2000
 #: how long :meth:`GroupCommitWriter.flush` and :meth:`~GroupCommitWriter.close` wait
 FLUSH_TIMEOUT_S = 60.0
+#: how long ``fork()`` waits for each writer to commit what is queued (see _commit_before_fork)
+FORK_FLUSH_TIMEOUT_S = 5.0
 #: at most this many ``?`` in one statement (SQLite's limit before 3.32 was 999)
 MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
@@ -367,10 +369,18 @@ def _close_all() -> None:
         writer.close(StoreError(f"{writer.name}: closed at interpreter exit"))
 
 
+def _commit_before_fork() -> None:
+    """Before ``fork()``, every writer commits what is queued: a child's rows may refer to rows
+    its parent had only queued (a step of the trace the parent started, whose row the parent's
+    thread had not yet committed), and the database refuses a step of a trace it does not have."""
+    for writer in list(_live):
+        writer.flush(FORK_FLUSH_TIMEOUT_S)
+
+
 def _after_fork_in_child() -> None:
     for writer in list(_live):
         writer._forked()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_commit_before_fork, after_in_child=_after_fork_in_child)
