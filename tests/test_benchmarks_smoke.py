@@ -98,8 +98,8 @@ def test_pytester_workload_logs_the_peak_after_each_inline_session(tmp_path: Pat
     log = tmp_path / "rss.log"
     suite = write_suite(tmp_path / "suite", 1, log)
     # decisiontracex is installed in this interpreter: the sessions must see the plugin ...
-    elapsed, peaks = outer_session(Path(sys.executable), suite, empty, True, log, 1)
-    assert elapsed > 0 and len(peaks) == 1 and peaks[0] > 0
+    elapsed, cpu, peaks = outer_session(Path(sys.executable), suite, empty, True, log, 1)
+    assert elapsed > 0 and cpu > 0 and len(peaks) == 1 and peaks[0] > 0
     # ... and the suite notices when that is not what the contender expects (-x: fails fast)
     with pytest.raises(RuntimeError, match="without the plugin"):
         outer_session(Path(sys.executable), suite, empty, False, log, 1)
