@@ -227,6 +227,15 @@ _STEP_RECORD: dict[str, Any] = {
     "input": None, "output": None, "reasoning": None, "metadata": None, "status": "running",
     "error": None, "start_time": 0.0, "end_time": None, "duration_ms": None,
 }  # fmt: skip
+# A record kept only by a MemoryStore (see MemoryStore._begin_trace) has no "metadata" key until
+# something is written there: a record holding no container is not tracked by the garbage
+# collector, so the collections that every few traces come would not traverse it. Every reader
+# of records takes a missing key as {} (the models' default, `get("metadata") or {}`); a store
+# of one's own, whose start_trace / save_step the recorder calls, receives every key as before.
+#: a trace record without "metadata" (see above)
+_LEAN_TRACE_RECORD = {k: v for k, v in _TRACE_RECORD.items() if k != "metadata"}
+#: a step record without "metadata" (see above)
+_LEAN_STEP_RECORD = {k: v for k, v in _STEP_RECORD.items() if k != "metadata"}
 _new_step = object.__new__
 #: wall-clock time minus perf_counter, for a trace not entered yet (see TraceContext._clock)
 _CLOCK = time.time() - time.perf_counter()
@@ -286,12 +295,6 @@ class _Recording:
         raise NotImplementedError
 
 
-def _replaced(store: Any) -> bool:
-    """Whether ``store``'s own ``start_trace`` or ``save_step`` was replaced on the instance."""
-    own: dict[str, Any] = getattr(store, "__dict__", {})
-    return "save_step" in own or "start_trace" in own
-
-
 class TraceContext(_Recording):
     """One trace being recorded; returned by ``XRay.trace`` and ``xray_core.trace``."""
 
@@ -302,7 +305,9 @@ class TraceContext(_Recording):
 
     def __init__(self, store: Store, name: str, metadata: dict[str, Any] | None) -> None:
         self.store = store
-        record = _TRACE_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
+        # a copy of a dict of the same keys: faster than a literal. Without "metadata" unless
+        # some is given: it is added on entry if the store is one of one's own (see __enter__)
+        record = (_LEAN_TRACE_RECORD if metadata is None else _TRACE_RECORD).copy()
         try:
             record["trace_id"] = next(_trace_ids)
         except StopIteration:  # once in _TRACE_IDS_AT_ONCE traces
@@ -312,7 +317,8 @@ class TraceContext(_Recording):
         except Exception:  # noqa: BLE001 - an unhashable name (or one whose __eq__ raises)
             record["name"] = _name(name)
         record["start_time"] = time.time()  # set again on entry; here for a model read before it
-        record["metadata"] = {} if metadata is None else _as_dict(metadata, "trace metadata")
+        if metadata is not None:
+            record["metadata"] = _as_dict(metadata, "trace metadata")
         self.record = record
         self.steps: list[dict[str, Any]] = []
         self._order = itertools.count()
@@ -330,16 +336,23 @@ class TraceContext(_Recording):
 
     def __enter__(self) -> Self:
         record = self.record
-        record["start_time"] = time.time()
-        if _observers:
-            _guarded("observing a trace start", _observers[-1].trace_started, record)
         store = self.store
         # A MemoryStore's own way in: it starts the trace and gives the list its steps go to,
         # whose append then saves each step in C, without a Python call to save_step (unless
-        # this very store's start_trace or save_step was replaced: a test's spy sees them all).
+        # this very store's start_trace, save_step or end_trace was replaced: a test's spy sees
+        # them all; a MemoryStore has a __dict__, so its subclasses do too).
         begin = getattr(type(store), "_begin_trace", None)
+        if begin is not None and (
+            "save_step" in (own := store.__dict__) or "start_trace" in own or "end_trace" in own
+        ):
+            begin = None
+        if begin is None and "metadata" not in record:  # a store of one's own gets every key
+            record = self.record = _full_record(record, _TRACE_RECORD)
+        record["start_time"] = time.time()
+        if _observers:
+            _guarded("observing a trace start", _observers[-1].trace_started, record)
         try:
-            if begin is None or _replaced(store):
+            if begin is None:
                 store.start_trace(record)
             else:
                 self._save_step = begin(store, record).append
@@ -392,7 +405,7 @@ class TraceContext(_Recording):
                 _guarded("observing a trace end", _observers[-1].trace_finished, self)
 
     def _set_error(self, error: str) -> None:
-        self.record["metadata"]["error"] = error
+        _metadata(self.record)["error"] = error
 
     def step(self, name: str, input: Any = None, _into: StepContext | None = None) -> StepContext:
         """A context manager recording one step of this trace (nested under the current step).
@@ -405,7 +418,10 @@ class TraceContext(_Recording):
         parent = _current_step.get()
         order = next(self._order)
         trace_id = self.record["trace_id"]
-        record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
+        # a copy of a dict of the same keys: faster than a literal; its "metadata" only for a
+        # store of one's own (see _LEAN_STEP_RECORD)
+        save_step = self._save_step
+        record = (_STEP_RECORD if save_step is None else _LEAN_STEP_RECORD).copy()
         try:
             record["step_id"] = trace_id + _SUFFIXES[order]
         except IndexError:  # a step past the 64th
@@ -429,7 +445,8 @@ class TraceContext(_Recording):
                     if len(text) <= SHORT_TEXT and not text.partition(b"null")[1]
                     else snapshot_of(input, text)
                 )
-        record["metadata"] = {}
+        if save_step is None:
+            record["metadata"] = {}
         step = _new_step(StepContext) if _into is None else _into
         step.trace = self
         step.record = record
@@ -437,7 +454,7 @@ class TraceContext(_Recording):
 
     def set_metadata(self, data: dict[str, Any]) -> None:
         """Merge ``data`` into the trace's free-form metadata."""
-        self.record["metadata"].update(_as_dict(data, "trace.set_metadata"))
+        _metadata(self.record).update(_as_dict(data, "trace.set_metadata"))
 
     def to_model(self) -> Trace:
         """The trace as recorded so far, as a :class:`~xray_core.models.Trace`."""
@@ -532,7 +549,7 @@ class StepContext(_Recording):
 
     def set_metadata(self, data: dict[str, Any]) -> None:
         """Merge ``data`` into the step's free-form metadata."""
-        self.record["metadata"].update(_as_dict(data, "step.set_metadata"))
+        _metadata(self.record).update(_as_dict(data, "step.set_metadata"))
 
     def add_evaluation(
         self,
@@ -561,7 +578,10 @@ class StepContext(_Recording):
                 or (type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING)
                 else _text(reasoning),
             }
-            metadata = self.record["metadata"]
+            record = self.record
+            metadata = record.get("metadata")
+            if metadata is None:  # _metadata(record), inlined
+                metadata = record["metadata"] = {}
             found = metadata.get("evaluations")
             if type(found) is list:  # _append_evaluation's common case, inlined
                 found.append(evaluation)
@@ -595,7 +615,25 @@ class StepContext(_Recording):
             llm = to_jsonable(
                 {"model": model, "tokens_used": tokens_used, "temperature": temperature, **kwargs}
             )
-        self.record["metadata"]["llm"] = llm
+        _metadata(self.record)["llm"] = llm
+
+
+def _metadata(record: dict[str, Any]) -> dict[str, Any]:
+    """``record["metadata"]``, made an empty dict first if the record has none yet (see
+    _LEAN_STEP_RECORD)."""
+    metadata = record.get("metadata")
+    if metadata is None:
+        metadata = record["metadata"] = {}
+    return metadata
+
+
+def _full_record(record: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with every key of ``template``, in its order (``metadata`` an empty dict)."""
+    full = template.copy()
+    full.update(record)
+    if full["metadata"] is None:
+        full["metadata"] = {}
+    return full
 
 
 def _text(value: Any) -> str:

@@ -31,9 +31,11 @@ class MemoryStore(Store):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.start_trace is not MemoryStore.start_trace or (
-            cls.save_step is not MemoryStore.save_step
-        ):  # its own start_trace and save_step see every trace and step: no way around them
+        if (
+            cls.start_trace is not MemoryStore.start_trace
+            or cls.save_step is not MemoryStore.save_step
+            or cls.end_trace is not MemoryStore.end_trace
+        ):  # its own start_trace, save_step and end_trace see every record, with every key
             cls._begin_trace = None
 
     def start_trace(self, record: dict[str, Any]) -> None:
