@@ -299,8 +299,8 @@ class TraceContext(_Recording):
     """One trace being recorded; returned by ``XRay.trace`` and ``xray_core.trace``."""
 
     __slots__ = (
-        "store", "record", "steps", "_order", "_started", "_clock", "_token", "_step_token",
-        "_save_step",
+        "store", "record", "_entry", "_kept", "_order", "_started", "_clock", "_token",
+        "_step_token",
     )  # fmt: skip
 
     def __init__(self, store: Store, name: str, metadata: dict[str, Any] | None) -> None:
@@ -316,31 +316,37 @@ class TraceContext(_Recording):
             record["name"] = name if _CHECKED_NAMES.get(name, _UNCHECKED) is name else _name(name)
         except Exception:  # noqa: BLE001 - an unhashable name (or one whose __eq__ raises)
             record["name"] = _name(name)
-        record["start_time"] = time.time()  # set again on entry; here for a model read before it
         if metadata is not None:
             record["metadata"] = _as_dict(metadata, "trace metadata")
-        self.record = record
-        self.steps: list[dict[str, Any]] = []
+        self.record = record  # its start_time is set on entry (see to_model before it)
+        #: ``[record, step record, ...]``, each step as it ends; for a MemoryStore, the very
+        #: list the store keeps (see __enter__)
+        self._entry: list[dict[str, Any]] = [record]
+        #: whether the store keeps ``_entry`` itself; if not, each step goes to its save_step
+        self._kept = False
         self._order = itertools.count()
         self._started = 0.0
         self._clock = _CLOCK
         self._token: Any = None
         self._step_token: Any = None
-        #: saves each finished step instead of ``store.save_step`` (see __enter__)
-        self._save_step: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def name(self) -> str:
         """The trace's name."""
         return self.record["name"]
 
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        """The records of the steps ended so far, in the order they ended (a new list)."""
+        return self._entry[1:]
+
     def __enter__(self) -> Self:
         record = self.record
         store = self.store
-        # A MemoryStore's own way in: it starts the trace and gives the list its steps go to,
-        # whose append then saves each step in C, without a Python call to save_step (unless
-        # this very store's start_trace, save_step or end_trace was replaced: a test's spy sees
-        # them all; a MemoryStore has a __dict__, so its subclasses do too).
+        # A MemoryStore's own way in: it keeps this trace's list ([record, step, ...]) as the
+        # trace's entry, to which each step is then appended in C, without a Python call to
+        # save_step (unless this very store's start_trace, save_step or end_trace was replaced:
+        # a test's spy sees them all; a MemoryStore has a __dict__, so its subclasses do too).
         begin = getattr(type(store), "_begin_trace", None)
         if begin is not None and (
             "save_step" in (own := store.__dict__) or "start_trace" in own or "end_trace" in own
@@ -355,7 +361,8 @@ class TraceContext(_Recording):
             if begin is None:
                 store.start_trace(record)
             else:
-                self._save_step = begin(store, record).append
+                self._entry = begin(store, self._entry)
+                self._kept = True
         except StoreError:  # raised only by stores created strict=True, which asked for it
             raise
         except Exception:  # noqa: BLE001 - inlined _guarded: this is the recording hot path
@@ -364,7 +371,7 @@ class TraceContext(_Recording):
         # A trace begun inside another trace's step starts with no current step; at the top
         # level there is none already, and the context variable is left alone.
         self._step_token = _current_step.set(None) if _current_step.get() is not None else None
-        self._started = started = time.perf_counter()
+        self._started = started = _perf_counter()
         self._clock = record["start_time"] - started  # steps read the time from perf_counter
         return self
 
@@ -376,7 +383,7 @@ class TraceContext(_Recording):
     ) -> None:
         record = self.record
         if exc is None:  # _finish, inlined for the common case: this is the recording hot path
-            duration = (time.perf_counter() - self._started) * 1000.0
+            duration = (_perf_counter() - self._started) * 1000.0
             record["duration_ms"] = duration
             record["end_time"] = record["start_time"] + duration / 1000.0
             if record["status"] == "running":
@@ -392,8 +399,13 @@ class TraceContext(_Recording):
         except ValueError:  # left in another context (a generator, a callback): unwind by value
             _current_step.set(None)
             _current_trace.set(None)
+        store = self.store
         try:
-            self.store.end_trace(record)
+            if not self._kept:
+                store.end_trace(record)
+            elif record["trace_id"] not in store._traces:  # type: ignore[attr-defined]
+                # MemoryStore.end_trace, inlined: a trace dropped meanwhile is stored again
+                store.start_trace(record)
         except StoreError:  # raised only by stores created strict=True, which asked for it
             if exc is None:
                 raise
@@ -420,8 +432,8 @@ class TraceContext(_Recording):
         trace_id = self.record["trace_id"]
         # a copy of a dict of the same keys: faster than a literal; its "metadata" only for a
         # store of one's own (see _LEAN_STEP_RECORD)
-        save_step = self._save_step
-        record = (_STEP_RECORD if save_step is None else _LEAN_STEP_RECORD).copy()
+        kept = self._kept
+        record = (_LEAN_STEP_RECORD if kept else _STEP_RECORD).copy()
         try:
             record["step_id"] = trace_id + _SUFFIXES[order]
         except IndexError:  # a step past the 64th
@@ -445,7 +457,7 @@ class TraceContext(_Recording):
                     if len(text) <= SHORT_TEXT and not text.partition(b"null")[1]
                     else snapshot_of(input, text)
                 )
-        if save_step is None:
+        if not kept:
             record["metadata"] = {}
         step = _new_step(StepContext) if _into is None else _into
         step.trace = self
@@ -460,7 +472,10 @@ class TraceContext(_Recording):
         """The trace as recorded so far, as a :class:`~xray_core.models.Trace`."""
         from .store.records import trace_from_records
 
-        return trace_from_records(self.record, list(self.steps))
+        record = self.record
+        if not self._started:  # not entered yet: it starts now, as far as anyone can tell
+            record = {**record, "start_time": time.time()}
+        return trace_from_records(record, self._entry[1:])
 
 
 class StepContext(_Recording):
@@ -502,9 +517,11 @@ class StepContext(_Recording):
             _current_step.reset(self._token)
         except ValueError:  # left in another context than the one it entered
             _current_step.set(None)
-        trace.steps.append(record)
+        trace._entry.append(record)
+        if trace._kept:  # the store keeps the trace's list: stored
+            return
         try:
-            (trace._save_step or trace.store.save_step)(record)
+            trace.store.save_step(record)
         except StoreError:
             if exc is None:
                 raise
