@@ -9,9 +9,9 @@ and asyncio tasks each see their own.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 import os
+import sys
 import time
 import traceback
 from collections.abc import Iterator, Mapping
@@ -202,7 +202,7 @@ class XRay:
         trace.record = record
         trace._entry = [record]
         trace._kept = False
-        trace._order = itertools.count()
+        trace._order = iter(_ORDERS)
         trace._started = 0.0
         trace._clock = _CLOCK
         trace._token = None
@@ -259,6 +259,10 @@ _LEAN_TRACE_RECORD = {k: v for k, v in _TRACE_RECORD.items() if k != "metadata"}
 #: a step record without "metadata" (see above)
 _LEAN_STEP_RECORD = {k: v for k, v in _STEP_RECORD.items() if k != "metadata"}
 _new_step = object.__new__
+#: a trace's step orders, drawn by ``next(iter(_ORDERS))``: a range's iterator is made without
+#: parsing arguments and is no container for the garbage collector to count (itertools.count
+#: is both), and ``next()`` on it is one C call, atomic under the GIL as threads need
+_ORDERS = range(sys.maxsize)
 #: wall-clock time minus perf_counter, for a trace not entered yet (see TraceContext._clock)
 _CLOCK = time.time() - time.perf_counter()
 _perf_counter = time.perf_counter
@@ -346,7 +350,7 @@ class TraceContext(_Recording):
         self._entry: list[dict[str, Any]] = [record]
         #: whether the store keeps ``_entry`` itself; if not, each step goes to its save_step
         self._kept = False
-        self._order = itertools.count()
+        self._order = iter(_ORDERS)  # 0, 1, 2, ...: each step's order, atomic under the GIL
         self._started = 0.0
         self._clock = _CLOCK
         self._token: Any = None
