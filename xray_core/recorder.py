@@ -250,10 +250,11 @@ _STEP_RECORD: dict[str, Any] = {
     "error": None, "start_time": 0.0, "end_time": None, "duration_ms": None,
 }  # fmt: skip
 # A record kept only by a MemoryStore (see MemoryStore._begin_trace) has no "metadata" key until
-# something is written there: a record holding no container is not tracked by the garbage
-# collector, so the collections that every few traces come would not traverse it. Every reader
-# of records takes a missing key as {} (the models' default, `get("metadata") or {}`); a store
-# of one's own, whose start_trace / save_step the recorder calls, receives every key as before.
+# something is written there: a dict holding no container is not tracked by the garbage
+# collector, so the young collections that come every few traces do not traverse it. Every
+# reader of records takes a missing key as {} (the models' default, `get("metadata") or {}`);
+# a store whose start_trace / save_step / end_trace the recorder calls (a store of one's own)
+# receives every key, in the same order, as before (see _full_record).
 #: a trace record without "metadata" (see above)
 _LEAN_TRACE_RECORD = {k: v for k, v in _TRACE_RECORD.items() if k != "metadata"}
 #: a step record without "metadata" (see above)
