@@ -9,12 +9,12 @@ and asyncio tasks each see their own.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 import os
+import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -157,8 +157,30 @@ class XRay:
             return NULL_TRACE
         if self._hand_off is not None:
             return ExportedTrace(self.store, name, metadata, self._hand_off)
-        trace = _new_step(TraceContext)  # TraceContext(...) without the class call's cost
-        TraceContext.__init__(trace, self.store, name, metadata)
+        # TraceContext(self.store, name, metadata), TraceContext.__init__ inlined: without the
+        # class call and the __init__ call, as this runs for every trace (keep the two alike:
+        # tests/core/test_recorder.py compares them)
+        trace = _new_step(TraceContext)
+        trace.store = self.store
+        record = (_LEAN_TRACE_RECORD if metadata is None else _TRACE_RECORD).copy()
+        try:
+            record["trace_id"] = next(_trace_ids)
+        except StopIteration:  # once in _TRACE_IDS_AT_ONCE traces
+            record["trace_id"] = _more_trace_ids()
+        try:  # _name(name), its common case inlined: see _CHECKED_NAMES
+            record["name"] = name if _CHECKED_NAMES.get(name, _UNCHECKED) is name else _name(name)
+        except Exception:  # noqa: BLE001 - an unhashable name (or one whose __eq__ raises)
+            record["name"] = _name(name)
+        if metadata is not None:
+            record["metadata"] = _as_dict(metadata, "trace metadata")
+        trace.record = record
+        trace._entry = [record]
+        trace._kept = False
+        trace._order = iter(_ORDERS)
+        trace._started = 0.0
+        trace._clock = _CLOCK
+        trace._token = None
+        trace._step_token = None
         return trace
 
 
@@ -201,7 +223,21 @@ _STEP_RECORD: dict[str, Any] = {
     "input": None, "output": None, "reasoning": None, "metadata": None, "status": "running",
     "error": None, "start_time": 0.0, "end_time": None, "duration_ms": None,
 }  # fmt: skip
+# A record kept only by a MemoryStore (see MemoryStore._begin_trace) has no "metadata" key until
+# something is written there: a dict holding no container is not tracked by the garbage
+# collector, so the young collections that come every few traces do not traverse it. Every
+# reader of records takes a missing key as {} (the models' default, `get("metadata") or {}`);
+# a store whose start_trace / save_step / end_trace the recorder calls (a store of one's own)
+# receives every key, in the same order, as before (see _full_record).
+#: a trace record without "metadata" (see above)
+_LEAN_TRACE_RECORD = {k: v for k, v in _TRACE_RECORD.items() if k != "metadata"}
+#: a step record without "metadata" (see above)
+_LEAN_STEP_RECORD = {k: v for k, v in _STEP_RECORD.items() if k != "metadata"}
 _new_step = object.__new__
+#: a trace's step orders, drawn by ``next(iter(_ORDERS))``: a range's iterator is made without
+#: parsing arguments and is no container for the garbage collector to count (itertools.count
+#: is both), and ``next()`` on it is one C call, atomic under the GIL as threads need
+_ORDERS = range(sys.maxsize)
 #: wall-clock time minus perf_counter, for a trace not entered yet (see TraceContext._clock)
 _CLOCK = time.time() - time.perf_counter()
 _perf_counter = time.perf_counter
@@ -260,23 +296,19 @@ class _Recording:
         raise NotImplementedError
 
 
-def _replaced(store: Any) -> bool:
-    """Whether ``store``'s own ``start_trace`` or ``save_step`` was replaced on the instance."""
-    own: dict[str, Any] = getattr(store, "__dict__", {})
-    return "save_step" in own or "start_trace" in own
-
-
 class TraceContext(_Recording):
     """One trace being recorded; returned by ``XRay.trace`` and ``xray_core.trace``."""
 
     __slots__ = (
-        "store", "record", "steps", "_order", "_started", "_clock", "_token", "_step_token",
-        "_save_step",
+        "store", "record", "_entry", "_kept", "_order", "_started", "_clock", "_token",
+        "_step_token",
     )  # fmt: skip
 
     def __init__(self, store: Store, name: str, metadata: dict[str, Any] | None) -> None:
         self.store = store
-        record = _TRACE_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
+        # a copy of a dict of the same keys: faster than a literal. Without "metadata" unless
+        # some is given: it is added on entry if the store is one of one's own (see __enter__)
+        record = (_LEAN_TRACE_RECORD if metadata is None else _TRACE_RECORD).copy()
         try:
             record["trace_id"] = next(_trace_ids)
         except StopIteration:  # once in _TRACE_IDS_AT_ONCE traces
@@ -285,38 +317,53 @@ class TraceContext(_Recording):
             record["name"] = name if _CHECKED_NAMES.get(name, _UNCHECKED) is name else _name(name)
         except Exception:  # noqa: BLE001 - an unhashable name (or one whose __eq__ raises)
             record["name"] = _name(name)
-        record["start_time"] = time.time()  # set again on entry; here for a model read before it
-        record["metadata"] = {} if metadata is None else _as_dict(metadata, "trace metadata")
-        self.record = record
-        self.steps: list[dict[str, Any]] = []
-        self._order = itertools.count()
+        if metadata is not None:
+            record["metadata"] = _as_dict(metadata, "trace metadata")
+        self.record = record  # its start_time is set on entry (see to_model before it)
+        #: ``[record, step record, ...]``, each step as it ends; for a MemoryStore, the very
+        #: list the store keeps (see __enter__)
+        self._entry: list[dict[str, Any]] = [record]
+        #: whether the store keeps ``_entry`` itself; if not, each step goes to its save_step
+        self._kept = False
+        self._order = iter(_ORDERS)  # 0, 1, 2, ...: each step's order, atomic under the GIL
         self._started = 0.0
         self._clock = _CLOCK
         self._token: Any = None
         self._step_token: Any = None
-        #: saves each finished step instead of ``store.save_step`` (see __enter__)
-        self._save_step: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def name(self) -> str:
         """The trace's name."""
         return self.record["name"]
 
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        """The records of the steps ended so far, in the order they ended (a new list)."""
+        return self._entry[1:]
+
     def __enter__(self) -> Self:
         record = self.record
+        store = self.store
+        # A MemoryStore's own way in: it keeps this trace's list ([record, step, ...]) as the
+        # trace's entry, to which each step is then appended in C, without a Python call to
+        # save_step (unless this very store's start_trace, save_step or end_trace was replaced:
+        # a test's spy sees them all; a MemoryStore has a __dict__, so its subclasses do too).
+        begin = getattr(type(store), "_begin_trace", None)
+        if begin is not None and (
+            "save_step" in (own := store.__dict__) or "start_trace" in own or "end_trace" in own
+        ):
+            begin = None
+        if begin is None and "metadata" not in record:  # a store of one's own gets every key
+            record = self.record = _full_record(record, _TRACE_RECORD)
         record["start_time"] = time.time()
         if _observers:
             _guarded("observing a trace start", _observers[-1].trace_started, record)
-        store = self.store
-        # A MemoryStore's own way in: it starts the trace and gives the list its steps go to,
-        # whose append then saves each step in C, without a Python call to save_step (unless
-        # this very store's start_trace or save_step was replaced: a test's spy sees them all).
-        begin = getattr(type(store), "_begin_trace", None)
         try:
-            if begin is None or _replaced(store):
+            if begin is None:
                 store.start_trace(record)
             else:
-                self._save_step = begin(store, record).append
+                self._entry = begin(store, self._entry)
+                self._kept = True
         except StoreError:  # raised only by stores created strict=True, which asked for it
             raise
         except Exception:  # noqa: BLE001 - inlined _guarded: this is the recording hot path
@@ -325,7 +372,7 @@ class TraceContext(_Recording):
         # A trace begun inside another trace's step starts with no current step; at the top
         # level there is none already, and the context variable is left alone.
         self._step_token = _current_step.set(None) if _current_step.get() is not None else None
-        self._started = started = time.perf_counter()
+        self._started = started = _perf_counter()
         self._clock = record["start_time"] - started  # steps read the time from perf_counter
         return self
 
@@ -337,7 +384,7 @@ class TraceContext(_Recording):
     ) -> None:
         record = self.record
         if exc is None:  # _finish, inlined for the common case: this is the recording hot path
-            duration = (time.perf_counter() - self._started) * 1000.0
+            duration = (_perf_counter() - self._started) * 1000.0
             record["duration_ms"] = duration
             record["end_time"] = record["start_time"] + duration / 1000.0
             if record["status"] == "running":
@@ -353,8 +400,13 @@ class TraceContext(_Recording):
         except ValueError:  # left in another context (a generator, a callback): unwind by value
             _current_step.set(None)
             _current_trace.set(None)
+        store = self.store
         try:
-            self.store.end_trace(record)
+            if not self._kept:
+                store.end_trace(record)
+            elif record["trace_id"] not in store._traces:  # type: ignore[attr-defined]
+                # MemoryStore.end_trace, inlined: a trace dropped meanwhile is stored again
+                store.start_trace(record)
         except StoreError:  # raised only by stores created strict=True, which asked for it
             if exc is None:
                 raise
@@ -366,7 +418,7 @@ class TraceContext(_Recording):
                 _guarded("observing a trace end", _observers[-1].trace_finished, self)
 
     def _set_error(self, error: str) -> None:
-        self.record["metadata"]["error"] = error
+        _metadata(self.record)["error"] = error
 
     def step(self, name: str, input: Any = None, _into: StepContext | None = None) -> StepContext:
         """A context manager recording one step of this trace (nested under the current step).
@@ -379,7 +431,10 @@ class TraceContext(_Recording):
         parent = _current_step.get()
         order = next(self._order)
         trace_id = self.record["trace_id"]
-        record = _STEP_RECORD.copy()  # a copy of a dict of the same keys: faster than a literal
+        # a copy of a dict of the same keys: faster than a literal; its "metadata" only for a
+        # store of one's own (see _LEAN_STEP_RECORD)
+        kept = self._kept
+        record = (_LEAN_STEP_RECORD if kept else _STEP_RECORD).copy()
         try:
             record["step_id"] = trace_id + _SUFFIXES[order]
         except IndexError:  # a step past the 64th
@@ -403,7 +458,8 @@ class TraceContext(_Recording):
                     if len(text) <= SHORT_TEXT and not text.partition(b"null")[1]
                     else snapshot_of(input, text)
                 )
-        record["metadata"] = {}
+        if not kept:
+            record["metadata"] = {}
         step = _new_step(StepContext) if _into is None else _into
         step.trace = self
         step.record = record
@@ -411,13 +467,16 @@ class TraceContext(_Recording):
 
     def set_metadata(self, data: dict[str, Any]) -> None:
         """Merge ``data`` into the trace's free-form metadata."""
-        self.record["metadata"].update(_as_dict(data, "trace.set_metadata"))
+        _metadata(self.record).update(_as_dict(data, "trace.set_metadata"))
 
     def to_model(self) -> Trace:
         """The trace as recorded so far, as a :class:`~xray_core.models.Trace`."""
         from .store.records import trace_from_records
 
-        return trace_from_records(self.record, list(self.steps))
+        record = self.record
+        if not self._started:  # not entered yet: it starts now, as far as anyone can tell
+            record = {**record, "start_time": time.time()}
+        return trace_from_records(record, self._entry[1:])
 
 
 class StepContext(_Recording):
@@ -459,9 +518,11 @@ class StepContext(_Recording):
             _current_step.reset(self._token)
         except ValueError:  # left in another context than the one it entered
             _current_step.set(None)
-        trace.steps.append(record)
+        trace._entry.append(record)
+        if trace._kept:  # the store keeps the trace's list: stored
+            return
         try:
-            (trace._save_step or trace.store.save_step)(record)
+            trace.store.save_step(record)
         except StoreError:
             if exc is None:
                 raise
@@ -506,7 +567,7 @@ class StepContext(_Recording):
 
     def set_metadata(self, data: dict[str, Any]) -> None:
         """Merge ``data`` into the step's free-form metadata."""
-        self.record["metadata"].update(_as_dict(data, "step.set_metadata"))
+        _metadata(self.record).update(_as_dict(data, "step.set_metadata"))
 
     def add_evaluation(
         self,
@@ -535,7 +596,10 @@ class StepContext(_Recording):
                 or (type(reasoning) is str and reasoning.isascii() and len(reasoning) <= MAX_STRING)
                 else _text(reasoning),
             }
-            metadata = self.record["metadata"]
+            record = self.record
+            metadata = record.get("metadata")
+            if metadata is None:  # _metadata(record), inlined
+                metadata = record["metadata"] = {}
             found = metadata.get("evaluations")
             if type(found) is list:  # _append_evaluation's common case, inlined
                 found.append(evaluation)
@@ -569,7 +633,25 @@ class StepContext(_Recording):
             llm = to_jsonable(
                 {"model": model, "tokens_used": tokens_used, "temperature": temperature, **kwargs}
             )
-        self.record["metadata"]["llm"] = llm
+        _metadata(self.record)["llm"] = llm
+
+
+def _metadata(record: dict[str, Any]) -> dict[str, Any]:
+    """``record["metadata"]``, made an empty dict first if the record has none yet (see
+    _LEAN_STEP_RECORD)."""
+    metadata = record.get("metadata")
+    if metadata is None:
+        metadata = record["metadata"] = {}
+    return metadata
+
+
+def _full_record(record: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with every key of ``template``, in its order (``metadata`` an empty dict)."""
+    full = template.copy()
+    full.update(record)
+    if full["metadata"] is None:
+        full["metadata"] = {}
+    return full
 
 
 def _text(value: Any) -> str:

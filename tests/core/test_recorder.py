@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import gc
 import os
 import threading
 import traceback
@@ -573,3 +574,158 @@ def test_steps_of_a_trace_dropped_from_a_bounded_store_are_dropped_with_it() -> 
     stored = store.get_trace(first.trace_id)
     assert stored is not None and stored.steps == []
     assert store.get_trace(second.trace_id) is None
+
+
+#: the keys of the records a store of one's own receives, in this order (docs/sdk.md)
+TRACE_KEYS = ["trace_id", "name", "status", "start_time", "end_time", "duration_ms", "metadata",
+              "run_id", "test_id"]  # fmt: skip
+STEP_KEYS = ["step_id", "trace_id", "parent_id", "name", "step_order", "input", "output",
+             "reasoning", "metadata", "status", "error", "start_time", "end_time",
+             "duration_ms"]  # fmt: skip
+
+
+class _KeepingStore(xray.MemoryStore):
+    """A store of one's own (through every method the recorder calls): keeps a copy of each
+    record it is given, as it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.given: list[tuple[str, dict[str, Any]]] = []
+
+    def start_trace(self, record: dict[str, Any]) -> None:
+        self.given.append(("start", dict(record)))
+        super().start_trace(record)
+
+    def save_step(self, record: dict[str, Any]) -> None:
+        self.given.append(("step", dict(record)))
+        super().save_step(record)
+
+    def end_trace(self, record: dict[str, Any]) -> None:
+        self.given.append(("end", dict(record)))
+        super().end_trace(record)
+
+
+class _EndOnly(xray.MemoryStore):
+    """Overrides end_trace only: it receives the trace record with every key."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ended: list[dict[str, Any]] = []
+
+    def end_trace(self, record: dict[str, Any]) -> None:
+        self.ended.append(dict(record))
+        super().end_trace(record)
+
+
+def _record_pipeline(recorder: xray.XRay) -> str:
+    with recorder.trace("t") as trace:
+        with trace.step("plain", input={"q": 1}) as step:
+            step.set_output({"ids": [1]})
+        with trace.step("with metadata") as step:
+            step.add_llm_metadata(model="m", tokens_used=3)
+            step.add_evaluation("c1", {"price": 2}, [{"name": "f", "passed": True, "detail": None}])
+    return trace.trace_id
+
+
+def test_a_store_of_ones_own_receives_records_with_every_key_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A MemoryStore keeps a record without "metadata" until something is written there (the
+    # garbage collector then never traverses it); a store whose methods the recorder calls
+    # receives every key, in the same order, an empty metadata dict included, as before.
+    keeping = _KeepingStore()
+    trace_id = _record_pipeline(xray.XRay(store=keeping))
+    assert [what for what, _ in keeping.given] == ["start", "step", "step", "end"]
+    for what, record in keeping.given:
+        assert list(record) == (STEP_KEYS if what == "step" else TRACE_KEYS), what
+    (_, start), (_, plain), (_, rich), (_, end) = keeping.given
+    assert start["metadata"] == {} and end["metadata"] == {} and plain["metadata"] == {}
+    assert rich["metadata"]["llm"] == {"model": "m", "tokens_used": 3, "temperature": None}
+    assert rich["metadata"]["evaluations"][0]["item_id"] == "c1"
+    # an end_trace of its own alone is called with the whole record too
+    ending = _EndOnly()
+    _record_pipeline(xray.XRay(store=ending))
+    assert [list(r) for r in ending.ended] == [TRACE_KEYS] and ending.ended[0]["metadata"] == {}
+    # so is a spy on one store's own methods
+    spied = xray.MemoryStore()
+    seen: list[dict[str, Any]] = []
+    save = spied.save_step
+    monkeypatch.setattr(spied, "save_step", lambda r: (seen.append(dict(r)), save(r))[1])
+    _record_pipeline(xray.XRay(store=spied))
+    assert [list(r) for r in seen] == [STEP_KEYS, STEP_KEYS] and seen[0]["metadata"] == {}
+    # and what is read back is the same from every store
+    plain_store = xray.MemoryStore()
+    plain_id = _record_pipeline(xray.XRay(store=plain_store))
+    kept, read = keeping.get_trace(trace_id), plain_store.get_trace(plain_id)
+    assert kept is not None and read is not None
+    assert kept.metadata == read.metadata == {}
+    assert [s.metadata for s in kept.steps] == [s.metadata for s in read.steps]
+    assert read.steps[0].metadata == {} and read.steps[1].llm is not None
+    assert [e.item_id for e in read.steps[1].evaluations] == ["c1"]
+
+
+def test_metadata_written_to_a_memory_store_record_is_kept_and_read_back() -> None:
+    # Every way of writing metadata makes the record's dict when it has none yet.
+    store = xray.MemoryStore()
+    xr = xray.XRay(store=store)
+    with pytest.raises(RuntimeError), xr.trace("t") as trace:
+        trace.set_metadata({"request": "r-1"})
+        with trace.step("a") as step:
+            step.set_metadata({"source": "catalog"})
+        with trace.step("b"):
+            pass
+        with trace.step("c") as step:
+            step.add_evaluation("x", {"k": 1}, [])
+        with trace.step("d"):
+            raise RuntimeError("boom")
+    with xr.trace("given", metadata={"m": 1}) as given:
+        pass
+    stored, other = store.get_trace(trace.trace_id), store.get_trace(given.trace_id)
+    assert stored is not None and other is not None
+    assert stored.metadata["request"] == "r-1" and "RuntimeError: boom" in stored.metadata["error"]
+    assert [s.metadata for s in stored.steps][:2] == [{"source": "catalog"}, {}]
+    assert [e.item_id for e in stored.steps[2].evaluations] == ["x"]
+    assert stored.steps[3].status == "failed" and stored.steps[3].metadata == {}
+    assert other.metadata == {"m": 1}
+    assert trace.to_model().metadata["request"] == "r-1"
+
+
+def test_a_memory_store_keeps_records_without_metadata_untracked_by_the_collector() -> None:
+    # The point of leaving "metadata" out until written: a record holding only text, numbers
+    # and bytes is not tracked, so the collections every few traces do not traverse it.
+    store = xray.MemoryStore()
+    with xray.XRay(store=store).trace("t") as trace:
+        with trace.step("plain", input={"q": [1, 2]}) as step:
+            step.set_output({"ids": ["a"]})
+            step.set_reasoning("why")
+        with trace.step("rich") as step:
+            step.set_metadata({"k": 1})
+    plain, rich = trace.steps
+    assert not gc.is_tracked(trace.record) and not gc.is_tracked(plain)
+    assert gc.is_tracked(rich) and rich["metadata"] == {"k": 1}
+
+
+def test_a_trace_made_by_the_recorder_is_the_one_the_class_makes() -> None:
+    # XRay.trace builds its TraceContext with TraceContext.__init__ inlined: the same slots,
+    # the same record, and both record alike.
+    from xray_core.recorder import TraceContext
+
+    for metadata in (None, {"k": 1}, [1]):
+        store = xray.MemoryStore()
+        made = xray.XRay(store=store).trace("t", metadata)
+        built = TraceContext(store, "t", metadata)
+        assert isinstance(made, TraceContext)
+        slots = [s for s in TraceContext.__slots__ if s != "record"]
+        assert [getattr(made, s) for s in slots if s != "_entry" and s != "_order"] == [
+            getattr(built, s) for s in slots if s != "_entry" and s != "_order"
+        ]
+        assert {**made.record, "trace_id": ""} == {**built.record, "trace_id": ""}
+        assert list(made.record) == list(built.record)
+        for trace in (made, built):
+            with trace, trace.step("s", input={"a": 1}) as step:
+                step.set_output([1])
+            assert made._entry[0] is made.record and built._entry[0] is built.record
+        read = [store.get_trace(t.trace_id) for t in (made, built)]
+        assert [(r.metadata, [(s.name, s.input, s.output, s.step_order) for s in r.steps])
+                for r in read if r is not None] == [
+            (read[0].metadata if read[0] else None, [("s", {"a": 1}, [1], 0)])] * 2  # fmt: skip

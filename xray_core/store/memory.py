@@ -31,17 +31,21 @@ class MemoryStore(Store):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.start_trace is not MemoryStore.start_trace or (
-            cls.save_step is not MemoryStore.save_step
-        ):  # its own start_trace and save_step see every trace and step: no way around them
+        if (
+            cls.start_trace is not MemoryStore.start_trace
+            or cls.save_step is not MemoryStore.save_step
+            or cls.end_trace is not MemoryStore.end_trace
+        ):  # its own start_trace, save_step and end_trace see every record, with every key
             cls._begin_trace = None
 
     def start_trace(self, record: dict[str, Any]) -> None:
-        self._start(record)
+        self._keep([record])
 
-    def _start(self, record: dict[str, Any]) -> list[dict[str, Any]]:
-        """:meth:`start_trace`, returning the trace's list (``[record, step, ...]``)."""
+    def _keep(self, entry: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """:meth:`start_trace` of ``entry[0]``, keeping ``entry`` (``[record, step, ...]``)
+        as the trace's list; returns the list kept."""
         traces = self._traces
+        record = entry[0]
         trace_id = record["trace_id"]
         # A new trace in an unbounded store is one dict assignment, atomic under the GIL: no
         # lock to take (taking it costs more than the rest of this method). Readers copy what
@@ -49,7 +53,6 @@ class MemoryStore(Store):
         if trace_id in traces:  # started again: kept as the newest, without its steps
             return self._put(record, [])
         max_traces = self.max_traces
-        entry = [record]
         if max_traces is None:
             traces[trace_id] = entry
             return entry
@@ -59,13 +62,16 @@ class MemoryStore(Store):
                 del traces[next(iter(traces))]
         return entry
 
-    #: The recorder's way in (``TraceContext.__enter__``): :meth:`start_trace`, returning the
-    #: trace's list, to whose ``append`` each step of the trace then goes: what
+    #: The recorder's way in (``TraceContext.__enter__``): :meth:`_keep` of the trace's list
+    #: (``[record]``), to which the recorder then appends each step of the trace: what
     #: :meth:`save_step` does, without a Python call per step. A step of a trace dropped
     #: meanwhile (beyond ``max_traces``, or by :meth:`delete_run`) goes to a list no longer
-    #: kept, as ``save_step`` drops it. None in a subclass with a ``start_trace`` or
-    #: ``save_step`` of its own, which the recorder then calls.
-    _begin_trace: Callable[[MemoryStore, dict[str, Any]], list[dict[str, Any]]] | None = _start
+    #: kept, as ``save_step`` drops it; the trace's end stores it again, as :meth:`end_trace`
+    #: does. None in a subclass with a ``start_trace``, ``save_step`` or ``end_trace`` of its
+    #: own, which the recorder then calls.
+    _begin_trace: Callable[[MemoryStore, list[dict[str, Any]]], list[dict[str, Any]]] | None = (
+        _keep
+    )
 
     def _put(self, record: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Keep a trace as the newest, dropping the oldest beyond ``max_traces``; returns its
