@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -191,7 +192,9 @@ class Keeper:
         self.send(("finish", run, tests, remaining, report))
         self._stop_flusher()
         answer = self._answer() if self.failure is None else None
-        self.close(kill=answer is None)
+        if answer is None:
+            self.close(kill=True)
+        # else it closes the database while the summary is printed: close() waits for that
         return answer
 
     def _reference(self, captured: Captured) -> Any:
@@ -199,24 +202,41 @@ class Keeper:
         return (captured.record, captured.steps) if position is None else position
 
     def close(self, kill: bool = False) -> None:
-        """Hand over what is pending, close the pipes and reap the process (killed first when
-        ``kill``: it failed); the keeper commits what it was handed."""
+        """Hand over what is pending, end the keeper's input and wait until it is done with the
+        run's files (killed first when ``kill``: it failed); the keeper commits what it was
+        handed, and after :meth:`finish`, closes the database. Its exit, the system taking back
+        its memory, is not waited for: a thread reaps it."""
         self._stop_flusher()
         process = self.process
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
         if kill and process.poll() is None:
             process.kill()
-        try:
-            process.wait(timeout=ANSWER_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.stdin is not None:
+            try:
+                process.stdin.close()
+            except OSError:
+                pass
+        if process.stdout is not None and not process.stdout.closed:
+            if not self._done(process.stdout.fileno()):
+                process.kill()
+            process.stdout.close()
         self._errors.close()
+        if process.poll() is None:
+            threading.Thread(target=process.wait, name="xray-keeper-reaper", daemon=True).start()
+
+    @staticmethod
+    def _done(fd: int) -> bool:
+        """Wait for the end of the keeper's answer pipe: it closes it once its database is
+        closed, or it is gone. False after :data:`ANSWER_TIMEOUT_S`."""
+        deadline = time.monotonic() + ANSWER_TIMEOUT_S
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return False
+            try:
+                if not os.read(fd, 1 << 16):
+                    return True
+            except OSError:
+                return True
 
     def _flush_loop(self) -> None:
         """The flusher thread: what is pending, written every :data:`LINGER_S` at most, and a

@@ -15,9 +15,11 @@ pytest is not imported here: the keeper starts while the pytest process collects
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
@@ -72,13 +74,25 @@ class RunKeeper:
         remaining: list[tuple[dict[str, Any], list[dict[str, Any]], bool]],
         report: ReportData | None,
     ) -> dict[str, Any]:
-        """Write the report, then the run's end; the answer for the pytest process."""
+        """Write the report and the run's end; the answer for the pytest process.
+
+        The run's end (the last rows committed, the run row, the database closed and its log
+        checkpointed into the file) runs on a thread while the report is built: it is mostly
+        SQLite's work and the disk's, which let go of the GIL, so the answer waits for the
+        longer of the two, not for both.
+        """
         answer: dict[str, Any] = {}
-        if report is not None:
-            answer["report_error"] = self._write_report(report)
+        ending: _Ending | None = None
         if self.writer is not None and run is not None:
             traces = [Captured(r, s, own=own) for r, s, own in remaining]
-            started, error, completed = self.writer.end(run, tests, traces)
+            # its few steps that need the GIL (and the writer thread's last rows) get it without
+            # waiting the default 5 ms switch interval of the report's thread each time
+            sys.setswitchinterval(0.0005)
+            ending = _Ending(self.writer, run, tests, traces)
+        if report is not None:
+            answer["report_error"] = self._write_report(report)
+        if ending is not None:
+            started, error, completed = ending.outcome()
             answer.update(db_started=started, db_error=error, completed_runs=completed)
         return answer
 
@@ -102,6 +116,31 @@ class RunKeeper:
             self.writer.close()
 
 
+class _Ending(threading.Thread):
+    """:meth:`RunWriter.end <pytest_xray.writer.RunWriter.end>` on a thread of its own."""
+
+    def __init__(
+        self, writer: RunWriter, run: RunRecord, tests: list[dict[str, Any]], traces: list[Captured]
+    ) -> None:
+        super().__init__(name="xray-keeper-end", daemon=True)
+        self._call = (writer, run, tests, traces)
+        self._outcome: tuple[bool, str | None, int] | None = None
+        self.start()
+
+    def run(self) -> None:
+        writer, run, tests, traces = self._call
+        try:
+            self._outcome = writer.end(run, tests, traces)
+        except BaseException as exc:  # noqa: BLE001 - end never raises; told as a db error
+            self._outcome = (writer.started, f"{exc!r}", 0)
+
+    def outcome(self) -> tuple[bool, str | None, int]:
+        """(whether the run row was written, the first failure, the completed runs)."""
+        self.join()
+        assert self._outcome is not None
+        return self._outcome
+
+
 def _prepared(trace: TraceRecords) -> PreparedTrace | TraceRecords:
     """The trace's part of the report, or the trace as it is when that fails (the report's
     end then tries again, and says what failed)."""
@@ -113,9 +152,9 @@ def _prepared(trace: TraceRecords) -> PreparedTrace | TraceRecords:
         return trace
 
 
-def serve(source: IO[bytes], answer_fd: int) -> int:
-    """Handle the messages of ``source``; answer ``"finish"`` on ``answer_fd``."""
-    keeper = RunKeeper()
+def serve(keeper: RunKeeper, source: IO[bytes], answer: IO[bytes]) -> int:
+    """Handle the messages of ``source``; answer ``"finish"`` on ``answer``; then close the
+    run's database."""
     try:
         while True:
             message = read_frame(source)
@@ -123,13 +162,15 @@ def serve(source: IO[bytes], answer_fd: int) -> int:
                 return 0
             verb, *arguments = message
             if verb == "finish":
-                answer = frame((keeper.finish(*arguments),))
-                with os.fdopen(answer_fd, "wb") as out:
-                    out.write(answer)
+                answer.write(frame((keeper.finish(*arguments),)))
+                answer.flush()
                 return 0
             getattr(keeper, verb)(*arguments)
     finally:
         keeper.close()
+        # the end of the answer's pipe tells the pytest process the database is closed: its
+        # own end waits for that, not for this process's exit
+        answer.close()
 
 
 def main() -> NoReturn:
@@ -137,12 +178,18 @@ def main() -> NoReturn:
     # Ctrl-C reaches the whole process group: the pytest process handles it and still finishes
     # the run through this process, which must outlive it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    answer_fd = os.dup(1)
+    # The records handed over hold no cycles (a session's worth is freed by reference counting
+    # at most), while the collector, run as they pile up, walks all of them again and again:
+    # at the end, unpickling the run's last message set off full collections that took longer
+    # than the report (docs/performance.md, "Session 14" under the plugin suite).
+    gc.disable()
+    answer = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into the answer
-    code = serve(sys.stdin.buffer, answer_fd)
-    # Everything is committed and closed: the pytest process waits for this process's end,
-    # which freeing a run's worth of objects and modules one by one would only delay.
+    keeper = RunKeeper()
+    code = serve(keeper, sys.stdin.buffer, answer)
     sys.stderr.flush()
+    # Everything is committed and closed: the run's objects (``keeper`` holds them) and
+    # modules are not freed one by one (25 ms), the system takes the memory back at once.
     os._exit(code)
 
 

@@ -129,6 +129,22 @@ def test_the_keeper_writes_the_run_and_the_report_the_pytest_process_would(
     assert "note:" not in "".join(itself.outlines)
 
 
+def test_the_database_is_closed_when_the_pytest_process_has_ended(
+    project: pytest.Pytester,
+) -> None:
+    # the keeper answers, then the pytest process prints its summary while the keeper ends: it
+    # must not end before the keeper has closed the database (the log checkpointed into the
+    # file and removed), or a user's next step (moving the file) could race the keeper
+    project.makepyfile(test_k=TESTS)
+    for attempt in range(3):
+        db = project.path / f"runs{attempt}.db"
+        result = project.runpytest_subprocess("-p", "no:cacheprovider", f"--xray-db={db.name}",
+                                              "--xray-report=report.html")  # fmt: skip
+        result.assert_outcomes(passed=2)
+        assert sorted(p.name for p in project.path.glob(f"{db.name}*")) == [db.name]
+        assert stored(db)["counts"]["tests"] == 2
+
+
 @linux_only
 def test_a_killed_keeper_loses_nothing_the_pytest_process_writes_the_run(
     project: pytest.Pytester,
