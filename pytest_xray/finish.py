@@ -16,7 +16,7 @@ import pytest
 from .baseline import delete, find_unused
 from .constants import DEFAULT_DB, EXIT_STATUS_FAIL_UNUSED
 from .dashboard import build, write
-from .history import build_run, final_status, test_rows
+from .history import build_run, final_status, test_rows, with_git
 from .summary import build_summary
 from .writer import RunWriter
 
@@ -42,6 +42,8 @@ def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
         run = build_run(state, status, 0 if deleted else len(unused))
     written: tuple[str | None, str | None] = (None, None)
     answer = _keeper_finish(state, run, summary) if state.keeper is not None else None
+    if run is not None and state.keeper is not None:  # its keeper looked the git state up
+        run = with_git(state, run, None if answer is None else answer.git)
     try:
         if state.options.report:
             # Before the run is finished in the DB: meanwhile the writer thread commits the

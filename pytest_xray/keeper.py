@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from xray_core.store.base import RunRecord
 
     from .captured import Captured
+    from .git import GitState
 
 HEADER = struct.Struct(">Q")
 #: how long the end of a session waits for the keeper's answer before writing the run itself
@@ -86,7 +87,7 @@ def read_frame(source: IO[bytes]) -> tuple[Any, ...] | None:
 class KeeperAnswer:
     """What the keeper did at the end: the report's outcome and the run's."""
 
-    __slots__ = ("completed_runs", "db_error", "db_started", "report_error")
+    __slots__ = ("completed_runs", "db_error", "db_started", "git", "report_error")
 
     def __init__(self, answer: dict[str, Any]) -> None:
         #: None: written; else (kind, message): "os" or "import", as write_report raised them
@@ -94,6 +95,8 @@ class KeeperAnswer:
         self.db_started: bool = answer.get("db_started", False)
         self.db_error: str | None = answer.get("db_error")
         self.completed_runs: int = answer.get("completed_runs", 0)
+        #: the run's (commit, branch, dirty), as the keeper looked them up when it started
+        self.git: GitState = answer.get("git", (None, None, None))
 
 
 class Keeper:
@@ -119,8 +122,11 @@ class Keeper:
         self._flusher.start()
 
     @classmethod
-    def spawn(cls, db: Path | None, report: Path | None, run_id: str) -> Keeper | None:
-        """Start a keeper for a run writing ``db`` and/or ``report``; None if it cannot start."""
+    def spawn(cls, db: Path | None, report: Path | None, run_id: str, root: Path) -> Keeper | None:
+        """Start a keeper for a run writing ``db`` and/or ``report``; None if it cannot start.
+
+        It looks up the git state of ``root`` (the run row's commit, branch and dirty flag) and
+        tells it in its answer: the pytest process runs no ``git`` itself."""
         errors = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for the keeper's lifetime
         try:
             process = subprocess.Popen(  # noqa: S603 - this interpreter, our module
@@ -141,7 +147,7 @@ class Keeper:
         except (ImportError, AttributeError, OSError):  # not Linux, or over the system's limit
             pass
         keeper.send(("open", None if db is None else str(db), run_id,
-                     None if report is None else str(report)))  # fmt: skip
+                     None if report is None else str(report), str(root)))  # fmt: skip
         return keeper
 
     def send(self, message: tuple[Any, ...]) -> None:

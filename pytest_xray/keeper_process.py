@@ -4,17 +4,19 @@
 It reads messages from stdin until ``"finish"``, whose answer it writes to stdout, or until its
 input ends (the pytest process is gone): then it commits what it was given and exits. Verbs:
 
-- ``("open", db, run_id, report)``: the run's database (str or None) and report path;
+- ``("open", db, run_id, report, root)``: the run's database (str or None), report path (str or
+  None) and root directory, whose git state (``git_state``) the run row records;
 - ``("start", run)``: the run row, status ``running``;
 - ``("keep", test_row, [(record, steps), ...])``: a finished test's row and traces;
 - ``("finish", run, test_rows, [(record, steps, own), ...], report_data)``: the report (its
   traces given, or referred to by their position among those kept), then the run's end.
 
-pytest is not imported here: the keeper starts while the pytest process collects.
+pytest is not imported here: it would only delay the keeper's start.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import signal
@@ -23,13 +25,15 @@ import threading
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
+from xray_core.store.base import RunRecord
+
 from .captured import Captured
+from .git import GitState, git_state
 from .keeper import frame, read_frame
 
 if TYPE_CHECKING:
     from xray_core.report.data import ReportData, TraceRecords
     from xray_core.report.payload import PreparedTrace
-    from xray_core.store.base import RunRecord
 
     from .writer import RunWriter
 
@@ -41,9 +45,13 @@ class RunKeeper:
         self.writer: RunWriter | None = None
         self.report: Path | None = None
         self.traces: list[PreparedTrace | TraceRecords] = []
+        #: the run's (commit, branch, dirty): the pytest process leaves them to this process
+        self.git: GitState = (None, None, None)
 
-    def open(self, db: str | None, run_id: str, report: str | None) -> None:
-        """Open the run's database (created when missing) and remember the report's path."""
+    def open(self, db: str | None, run_id: str, report: str | None, root: str) -> None:
+        """Look up the git state of ``root``, open the run's database (created when missing)
+        and remember the report's path."""
+        self.git = git_state(Path(root))
         if db is not None:
             from .writer import RunWriter
 
@@ -55,9 +63,13 @@ class RunKeeper:
             prepare()
 
     def start(self, run: RunRecord) -> None:
-        """Write the run row."""
+        """Write the run row (with the git state looked up here)."""
         if self.writer is not None:
-            self.writer.start(run)
+            self.writer.start(self._with_git(run))
+
+    def _with_git(self, run: RunRecord) -> RunRecord:
+        commit, branch, dirty = self.git
+        return dataclasses.replace(run, git_commit=commit, git_branch=branch, git_dirty=dirty)
 
     def keep(self, test: dict[str, Any] | None, traces: list[TraceRecords]) -> None:
         """Queue a finished test's row and traces for the database; work out each trace's part
@@ -81,9 +93,12 @@ class RunKeeper:
         SQLite's work and the disk's, which let go of the GIL, so the answer waits for the
         longer of the two, not for both.
         """
-        answer: dict[str, Any] = {}
+        answer: dict[str, Any] = {"git": self.git}
         ending: _Ending | None = None
+        if report is not None and isinstance(report.run, RunRecord):
+            report.run = self._with_git(report.run)
         if self.writer is not None and run is not None:
+            run = self._with_git(run)
             traces = [Captured(r, s, own=own) for r, s, own in remaining]
             # its few steps that need the GIL (and the writer thread's last rows) get it without
             # waiting the default 5 ms switch interval of the report's thread each time

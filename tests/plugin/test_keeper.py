@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,47 @@ def test_the_database_is_closed_when_the_pytest_process_has_ended(
         result.assert_outcomes(passed=2)
         assert sorted(p.name for p in project.path.glob(f"{db.name}*")) == [db.name]
         assert stored(db)["counts"]["tests"] == 2
+
+
+def git_run(db: Path) -> tuple[Any, ...]:
+    conn = sqlite3.connect(db)
+    try:
+        [row] = conn.execute("SELECT git_commit, git_branch, git_dirty FROM runs").fetchall()
+    finally:
+        conn.close()
+    return tuple(row)
+
+
+@linux_only
+def test_the_git_state_the_keeper_looks_up_is_the_one_pytest_would(
+    project: pytest.Pytester,
+) -> None:
+    # the keeper runs git in place of the pytest process: the run row, the report and the
+    # summary show what the pytest process writing the run itself shows, and when the keeper
+    # is killed, the pytest process looks it up at the end
+    project.makepyfile(test_k=TESTS, test_l=KILL_THE_KEEPER.replace("def test_", "def killing_"))
+    git = ["git", "-c", "user.email=x@example.com", "-c", "user.name=x"]
+    for args in (["init", "-q", "-b", "trunk"], ["add", "."], ["commit", "-q", "-m", "one"]):
+        subprocess.run([*git, *args], cwd=project.path, check=True, capture_output=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project.path, check=True,
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    (project.path / "pipeline.py").write_text(
+        (project.path / "pipeline.py").read_text() + "\n# changed\n"
+    )
+    shown = f"run * saved to *.db (commit {head[:10]} on trunk, dirty)"
+    for name, args in (("kept", ()), ("itself", ("-o", "xray_keeper=false")),
+                       ("killed", ("-o", "python_functions=killing_ test_"))):  # fmt: skip
+        result = project.runpytest_subprocess(
+            "-p", "no:cacheprovider", f"--xray-db={name}.db", f"--xray-report={name}.html", *args
+        )
+        result.assert_outcomes(passed=3 if name == "killed" else 2)
+        result.stdout.fnmatch_lines([shown])
+        assert ("note: the run's keeper process stopped" in result.stdout.str()) == (
+            name == "killed"
+        )
+        assert git_run(project.path / f"{name}.db") == (head, "trunk", 1)
+        page = (project.path / f"{name}.html").read_text(encoding="utf-8")
+        assert head in page
 
 
 @linux_only
