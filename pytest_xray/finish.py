@@ -99,7 +99,8 @@ def _keeper_finish(
     assert keeper is not None
     db, report = state.options.db, state.options.report
     data = build(state, run) if report is not None else None
-    answer = keeper.finish(run if db else None, test_rows(state) if db else [], state.traces, data)
+    tests = test_rows(state, kept=keeper.kept) if db else []
+    answer = keeper.finish(run if db else None, tests, state.traces, data)
     if answer is None:
         for captured in state.traces:
             captured.saved = False

@@ -24,7 +24,9 @@ in the same Python), ``(verb, *arguments)``, answered once, after ``"finish"``; 
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import operator
 import os
 import pickle
 import select
@@ -84,6 +86,27 @@ def read_frame(source: IO[bytes]) -> tuple[Any, ...] | None:
     return message
 
 
+def finish_message(
+    run: RunRecord | None,
+    tests: list[dict[str, Any]],
+    traces: list[Captured],
+    report: ReportData | None,
+    sent: dict[int, int],
+) -> tuple[Any, ...]:
+    """The ``"finish"`` message of :meth:`Keeper.finish` (``sent``: the position among those
+    handed over of each trace handed over, by ``id()`` of its Captured)."""
+    remaining = [(c.record, c.steps, c.own) for c in traces if c.own and not c.saved]
+    results: list[tuple[Any, ...]] = []
+    if report is not None:
+        from xray_core.report.data import TestResult
+
+        fields = operator.attrgetter(*(f.name for f in dataclasses.fields(TestResult)))
+        results = [fields(test) for test in report.tests]
+        references: list[Any] = [sent.get(id(c), (c.record, c.steps)) for c in traces]
+        report = dataclasses.replace(report, traces=references, tests=[])
+    return ("finish", run, tests, remaining, report, results)
+
+
 class KeeperAnswer:
     """What the keeper did at the end: the report's outcome and the run's."""
 
@@ -118,6 +141,8 @@ class Keeper:
         self.failure: str | None = None
         #: position in the keeper's list of each trace handed over, by ``id()`` of its Captured
         self._sent: dict[int, int] = {}
+        #: ids of the tests whose row was handed over as they finished
+        self.kept: set[str] = set()
         self._flusher = threading.Thread(target=self._flush_loop, name="xray-keeper", daemon=True)
         self._flusher.start()
 
@@ -174,6 +199,8 @@ class Keeper:
         for captured in own:
             captured.saved = True
             self._sent[id(captured)] = len(self._sent)
+        if test is not None:
+            self.kept.add(test["test_id"])
         if test is not None or own:
             self.send(("keep", test, [(c.record, c.steps) for c in own]))
 
@@ -187,25 +214,20 @@ class Keeper:
         """Hand over the end of the run and wait for the keeper's answer (None: it failed).
 
         :param run: the final run row (None: no ``--xray-db``).
-        :param tests: every test's row; the keeper leaves out those it was handed already.
+        :param tests: the rows of the tests not in :attr:`kept` (the keeper would leave out
+            those it was handed already).
         :param traces: the session's traces: those not handed over yet are sent now.
-        :param report: the report's data (None: no ``--xray-report``); its ``traces`` are
-            replaced by references to what the keeper holds.
+        :param report: the report's data (None: no ``--xray-report``); its ``traces`` are sent
+            as references to what the keeper holds, its ``tests`` as tuples of their fields
+            (a thousand dataclasses took 12 ms to pickle and unpickle, tuples 1 ms).
         """
-        remaining = [(c.record, c.steps, c.own) for c in traces if c.own and not c.saved]
-        if report is not None:
-            report.traces = [self._reference(c) for c in traces]
-        self.send(("finish", run, tests, remaining, report))
+        self.send(finish_message(run, tests, traces, report, self._sent))
         self._stop_flusher()
         answer = self._answer() if self.failure is None else None
         if answer is None:
             self.close(kill=True)
         # else it closes the database while the summary is printed: close() waits for that
         return answer
-
-    def _reference(self, captured: Captured) -> Any:
-        position = self._sent.get(id(captured))
-        return (captured.record, captured.steps) if position is None else position
 
     def close(self, kill: bool = False) -> None:
         """Hand over what is pending, end the keeper's input and wait until it is done with the

@@ -8,8 +8,10 @@ input ends (the pytest process is gone): then it commits what it was given and e
   None) and root directory, whose git state (``git_state``) the run row records;
 - ``("start", run)``: the run row, status ``running``;
 - ``("keep", test_row, [(record, steps), ...])``: a finished test's row and traces;
-- ``("finish", run, test_rows, [(record, steps, own), ...], report_data)``: the report (its
-  traces given, or referred to by their position among those kept), then the run's end.
+- ``("finish", run, test_rows, [(record, steps, own), ...], report_data, test_results)``: the
+  report (its traces given, or referred to by their position among those kept; its tests
+  given apart, as tuples of :class:`~xray_core.report.data.TestResult`'s fields), then the
+  run's end (the rows of the tests not kept yet).
 
 pytest is not imported here: it would only delay the keeper's start.
 """
@@ -85,6 +87,7 @@ class RunKeeper:
         tests: list[dict[str, Any]],
         remaining: list[tuple[dict[str, Any], list[dict[str, Any]], bool]],
         report: ReportData | None,
+        results: list[tuple[Any, ...]],
     ) -> dict[str, Any]:
         """Write the report and the run's end; the answer for the pytest process.
 
@@ -95,8 +98,12 @@ class RunKeeper:
         """
         answer: dict[str, Any] = {"git": self.git}
         ending: _Ending | None = None
-        if report is not None and isinstance(report.run, RunRecord):
-            report.run = self._with_git(report.run)
+        if report is not None:
+            from xray_core.report.data import TestResult
+
+            report.tests = [TestResult(*fields) for fields in results]
+            if isinstance(report.run, RunRecord):
+                report.run = self._with_git(report.run)
         if self.writer is not None and run is not None:
             run = self._with_git(run)
             traces = [Captured(r, s, own=own) for r, s, own in remaining]

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
 import subprocess
 import sys
+import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_xray.keeper import frame, read_frame
+from pytest_xray.captured import Captured
+from pytest_xray.keeper import finish_message, frame, read_frame
+from pytest_xray.keeper_process import RunKeeper
+from xray_core import MemoryStore, XRay
+from xray_core.report import ReportData, TestResult, write_report
+from xray_core.store.base import RunRecord
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -258,3 +266,71 @@ def test_messages_are_read_back_as_written_and_a_cut_frame_is_the_end(
         source = io.BytesIO(data[:cut])
         while (message := read_frame(source)) is not None:
             assert message == first  # only a whole frame is ever read
+
+
+HOSTILE = "</script><!--<b>&amp;\u2028'\"\ud800"
+
+
+def recorded(count: int) -> list[Captured]:
+    """``count`` traces really recorded, as the plugin captures them (test and run ids set)."""
+    xr = XRay(store=MemoryStore())
+    captured = []
+    for n in range(count):
+        with xr.trace(f"trace {n}", metadata={"n": n, "text": HOSTILE}) as trace:
+            with trace.step("filter", input={"price": 20.0 + n}) as step:
+                for item in ("B1", "B2"):
+                    step.add_evaluation(item_id=item, item_data={"id": item},
+                                        filters=[{"name": "price", "passed": item == "B1"}],
+                                        qualified=item == "B1", reasoning=HOSTILE)  # fmt: skip
+                step.set_output({"selected": "B1"})
+        trace.record.update(test_id=f"test_k.py::test_{n}", run_id="run")
+        captured.append(Captured(trace.record, trace.steps))
+    return captured
+
+
+results = st.builds(
+    TestResult,
+    test_id=st.sampled_from(["test_k.py::test_0", "test_k.py::test_1", "test_k.py::other"]),
+    outcome=st.sampled_from(["passed", "failed", "skipped", "error", "xfailed", "unknown"]),
+    duration_ms=st.none() | st.floats(allow_nan=False, allow_infinity=False),
+    baseline=st.sampled_from([None, "passed", "failed", "written", "missing", "error"]),
+    message=st.none() | st.text() | st.just(HOSTILE),
+)
+
+
+def page(path: Path) -> bytes:
+    """The page's bytes but its time of writing (to the second)."""
+    return re.sub(rb'"generated":"[^"]*"', b'"generated":""', path.read_bytes())
+
+
+@given(st.lists(results, max_size=4, unique_by=lambda t: t.test_id), st.integers(0, 3))
+def test_the_report_through_the_keeper_is_the_page_write_report_makes(
+    tests: list[TestResult], handed_over: int
+) -> None:
+    # the "finish" message as the pytest process frames it (the tests' results as tuples, the
+    # traces handed over as they finished referred to by position), read by a real RunKeeper:
+    # the same bytes as the page of the same data written in the pytest process
+    captured = recorded(3)
+    run = RunRecord(run_id="run", started_at=datetime(2026, 11, 30, tzinfo=timezone.utc),
+                    command="pytest", status="completed", counts={"tests": len(tests)})  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        write_report(root / "expected.html", ReportData(
+            title="X-Ray report: k", run=run, tests=list(tests),
+            traces=[(c.record, c.steps) for c in captured],
+        ))  # fmt: skip
+        keeper = RunKeeper()
+        keeper.open(None, "run", str(root / "kept.html"), str(root))  # not a repository
+        sent: dict[int, int] = {}
+        for c in captured[:handed_over]:
+            keeper.keep(None, [(c.record, c.steps)])
+            sent[id(c)] = len(sent)
+        data = ReportData(title="X-Ray report: k", run=run, tests=list(tests),
+                          traces=[(c.record, c.steps) for c in captured])  # fmt: skip
+        message = read_frame(io.BytesIO(frame(finish_message(None, [], captured, data, sent))))
+        assert message is not None and message[0] == "finish"
+        answer = keeper.finish(*message[1:])
+        keeper.close()
+        assert answer == {"git": (None, None, None), "report_error": None}
+        assert page(root / "kept.html") == page(root / "expected.html")
+        assert data.tests == tests  # the pytest process's data is left as it was
