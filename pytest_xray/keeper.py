@@ -8,7 +8,10 @@ pytest process hands it each finished test's records as they are (pickled, in th
 finished; a flusher thread writes them to a pipe every 50 ms at most), and at the end the run
 row and the report's other data; the keeper writes with the same
 :class:`~pytest_xray.writer.RunWriter` and :func:`xray_core.report.write_report` the pytest
-process would, and answers with what happened.
+process would (the run's end on a thread beside the report's build), and answers with what
+happened and the run's git state, which it looked up when it started (``git`` processes the
+pytest process does not run). It closes its end of the answer's pipe once the database is
+closed: the pytest process's end waits for that, not for the keeper's exit.
 
 Durability: a test's records reach the keeper within 50 ms of its end, and its writer commits
 them within 50 ms more; when the pytest process is killed, the keeper reads the end of its input
@@ -59,18 +62,33 @@ PIPE_SIZE = 1 << 20
 LINGER_S = 0.05
 
 
+class Framer:
+    """Frames messages of the protocol with one pickler and buffer kept from one message to the
+    next: making them for each message was a fifth of a test's hand-over. One thread at a time.
+    """
+
+    def __init__(self) -> None:
+        self._out = io.BytesIO()
+        self._pickler = pickle.Pickler(self._out, protocol=pickle.HIGHEST_PROTOCOL)
+        # No memo: a third faster, and records hold no cycles (a shared object is written twice)
+        self._pickler.fast = True
+
+    def frame(self, message: tuple[Any, ...]) -> bytes:
+        """``message`` as one frame of the protocol."""
+        out = self._out
+        out.seek(0)
+        out.truncate()
+        out.write(HEADER.pack(0))
+        self._pickler.dump(message)
+        data = out.getbuffer()
+        data[: HEADER.size] = HEADER.pack(len(data) - HEADER.size)
+        del data
+        return out.getvalue()
+
+
 def frame(message: tuple[Any, ...]) -> bytes:
     """``message`` as one frame of the protocol."""
-    out = io.BytesIO()
-    out.write(HEADER.pack(0))
-    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
-    # No memo: a third faster, and records hold no cycles (a shared object is written twice)
-    pickler.fast = True
-    pickler.dump(message)
-    data = out.getbuffer()
-    data[: HEADER.size] = HEADER.pack(len(data) - HEADER.size)
-    del data
-    return out.getvalue()
+    return Framer().frame(message)
 
 
 def read_frame(source: IO[bytes]) -> tuple[Any, ...] | None:
@@ -134,6 +152,7 @@ class Keeper:
         self._fd = process.stdin.fileno()
         #: frames not written to the pipe yet (the flusher thread writes them)
         self._pending: list[bytes] = []
+        self._framer = Framer()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -179,12 +198,12 @@ class Keeper:
         """Hand ``message`` over without waiting (the flusher thread writes it within 50 ms)."""
         if self.failure is not None:
             return
-        try:
-            data = frame(message)
-        except Exception as exc:  # noqa: BLE001 - a record pickle refuses: the end writes it all
-            self.failure = f"could not be handed a message ({exc!r})"
-            return
         with self._lock:
+            try:
+                data = self._framer.frame(message)
+            except Exception as exc:  # noqa: BLE001 - a record pickle refuses: the end writes all
+                self.failure = f"could not be handed a message ({exc!r})"
+                return
             self._pending.append(data)
         if not self._wake.is_set():  # set until the flusher has lingered: one wake-up per write
             self._wake.set()

@@ -24,7 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_xray.captured import Captured
-from pytest_xray.keeper import finish_message, frame, read_frame
+from pytest_xray.keeper import Framer, finish_message, frame, read_frame
 from pytest_xray.keeper_process import RunKeeper
 from xray_core import MemoryStore, XRay
 from xray_core.report import ReportData, TestResult, write_report
@@ -266,6 +266,23 @@ def test_messages_are_read_back_as_written_and_a_cut_frame_is_the_end(
         source = io.BytesIO(data[:cut])
         while (message := read_frame(source)) is not None:
             assert message == first  # only a whole frame is ever read
+
+
+@given(messages, messages)
+def test_a_framer_kept_between_messages_frames_each_as_on_its_own(
+    first: tuple[Any, ...], second: tuple[Any, ...]
+) -> None:
+    # the keeper's pickler and buffer serve every message of a session: nothing of a message
+    # (nor of one that failed to pickle halfway) stays in the next frame
+    framer = Framer()
+    assert framer.frame(second) == frame(second)
+    with pytest.raises(TypeError, match="cannot pickle 'generator'"):
+        framer.frame(("keep", [first, (n for n in ())]))
+    data = framer.frame(first) + framer.frame(second)
+    assert data == frame(first) + frame(second)
+    source = io.BytesIO(data)
+    assert read_frame(source) == first
+    assert read_frame(source) == second
 
 
 HOSTILE = "</script><!--<b>&amp;\u2028'\"\ud800"
