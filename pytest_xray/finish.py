@@ -35,12 +35,14 @@ def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
     summary.errors += problems
     run = None
     if state.options.db or state.options.report:
-        from .history import build_run, final_status
+        from .history import build_run, final_status, with_git
 
         status = final_status(state, session)  # before this plugin changes the exit status
         run = build_run(state, status, 0 if deleted else len(unused))
     written: tuple[str | None, str | None] = (None, None)
     answer = _keeper_finish(state, run, summary) if state.keeper is not None else None
+    if run is not None and state.keeper is not None:  # its keeper looked the git state up
+        run = with_git(state, run, None if answer is None else answer.git)
     try:
         if state.options.report:
             # Before the run is finished in the DB: meanwhile the writer thread commits the
@@ -99,7 +101,8 @@ def _keeper_finish(
     assert keeper is not None
     db, report = state.options.db, state.options.report
     data = build(state, run) if report is not None else None
-    answer = keeper.finish(run if db else None, test_rows(state) if db else [], state.traces, data)
+    tests = test_rows(state, kept=keeper.kept) if db else []
+    answer = keeper.finish(run if db else None, tests, state.traces, data)
     if answer is None:
         for captured in state.traces:
             captured.saved = False

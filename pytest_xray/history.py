@@ -6,13 +6,12 @@ The row is written twice (see :mod:`pytest_xray.writer`): when the session start
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import socket
-import subprocess
 from collections.abc import Container
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -21,39 +20,13 @@ from xray_core.outcomes import FAILED_OUTCOMES, FAILING_VERDICTS, PASSED_OUTCOME
 from xray_core.serialize import escape_surrogates
 from xray_core.store.base import RunRecord
 
+from .git import GitState, git_state
+
 if TYPE_CHECKING:
     from xray_core.models import RunStatus
     from xray_core.outcomes import BaselineVerdict
 
     from .session import XraySession
-
-
-def _git(cwd: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode != 0:
-        return None
-    return escape_surrogates(os.fsdecode(done.stdout).strip())  # a branch name may not be UTF-8
-
-
-def git_state(cwd: Path) -> tuple[str | None, str | None, bool | None]:
-    """(full commit SHA, branch, dirty) of the repository at ``cwd``; Nones outside a repo."""
-    # one process for both: rev-parse prints the commit, then the branch ("HEAD" when detached);
-    # a repository without a commit yet fails
-    found = _git(cwd, "rev-parse", "HEAD", "--abbrev-ref", "HEAD")
-    commit, _, branch = (found or "").partition("\n")
-    if len(commit) != 40:
-        return None, None, None
-    status = _git(cwd, "status", "--porcelain", "--untracked-files=no")
-    return (
-        commit,
-        (branch if branch and branch != "HEAD" else None),
-        (None if status is None else bool(status)),
-    )
 
 
 def counts(state: XraySession, unused: int) -> dict[str, int]:
@@ -94,9 +67,9 @@ def build_run(state: XraySession, status: RunStatus, unused: int | None = None) 
 
     :param unused: the number of unused baselines, known at the end (None: no counts yet).
     """
-    if state.git is None:  # once per session: the end reuses what the start found
+    if state.git is None and state.keeper is None:  # once per session: the end reuses it
         state.git = git_state(state.config.rootpath)
-    commit, branch, dirty = state.git
+    commit, branch, dirty = state.git or (None, None, None)  # a keeper looks it up
     # as xray_core.runstate.this_process, which imports the models
     host, pid = socket.gethostname(), os.getpid()
     args = [str(a) for a in state.config.invocation_params.args]
@@ -114,6 +87,14 @@ def build_run(state: XraySession, status: RunStatus, unused: int | None = None) 
         host=host,
         pid=pid,
     )
+
+
+def with_git(state: XraySession, run: RunRecord, known: GitState | None) -> RunRecord:
+    """``run`` with the git state its keeper looked up (``known``), or, when the keeper failed
+    (None), the one looked up now (the pytest process then writes the run itself)."""
+    state.git = git_state(state.config.rootpath) if known is None else known
+    commit, branch, dirty = state.git
+    return dataclasses.replace(run, git_commit=commit, git_branch=branch, git_dirty=dirty)
 
 
 def test_row(state: XraySession, test_id: str) -> dict[str, Any] | None:

@@ -8,7 +8,10 @@ pytest process hands it each finished test's records as they are (pickled, in th
 finished; a flusher thread writes them to a pipe every 50 ms at most), and at the end the run
 row and the report's other data; the keeper writes with the same
 :class:`~pytest_xray.writer.RunWriter` and :func:`xray_core.report.write_report` the pytest
-process would, and answers with what happened.
+process would (the run's end on a thread beside the report's build), and answers with what
+happened and the run's git state, which it looked up when it started (``git`` processes the
+pytest process does not run). It closes its end of the answer's pipe once the database is
+closed: the pytest process's end waits for that, not for the keeper's exit.
 
 Durability: a test's records reach the keeper within 50 ms of its end, and its writer commits
 them within 50 ms more; when the pytest process is killed, the keeper reads the end of its input
@@ -24,7 +27,9 @@ in the same Python), ``(verb, *arguments)``, answered once, after ``"finish"``; 
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import operator
 import os
 import pickle
 import select
@@ -33,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -43,6 +49,7 @@ if TYPE_CHECKING:
     from xray_core.store.base import RunRecord
 
     from .captured import Captured
+    from .git import GitState
 
 HEADER = struct.Struct(">Q")
 #: how long the end of a session waits for the keeper's answer before writing the run itself
@@ -55,18 +62,33 @@ PIPE_SIZE = 1 << 20
 LINGER_S = 0.05
 
 
+class Framer:
+    """Frames messages of the protocol with one pickler and buffer kept from one message to the
+    next: making them for each message was a fifth of a test's hand-over. One thread at a time.
+    """
+
+    def __init__(self) -> None:
+        self._out = io.BytesIO()
+        self._pickler = pickle.Pickler(self._out, protocol=pickle.HIGHEST_PROTOCOL)
+        # No memo: a third faster, and records hold no cycles (a shared object is written twice)
+        self._pickler.fast = True
+
+    def frame(self, message: tuple[Any, ...]) -> bytes:
+        """``message`` as one frame of the protocol."""
+        out = self._out
+        out.seek(0)
+        out.truncate()
+        out.write(HEADER.pack(0))
+        self._pickler.dump(message)
+        data = out.getbuffer()
+        data[: HEADER.size] = HEADER.pack(len(data) - HEADER.size)
+        del data
+        return out.getvalue()
+
+
 def frame(message: tuple[Any, ...]) -> bytes:
     """``message`` as one frame of the protocol."""
-    out = io.BytesIO()
-    out.write(HEADER.pack(0))
-    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
-    # No memo: a third faster, and records hold no cycles (a shared object is written twice)
-    pickler.fast = True
-    pickler.dump(message)
-    data = out.getbuffer()
-    data[: HEADER.size] = HEADER.pack(len(data) - HEADER.size)
-    del data
-    return out.getvalue()
+    return Framer().frame(message)
 
 
 def read_frame(source: IO[bytes]) -> tuple[Any, ...] | None:
@@ -82,10 +104,31 @@ def read_frame(source: IO[bytes]) -> tuple[Any, ...] | None:
     return message
 
 
+def finish_message(
+    run: RunRecord | None,
+    tests: list[dict[str, Any]],
+    traces: list[Captured],
+    report: ReportData | None,
+    sent: dict[int, int],
+) -> tuple[Any, ...]:
+    """The ``"finish"`` message of :meth:`Keeper.finish` (``sent``: the position among those
+    handed over of each trace handed over, by ``id()`` of its Captured)."""
+    remaining = [(c.record, c.steps, c.own) for c in traces if c.own and not c.saved]
+    results: list[tuple[Any, ...]] = []
+    if report is not None:
+        from xray_core.report.data import TestResult
+
+        fields = operator.attrgetter(*(f.name for f in dataclasses.fields(TestResult)))
+        results = [fields(test) for test in report.tests]
+        references: list[Any] = [sent.get(id(c), (c.record, c.steps)) for c in traces]
+        report = dataclasses.replace(report, traces=references, tests=[])
+    return ("finish", run, tests, remaining, report, results)
+
+
 class KeeperAnswer:
     """What the keeper did at the end: the report's outcome and the run's."""
 
-    __slots__ = ("completed_runs", "db_error", "db_started", "report_error")
+    __slots__ = ("completed_runs", "db_error", "db_started", "git", "report_error")
 
     def __init__(self, answer: dict[str, Any]) -> None:
         #: None: written; else (kind, message): "os" or "import", as write_report raised them
@@ -93,6 +136,8 @@ class KeeperAnswer:
         self.db_started: bool = answer.get("db_started", False)
         self.db_error: str | None = answer.get("db_error")
         self.completed_runs: int = answer.get("completed_runs", 0)
+        #: the run's (commit, branch, dirty), as the keeper looked them up when it started
+        self.git: GitState = answer.get("git", (None, None, None))
 
 
 class Keeper:
@@ -107,6 +152,7 @@ class Keeper:
         self._fd = process.stdin.fileno()
         #: frames not written to the pipe yet (the flusher thread writes them)
         self._pending: list[bytes] = []
+        self._framer = Framer()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -114,12 +160,17 @@ class Keeper:
         self.failure: str | None = None
         #: position in the keeper's list of each trace handed over, by ``id()`` of its Captured
         self._sent: dict[int, int] = {}
+        #: ids of the tests whose row was handed over as they finished
+        self.kept: set[str] = set()
         self._flusher = threading.Thread(target=self._flush_loop, name="xray-keeper", daemon=True)
         self._flusher.start()
 
     @classmethod
-    def spawn(cls, db: Path | None, report: Path | None, run_id: str) -> Keeper | None:
-        """Start a keeper for a run writing ``db`` and/or ``report``; None if it cannot start."""
+    def spawn(cls, db: Path | None, report: Path | None, run_id: str, root: Path) -> Keeper | None:
+        """Start a keeper for a run writing ``db`` and/or ``report``; None if it cannot start.
+
+        It looks up the git state of ``root`` (the run row's commit, branch and dirty flag) and
+        tells it in its answer: the pytest process runs no ``git`` itself."""
         errors = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for the keeper's lifetime
         try:
             process = subprocess.Popen(  # noqa: S603 - this interpreter, our module
@@ -140,19 +191,19 @@ class Keeper:
         except (ImportError, AttributeError, OSError):  # not Linux, or over the system's limit
             pass
         keeper.send(("open", None if db is None else str(db), run_id,
-                     None if report is None else str(report)))  # fmt: skip
+                     None if report is None else str(report), str(root)))  # fmt: skip
         return keeper
 
     def send(self, message: tuple[Any, ...]) -> None:
         """Hand ``message`` over without waiting (the flusher thread writes it within 50 ms)."""
         if self.failure is not None:
             return
-        try:
-            data = frame(message)
-        except Exception as exc:  # noqa: BLE001 - a record pickle refuses: the end writes it all
-            self.failure = f"could not be handed a message ({exc!r})"
-            return
         with self._lock:
+            try:
+                data = self._framer.frame(message)
+            except Exception as exc:  # noqa: BLE001 - a record pickle refuses: the end writes all
+                self.failure = f"could not be handed a message ({exc!r})"
+                return
             self._pending.append(data)
         if not self._wake.is_set():  # set until the flusher has lingered: one wake-up per write
             self._wake.set()
@@ -167,6 +218,8 @@ class Keeper:
         for captured in own:
             captured.saved = True
             self._sent[id(captured)] = len(self._sent)
+        if test is not None:
+            self.kept.add(test["test_id"])
         if test is not None or own:
             self.send(("keep", test, [(c.record, c.steps) for c in own]))
 
@@ -180,43 +233,57 @@ class Keeper:
         """Hand over the end of the run and wait for the keeper's answer (None: it failed).
 
         :param run: the final run row (None: no ``--xray-db``).
-        :param tests: every test's row; the keeper leaves out those it was handed already.
+        :param tests: the rows of the tests not in :attr:`kept` (the keeper would leave out
+            those it was handed already).
         :param traces: the session's traces: those not handed over yet are sent now.
-        :param report: the report's data (None: no ``--xray-report``); its ``traces`` are
-            replaced by references to what the keeper holds.
+        :param report: the report's data (None: no ``--xray-report``); its ``traces`` are sent
+            as references to what the keeper holds, its ``tests`` as tuples of their fields
+            (a thousand dataclasses took 12 ms to pickle and unpickle, tuples 1 ms).
         """
-        remaining = [(c.record, c.steps, c.own) for c in traces if c.own and not c.saved]
-        if report is not None:
-            report.traces = [self._reference(c) for c in traces]
-        self.send(("finish", run, tests, remaining, report))
+        self.send(finish_message(run, tests, traces, report, self._sent))
         self._stop_flusher()
         answer = self._answer() if self.failure is None else None
-        self.close(kill=answer is None)
+        if answer is None:
+            self.close(kill=True)
+        # else it closes the database while the summary is printed: close() waits for that
         return answer
 
-    def _reference(self, captured: Captured) -> Any:
-        position = self._sent.get(id(captured))
-        return (captured.record, captured.steps) if position is None else position
-
     def close(self, kill: bool = False) -> None:
-        """Hand over what is pending, close the pipes and reap the process (killed first when
-        ``kill``: it failed); the keeper commits what it was handed."""
+        """Hand over what is pending, end the keeper's input and wait until it is done with the
+        run's files (killed first when ``kill``: it failed); the keeper commits what it was
+        handed, and after :meth:`finish`, closes the database. Its exit, the system taking back
+        its memory, is not waited for: a thread reaps it."""
         self._stop_flusher()
         process = self.process
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
         if kill and process.poll() is None:
             process.kill()
-        try:
-            process.wait(timeout=ANSWER_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.stdin is not None:
+            try:
+                process.stdin.close()
+            except OSError:
+                pass
+        if process.stdout is not None and not process.stdout.closed:
+            if not self._done(process.stdout.fileno()):
+                process.kill()
+            process.stdout.close()
         self._errors.close()
+        if process.poll() is None:
+            threading.Thread(target=process.wait, name="xray-keeper-reaper", daemon=True).start()
+
+    @staticmethod
+    def _done(fd: int) -> bool:
+        """Wait for the end of the keeper's answer pipe: it closes it once its database is
+        closed, or it is gone. False after :data:`ANSWER_TIMEOUT_S`."""
+        deadline = time.monotonic() + ANSWER_TIMEOUT_S
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return False
+            try:
+                if not os.read(fd, 1 << 16):
+                    return True
+            except OSError:
+                return True
 
     def _flush_loop(self) -> None:
         """The flusher thread: what is pending, written every :data:`LINGER_S` at most, and a

@@ -120,7 +120,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if state is None:
         return
     remove_observer(state)
-    if state.keeper is not None:  # the session did not finish: the keeper commits what it has
+    if state.keeper is not None:  # reaped (it closed the database), or commits what it has
         state.keeper.close()
     for name in (f"xray-session-{id(state)}", f"xray-xdist-{id(state)}", f"xray-junit-{id(state)}"):
         plugin = config.pluginmanager.get_plugin(name)

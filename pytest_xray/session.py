@@ -194,7 +194,7 @@ class XraySession:
         from .keeper import Keeper
 
         options = self.options
-        self.keeper = Keeper.spawn(options.db, options.report, self.run_id)
+        self.keeper = Keeper.spawn(options.db, options.report, self.run_id, self.config.rootpath)
         if options.db is None:
             return
         if self.keeper is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from pytest_xray.history import git_state
+from pytest_xray.git import git_state
 
 GIT = ["git", "-c", "user.email=x@example.com", "-c", "user.name=x"]
 

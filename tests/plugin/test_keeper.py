@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
+import subprocess
 import sys
+import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_xray.keeper import frame, read_frame
+from pytest_xray.captured import Captured
+from pytest_xray.keeper import Framer, finish_message, frame, read_frame
+from pytest_xray.keeper_process import RunKeeper
+from xray_core import MemoryStore, XRay
+from xray_core.report import ReportData, TestResult, write_report
+from xray_core.store.base import RunRecord
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -129,6 +138,63 @@ def test_the_keeper_writes_the_run_and_the_report_the_pytest_process_would(
     assert "note:" not in "".join(itself.outlines)
 
 
+def test_the_database_is_closed_when_the_pytest_process_has_ended(
+    project: pytest.Pytester,
+) -> None:
+    # the keeper answers, then the pytest process prints its summary while the keeper ends: it
+    # must not end before the keeper has closed the database (the log checkpointed into the
+    # file and removed), or a user's next step (moving the file) could race the keeper
+    project.makepyfile(test_k=TESTS)
+    for attempt in range(3):
+        db = project.path / f"runs{attempt}.db"
+        result = project.runpytest_subprocess("-p", "no:cacheprovider", f"--xray-db={db.name}",
+                                              "--xray-report=report.html")  # fmt: skip
+        result.assert_outcomes(passed=2)
+        assert sorted(p.name for p in project.path.glob(f"{db.name}*")) == [db.name]
+        assert stored(db)["counts"]["tests"] == 2
+
+
+def git_run(db: Path) -> tuple[Any, ...]:
+    conn = sqlite3.connect(db)
+    try:
+        [row] = conn.execute("SELECT git_commit, git_branch, git_dirty FROM runs").fetchall()
+    finally:
+        conn.close()
+    return tuple(row)
+
+
+@linux_only
+def test_the_git_state_the_keeper_looks_up_is_the_one_pytest_would(
+    project: pytest.Pytester,
+) -> None:
+    # the keeper runs git in place of the pytest process: the run row, the report and the
+    # summary show what the pytest process writing the run itself shows, and when the keeper
+    # is killed, the pytest process looks it up at the end
+    project.makepyfile(test_k=TESTS, test_l=KILL_THE_KEEPER.replace("def test_", "def killing_"))
+    git = ["git", "-c", "user.email=x@example.com", "-c", "user.name=x"]
+    for args in (["init", "-q", "-b", "trunk"], ["add", "."], ["commit", "-q", "-m", "one"]):
+        subprocess.run([*git, *args], cwd=project.path, check=True, capture_output=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project.path, check=True,
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    (project.path / "pipeline.py").write_text(
+        (project.path / "pipeline.py").read_text() + "\n# changed\n"
+    )
+    shown = f"run * saved to *.db (commit {head[:10]} on trunk, dirty)"
+    for name, args in (("kept", ()), ("itself", ("-o", "xray_keeper=false")),
+                       ("killed", ("-o", "python_functions=killing_ test_"))):  # fmt: skip
+        result = project.runpytest_subprocess(
+            "-p", "no:cacheprovider", f"--xray-db={name}.db", f"--xray-report={name}.html", *args
+        )
+        result.assert_outcomes(passed=3 if name == "killed" else 2)
+        result.stdout.fnmatch_lines([shown])
+        assert ("note: the run's keeper process stopped" in result.stdout.str()) == (
+            name == "killed"
+        )
+        assert git_run(project.path / f"{name}.db") == (head, "trunk", 1)
+        page = (project.path / f"{name}.html").read_text(encoding="utf-8")
+        assert head in page
+
+
 @linux_only
 def test_a_killed_keeper_loses_nothing_the_pytest_process_writes_the_run(
     project: pytest.Pytester,
@@ -200,3 +266,88 @@ def test_messages_are_read_back_as_written_and_a_cut_frame_is_the_end(
         source = io.BytesIO(data[:cut])
         while (message := read_frame(source)) is not None:
             assert message == first  # only a whole frame is ever read
+
+
+@given(messages, messages)
+def test_a_framer_kept_between_messages_frames_each_as_on_its_own(
+    first: tuple[Any, ...], second: tuple[Any, ...]
+) -> None:
+    # the keeper's pickler and buffer serve every message of a session: nothing of a message
+    # (nor of one that failed to pickle halfway) stays in the next frame
+    framer = Framer()
+    assert framer.frame(second) == frame(second)
+    with pytest.raises(TypeError, match="cannot pickle 'generator'"):
+        framer.frame(("keep", [first, (n for n in ())]))
+    data = framer.frame(first) + framer.frame(second)
+    assert data == frame(first) + frame(second)
+    source = io.BytesIO(data)
+    assert read_frame(source) == first
+    assert read_frame(source) == second
+
+
+HOSTILE = "</script><!--<b>&amp;\u2028'\"\ud800"
+
+
+def recorded(count: int) -> list[Captured]:
+    """``count`` traces really recorded, as the plugin captures them (test and run ids set)."""
+    xr = XRay(store=MemoryStore())
+    captured = []
+    for n in range(count):
+        with xr.trace(f"trace {n}", metadata={"n": n, "text": HOSTILE}) as trace:
+            with trace.step("filter", input={"price": 20.0 + n}) as step:
+                for item in ("B1", "B2"):
+                    step.add_evaluation(item_id=item, item_data={"id": item},
+                                        filters=[{"name": "price", "passed": item == "B1"}],
+                                        qualified=item == "B1", reasoning=HOSTILE)  # fmt: skip
+                step.set_output({"selected": "B1"})
+        trace.record.update(test_id=f"test_k.py::test_{n}", run_id="run")
+        captured.append(Captured(trace.record, trace.steps))
+    return captured
+
+
+results = st.builds(
+    TestResult,
+    test_id=st.sampled_from(["test_k.py::test_0", "test_k.py::test_1", "test_k.py::other"]),
+    outcome=st.sampled_from(["passed", "failed", "skipped", "error", "xfailed", "unknown"]),
+    duration_ms=st.none() | st.floats(allow_nan=False, allow_infinity=False),
+    baseline=st.sampled_from([None, "passed", "failed", "written", "missing", "error"]),
+    message=st.none() | st.text() | st.just(HOSTILE),
+)
+
+
+def page(path: Path) -> bytes:
+    """The page's bytes but its time of writing (to the second)."""
+    return re.sub(rb'"generated":"[^"]*"', b'"generated":""', path.read_bytes())
+
+
+@given(st.lists(results, max_size=4, unique_by=lambda t: t.test_id), st.integers(0, 3))
+def test_the_report_through_the_keeper_is_the_page_write_report_makes(
+    tests: list[TestResult], handed_over: int
+) -> None:
+    # the "finish" message as the pytest process frames it (the tests' results as tuples, the
+    # traces handed over as they finished referred to by position), read by a real RunKeeper:
+    # the same bytes as the page of the same data written in the pytest process
+    captured = recorded(3)
+    run = RunRecord(run_id="run", started_at=datetime(2026, 11, 30, tzinfo=timezone.utc),
+                    command="pytest", status="completed", counts={"tests": len(tests)})  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        write_report(root / "expected.html", ReportData(
+            title="X-Ray report: k", run=run, tests=list(tests),
+            traces=[(c.record, c.steps) for c in captured],
+        ))  # fmt: skip
+        keeper = RunKeeper()
+        keeper.open(None, "run", str(root / "kept.html"), str(root))  # not a repository
+        sent: dict[int, int] = {}
+        for c in captured[:handed_over]:
+            keeper.keep(None, [(c.record, c.steps)])
+            sent[id(c)] = len(sent)
+        data = ReportData(title="X-Ray report: k", run=run, tests=list(tests),
+                          traces=[(c.record, c.steps) for c in captured])  # fmt: skip
+        message = read_frame(io.BytesIO(frame(finish_message(None, [], captured, data, sent))))
+        assert message is not None and message[0] == "finish"
+        answer = keeper.finish(*message[1:])
+        keeper.close()
+        assert answer == {"git": (None, None, None), "report_error": None}
+        assert page(root / "kept.html") == page(root / "expected.html")
+        assert data.tests == tests  # the pytest process's data is left as it was
