@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import json.encoder
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
-from operator import itemgetter
+from itertools import chain, repeat
+from operator import is_not, itemgetter, mul, sub
 from typing import TYPE_CHECKING, Any
 
 from orjson import dumps as _orjson_dumps
@@ -187,6 +189,100 @@ def step_row(record: dict[str, Any]) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+def step_values(records: list[dict[str, Any]]) -> list[Any]:
+    """The values of the :func:`step_row` of each record, row after row, in one list (what a
+    many-row ``INSERT`` binds): ``list(chain.from_iterable(map(step_row, records)))``.
+
+    This runs on the writer thread for every batch of recorded steps, so it is written for
+    speed: each column is made by one C-level pass over the batch (``map``, ``zip``,
+    ``itemgetter``), not by Python bytecode per step, for the common case of the recorder's
+    records (plain dicts, inputs and outputs as JSON bytes, float times); a column of anything
+    else is made by the per-value functions :func:`step_row` uses, and no tuple is made per row.
+    A batch holding a record :func:`step_row` refuses is built record by record, so that it
+    raises what :func:`step_row` raises.
+    """
+    try:
+        return list(chain.from_iterable(zip(*_step_columns(records), strict=True)))
+    except Exception:  # noqa: BLE001 - a record step_row refuses: it names it
+        return list(chain.from_iterable(map(step_row, records)))
+
+
+def _step_columns(records: list[dict[str, Any]]) -> tuple[Sequence[Any], ...]:
+    """The columns of the steps' rows (see :func:`step_values`)."""
+    count = len(records)
+    if {*map(type, records)} != {dict}:  # dict.get below would skip a subclass's own get()
+        raise TypeError("not plain dicts")
+    ids, trace_ids, names, orders, statuses, starts = (
+        list(map(itemgetter(key), records)) for key in _STEP_KEYS
+    )
+    parents, reasonings, errors, ends, durations = (
+        list(map(dict.get, records, repeat(key))) for key in _STEP_OPTIONAL
+    )
+    inputs = _json_column(list(map(dict.get, records, repeat("input"))))
+    outputs = _json_column(list(map(dict.get, records, repeat("output"))))
+    metadata = list(map(dict.get, records, repeat("metadata")))
+    metadata = [to_json(m) if m else "{}" for m in metadata] if any(metadata) else ["{}"] * count
+    digests = _step_digests(count, names, statuses, inputs, outputs, reasonings, metadata, errors)
+    return (
+        ids, trace_ids, parents, names, orders, inputs, outputs, reasonings, metadata, statuses,
+        errors, _iso_column(starts), _iso_column(ends), durations, digests,
+    )  # fmt: skip
+
+
+_STEP_KEYS = ("step_id", "trace_id", "name", "step_order", "status", "start_time")
+_STEP_OPTIONAL = ("parent_id", "reasoning", "error", "end_time", "duration_ms")
+
+
+def _json_column(values: list[Any]) -> list[str | None]:
+    """:func:`to_json` of each value: JSON bytes (the recorder's) decoded in one pass."""
+    if {*map(type, values)} <= {bytes}:
+        return list(map(bytes.decode, values))
+    return list(map(to_json, values))
+
+
+def _iso_column(values: Sequence[Any]) -> list[str | None]:
+    """:func:`iso` of each value: float times (the recorder's) in a few C-level passes."""
+    if values and {*map(type, values)} == {float} and min(values) >= 0.0 \
+            and max(values) < _LAST_SECOND:  # fmt: skip
+        seconds = list(map(int, values))
+        micros = list(map(round, map(mul, map(sub, values, seconds), repeat(1e6))))
+        if 1_000_000 not in micros:  # else a fraction rounded up to the next second: iso() does it
+            return list(map(_ISO.__mod__, zip(map(_second_text, seconds), micros)))
+    return list(map(iso, values))
+
+
+_ISO = "%s.%06d+00:00"  # iso()'s text of a float time: the second's text, then the microseconds
+
+
+def _step_digests(
+    count: int, names: Sequence[str], statuses: Sequence[str], inputs: list[str | None],
+    outputs: list[str | None], reasonings: list[str | None], metadata: list[str | None],
+    errors: list[str | None],
+) -> list[bytes]:  # fmt: skip
+    """:func:`step_digest` of each step, the texts joined and hashed in C-level passes."""
+    texts = map("\0".join, zip(
+        names, statuses, _or_empty(inputs), _or_empty(outputs), _or_empty(metadata),
+        _or_empty(reasonings), _or_empty(errors), map(str, map(len, names)),
+        _lengths(reasonings, count), _lengths(errors, count), strict=True,
+    ))  # fmt: skip
+    hashers = list(map(_COPY, repeat(_HASHER, count)))
+    deque(map(_UPDATE, hashers, map(str.encode, texts, repeat("utf-8"), repeat("surrogatepass"))),
+          maxlen=0)  # fmt: skip
+    return list(map(_DIGEST, hashers))
+
+
+def _or_empty(texts: list[str | None]) -> list[str]:
+    """The texts, None as empty (as :func:`step_digest` joins them)."""
+    return [text or "" for text in texts] if None in texts else texts  # type: ignore[return-value]
+
+
+def _lengths(texts: list[str | None], count: int) -> list[str]:
+    """``str(len(text))`` of each text, ``-1`` for None (as :func:`step_digest` writes them)."""
+    if not any(map(is_not, texts, repeat(None))):
+        return ["-1"] * count
+    return ["-1" if text is None else str(len(text)) for text in texts]
+
+
 def step_digest(
     name: str, status: str, input_: str | None, output: str | None, reasoning: str | None,
     metadata: str | None, error: str | None,
@@ -213,6 +309,7 @@ def step_digest(
 
 
 _HASHER = _blake2b(digest_size=16)
+_COPY, _UPDATE, _DIGEST = _blake2b.copy, _blake2b.update, _blake2b.digest
 
 
 def run_row(run: Run | RunRecord) -> tuple[Any, ...]:
