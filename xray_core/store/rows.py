@@ -212,15 +212,16 @@ def _step_columns(records: list[dict[str, Any]]) -> tuple[Sequence[Any], ...]:
     count = len(records)
     if {*map(type, records)} != {dict}:  # dict.get below would skip a subclass's own get()
         raise TypeError("not plain dicts")
-    ids, trace_ids, names, orders, statuses, starts = (
-        list(map(itemgetter(key), records)) for key in _STEP_KEYS
-    )
-    parents, reasonings, errors, ends, durations = (
-        list(map(dict.get, records, repeat(key))) for key in _STEP_OPTIONAL
-    )
-    inputs = _json_column(list(map(dict.get, records, repeat("input"))))
-    outputs = _json_column(list(map(dict.get, records, repeat("output"))))
-    metadata = list(map(dict.get, records, repeat("metadata")))
+    try:  # the recorder's records hold every key: all read in one pass
+        columns: list[Sequence[Any]] = list(zip(*map(_STEP_KEYS, records), strict=True))
+    except KeyError:  # an optional key missing: read as step_row reads it (get: None)
+        columns = [list(map(itemgetter(key), records)) if key in _REQUIRED
+                   else list(map(dict.get, records, repeat(key))) for key in _STEP_FIELDS]  # fmt: skip
+    if not count:
+        return ((),) * 15
+    ids, trace_ids, parents, names, orders, inputs, outputs, reasonings, metadata, statuses, \
+        errors, starts, ends, durations = columns  # fmt: skip
+    inputs, outputs = _json_column(inputs), _json_column(outputs)
     metadata = [to_json(m) if m else "{}" for m in metadata] if any(metadata) else ["{}"] * count
     digests = _step_digests(count, names, statuses, inputs, outputs, reasonings, metadata, errors)
     return (
@@ -229,58 +230,79 @@ def _step_columns(records: list[dict[str, Any]]) -> tuple[Sequence[Any], ...]:
     )  # fmt: skip
 
 
-_STEP_KEYS = ("step_id", "trace_id", "name", "step_order", "status", "start_time")
-_STEP_OPTIONAL = ("parent_id", "reasoning", "error", "end_time", "duration_ms")
+#: a step record's fields, in the order of the columns of its row
+_STEP_FIELDS = (
+    "step_id", "trace_id", "parent_id", "name", "step_order", "input", "output", "reasoning",
+    "metadata", "status", "error", "start_time", "end_time", "duration_ms",
+)  # fmt: skip
+_STEP_KEYS = itemgetter(*_STEP_FIELDS)
+#: the fields step_row reads with record[...] (a record without one is refused)
+_REQUIRED = frozenset(("step_id", "trace_id", "name", "step_order", "status", "start_time"))
 
 
-def _json_column(values: list[Any]) -> list[str | None]:
+def _json_column(values: Sequence[Any]) -> Sequence[str | None]:
     """:func:`to_json` of each value: JSON bytes (the recorder's) decoded in one pass."""
     if {*map(type, values)} <= {bytes}:
         return list(map(bytes.decode, values))
     return list(map(to_json, values))
 
 
-def _iso_column(values: Sequence[Any]) -> list[str | None]:
+def _iso_column(values: Sequence[Any]) -> Sequence[str | None]:
     """:func:`iso` of each value: float times (the recorder's) in a few C-level passes."""
     if values and {*map(type, values)} == {float} and min(values) >= 0.0 \
             and max(values) < _LAST_SECOND:  # fmt: skip
         seconds = list(map(int, values))
-        micros = list(map(round, map(mul, map(sub, values, seconds), repeat(1e6))))
+        micros = list(map(float.__round__, map(mul, map(sub, values, seconds), repeat(1e6))))
         if 1_000_000 not in micros:  # else a fraction rounded up to the next second: iso() does it
-            return list(map(_ISO.__mod__, zip(map(_second_text, seconds), micros)))
+            return list(map(str.__mod__, map(_second_format, seconds), micros))
     return list(map(iso, values))
 
 
-_ISO = "%s.%06d+00:00"  # iso()'s text of a float time: the second's text, then the microseconds
+@lru_cache(maxsize=256)
+def _second_format(second: int) -> str:
+    """The ``%`` format of :func:`iso`'s text of a time in this second, given its microseconds."""
+    return _second_text(second) + ".%06d+00:00"
 
 
 def _step_digests(
-    count: int, names: Sequence[str], statuses: Sequence[str], inputs: list[str | None],
-    outputs: list[str | None], reasonings: list[str | None], metadata: list[str | None],
-    errors: list[str | None],
+    count: int, names: Sequence[str], statuses: Sequence[str], inputs: Sequence[str | None],
+    outputs: Sequence[str | None], reasonings: Sequence[str | None], metadata: Sequence[str],
+    errors: Sequence[str | None],
 ) -> list[bytes]:  # fmt: skip
     """:func:`step_digest` of each step, the texts joined and hashed in C-level passes."""
-    texts = map("\0".join, zip(
-        names, statuses, _or_empty(inputs), _or_empty(outputs), _or_empty(metadata),
-        _or_empty(reasonings), _or_empty(errors), map(str, map(len, names)),
-        _lengths(reasonings, count), _lengths(errors, count), strict=True,
-    ))  # fmt: skip
+    texts = list(map("\0".join, zip(
+        names, statuses, _or_empty(inputs), _or_empty(outputs), metadata, _or_empty(reasonings),
+        _or_empty(errors), _lengths(names, count), _lengths(reasonings, count),
+        _lengths(errors, count), strict=True,
+    )))  # fmt: skip
+    try:  # UTF-8 as step_digest encodes it: the same bytes unless a text holds a lone surrogate
+        encoded = list(map(str.encode, texts))
+    except UnicodeEncodeError:
+        encoded = list(map(str.encode, texts, repeat("utf-8"), repeat("surrogatepass")))
     hashers = list(map(_COPY, repeat(_HASHER, count)))
-    deque(map(_UPDATE, hashers, map(str.encode, texts, repeat("utf-8"), repeat("surrogatepass"))),
-          maxlen=0)  # fmt: skip
+    deque(map(_UPDATE, hashers, encoded), maxlen=0)
     return list(map(_DIGEST, hashers))
 
 
-def _or_empty(texts: list[str | None]) -> list[str]:
+def _or_empty(texts: Sequence[str | None]) -> Sequence[str]:
     """The texts, None as empty (as :func:`step_digest` joins them)."""
     return [text or "" for text in texts] if None in texts else texts  # type: ignore[return-value]
 
 
-def _lengths(texts: list[str | None], count: int) -> list[str]:
+def _lengths(texts: Sequence[str | None], count: int) -> Sequence[str]:
     """``str(len(text))`` of each text, ``-1`` for None (as :func:`step_digest` writes them)."""
-    if not any(map(is_not, texts, repeat(None))):
-        return ["-1"] * count
-    return ["-1" if text is None else str(len(text)) for text in texts]
+    if None in texts:
+        if not any(map(is_not, texts, repeat(None))):
+            return ["-1"] * count
+        return ["-1" if text is None else str(len(text)) for text in texts]
+    lengths = list(map(len, texts))  # type: ignore[arg-type]
+    try:
+        return list(map(_LENGTH_TEXTS.__getitem__, lengths))
+    except IndexError:
+        return list(map(str, lengths))
+
+
+_LENGTH_TEXTS = [str(n) for n in range(4096)]  # str() of the common lengths, made once
 
 
 def step_digest(

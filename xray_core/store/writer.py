@@ -381,7 +381,7 @@ _PAYLOAD = _RECORD  # a flush's event
 _NO_BATCH_BUILDS: Mapping[Build, BuildMany] = {}
 
 
-def _by_order(run: tuple[Statement, list[Sequence[Any]]]) -> int:
+def _by_order(run: tuple[Statement, Any]) -> int:
     return run[0].order  # sorted() is stable: statements of one order stay in order of first use
 
 
