@@ -202,9 +202,14 @@ def step_values(records: list[dict[str, Any]]) -> list[Any]:
     raises what :func:`step_row` raises.
     """
     try:
-        return list(chain.from_iterable(zip(*_step_columns(records), strict=True)))
+        columns = _step_columns(records)
     except Exception:  # noqa: BLE001 - a record step_row refuses: it names it
         return list(chain.from_iterable(map(step_row, records)))
+    width = len(columns)
+    values: list[Any] = [None] * (width * len(records))
+    for place, column in enumerate(columns):  # row after row: each column a slice, in C
+        values[place::width] = column
+    return values
 
 
 def _step_columns(records: list[dict[str, Any]]) -> tuple[Sequence[Any], ...]:
@@ -221,9 +226,10 @@ def _step_columns(records: list[dict[str, Any]]) -> tuple[Sequence[Any], ...]:
         return ((),) * 15
     ids, trace_ids, parents, names, orders, inputs, outputs, reasonings, metadata, statuses, \
         errors, starts, ends, durations = columns  # fmt: skip
-    inputs, outputs = _json_column(inputs), _json_column(outputs)
+    (inputs, hashed_inputs), (outputs, hashed_outputs) = _json_column(inputs), _json_column(outputs)
     metadata = [to_json(m) if m else "{}" for m in metadata] if any(metadata) else ["{}"] * count
-    digests = _step_digests(count, names, statuses, inputs, outputs, reasonings, metadata, errors)
+    digests = _step_digests(count, names, statuses, hashed_inputs, hashed_outputs, reasonings,
+                            metadata, errors)  # fmt: skip
     return (
         ids, trace_ids, parents, names, orders, inputs, outputs, reasonings, metadata, statuses,
         errors, _iso_column(starts), _iso_column(ends), durations, digests,
@@ -240,11 +246,14 @@ _STEP_KEYS = itemgetter(*_STEP_FIELDS)
 _REQUIRED = frozenset(("step_id", "trace_id", "name", "step_order", "status", "start_time"))
 
 
-def _json_column(values: Sequence[Any]) -> Sequence[str | None]:
-    """:func:`to_json` of each value: JSON bytes (the recorder's) decoded in one pass."""
+def _json_column(values: Sequence[Any]) -> tuple[list[str | None], Sequence[str]]:
+    """:func:`to_json` of each value (JSON bytes, the recorder's, decoded in one pass), and the
+    same texts as :func:`step_digest` hashes them (None as empty)."""
     if {*map(type, values)} <= {bytes}:
-        return list(map(bytes.decode, values))
-    return list(map(to_json, values))
+        texts = list(map(bytes.decode, values))
+        return texts, texts  # type: ignore[return-value]  # no None among them
+    converted: list[str | None] = list(map(to_json, values))
+    return converted, _or_empty(converted)
 
 
 def _iso_column(values: Sequence[Any]) -> Sequence[str | None]:
@@ -254,24 +263,33 @@ def _iso_column(values: Sequence[Any]) -> Sequence[str | None]:
         seconds = list(map(int, values))
         micros = list(map(float.__round__, map(mul, map(sub, values, seconds), repeat(1e6))))
         if 1_000_000 not in micros:  # else a fraction rounded up to the next second: iso() does it
-            return list(map(str.__mod__, map(_second_format, seconds), micros))
+            return list(map(str.__mod__, map(_SECOND_FORMATS.__getitem__, seconds), micros))
     return list(map(iso, values))
 
 
-@lru_cache(maxsize=256)
-def _second_format(second: int) -> str:
-    """The ``%`` format of :func:`iso`'s text of a time in this second, given its microseconds."""
-    return _second_text(second) + ".%06d+00:00"
+class _SecondFormats(dict[int, str]):
+    """The ``%`` format of :func:`iso`'s text of a time in a second, given its microseconds, by
+    epoch second: a dict read in C (a hit costs a third of an ``lru_cache`` call's), emptied
+    when it holds a day of seconds (a burst of steps shares a handful)."""
+
+    def __missing__(self, second: int) -> str:
+        if len(self) >= 86_400:
+            self.clear()
+        made = self[second] = _second_text(second) + ".%06d+00:00"
+        return made
+
+
+_SECOND_FORMATS = _SecondFormats()
 
 
 def _step_digests(
-    count: int, names: Sequence[str], statuses: Sequence[str], inputs: Sequence[str | None],
-    outputs: Sequence[str | None], reasonings: Sequence[str | None], metadata: Sequence[str],
+    count: int, names: Sequence[str], statuses: Sequence[str], inputs: Sequence[str],
+    outputs: Sequence[str], reasonings: Sequence[str | None], metadata: Sequence[str],
     errors: Sequence[str | None],
 ) -> list[bytes]:  # fmt: skip
     """:func:`step_digest` of each step, the texts joined and hashed in C-level passes."""
     texts = list(map("\0".join, zip(
-        names, statuses, _or_empty(inputs), _or_empty(outputs), metadata, _or_empty(reasonings),
+        names, statuses, inputs, outputs, metadata, _or_empty(reasonings),
         _or_empty(errors), _lengths(names, count), _lengths(reasonings, count),
         _lengths(errors, count), strict=True,
     )))  # fmt: skip
