@@ -7,13 +7,14 @@ import json
 import math
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xray_core.store.rows import iso, to_json
+from xray_core.store.rows import iso, step_row, step_values, to_json
 
 GENERAL = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
@@ -90,3 +91,82 @@ def test_json_of_what_json_has_no_type_for() -> None:
     cycle.append(cycle)
     with pytest.raises(ValueError, match="Circular reference"):
         to_json({"loop": cycle})  # the general path names the problem
+
+
+# -- many steps' rows at once (rows.step_values, the writer thread's path for recorded steps) --
+
+#: float times the fast path must round as datetime does: ties at the microsecond (k/128 of a
+#: second is exact in binary and k * 7812.5 us a half), carries into the next second, times
+#: below 8192 s (whose fraction times 1e6 is rounded twice), the last second of year 9999
+TIMES = st.one_of(
+    st.floats(min_value=0, max_value=253_402_300_799.999, allow_nan=False),
+    st.builds(lambda s, k: s + k / 128, st.integers(0, 2**33), st.integers(0, 127)),
+    st.builds(lambda s: s + 0.9999996, st.integers(1_700_000_000, 1_900_000_000)),
+    st.sampled_from([0.0, 0.9999995, 1796002980.9999996, 253402300799.99]),
+)
+TEXTS = st.one_of(st.none(), st.text(max_size=12), st.just("lone \udc80"))
+STEP_FIELDS = {
+    "parent_id": st.one_of(st.none(), st.text(max_size=5)),
+    "input": st.one_of(st.none(), st.binary(max_size=0).map(lambda _: b'{"q":1}'),
+                       st.dictionaries(st.text(max_size=3), st.integers())),
+    "output": st.one_of(st.none(), st.just(b'{"a":[1,2]}'), st.lists(st.integers(), max_size=3)),
+    "reasoning": TEXTS,
+    "metadata": st.one_of(st.none(), st.just({}), st.dictionaries(st.text(max_size=3), TEXTS)),
+    "error": TEXTS,
+    "end_time": st.one_of(st.none(), TIMES,
+                          st.datetimes(timezones=st.one_of(st.none(), st.just(timezone.utc)))),
+    "duration_ms": st.one_of(st.none(), st.floats(allow_nan=False)),
+}  # fmt: skip
+
+
+@st.composite
+def step_records(draw: st.DrawFn) -> dict[str, Any]:
+    """A step record as the recorder writes it, some optional keys left out."""
+    record = {
+        "step_id": draw(st.text(min_size=1, max_size=8)),
+        "trace_id": draw(st.text(min_size=1, max_size=8)),
+        "name": draw(st.text(max_size=10)),
+        "step_order": draw(st.integers(0, 1000)),
+        "status": draw(st.sampled_from(["completed", "error"])),
+        "start_time": draw(TIMES),
+    }
+    for key, values in STEP_FIELDS.items():
+        if draw(st.booleans()) or key in ("input", "output", "end_time"):
+            record[key] = draw(values)
+    return record
+
+
+@given(st.lists(step_records(), max_size=8))
+def test_many_steps_values_are_their_rows_values_row_after_row(records: list[dict[str, Any]]
+                                                               ) -> None:  # fmt: skip
+    expected = list(chain.from_iterable(map(step_row, records)))
+    assert step_values(records) == expected
+
+
+@given(st.lists(st.builds(lambda t: {"step_id": "s", "trace_id": "t", "name": "n",
+                                     "step_order": 0, "status": "completed", "start_time": t,
+                                     "end_time": t, "input": b"{}", "output": b"{}"}, TIMES),
+                min_size=1, max_size=50))  # fmt: skip
+def test_many_float_times_give_the_text_of_iso(records: list[dict[str, Any]]) -> None:
+    values = step_values(records)
+    assert values[11::15] == [iso(r["start_time"]) for r in records] == values[12::15]
+
+
+def test_a_batch_with_a_record_step_row_refuses_raises_what_step_row_raises() -> None:
+    good = {"step_id": "s", "trace_id": "t", "name": "n", "step_order": 0, "status": "ok",
+            "start_time": 1.5}  # fmt: skip
+    with pytest.raises(KeyError, match="status"):
+        step_values([good, {k: v for k, v in good.items() if k != "status"}])
+    with pytest.raises(TypeError):  # a name that is no text cannot be hashed
+        step_values([good, dict(good, name=3)])
+
+
+def test_records_of_a_dict_subclass_are_read_through_their_own_methods() -> None:
+    class Defaults(dict):  # type: ignore[type-arg]
+        def get(self, key: str, default: Any = None) -> Any:
+            return super().get(key, "from get" if key == "reasoning" else default)
+
+    record = Defaults(step_id="s", trace_id="t", name="n", step_order=0, status="ok",
+                      start_time=1.5)  # fmt: skip
+    assert step_values([record]) == list(step_row(record))
+    assert step_values([record])[7] == "from get"

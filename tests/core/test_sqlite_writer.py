@@ -295,3 +295,44 @@ def test_a_batch_writes_rows_referred_to_before_the_rows_referring_to_them(db: P
         assert harness.commits == 2
     finally:
         harness.writer.close()
+
+
+def test_runs_of_records_queued_with_a_batch_build_are_built_by_one_call(db: Path) -> None:
+    """``batch_builds``: consecutive records of one statement queued with ``pair`` are built by
+    one call of its batch form (values row after row); others row by row, in the order queued."""
+    calls: list[list[str]] = []
+
+    def pairs(records: list[dict[str, Any]]) -> list[Any]:
+        calls.append([r["k"] for r in records])
+        return [value for record in records for value in pair(record)]
+
+    def upper(record: dict[str, Any]) -> tuple[Any, ...]:
+        return (record["k"], record["v"].upper())
+
+    harness = Harness(db, batch_builds={pair: pairs})
+    try:
+        blocker = sqlite3.connect(db, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # the rows below queue up for one batch
+        harness.writer.put(INSERT, pair, {"k": "a", "v": "1"})
+        harness.writer.put(INSERT, pair, {"k": "b", "v": "2"})
+        harness.writer.put(INSERT, upper, {"k": "c", "v": "x"})
+        harness.writer.put(INSERT, pair, {"k": "a", "v": "3"})  # replaces: written after "a"
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        assert harness.writer.flush()
+        assert harness.stored() == {"a": "3", "b": "2", "c": "X"} and harness.failures == []
+        assert calls[-2:] == [["a", "b"], ["a"]]  # the retry with the conflict SQL builds again
+    finally:
+        harness.writer.close()
+
+
+def test_a_row_of_another_width_loses_only_itself(harness: Harness) -> None:
+    """Rows are bound as one list of values: a row of another width never shifts the others'."""
+    harness.writer.put(INSERT, pair, {"k": "good1", "v": "1"})
+    harness.writer.put(INSERT, lambda r: (r["k"],), {"k": "short"})
+    harness.writer.put(INSERT, lambda r: (r["k"], "x", "y"), {"k": "long"})
+    harness.writer.put(INSERT, pair, {"k": "good2", "v": "2"})
+    harness.writer.flush()
+    assert harness.stored() == {"good1": "1", "good2": "2"}
+    assert [records for _, records in harness.failures] == [1, 1]
+    assert all("could not write a pair" in str(exc) for exc, _ in harness.failures)

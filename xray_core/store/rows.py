@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import json.encoder
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
-from operator import itemgetter
+from itertools import chain, repeat
+from operator import is_not, itemgetter, mul, sub
 from typing import TYPE_CHECKING, Any
 
 from orjson import dumps as _orjson_dumps
@@ -187,6 +189,140 @@ def step_row(record: dict[str, Any]) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+def step_values(records: list[dict[str, Any]]) -> list[Any]:
+    """The values of the :func:`step_row` of each record, row after row, in one list (what a
+    many-row ``INSERT`` binds): ``list(chain.from_iterable(map(step_row, records)))``.
+
+    This runs on the writer thread for every batch of recorded steps, so it is written for
+    speed: each column is made by one C-level pass over the batch (``map``, ``zip``,
+    ``itemgetter``), not by Python bytecode per step, for the common case of the recorder's
+    records (plain dicts, inputs and outputs as JSON bytes, float times); a column of anything
+    else is made by the per-value functions :func:`step_row` uses, and no tuple is made per row.
+    A batch holding a record :func:`step_row` refuses is built record by record, so that it
+    raises what :func:`step_row` raises.
+    """
+    try:
+        columns = _step_columns(records)
+    except Exception:  # noqa: BLE001 - a record step_row refuses: it names it
+        return list(chain.from_iterable(map(step_row, records)))
+    width = len(columns)
+    values: list[Any] = [None] * (width * len(records))
+    for place, column in enumerate(columns):  # row after row: each column a slice, in C
+        values[place::width] = column
+    return values
+
+
+def _step_columns(records: list[dict[str, Any]]) -> tuple[Sequence[Any], ...]:
+    """The columns of the steps' rows (see :func:`step_values`)."""
+    count = len(records)
+    if {*map(type, records)} != {dict}:  # dict.get below would skip a subclass's own get()
+        raise TypeError("not plain dicts")
+    try:  # the recorder's records hold every key: all read in one pass
+        columns: list[Sequence[Any]] = list(zip(*map(_STEP_KEYS, records), strict=True))
+    except KeyError:  # an optional key missing: read as step_row reads it (get: None)
+        columns = [list(map(itemgetter(key), records)) if key in _REQUIRED
+                   else list(map(dict.get, records, repeat(key))) for key in _STEP_FIELDS]  # fmt: skip
+    if not count:
+        return ((),) * 15
+    ids, trace_ids, parents, names, orders, inputs, outputs, reasonings, metadata, statuses, \
+        errors, starts, ends, durations = columns  # fmt: skip
+    (inputs, hashed_inputs), (outputs, hashed_outputs) = _json_column(inputs), _json_column(outputs)
+    metadata = [to_json(m) if m else "{}" for m in metadata] if any(metadata) else ["{}"] * count
+    digests = _step_digests(count, names, statuses, hashed_inputs, hashed_outputs, reasonings,
+                            metadata, errors)  # fmt: skip
+    return (
+        ids, trace_ids, parents, names, orders, inputs, outputs, reasonings, metadata, statuses,
+        errors, _iso_column(starts), _iso_column(ends), durations, digests,
+    )  # fmt: skip
+
+
+#: a step record's fields, in the order of the columns of its row
+_STEP_FIELDS = (
+    "step_id", "trace_id", "parent_id", "name", "step_order", "input", "output", "reasoning",
+    "metadata", "status", "error", "start_time", "end_time", "duration_ms",
+)  # fmt: skip
+_STEP_KEYS = itemgetter(*_STEP_FIELDS)
+#: the fields step_row reads with record[...] (a record without one is refused)
+_REQUIRED = frozenset(("step_id", "trace_id", "name", "step_order", "status", "start_time"))
+
+
+def _json_column(values: Sequence[Any]) -> tuple[list[str | None], Sequence[str]]:
+    """:func:`to_json` of each value (JSON bytes, the recorder's, decoded in one pass), and the
+    same texts as :func:`step_digest` hashes them (None as empty)."""
+    if {*map(type, values)} <= {bytes}:
+        texts = list(map(bytes.decode, values))
+        return texts, texts  # type: ignore[return-value]  # no None among them
+    converted: list[str | None] = list(map(to_json, values))
+    return converted, _or_empty(converted)
+
+
+def _iso_column(values: Sequence[Any]) -> Sequence[str | None]:
+    """:func:`iso` of each value: float times (the recorder's) in a few C-level passes."""
+    if values and {*map(type, values)} == {float} and min(values) >= 0.0 \
+            and max(values) < _LAST_SECOND:  # fmt: skip
+        seconds = list(map(int, values))
+        micros = list(map(float.__round__, map(mul, map(sub, values, seconds), repeat(1e6))))
+        if 1_000_000 not in micros:  # else a fraction rounded up to the next second: iso() does it
+            return list(map(str.__mod__, map(_SECOND_FORMATS.__getitem__, seconds), micros))
+    return list(map(iso, values))
+
+
+class _SecondFormats(dict[int, str]):
+    """The ``%`` format of :func:`iso`'s text of a time in a second, given its microseconds, by
+    epoch second: a dict read in C (a hit costs a third of an ``lru_cache`` call's), emptied
+    when it holds a day of seconds (a burst of steps shares a handful)."""
+
+    def __missing__(self, second: int) -> str:
+        if len(self) >= 86_400:
+            self.clear()
+        made = self[second] = _second_text(second) + ".%06d+00:00"
+        return made
+
+
+_SECOND_FORMATS = _SecondFormats()
+
+
+def _step_digests(
+    count: int, names: Sequence[str], statuses: Sequence[str], inputs: Sequence[str],
+    outputs: Sequence[str], reasonings: Sequence[str | None], metadata: Sequence[str],
+    errors: Sequence[str | None],
+) -> list[bytes]:  # fmt: skip
+    """:func:`step_digest` of each step, the texts joined and hashed in C-level passes."""
+    texts = list(map("\0".join, zip(
+        names, statuses, inputs, outputs, metadata, _or_empty(reasonings),
+        _or_empty(errors), _lengths(names, count), _lengths(reasonings, count),
+        _lengths(errors, count), strict=True,
+    )))  # fmt: skip
+    try:  # UTF-8 as step_digest encodes it: the same bytes unless a text holds a lone surrogate
+        encoded = list(map(str.encode, texts))
+    except UnicodeEncodeError:
+        encoded = list(map(str.encode, texts, repeat("utf-8"), repeat("surrogatepass")))
+    hashers = list(map(_COPY, repeat(_HASHER, count)))
+    deque(map(_UPDATE, hashers, encoded), maxlen=0)
+    return list(map(_DIGEST, hashers))
+
+
+def _or_empty(texts: Sequence[str | None]) -> Sequence[str]:
+    """The texts, None as empty (as :func:`step_digest` joins them)."""
+    return [text or "" for text in texts] if None in texts else texts  # type: ignore[return-value]
+
+
+def _lengths(texts: Sequence[str | None], count: int) -> Sequence[str]:
+    """``str(len(text))`` of each text, ``-1`` for None (as :func:`step_digest` writes them)."""
+    if None in texts:
+        if not any(map(is_not, texts, repeat(None))):
+            return ["-1"] * count
+        return ["-1" if text is None else str(len(text)) for text in texts]
+    lengths = list(map(len, texts))  # type: ignore[arg-type]
+    try:
+        return list(map(_LENGTH_TEXTS.__getitem__, lengths))
+    except IndexError:
+        return list(map(str, lengths))
+
+
+_LENGTH_TEXTS = [str(n) for n in range(4096)]  # str() of the common lengths, made once
+
+
 def step_digest(
     name: str, status: str, input_: str | None, output: str | None, reasoning: str | None,
     metadata: str | None, error: str | None,
@@ -213,6 +349,7 @@ def step_digest(
 
 
 _HASHER = _blake2b(digest_size=16)
+_COPY, _UPDATE, _DIGEST = _blake2b.copy, _blake2b.update, _blake2b.digest
 
 
 def run_row(run: Run | RunRecord) -> tuple[Any, ...]:

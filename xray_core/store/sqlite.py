@@ -40,7 +40,7 @@ from .database import BUSY_TIMEOUT_S, connect, open_database, rollback
 from .failures import Failures
 from .queries import Queries
 from .readonly import ReadOnlyFile
-from .rows import run_row, run_test_row, scrubbed, step_row, trace_digest, trace_row
+from .rows import run_row, run_test_row, scrubbed, step_row, step_values, trace_digest, trace_row
 from .schema import (
     DELETE_TRACE_STEPS,
     INSERT_RUN_TEST_UNLESS_KEPT,
@@ -105,7 +105,8 @@ class SQLiteStore(Store):
         self._read_only_file = ReadOnlyFile(self._location, timeout=timeout,
                                             check_same_thread=False) if read_only else None  # fmt: skip
         self._failures = Failures(strict=strict)
-        self._writer = GroupCommitWriter(self._connect, self._writer_failed)
+        self._writer = GroupCommitWriter(self._connect, self._writer_failed,
+                                         batch_builds={step_row: step_values})  # fmt: skip
         self._queries = Queries(self._rows)
         self.path = Path(path)
         self._unusable: StoreError | None = None

@@ -5,7 +5,7 @@ with the statement and the function that turns it into a row: no SQL and no conv
 the caller's thread. The writer thread, started on the first row, takes everything queued so
 far (up to ``batch`` rows), builds the rows, and writes them in one ``BEGIN IMMEDIATE`` ...
 ``COMMIT``: each statement's rows together (the rows others refer to first, see
-:attr:`Statement.order`), many rows per ``INSERT`` (see :func:`_insert_rows`). A quiet caller therefore has
+:attr:`Statement.order`), many rows per ``INSERT`` (see :func:`_insert_values`). A quiet caller therefore has
 each row committed a moment after queuing it; a busy one has many committed together.
 :meth:`~GroupCommitWriter.flush` waits until everything queued before it is committed.
 
@@ -30,10 +30,11 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, groupby, islice
+from operator import itemgetter
 from typing import Any
 
 from ..exceptions import StoreError
@@ -74,6 +75,9 @@ class Statement:
 
 #: builds the row of a queued record (on the writer thread)
 Build = Callable[[Any], Sequence[Any]]
+#: builds the rows of many records queued with one :data:`Build`: the values of the same rows,
+#: row after row, in one list (what a many-row ``INSERT`` binds)
+BuildMany = Callable[[list[Any]], list[Any]]
 #: a queued row: its statement, its builder and the record
 Item = tuple[Statement, Build, Any]
 #: expands a queued group into its rows (on the writer thread)
@@ -95,6 +99,10 @@ class GroupCommitWriter:
     :param name: names the database in messages.
     :param linger: seconds a group waits for others before its commit.
     :param batch: at most this many queued items per transaction.
+    :param batch_builds: for a :data:`Build`, a :data:`BuildMany` making the same rows for many
+        records at once: consecutive records of one statement queued with that build are built
+        by one call (rows built per record cost the writer thread more, see
+        :func:`~.rows.step_values`).
     """
 
     def __init__(
@@ -105,12 +113,14 @@ class GroupCommitWriter:
         name: str = "database",
         linger: float = GROUP_LINGER_S,
         batch: int = BATCH,
+        batch_builds: Mapping[Build, BuildMany] | None = None,
     ) -> None:
         self.connect = connect
         self.on_failure = on_failure
         self.name = name
         self.linger = linger
         self.batch = batch
+        self.batch_builds: Mapping[Build, BuildMany] = dict(batch_builds or {})
         self._refusal: StoreError | None = None
         self._fresh()
         _live.add(self)
@@ -222,27 +232,26 @@ class GroupCommitWriter:
                 event.set()
 
     def _loop(self, conn: sqlite3.Connection, pending: queue.SimpleQueue[Any]) -> None:
+        # Written for speed (every recorded step passes here): the queue is drained and the
+        # batch sorted out in C-level passes (islice, groupby), not Python bytecode per item.
         while True:
             batch = [pending.get()]
             if batch[0][0] is _GROUP and self.linger:
                 self._hurry.wait(self.linger)  # cut short by a flush: nobody waits for nothing
             self._hurry.clear()
-            while len(batch) < self.batch:
-                try:
-                    batch.append(pending.get_nowait())
-                except queue.Empty:
-                    break
+            # this thread alone takes from the queue: the qsize() items queued now are there
+            batch += islice(iter(pending.get_nowait, None), min(pending.qsize(), self.batch - 1))
             items: list[Item] = []
             done: list[threading.Event] = []
             stop = False
-            for item in batch:
-                head = item[0]
+            for head, run in groupby(batch, _HEAD):  # runs of one kind of item
                 if head.__class__ is Statement:
-                    items.append(item)
+                    items += run
                 elif head is _GROUP:
-                    items += self._expanded(item[1], item[2])
+                    for _, expand, payload in run:
+                        items += self._expanded(expand, payload)
                 elif head is _FLUSH:
-                    done.append(item[2])
+                    done += map(_PAYLOAD, run)
                 else:
                     stop = True
             if items:
@@ -262,7 +271,7 @@ class GroupCommitWriter:
 
     def _commit(self, conn: sqlite3.Connection, items: list[Item]) -> None:
         try:
-            _write(conn, items)
+            _write(conn, items, self.batch_builds)
             return
         except sqlite3.OperationalError as exc:
             return self._lost(items, exc)
@@ -270,7 +279,7 @@ class GroupCommitWriter:
             # Some row is stored already (a step written twice): write them all replacing.
             if any(item[0].on_conflict for item in items):
                 try:
-                    _write(conn, items, on_conflict=True)
+                    _write(conn, items, self.batch_builds, on_conflict=True)
                     return
                 except sqlite3.OperationalError as exc:
                     return self._lost(items, exc)
@@ -292,39 +301,89 @@ class GroupCommitWriter:
         try:
             row = tuple(build(record))
             try:
-                _write(conn, [(statement, tuple, row)], on_conflict=True)
+                _write(conn, [(statement, tuple, row)], _NO_BATCH_BUILDS, on_conflict=True)
             except UnicodeEncodeError:  # lone surrogates (surrogateescape'd file names)
-                _write(conn, [(statement, tuple, scrubbed(row))], on_conflict=True)
+                _write(conn, [(statement, tuple, scrubbed(row))], _NO_BATCH_BUILDS,
+                       on_conflict=True)  # fmt: skip
         except Exception as exc:  # noqa: BLE001
             message = f"{self.name}: could not write a {statement.what}: {exc}"
             self.on_failure(StoreError(message), 1)
 
 
-def _write(conn: sqlite3.Connection, items: list[Item], *, on_conflict: bool = False) -> None:
+def _write(
+    conn: sqlite3.Connection,
+    items: list[Item],
+    batch_builds: Mapping[Build, BuildMany],
+    *,
+    on_conflict: bool = False,
+) -> None:
     """Write ``items`` in one transaction: the rows of each statement together (see
-    :attr:`Statement.order`), many rows per ``INSERT`` (see :func:`_insert_rows`)."""
+    :attr:`Statement.order`), many rows per ``INSERT`` (see :func:`_insert_values`)."""
     # Queued test by test (trace, steps, test row): each statement's rows together, in the
-    # order queued (one pass, no sort of the items), the statements in order of first use
-    # within their Statement.order.
-    runs: dict[Statement, list[Sequence[Any]]] = {}
-    for statement, build, record in items:
-        rows = runs.get(statement)
-        if rows is None:
-            rows = runs[statement] = []
-        rows.append(build(record))
-    ordered = sorted(runs.items(), key=_by_order) if len(runs) > 1 else runs.items()
+    # order queued (no sort of the items), the statements in order of first use within their
+    # Statement.order. Runs of items of one statement are moved whole (groupby), not one by one.
+    runs: dict[Statement, list[Item]] = {}
+    for statement, run in groupby(items, _HEAD):
+        kept = runs.get(statement)
+        if kept is None:
+            runs[statement] = list(run)
+        else:
+            kept += run
+    built = [(statement, _values(statement, run, batch_builds)) for statement, run in runs.items()]
+    ordered = sorted(built, key=_by_order) if len(built) > 1 else built
     conn.execute("BEGIN IMMEDIATE")  # outside the try: a failed BEGIN has nothing to roll back
     try:
-        for statement, rows in ordered:
+        for statement, (width, values) in ordered:
             sql = statement.on_conflict if on_conflict and statement.on_conflict else statement.sql
-            _insert_rows(conn, sql, rows)
+            _insert_values(conn, sql, width, values)
         conn.execute("COMMIT")
     except BaseException:
         rollback(conn)
         raise
 
 
-def _by_order(run: tuple[Statement, list[Sequence[Any]]]) -> int:
+def _values(
+    statement: Statement, items: list[Item], batch_builds: Mapping[Build, BuildMany]
+) -> tuple[int, list[Any]]:
+    """The width of ``statement``'s rows and the values of the rows of ``items``, row after row,
+    in order: each run of items queued with a build that has a :data:`BuildMany` built by one
+    call of it (no tuple per row), the others row by row.
+
+    :raises ValueError: rows of unlike widths, or of another width than the statement's (so that
+        no value is ever bound to another row's column: the batch is then written row by row).
+    """
+    width = _width(statement.sql)
+    values: list[Any] = []
+    for build, run in groupby(items, _BUILD):
+        records = list(map(_RECORD, run))
+        many = batch_builds.get(build) if width else None
+        if many is not None:
+            values += many(records)
+            continue
+        rows = list(map(build, records))
+        widths = {*map(len, rows)}
+        if not width and len(widths) == 1:  # a statement of another form: its rows tell
+            width = widths.pop()
+        elif widths != {width}:
+            raise ValueError(f"{statement.what} rows of {sorted(widths)} values, not {width}")
+        values += chain.from_iterable(rows)
+    return width, values
+
+
+@lru_cache(maxsize=64)
+def _width(sql: str) -> int:
+    """How many values one row of ``sql`` (``INSERT ... VALUES (?, ...)``) binds; 0 for a
+    statement of another form."""
+    match = _VALUES.search(sql)
+    return 0 if match is None else match.group(1).count("?")
+
+
+_HEAD, _BUILD, _RECORD = itemgetter(0), itemgetter(1), itemgetter(2)
+_PAYLOAD = _RECORD  # a flush's event
+_NO_BATCH_BUILDS: Mapping[Build, BuildMany] = {}
+
+
+def _by_order(run: tuple[Statement, Any]) -> int:
     return run[0].order  # sorted() is stable: statements of one order stay in order of first use
 
 
@@ -342,8 +401,9 @@ def _many(sql: str, count: int) -> str | None:
     return f"{sql[: match.start()]} VALUES {values}{sql[match.end() :]}"
 
 
-def _insert_rows(conn: sqlite3.Connection, sql: str, rows: list[Sequence[Any]]) -> None:
-    """Insert ``rows`` with ``sql``, many rows per statement.
+def _insert_values(conn: sqlite3.Connection, sql: str, width: int, values: list[Any]) -> None:
+    """Insert the rows whose ``values`` (``width`` a row, row after row) are given, with
+    ``sql``, many rows per statement.
 
     Not ``executemany``: Python's sqlite3 lets go of the GIL around every row's step and takes it
     back after, so a writer thread inserting row by row waits for the GIL once per row while the
@@ -352,14 +412,19 @@ def _insert_rows(conn: sqlite3.Connection, sql: str, rows: list[Sequence[Any]]) 
     chunk of rows takes the GIL back once per chunk. SQLite inserts a statement's rows in order,
     as ``executemany`` did: a later row's conflict with an earlier one is resolved the same way.
     """
-    width = len(rows[0]) if rows else 0
+    count = len(values) // width if width else 0
     per = MAX_VARIABLES // width if width else 0
-    if len(rows) < 2 or per < 2 or _many(sql, 2) is None:
-        conn.executemany(sql, rows)
+    if count < 2 or per < 2 or _many(sql, 2) is None:
+        conn.executemany(sql, [values[start : start + width]
+                               for start in range(0, len(values), width or 1)])  # fmt: skip
         return
-    for start in range(0, len(rows), per):
-        chunk = rows[start : start + per]
-        conn.execute(_many(sql, len(chunk)) or sql, list(chain.from_iterable(chunk)))
+    if count <= per:  # one statement (a batch of small steps): the list as it is
+        conn.execute(_many(sql, count) or sql, values)
+        return
+    step = per * width
+    for start in range(0, len(values), step):
+        chunk = values[start : start + step]
+        conn.execute(_many(sql, len(chunk) // width) or sql, chunk)
 
 
 @atexit.register
