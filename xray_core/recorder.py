@@ -157,31 +157,7 @@ class XRay:
             return NULL_TRACE
         if self._hand_off is not None:
             return ExportedTrace(self.store, name, metadata, self._hand_off)
-        # TraceContext(self.store, name, metadata), TraceContext.__init__ inlined: without the
-        # class call and the __init__ call, as this runs for every trace (keep the two alike:
-        # tests/core/test_recorder.py compares them)
-        trace = _new_step(TraceContext)
-        trace.store = self.store
-        record = (_LEAN_TRACE_RECORD if metadata is None else _TRACE_RECORD).copy()
-        try:
-            record["trace_id"] = next(_trace_ids)
-        except StopIteration:  # once in _TRACE_IDS_AT_ONCE traces
-            record["trace_id"] = _more_trace_ids()
-        try:  # _name(name), its common case inlined: see _CHECKED_NAMES
-            record["name"] = name if _CHECKED_NAMES.get(name, _UNCHECKED) is name else _name(name)
-        except Exception:  # noqa: BLE001 - an unhashable name (or one whose __eq__ raises)
-            record["name"] = _name(name)
-        if metadata is not None:
-            record["metadata"] = _as_dict(metadata, "trace metadata")
-        trace.record = record
-        trace._entry = [record]
-        trace._kept = False
-        trace._order = iter(_ORDERS)
-        trace._started = 0.0
-        trace._clock = _CLOCK
-        trace._token = None
-        trace._step_token = None
-        return trace
+        return TraceContext(self.store, name, metadata)
 
 
 _STORE_METHODS = ("start_trace", "save_step", "end_trace")

@@ -703,29 +703,3 @@ def test_a_memory_store_keeps_records_without_metadata_untracked_by_the_collecto
     plain, rich = trace.steps
     assert not gc.is_tracked(trace.record) and not gc.is_tracked(plain)
     assert gc.is_tracked(rich) and rich["metadata"] == {"k": 1}
-
-
-def test_a_trace_made_by_the_recorder_is_the_one_the_class_makes() -> None:
-    # XRay.trace builds its TraceContext with TraceContext.__init__ inlined: the same slots,
-    # the same record, and both record alike.
-    from xray_core.recorder import TraceContext
-
-    for metadata in (None, {"k": 1}, [1]):
-        store = xray.MemoryStore()
-        made = xray.XRay(store=store).trace("t", metadata)
-        built = TraceContext(store, "t", metadata)
-        assert isinstance(made, TraceContext)
-        slots = [s for s in TraceContext.__slots__ if s != "record"]
-        assert [getattr(made, s) for s in slots if s != "_entry" and s != "_order"] == [
-            getattr(built, s) for s in slots if s != "_entry" and s != "_order"
-        ]
-        assert {**made.record, "trace_id": ""} == {**built.record, "trace_id": ""}
-        assert list(made.record) == list(built.record)
-        for trace in (made, built):
-            with trace, trace.step("s", input={"a": 1}) as step:
-                step.set_output([1])
-            assert made._entry[0] is made.record and built._entry[0] is built.record
-        read = [store.get_trace(t.trace_id) for t in (made, built)]
-        assert [(r.metadata, [(s.name, s.input, s.output, s.step_order) for s in r.steps])
-                for r in read if r is not None] == [
-            (read[0].metadata if read[0] else None, [("s", {"a": 1}, [1], 0)])] * 2  # fmt: skip
