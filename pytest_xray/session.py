@@ -342,9 +342,10 @@ class XraySession:
                 self.by_test.setdefault(captured.test_id, []).append(captured)
         if data["baselines"]:  # a session that checked no baseline does not import the checker
             from .baseline.check import BaselineResult
-        for nodeid, results in data["baselines"].items():
-            for result in results:
-                self.record_baseline(nodeid, BaselineResult(**result))
+
+            for nodeid, results in data["baselines"].items():
+                for result in results:
+                    self.record_baseline(nodeid, BaselineResult(**result))
         self.collected.merge(data["collected"])
         for error, where in data["hook_errors"].items():
             self.hook_errors.setdefault(error, where)
