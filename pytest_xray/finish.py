@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,8 +16,9 @@ import pytest
 # (.dashboard) and the writer are imported where ``--xray-db`` or ``--xray-report`` asks for
 # them, and the checker's modules (baseline.check, .files) by the first baseline check: pytest
 # compiles every module it imports from source when bytecode is not written.
-from .baseline import delete, find_unused
+from .baseline.unused import delete, find_unused, partial_reason
 from .constants import DEFAULT_DB, EXIT_STATUS_FAIL_UNUSED
+from .paths import relpath
 from .summary import build_summary
 
 if TYPE_CHECKING:
@@ -27,6 +31,29 @@ if TYPE_CHECKING:
 
 def finish_session(state: XraySession, session: pytest.Session) -> XraySummary:
     """Do everything the session asked for at its end and return the summary to print."""
+    with paused_collector():
+        return _finish(state, session)
+
+
+@contextmanager
+def paused_collector() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block (restored as it was after).
+
+    The session's end builds the report's data, tens of thousands of dicts and lists, which
+    are freed by reference counting when the page is written; meanwhile they make the collector
+    run a full collection (over every live object of the process, pytest's included) that finds
+    nothing to free. Anything the block leaves as a cycle is collected after it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _finish(state: XraySession, session: pytest.Session) -> XraySummary:
     unused, partial = _unused_baselines(state, session)
     # deleted only when every test collection found ran: others may still use their files
     deleted = bool(unused) and state.options.update and partial is None
@@ -72,11 +99,16 @@ def _unused_baselines(state: XraySession, session: pytest.Session) -> tuple[list
         return [], None
     if state.lost_workers:  # which baselines their tests used is unknown
         return [], None
-    unused = find_unused(state.collected, state.used, state.unused_candidates_passed())
-    partial = state.collected.partial_reason(state.outcomes)
+    unused = find_unused(state.collected, state.used, _passed(state))
+    partial = partial_reason(state.collected, state.outcomes)
     if partial is None and session.shouldfail:
         partial = str(session.shouldfail)
     return unused, partial
+
+
+def _passed(state: XraySession) -> set[str]:
+    """Node ids of tests that ran and passed (only they can leave a baseline unused)."""
+    return {n for n, outcome in state.outcomes.items() if outcome == "passed"}
 
 
 def _problems(state: XraySession) -> list[str]:
@@ -106,7 +138,7 @@ def _keeper_finish(
     if answer is None:
         for captured in state.traces:
             captured.saved = False
-        written = " and ".join(state.relpath(p) for p in (db, report) if p is not None)
+        written = " and ".join(relpath(state, p) for p in (db, report) if p is not None)
         summary.notes.append(f"the run's keeper process {keeper.failure}: pytest wrote {written}")
     return answer
 
@@ -140,7 +172,7 @@ def _save_run(
     summary.completed_runs = completed
     if error is not None:
         summary.errors.append(f"part of the run may be missing from {db}: {error}")
-    summary.db_path = state.relpath(db)
+    summary.db_path = relpath(state, db)
     summary.db_option = _db_option(state, db)
     summary.run = run
 
@@ -157,7 +189,7 @@ def _db_option(state: XraySession, db: Path) -> str:
             if candidate.resolve() == db.resolve():
                 return ""
             break
-    return f" --db {shlex.quote(state.relpath(db))}"
+    return f" --db {shlex.quote(relpath(state, db))}"
 
 
 def _write_report(state: XraySession, run: RunRecord | None) -> tuple[str | None, str | None]:
@@ -182,7 +214,7 @@ def _report_outcome(
     path = state.options.report
     assert path is not None
     if error is None:
-        return state.relpath(path), None
+        return relpath(state, path), None
     kind, message = error
     if kind == "import":
         return None, f"the report was not written: {message}"

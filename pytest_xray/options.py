@@ -1,12 +1,12 @@
-"""The plugin's settings, resolved once per session from the command line and the ini file."""
+"""The plugin's settings: the ``--xray-*`` options and ini values, and what a session resolves
+from them (once, from the command line and the ini file)."""
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .constants import DEFAULT_DB, RUN_ID_ENV, UNUSED_POLICIES
 
@@ -18,9 +18,70 @@ def _truthy(value: object) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-@dataclass(frozen=True)
-class Options:
-    """What this session was asked to do (paths absolute, ``None`` when off)."""
+def add_options(parser: pytest.Parser) -> None:
+    """Register the ``--xray-*`` options and their ini twins."""
+    group = parser.getgroup("xray", "decision-pipeline tracing (decisiontracex)")
+    group.addoption(
+        "--xray-report",
+        dest="xray_report",
+        metavar="PATH",
+        default=None,
+        help="write the self-contained HTML dashboard of this run to PATH.",
+    )
+    group.addoption(
+        "--xray-db",
+        dest="xray_db",
+        metavar="PATH",
+        nargs="?",
+        const="",
+        default=None,
+        help="keep this run and its traces in SQLite (default .xray/runs.db).",
+    )
+    group.addoption(
+        "--xray-update",
+        dest="xray_update",
+        action="store_true",
+        default=False,
+        help="write/refresh baselines; delete unused ones when the whole suite runs.",
+    )
+    group.addoption(
+        "--xray-unused",
+        dest="xray_unused",
+        metavar="POLICY",
+        default=None,
+        choices=("report", "fail", "ignore"),
+        help="unused baselines: report (default), fail (exit 1) or ignore.",
+    )
+    group.addoption(
+        "--xray-run-id",
+        dest="xray_run_id",
+        metavar="ID",
+        default=None,
+        help="this run's id (default: a new one; env XRAY_RUN_ID): CI shards that share it "
+        "become one run in `xray import`.",
+    )
+    parser.addini("xray_report", "path of the HTML dashboard written after each run", default="")
+    parser.addini("xray_db", "SQLite file keeping every run (like --xray-db=PATH)", default="")
+    parser.addini(
+        "xray_update",
+        "always write/refresh baselines (like --xray-update)",
+        type="bool",
+        default=False,
+    )
+    parser.addini("xray_unused", "unused-baseline policy: report, fail or ignore", default="report")
+    parser.addini(
+        "xray_keeper",
+        "write --xray-db and --xray-report in a second process (default true; false: in pytest's)",
+        default="true",
+    )
+
+
+class Options(NamedTuple):
+    """What this session was asked to do (paths absolute, ``None`` when off).
+
+    A named tuple rather than a frozen dataclass: every pytest process imports this module, and
+    a dataclass compiles its generated methods when its class is made (five times the cost).
+    """
 
     db: Path | None = None
     report: Path | None = None

@@ -16,71 +16,47 @@ if TYPE_CHECKING:
     from .session import XraySession
 
 session_key: pytest.StashKey[XraySession] = pytest.StashKey()
+#: the top-level packages of decisiontracex's distribution
+OUR_PACKAGES = ("pytest_xray", "xray_core")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Add the ``pytest_xray_*`` hook specs (see docs/hooks.md).
+
+    The first of our hooks pytest calls, as soon as it has imported this module: from here on,
+    our modules are imported without assertion rewriting (see _import_without_rewriting).
+    """
+    _import_without_rewriting(pluginmanager)
+    from . import hooks
+
+    pluginmanager.add_hookspecs(hooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the ``--xray-*`` options and their ini twins."""
-    group = parser.getgroup("xray", "decision-pipeline tracing (decisiontracex)")
-    group.addoption(
-        "--xray-report",
-        dest="xray_report",
-        metavar="PATH",
-        default=None,
-        help="write the self-contained HTML dashboard of this run to PATH.",
-    )
-    group.addoption(
-        "--xray-db",
-        dest="xray_db",
-        metavar="PATH",
-        nargs="?",
-        const="",
-        default=None,
-        help="keep this run and its traces in SQLite (default .xray/runs.db).",
-    )
-    group.addoption(
-        "--xray-update",
-        dest="xray_update",
-        action="store_true",
-        default=False,
-        help="write/refresh baselines; delete unused ones when the whole suite runs.",
-    )
-    group.addoption(
-        "--xray-unused",
-        dest="xray_unused",
-        metavar="POLICY",
-        default=None,
-        choices=("report", "fail", "ignore"),
-        help="unused baselines: report (default), fail (exit 1) or ignore.",
-    )
-    group.addoption(
-        "--xray-run-id",
-        dest="xray_run_id",
-        metavar="ID",
-        default=None,
-        help="this run's id (default: a new one; env XRAY_RUN_ID): CI shards that share it "
-        "become one run in `xray import`.",
-    )
-    parser.addini("xray_report", "path of the HTML dashboard written after each run", default="")
-    parser.addini("xray_db", "SQLite file keeping every run (like --xray-db=PATH)", default="")
-    parser.addini(
-        "xray_update",
-        "always write/refresh baselines (like --xray-update)",
-        type="bool",
-        default=False,
-    )
-    parser.addini("xray_unused", "unused-baseline policy: report, fail or ignore", default="report")
-    parser.addini(
-        "xray_keeper",
-        "write --xray-db and --xray-report in a second process (default true; false: in pytest's)",
-        default="true",
-    )
+    from .options import add_options
+
+    add_options(parser)
 
 
-def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    """Add the ``pytest_xray_*`` hook specs (see docs/hooks.md)."""
-    from . import hooks
+def _import_without_rewriting(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Leave the rest of decisiontracex's modules to Python's import system.
 
-    pluginmanager.add_hookspecs(hooks)
+    pytest marks every module of a plugin's distribution for assertion rewriting, and imports
+    them through its own hook, which parses and compiles each one from source wherever it cannot
+    cache the result (``PYTHONDONTWRITEBYTECODE``, a read-only site-packages): in every pytest
+    process, each pytest-xdist worker too. Ours hold no ``assert`` a test relies on (their checks
+    raise their own errors), so Python's import system loads them instead, from the bytecode pip
+    compiled at install, as it already does in an editable install (which pytest never marks).
+    This module and the package's ``__init__`` are rewritten before it runs. pytest has no public
+    call for this: where its hook does not look as expected, everything is rewritten as before.
+    """
+    hook = getattr(pluginmanager, "rewrite_hook", None)
+    marked = getattr(hook, "_must_rewrite", None)
+    decided = getattr(hook, "_marked_for_rewrite_cache", None)
+    if isinstance(marked, set) and isinstance(decided, dict):
+        marked.difference_update(OUR_PACKAGES)
+        decided.clear()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -102,7 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
             # keep the dropped copies alive: what their ends use is imported now, once, by the
             # session that runs them (tests/plugin/test_nested_sessions.py). Any other session
             # imports it at its end, and only what there is to do.
-            from . import dashboard, finish, history, writer  # noqa: F401
+            from . import dashboard, finish, history, start, writer  # noqa: F401
             from .baseline import check  # noqa: F401 - pytest-xdist workers' verdicts
 
         if config.pluginmanager.hasplugin("xdist"):

@@ -7,53 +7,33 @@ nested sessions of ``pytester`` stay apart.
 
 from __future__ import annotations
 
-import gc
 import json
-import os
 import time
 import uuid
-from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import Generator
 from dataclasses import asdict
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from xray_core.surrogates import escape_surrogates
 
-from .baseline.unused import Collected
-from .captured import Captured
+from .collected import Collected
 from .constants import DB_INPUT_KEY, RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
 from .nodeids import test_id
 from .options import Options
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from xray_core.outcomes import TestOutcome
     from xray_core.recorder import TraceContext
 
     from .baseline.check import BaselineResult
-    from .summary import XraySummary
+    from .captured import Captured
     from .keeper import Keeper
+    from .summary import XraySummary
     from .writer import RunWriter
-
-
-@contextmanager
-def paused_collector() -> Iterator[None]:
-    """Python's cyclic garbage collector paused for the block (restored as it was after).
-
-    The session's end builds the report's data, tens of thousands of dicts and lists, which
-    are freed by reference counting when the page is written; meanwhile they make the collector
-    run a full collection (over every live object of the process, pytest's included) that finds
-    nothing to free. Anything the block leaves as a cycle is collected after it.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _outcome(report: pytest.TestReport) -> TestOutcome:
@@ -116,6 +96,8 @@ class XraySession:
 
     def trace_finished(self, context: TraceContext) -> None:
         """Keep a finished trace under its test and tell ``pytest_xray_trace_captured``."""
+        from .captured import Captured
+
         captured = Captured(context.record, context.steps)
         self.traces.append(captured)
         test = captured.test_id
@@ -164,58 +146,10 @@ class XraySession:
                 from .writer import RunWriter
 
                 self.writer = RunWriter.open(options.db, self.run_id)
-            return
-        if options.db is None and options.report is None:
-            return
-        if self._keeper_wanted():
-            self.keeper_wanted = True  # started once collection is done: see _start_keeper
-            return
-        if options.db is None:
-            return
-        from .history import build_run
-        from .writer import RunWriter
+        elif options.db is not None or options.report is not None:
+            from .start import start_run
 
-        self.writer = RunWriter.open(options.db, self.run_id)
-        if options.run_id is not None:
-            from .shards import refuse_stored_run_id
-
-            refuse_stored_run_id(self.writer, options)
-        self.writer.start(build_run(self, "running"))
-
-    def _start_keeper(self) -> None:
-        """Start the run's keeper and write the run row through it (status ``running``); when it
-        cannot start, write the run here (see :mod:`pytest_xray.writer`).
-
-        Started after collection, not with the session: on this project's 2-vCPU machine, a
-        keeper starting (0.17 s of imports) beside the collection slowed it by 0.2 s, which the
-        tests' gain did not make up for; started after it, the keeper pays off (see
-        docs/performance.md, "Session 13" under the plugin suite)."""
-        from .history import build_run
-        from .keeper import Keeper
-
-        options = self.options
-        self.keeper = Keeper.spawn(options.db, options.report, self.run_id, self.config.rootpath)
-        if options.db is None:
-            return
-        if self.keeper is not None:
-            self.keeper.start(build_run(self, "running"))
-            return
-        from .writer import RunWriter
-
-        self.writer = RunWriter.open(options.db, self.run_id)
-        self.writer.start(build_run(self, "running"))
-
-    def _keeper_wanted(self) -> bool:
-        """Whether a keeper process writes the run: asked for (``xray_keeper``), a second core
-        to run it on, a POSIX system (its pipe is written without blocking), and neither a run
-        id to check in the database first (``--xray-run-id``) nor pytest-xdist's workers (which
-        write their own tests; the controller has little to do)."""
-        if not self.options.keeper or self.options.run_id is not None or os.name != "posix":
-            return False
-        if self.config.pluginmanager.has_plugin("dsession"):  # pytest-xdist distributes
-            return False
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        return (cpus or 1) > 1
+            start_run(self)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """Remember every test collection finds, before any hook filters them."""
@@ -224,7 +158,9 @@ class XraySession:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Remember the collected tests for unused-baseline detection; start the keeper."""
         if self.keeper_wanted and self.keeper is None:
-            self._start_keeper()
+            from .start import start_keeper
+
+            start_keeper(self)
         self.collected.select(session.items)
         if any("::" in str(arg) for arg in self.config.args):
             self.collected.mark_partial("only some node ids were asked for")
@@ -291,12 +227,24 @@ class XraySession:
             if self.writer is not None:  # traces recorded outside the tests, then commit
                 self.writer.keep(None, self.traces)
                 self.writer.close()
-            self.config.workeroutput[WORKER_OUTPUT_KEY] = self.worker_payload()  # type: ignore[attr-defined]
+            payload = "{}" if self.idle() else self.worker_payload()
+            self.config.workeroutput[WORKER_OUTPUT_KEY] = payload  # type: ignore[attr-defined]
+            return
+        if self.idle():  # nothing to write, check or say: the end's modules are not imported
             return
         from .finish import finish_session
 
-        with paused_collector():
-            self.summary = finish_session(self, session)
+        self.summary = finish_session(self, session)
+
+    def idle(self) -> bool:
+        """Whether the plugin had nothing to do: no ``--xray-db`` or ``--xray-report``, no trace,
+        baseline, error or lost pytest-xdist worker, and no baselines directory where the
+        collected tests live (then no baseline file can be unused either)."""
+        return not (
+            self.options.db or self.options.report or self.traces or self.baselines
+            or self.hook_errors or self.lost_workers or self.worker_db_errors
+            or self.collected.holds_baselines()
+        )  # fmt: skip
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """Print the X-Ray summary when the plugin had something to say."""
@@ -330,44 +278,3 @@ class XraySession:
             },
             default=default,
         )
-
-    def merge_worker(self, payload: str) -> None:
-        """Add what a pytest-xdist worker captured (see :meth:`worker_payload`)."""
-        data = json.loads(payload)
-        for record, steps in data["traces"]:
-            record["run_id"] = self.run_id
-            captured = Captured(record, steps, own=False)
-            self.traces.append(captured)
-            if captured.test_id is not None:
-                self.by_test.setdefault(captured.test_id, []).append(captured)
-        if data["baselines"]:  # a session that checked no baseline does not import the checker
-            from .baseline.check import BaselineResult
-
-            for nodeid, results in data["baselines"].items():
-                for result in results:
-                    self.record_baseline(nodeid, BaselineResult(**result))
-        self.collected.merge(data["collected"])
-        for error, where in data["hook_errors"].items():
-            self.hook_errors.setdefault(error, where)
-        if data.get("db_error"):
-            self.worker_db_errors.setdefault(data["db_error"], None)
-
-    def unused_candidates_passed(self) -> set[str]:
-        """Node ids of tests that ran and passed (only they can leave a baseline unused)."""
-        return {n for n, outcome in self.outcomes.items() if outcome == "passed"}
-
-    def relpath(self, path: str | Path) -> str:
-        """``path`` as the user gives it: relative to the directory pytest was started in."""
-        try:
-            return str(Path(path).relative_to(self.config.invocation_params.dir))
-        except ValueError:
-            return str(path)
-
-    def test_arg(self, nodeid: str) -> str:
-        """``nodeid`` (relative to the rootdir) as a pytest argument from where pytest started."""
-        item = self.items.get(nodeid)
-        if item is not None:  # its real node id: a test id has its surrogates escaped
-            nodeid = item.nodeid
-        path, sep, rest = nodeid.partition("::")
-        where = os.path.relpath(self.config.rootpath / path, self.config.invocation_params.dir)
-        return where + sep + rest

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from xray_core.outcomes import FAILING_VERDICTS, BaselineVerdict
 
+from .paths import relpath, test_arg
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -179,13 +181,13 @@ def build_summary(
         for result in results:
             verdicts[result.verdict] = verdicts.get(result.verdict, 0) + 1
         if any(r.verdict in FAILING_VERDICTS for r in results):
-            failing.append(state.test_arg(test_id))
+            failing.append(test_arg(state, test_id))
     return XraySummary(
         traces=len(state.traces),
         tests_with_traces=sum(1 for t in state.by_test.values() if t),
         verdicts=verdicts,
         failing=failing,
-        unused=[state.relpath(p) for p in unused],
+        unused=[relpath(state, p) for p in unused],
         unused_deleted=deleted,
         unused_policy=state.options.unused,
         partial=partial is not None,

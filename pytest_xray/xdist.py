@@ -1,13 +1,15 @@
 """pytest-xdist: the controller hands its run id to workers and merges what they captured.
 
 Registered only when pytest-xdist is loaded, on the controller. Workers put their state in
-``config.workeroutput`` (see :meth:`XraySession.worker_payload`) at the end of their session.
+``config.workeroutput`` (see :meth:`XraySession.worker_payload`) at the end of their session;
+:func:`merge_worker` adds it to the controller's.
 With ``--xray-db`` each worker writes its own tests into the run as they finish (see
 :mod:`pytest_xray.writer`); the payload's traces serve the report and the summary only.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from .constants import DB_INPUT_KEY, RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
@@ -39,7 +41,37 @@ class XdistController:
         """Merge a finished worker's traces, baseline verdicts and collection."""
         payload = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
         if payload:
-            self.session.merge_worker(payload)
+            merge_worker(self.session, payload)
         else:  # the worker crashed: what its tests captured and checked is gone
             gateway = getattr(node, "gateway", None)
             self.session.lost_workers.append(str(getattr(gateway, "id", "?")))
+
+
+def merge_worker(state: XraySession, payload: str) -> None:
+    """Add what a pytest-xdist worker captured (see :meth:`XraySession.worker_payload`)."""
+    data = json.loads(payload)  # "{}" from a worker that had nothing to hand over
+    if data.get("traces"):
+        from .captured import Captured
+
+        for record, steps in data["traces"]:
+            record["run_id"] = state.run_id
+            captured = Captured(record, steps, own=False)
+            state.traces.append(captured)
+            if captured.test_id is not None:
+                state.by_test.setdefault(captured.test_id, []).append(captured)
+    if data.get("baselines"):  # a session that checked no baseline does not import the checker
+        from .baseline.check import BaselineResult
+
+        for nodeid, results in data["baselines"].items():
+            for result in results:
+                state.record_baseline(nodeid, BaselineResult(**result))
+    collected = data.get("collected", {})
+    for module, stems in collected.get("modules", {}).items():
+        state.collected.merged.setdefault(module, {}).update(stems)
+    for reason in collected.get("reasons", []):
+        state.collected.mark_partial(reason)
+    state.collected.baseline_dirs.update(collected.get("baseline_dirs", []))
+    for error, where in data.get("hook_errors", {}).items():
+        state.hook_errors.setdefault(error, where)
+    if data.get("db_error"):
+        state.worker_db_errors.setdefault(data["db_error"], None)

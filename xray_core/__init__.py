@@ -10,6 +10,9 @@
             step.add_evaluation(item_id="B0X", item_data={"price": 9.5},
                                 filters=[{"name": "price", "passed": False, "detail": "9.50 < 12.50"}],
                                 qualified=False, reasoning="too cheap")
+
+PYTEST_DONT_REWRITE: pytest imports this package without rewriting its asserts, where the pytest
+plugin is installed (see ``pytest_xray.plugin``), and need not warn when it was imported first.
 """
 
 from __future__ import annotations

@@ -3,12 +3,13 @@
 - :mod:`.files`: where a test's baseline file lives, its text, reading it back safely;
 - :mod:`.check`: one ``assert_baseline`` check (compare, or write under ``--xray-update``) and
   its :class:`BaselineResult`;
-- :mod:`.unused`: which tests were collected and ran, and which files no test used.
+- :mod:`.unused`: which files no test used (what was collected and ran is
+  :class:`pytest_xray.collected.Collected`'s).
 
-The names below are imported from their module on first use: every pytest process (each
-pytest-xdist worker too) keeps a :class:`Collected`, and pytest compiles the plugin's modules from
-source in each of them when bytecode is not written (``PYTHONDONTWRITEBYTECODE``, a read-only
-site-packages), so a session that checks no baseline does not load :mod:`.check` or :mod:`.files`.
+The names below are imported from their module on first use: pytest compiles the plugin's
+modules from source in every process (each pytest-xdist worker too) when bytecode is not written
+(``PYTHONDONTWRITEBYTECODE``, a read-only site-packages), so a session that checks no baseline
+does not load :mod:`.check` or :mod:`.files`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
         load,
         strip_ignored,
     )
-    from .unused import Collected, delete, find_unused
+    from .unused import delete, find_unused
 
 _HOME_OF = {
     **dict.fromkeys(
@@ -45,11 +46,11 @@ _HOME_OF = {
     **dict.fromkeys(
         ("BaselineFileError", "NewerFormatError", "baseline_path", "baseline_root", "dumps",
          "item_stem", "load", "strip_ignored"), "files"),
-    **dict.fromkeys(("Collected", "delete", "find_unused"), "unused"),
+    **dict.fromkeys(("delete", "find_unused"), "unused"),
 }  # fmt: skip
 
 __all__ = [
-    "BaselineFileError", "BaselineResult", "Collected", "NewerFormatError", "baseline_path",
+    "BaselineFileError", "BaselineResult", "NewerFormatError", "baseline_path",
     "baseline_root", "check_baseline", "compare", "delete", "describe", "dumps", "find_unused",
     "item_stem", "load", "overall_verdict", "refuse_unusable_file", "strip_ignored",
 ]  # fmt: skip

@@ -20,6 +20,7 @@ from xray_core.outcomes import VERDICT_ORDER, BaselineVerdict
 
 from ..constants import MAX_FILE_NAME_BYTES
 from ..nodeids import test_id
+from ..paths import relpath, test_arg
 from .files import (
     BaselineFileError,
     NewerFormatError,
@@ -101,7 +102,7 @@ def refuse_unusable_file(session: XraySession, item: pytest.Item, name: str | No
     # Two checks of one file would each overwrite it under --xray-update, then fail each other.
     if any(r.path == str(path) for r in session.baselines.get(test_id(item), [])):
         pytest.fail(
-            f"assert_baseline() already checked {session.relpath(path)} in this test; "
+            f"assert_baseline() already checked {relpath(session, path)} in this test; "
             'give each call its own name=, e.g. assert_baseline(name="second")'
         )
 
@@ -131,9 +132,9 @@ def check_baseline(
 ) -> BaselineResult:
     """Compare (or, under ``--xray-update``, write) the baseline of ``item``."""
     path = baseline_path(item, name)
-    shown = session.relpath(path)
+    shown = relpath(session, path)
     current = _current(session, item, traces, ignore)
-    command = f"pytest --xray-update {shlex.quote(session.test_arg(item.nodeid))}"
+    command = f"pytest --xray-update {shlex.quote(test_arg(session, item.nodeid))}"
     if session.options.update:
         return _update(path, shown, dumps(current), command)
     if not path.exists() and not path.is_symlink():

@@ -155,8 +155,8 @@ NOT_IN_A_WORKER = (
     "pytest_xray.baseline.check", "pytest_xray.baseline.files", "pytest_xray.finish",
     "pytest_xray.summary", "pytest_xray.dashboard", "pytest_xray.history", "pytest_xray.writer",
     "pytest_xray.fixture", "xray_core.atomic", "xray_core.models", "xray_core.store.sqlite",
-    "xray_core.recorder", "xray_core.serialize",
-    "xray_core.report",
+    "xray_core.recorder", "xray_core.serialize", "xray_core.report", "pytest_xray.baseline",
+    "pytest_xray.captured", "pytest_xray.start",
 )
 
 
@@ -170,9 +170,9 @@ def test_in_a_worker(request):
 def test_an_xdist_worker_that_records_nothing_imports_only_what_it_uses(
     pytester: pytest.Pytester,
 ) -> None:
-    """Each pytest-xdist worker is a new process that compiles every module of the plugin it
-    imports (from source, when bytecode is not written): one that checks no baseline and writes
-    nothing loads only the session state, its collection bookkeeping and the recorder."""
+    """Each pytest-xdist worker is a new process that imports every module of the plugin it
+    uses: one that checks no baseline and writes nothing loads only the session state, its
+    collection bookkeeping and the observer stack."""
     from tests.plugin.test_nested_sessions import blocked_plugins
 
     pytester.makepyfile(test_worker=WORKER_TEST)
@@ -286,14 +286,13 @@ def pytest_unconfigure(config):  # after the plugin's session end
 """
 
 # what a session that records nothing and writes nothing needs: the plugin, its session state
-# and collection bookkeeping, the observer stack, its end's summary, and (pytest-xdist is
-# installed) the controller's side of the transport
+# and collection bookkeeping, the observer stack, and (pytest-xdist is installed) the
+# controller's side of the transport; not its end (nothing to write, check or say)
 UNUSED_SESSION_MODULES = {
     "pytest_xray", "pytest_xray.plugin", "pytest_xray.hooks", "pytest_xray.session",
-    "pytest_xray.captured", "pytest_xray.constants", "pytest_xray.nodeids", "pytest_xray.options",
-    "pytest_xray.baseline", "pytest_xray.baseline.unused", "pytest_xray.finish",
-    "pytest_xray.summary", "xray_core", "xray_core.lazy", "xray_core.observers",
-    "xray_core.surrogates", "xray_core.outcomes", "pytest_xray.xdist",
+    "pytest_xray.collected", "pytest_xray.constants", "pytest_xray.nodeids",
+    "pytest_xray.options", "xray_core", "xray_core.lazy", "xray_core.observers",
+    "xray_core.surrogates", "pytest_xray.xdist",
 }  # fmt: skip
 
 
@@ -301,10 +300,10 @@ UNUSED_SESSION_MODULES = {
 def test_a_session_that_records_and_writes_nothing_imports_only_its_bookkeeping(
     pytester: pytest.Pytester, xdist: bool
 ) -> None:
-    """The plugin is installed but unused (no ``--xray-*`` option, no trace): pytest compiles
-    from source every module of ours it imports when bytecode is not written, in every run and
-    in every pytest-xdist worker, so neither the recorder, the serializer, the run's rows nor
-    the report are imported."""
+    """The plugin is installed but unused (no ``--xray-*`` option, no trace, no baselines
+    directory): every pytest run of a project where decisiontracex is installed imports what
+    it loads, so neither the recorder, the serializer, the run's rows, the report nor the end's
+    summary are imported."""
     from tests.plugin.test_nested_sessions import blocked_plugins
 
     pytester.makepyfile(test_plain="def test_plain():\n    assert sum(range(4)) == 6\n")
