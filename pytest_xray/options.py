@@ -158,10 +158,11 @@ def _unused(config: pytest.Config) -> str:
     return value
 
 
-#: what a given run id may be: it is typed on command lines and shown in URLs
-_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+#: what a given run id may be: it is typed on command lines and shown in URLs (a pattern, not
+#: compiled at import: every pytest process imports this module, few are given a run id)
+_RUN_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 #: run references (see xray_core.runref) that would hide a run of that id
-_REFERENCE = re.compile(r"latest(?:~\d+)?")
+_REFERENCE = r"latest(?:~\d+)?"
 
 
 def _run_id(config: pytest.Config) -> str | None:
@@ -172,7 +173,7 @@ def _run_id(config: pytest.Config) -> str | None:
         os.environ.get(RUN_ID_ENV), RUN_ID_ENV)  # fmt: skip
     if value is None or (given is None and not value.strip()):  # an empty variable is unset
         return None
-    if not _RUN_ID.fullmatch(value) or _REFERENCE.fullmatch(value):
+    if not re.fullmatch(_RUN_ID, value) or re.fullmatch(_REFERENCE, value):
         raise pytest.UsageError(
             f"{shown}={value!r} is not a usable run id: use 1 to 128 letters, digits, '.', '_' "
             "or '-', starting with a letter or digit, and not 'latest' (e.g. "

@@ -289,10 +289,10 @@ def pytest_unconfigure(config):  # after the plugin's session end
 # and collection bookkeeping, the observer stack, and (pytest-xdist is installed) the
 # controller's side of the transport; not its end (nothing to write, check or say)
 UNUSED_SESSION_MODULES = {
-    "pytest_xray", "pytest_xray.plugin", "pytest_xray.hooks", "pytest_xray.session",
-    "pytest_xray.collected", "pytest_xray.constants", "pytest_xray.nodeids",
-    "pytest_xray.options", "xray_core", "xray_core.lazy", "xray_core.observers",
-    "xray_core.surrogates", "pytest_xray.xdist",
+    "pytest_xray", "pytest_xray.plugin", "pytest_xray.wiring", "pytest_xray.hooks",
+    "pytest_xray.session", "pytest_xray.collected", "pytest_xray.constants",
+    "pytest_xray.nodeids", "pytest_xray.options", "xray_core", "xray_core.lazy",
+    "xray_core.observers", "xray_core.surrogates", "pytest_xray.xdist",
 }  # fmt: skip
 
 
