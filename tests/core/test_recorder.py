@@ -153,7 +153,9 @@ def test_a_name_equal_to_one_seen_before_is_still_recorded_as_its_own_text(
         __hash__ = str.__hash__
 
     with xr.trace("search") as trace:
-        names = ("search", Stage.SEARCH, "search", Loud("search"), ["search"], None, "s" * 20_000)
+        built = "".join(("sea", "rch"))  # equal to a name seen before, another object
+        names = ("search", Stage.SEARCH, "search", Loud("search"), ["search"], None, "s" * 20_000,
+                 built)  # fmt: skip
         for name in names:
             with trace.step(name):  # type: ignore[arg-type]
                 pass
@@ -163,7 +165,7 @@ def test_a_name_equal_to_one_seen_before_is_still_recorded_as_its_own_text(
     assert stored is not None
     recorded = [s.name for s in stored.steps]
     assert recorded[:6] == ["search", str(Stage.SEARCH), "search", "search", "['search']", "None"]
-    assert recorded[6] == "s" * 10_000 + "...<truncated: 20000 chars>"
+    assert recorded[6] == "s" * 10_000 + "...<truncated: 20000 chars>" and recorded[7] == "search"
     assert all(type(name) is str for name in recorded)
     again_stored = memory.get_trace(again.trace_id)
     assert again_stored is not None and again_stored.name == str(Stage.SEARCH)
@@ -538,6 +540,49 @@ def test_a_spy_on_one_memory_store_sees_every_trace_start_and_step(
         with trace.step("a"), trace.step("b"):
             pass
     assert seen == ["start", "b", "a"]
+    stored = store.get_trace(trace.trace_id)
+    assert stored is not None and [s.name for s in stored.steps] == ["a", "b"]
+
+
+def test_a_spy_set_or_removed_between_traces_is_seen_from_the_next_trace() -> None:
+    # The recorder reads one attribute a trace (store._begin), which assignment and deletion of
+    # this very store's start_trace / save_step / end_trace keep up to date.
+    store = xray.MemoryStore()
+    recorder = xray.XRay(store=store)
+    with recorder.trace("before"), recorder.trace("before") as first:
+        pass  # a nested trace too: both kept without a call of save_step
+    seen: list[str] = []
+    save = store.save_step
+    store.save_step = lambda r: (seen.append(r["name"]), save(r))[1]  # type: ignore[method-assign]
+    with recorder.trace("spied") as spied, spied.step("a"):
+        pass
+    assert seen == ["a"]
+    assert store._begin is None
+    del store.save_step
+    assert store._begin is xray.MemoryStore._begin_trace
+    with recorder.trace("after") as after, after.step("b"):
+        pass
+    assert seen == ["a"]  # the store's own way in again: its list, no save_step call
+    for trace, names in ((first, []), (spied, ["a"]), (after, ["b"])):
+        stored = store.get_trace(trace.trace_id)
+        assert stored is not None and [s.name for s in stored.steps] == names
+    store.end_trace = store.end_trace  # type: ignore[method-assign]
+    store.start_trace = store.start_trace  # type: ignore[method-assign]
+    del store.end_trace
+    assert store._begin is None  # start_trace is still this store's own
+    del store.start_trace
+    assert store._begin is xray.MemoryStore._begin_trace
+
+
+def test_a_spy_by_mock_patch_sees_every_step_and_is_undone() -> None:
+    from unittest import mock
+
+    store = xray.MemoryStore()
+    with mock.patch.object(store, "save_step", wraps=store.save_step) as spy:
+        with xray.XRay(store=store).trace("t") as trace, trace.step("a"), trace.step("b"):
+            pass
+    assert [c.args[0]["name"] for c in spy.call_args_list] == ["b", "a"]
+    assert store._begin is xray.MemoryStore._begin_trace
     stored = store.get_trace(trace.trace_id)
     assert stored is not None and [s.name for s in stored.steps] == ["a", "b"]
 
