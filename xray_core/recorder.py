@@ -330,7 +330,10 @@ class TraceContext(_Recording):
         # trace's entry, to which each step is then appended in C, without a Python call to
         # save_step (None while this very store's start_trace, save_step or end_trace is
         # replaced: a test's spy sees them all; see MemoryStore._begin).
-        begin = getattr(store, "_begin", None)
+        try:
+            begin = store._begin
+        except AttributeError:  # a store that is no Store subclass (see check_store)
+            begin = None
         if begin is None and "metadata" not in record:  # a store of one's own gets every key
             record = self.record = _full_record(record, _TRACE_RECORD)
         record["start_time"] = now = _time()

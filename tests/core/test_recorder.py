@@ -748,3 +748,27 @@ def test_a_memory_store_keeps_records_without_metadata_untracked_by_the_collecto
     plain, rich = trace.steps
     assert not gc.is_tracked(trace.record) and not gc.is_tracked(plain)
     assert gc.is_tracked(rich) and rich["metadata"] == {"k": 1}
+
+
+class _DuckStore:
+    """A store that is no ``Store`` subclass, only the three methods the recorder calls."""
+
+    def __init__(self) -> None:
+        self.given: list[tuple[str, list[str]]] = []
+
+    def start_trace(self, record: dict[str, Any]) -> None:
+        self.given.append(("start", list(record)))
+
+    def save_step(self, record: dict[str, Any]) -> None:
+        self.given.append(("step", list(record)))
+
+    def end_trace(self, record: dict[str, Any]) -> None:
+        self.given.append(("end", list(record)))
+
+
+def test_a_store_that_is_no_store_subclass_receives_every_record_with_every_key() -> None:
+    store = _DuckStore()
+    _record_pipeline(xray.XRay(store=store))  # type: ignore[arg-type]
+    assert [what for what, _ in store.given] == ["start", "step", "step", "end"]
+    assert all("metadata" in keys for _, keys in store.given)
+    assert store.given[1][1] == list(xray.recorder._STEP_RECORD)

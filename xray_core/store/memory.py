@@ -31,7 +31,13 @@ class MemoryStore(Store):
         self._traces: dict[str, list[dict[str, Any]]] = {} if max_traces is None else OrderedDict()
         self._runs: dict[str, tuple[Run, list[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
-        self._begin = type(self)._begin_trace  # a function kept as data: read without binding
+        # What the recorder reads (store._begin, a function kept as data: read without binding):
+        # this store's _begin_trace, or None while one of this very store's start_trace,
+        # save_step or end_trace is replaced (a test's spy: it then sees every call). Kept up to
+        # date by __setattr__ and __delattr__, so the recorder reads one attribute a trace
+        # instead of looking through the instance's __dict__ (about 1,500 instructions a trace).
+        # Store._begin (None) for a subclass whose __init__ does not call this one.
+        self._begin = type(self)._begin_trace
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _RECORDING_METHODS:  # a spy on this very store: the recorder calls it
@@ -86,13 +92,6 @@ class MemoryStore(Store):
     _begin_trace: Callable[[MemoryStore, list[dict[str, Any]]], list[dict[str, Any]]] | None = (
         _keep
     )
-    #: What the recorder reads (``store._begin``): this store's :attr:`_begin_trace`, or None
-    #: while one of this very store's ``start_trace``, ``save_step`` or ``end_trace`` is replaced
-    #: (a test's spy: it then sees every call). Kept up to date by ``__setattr__`` and
-    #: ``__delattr__``, so the recorder reads one attribute per trace instead of looking through
-    #: the instance's ``__dict__`` (which cost about 1,500 instructions a trace). None here for a
-    #: subclass whose ``__init__`` does not call this one's.
-    _begin: Callable[[MemoryStore, list[dict[str, Any]]], list[dict[str, Any]]] | None = None
 
     def _put(self, record: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Keep a trace as the newest, dropping the oldest beyond ``max_traces``; returns its
