@@ -566,12 +566,35 @@ def test_a_spy_set_or_removed_between_traces_is_seen_from_the_next_trace() -> No
     for trace, names in ((first, []), (spied, ["a"]), (after, ["b"])):
         stored = store.get_trace(trace.trace_id)
         assert stored is not None and [s.name for s in stored.steps] == names
-    store.end_trace = store.end_trace  # type: ignore[method-assign]
-    store.start_trace = store.start_trace  # type: ignore[method-assign]
+    end, start = store.end_trace, store.start_trace
+    store.end_trace = lambda r: end(r)  # type: ignore[method-assign]
+    store.start_trace = lambda r: start(r)  # type: ignore[method-assign]
     del store.end_trace
-    assert store._begin is None  # start_trace is still this store's own
-    del store.start_trace
-    assert store._begin is xray.MemoryStore._begin_trace
+    assert store._begin is None  # start_trace is still replaced
+    store.start_trace = start  # type: ignore[method-assign]  # put back, as monkeypatch undoes
+    assert store._begin is xray.MemoryStore._begin_trace  # its own method, bound to it
+
+
+class _SpiedFromItsInit(xray.MemoryStore):
+    """Replaces its save_step on the instance before the base class's __init__ runs."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.save_step = self._seeing  # type: ignore[method-assign]
+        super().__init__()
+
+    def _seeing(self, record: dict[str, Any]) -> None:
+        self.names.append(record["name"])
+        xray.MemoryStore.save_step(self, record)
+
+
+def test_a_method_replaced_before_the_store_s_init_is_called_for_every_step() -> None:
+    store = _SpiedFromItsInit()
+    with xray.XRay(store=store).trace("t") as trace, trace.step("a"), trace.step("b"):
+        pass
+    assert store.names == ["b", "a"]
+    stored = store.get_trace(trace.trace_id)
+    assert stored is not None and [s.name for s in stored.steps] == ["a", "b"]
 
 
 def test_a_spy_by_mock_patch_sees_every_step_and_is_undone() -> None:
