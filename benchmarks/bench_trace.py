@@ -19,6 +19,10 @@ charged for the others' objects, and the medians flipped with it (the floor rati
 one run and 4.7x in the next, on the same code). Collected before each call, each contender
 pays for its own young collections, and no full collection falls into a repeat by chance.
 
+Each repeat is timed on two clocks at once: the wall clock (the figures the targets name) and
+the CPU time of the process (``time.process_time``), whose ratio to the floor's a neighbour's
+load on a shared machine moves far less.
+
 After timing, each contender's last repeat is checked to hold what it was given (every trace, its
 three steps with their input, output and reasoning), so a contender that records nothing cannot
 pass for a fast one.
@@ -32,7 +36,7 @@ from typing import Any, final
 
 import xray_core
 
-from .harness import Figure, check, interleaved_medians
+from .harness import Figure, check, interleaved_wall_and_cpu
 
 GROUP = "trace"
 TRACE_NAME = "competitor-selection"
@@ -171,21 +175,28 @@ class BareTraces:
 
 
 def run(quick: bool = False) -> list[Figure]:
-    """µs per 3-step trace: X-Ray vs OpenTelemetry (<= 0.10x) and vs the floor (<= 3x)."""
+    """µs per 3-step trace: X-Ray vs OpenTelemetry (<= 0.10x) and vs the floor (<= 3x), in wall
+    time, and the same against the floor in CPU time of the process, from the same repeats."""
     n, repeat = (1_000, 5) if quick else (10_000, 11)
     contenders: dict[str, XRayTraces | OTelTraces | BareTraces] = {
         "xray": XRayTraces(n), "otel": OTelTraces(n), "bare": BareTraces(n)
     }  # fmt: skip
-    seconds = interleaved_medians(contenders, repeat=repeat, before=gc.collect)
+    wall, cpu = interleaved_wall_and_cpu(contenders, repeat=repeat, before=gc.collect)
     for contender in contenders.values():
         contender.check()
-    us = {name: value / n * 1e6 for name, value in seconds.items()}
+    us = {name: value / n * 1e6 for name, value in wall.items()}
+    cpu_us = {name: value / n * 1e6 for name, value in cpu.items()}
     label = "3-step trace, XRay(store=MemoryStore())"
     versus_otel = Figure(GROUP, label, us["xray"], "µs", "OpenTelemetry: 1 + 3 spans", us["otel"],
                          "<= 0.10x")  # fmt: skip
     versus_otel.met = check(versus_otel.ratio, "<=", 0.10)
     versus_bare = Figure(GROUP, label, us["xray"], "µs", "bare dict recorder", us["bare"], "<= 3x")
     versus_bare.met = check(versus_bare.ratio, "<=", 3.0)
+    # The same ratio in CPU time: a busy neighbour core slows the wall clock of whichever
+    # repeats it overlaps (about 20% here), not the CPU time a repeat itself takes.
+    cpu_versus_bare = Figure(GROUP, f"{label}, CPU time", cpu_us["xray"], "µs CPU",
+                             "bare dict recorder, CPU time", cpu_us["bare"], "<= 3x")  # fmt: skip
+    cpu_versus_bare.met = check(cpu_versus_bare.ratio, "<=", 3.0)
     otel_vs_bare = Figure(GROUP, "3-step trace, OpenTelemetry: 1 + 3 spans", us["otel"], "µs",
                           "bare dict recorder", us["bare"])  # fmt: skip
-    return [versus_otel, versus_bare, otel_vs_bare]
+    return [versus_otel, versus_bare, cpu_versus_bare, otel_vs_bare]

@@ -63,6 +63,7 @@ def test_quick_trace_prints_the_three_step_trace_figures() -> None:
     assert "3-step trace, XRay(store=MemoryStore())" in out
     assert "OpenTelemetry: 1 + 3 spans" in out and "bare dict recorder" in out
     assert "<= 0.10x" in out and "<= 3x" in out
+    assert "bare dict recorder, CPU time" in out  # the floor ratio in CPU time too
 
 
 def test_trace_contenders_check_what_they_recorded() -> None:
@@ -119,3 +120,14 @@ def test_each_round_of_interleaved_repeats_starts_one_contender_further_on() -> 
     medians = interleaved_medians(funcs, repeat=4)
     assert "".join(calls) == "abc" + "bca" + "cab" + "abc"
     assert set(medians) == {"a", "b", "c"}
+
+
+def test_wall_and_cpu_medians_come_from_the_same_interleaved_calls() -> None:
+    from benchmarks.harness import interleaved_wall_and_cpu
+
+    calls: list[str] = []
+    funcs = {name: (lambda name=name: calls.append(name)) for name in "ab"}
+    wall, cpu = interleaved_wall_and_cpu(funcs, repeat=3, number=2)
+    assert "".join(calls) == "aabb" + "bbaa" + "aabb"  # one pass: both clocks read around it
+    assert set(wall) == set(cpu) == {"a", "b"}
+    assert all(value >= 0 for value in (*wall.values(), *cpu.values()))

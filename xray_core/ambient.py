@@ -35,6 +35,7 @@ from .recorder import (
     _current_step,
     _current_trace,
     _perf_counter,
+    _set_step,
     check_enabled,
     check_store,
 )
@@ -464,7 +465,7 @@ class _LiveOrDecorator(StepContext):
         trace = self.trace
         trace.step(name, self.input, self)
         # StepContext.__enter__, inlined: one call fewer for every ambient step
-        self._token = _current_step.set(self)
+        self._token = _set_step(self)
         self._started = started = _perf_counter()
         self.record["start_time"] = started + trace._clock
         return self

@@ -217,6 +217,14 @@ _ORDERS = range(sys.maxsize)
 #: wall-clock time minus perf_counter, for a trace not entered yet (see TraceContext._clock)
 _CLOCK = time.time() - time.perf_counter()
 _perf_counter = time.perf_counter
+_time = time.time
+# The context variables' methods, bound once: a call of a module global is a few bytecodes
+# fewer than a method look-up on the variable, and they run several times a step.
+_get_step = _current_step.get
+_set_step = _current_step.set
+_reset_step = _current_step.reset
+_set_trace = _current_trace.set
+_reset_trace = _current_trace.reset
 
 
 class _Recording:
@@ -277,7 +285,7 @@ class TraceContext(_Recording):
 
     __slots__ = (
         "store", "record", "_entry", "_kept", "_order", "_started", "_clock", "_token",
-        "_step_token",
+        "_step_token", "_id",
     )  # fmt: skip
 
     def __init__(self, store: Store, name: str, metadata: dict[str, Any] | None) -> None:
@@ -285,14 +293,13 @@ class TraceContext(_Recording):
         # a copy of a dict of the same keys: faster than a literal. Without "metadata" unless
         # some is given: it is added on entry if the store is one of one's own (see __enter__)
         record = (_LEAN_TRACE_RECORD if metadata is None else _TRACE_RECORD).copy()
+        # the id also in a slot: each step reads it there, a few bytecodes fewer than the record
         try:
-            record["trace_id"] = next(_trace_ids)
+            record["trace_id"] = self._id = next(_trace_ids)
         except StopIteration:  # once in _TRACE_IDS_AT_ONCE traces
-            record["trace_id"] = _more_trace_ids()
-        try:  # _name(name), its common case inlined: see _CHECKED_NAMES
-            record["name"] = name if _CHECKED_NAMES.get(name, _UNCHECKED) is name else _name(name)
-        except Exception:  # noqa: BLE001 - an unhashable name (or one whose __eq__ raises)
-            record["name"] = _name(name)
+            record["trace_id"] = self._id = _more_trace_ids()
+        # _name(name), its common case inlined: see _CHECKED_NAMES
+        record["name"] = name if type(name) is str and name in _CHECKED_NAMES else _name(name)
         if metadata is not None:
             record["metadata"] = _as_dict(metadata, "trace metadata")
         self.record = record  # its start_time is set on entry (see to_model before it)
@@ -304,8 +311,7 @@ class TraceContext(_Recording):
         self._order = iter(_ORDERS)  # 0, 1, 2, ...: each step's order, atomic under the GIL
         self._started = 0.0
         self._clock = _CLOCK
-        self._token: Any = None
-        self._step_token: Any = None
+        # _token and _step_token are set on entry, where __exit__ finds them
 
     @property
     def name(self) -> str:
@@ -322,16 +328,15 @@ class TraceContext(_Recording):
         store = self.store
         # A MemoryStore's own way in: it keeps this trace's list ([record, step, ...]) as the
         # trace's entry, to which each step is then appended in C, without a Python call to
-        # save_step (unless this very store's start_trace, save_step or end_trace was replaced:
-        # a test's spy sees them all; a MemoryStore has a __dict__, so its subclasses do too).
-        begin = getattr(type(store), "_begin_trace", None)
-        if begin is not None and (
-            "save_step" in (own := store.__dict__) or "start_trace" in own or "end_trace" in own
-        ):
+        # save_step (None while this very store's start_trace, save_step or end_trace is
+        # replaced: a test's spy sees them all; see MemoryStore._begin).
+        try:
+            begin = store._begin
+        except AttributeError:  # a store that is no Store subclass (see check_store)
             begin = None
         if begin is None and "metadata" not in record:  # a store of one's own gets every key
             record = self.record = _full_record(record, _TRACE_RECORD)
-        record["start_time"] = time.time()
+        record["start_time"] = now = _time()
         if _observers:
             _guarded("observing a trace start", _observers[-1].trace_started, record)
         try:
@@ -344,12 +349,12 @@ class TraceContext(_Recording):
             raise
         except Exception:  # noqa: BLE001 - inlined _guarded: this is the recording hot path
             logger.exception("xray: storing a trace start failed; the pipeline goes on")
-        self._token = _current_trace.set(self)
+        self._token = _set_trace(self)
         # A trace begun inside another trace's step starts with no current step; at the top
         # level there is none already, and the context variable is left alone.
-        self._step_token = _current_step.set(None) if _current_step.get() is not None else None
+        self._step_token = _set_step(None) if _get_step() is not None else None
         self._started = started = _perf_counter()
-        self._clock = record["start_time"] - started  # steps read the time from perf_counter
+        self._clock = now - started  # steps read the time from perf_counter
         return self
 
     def __exit__(
@@ -360,19 +365,19 @@ class TraceContext(_Recording):
     ) -> None:
         record = self.record
         if exc is None:  # _finish, inlined for the common case: this is the recording hot path
-            duration = (_perf_counter() - self._started) * 1000.0
-            record["duration_ms"] = duration
-            record["end_time"] = record["start_time"] + duration / 1000.0
+            ended = _perf_counter()
+            record["duration_ms"] = (ended - self._started) * 1000.0
+            record["end_time"] = ended + self._clock  # start_time is self._started + self._clock
             if record["status"] == "running":
                 record["status"] = "completed"
         else:
             self._finish(self._started, exc)
         try:
             if self._step_token is not None:
-                _current_step.reset(self._step_token)
-            elif _current_step.get() is not None:  # a step left open inside the trace
-                _current_step.set(None)
-            _current_trace.reset(self._token)
+                _reset_step(self._step_token)
+            elif _get_step() is not None:  # a step left open inside the trace
+                _set_step(None)
+            _reset_trace(self._token)
         except ValueError:  # left in another context (a generator, a callback): unwind by value
             _current_step.set(None)
             _current_trace.set(None)
@@ -380,7 +385,7 @@ class TraceContext(_Recording):
         try:
             if not self._kept:
                 store.end_trace(record)
-            elif record["trace_id"] not in store._traces:  # type: ignore[attr-defined]
+            elif self._id not in store._traces:  # type: ignore[attr-defined]
                 # MemoryStore.end_trace, inlined: a trace dropped meanwhile is stored again
                 store.start_trace(record)
         except StoreError:  # raised only by stores created strict=True, which asked for it
@@ -404,9 +409,9 @@ class TraceContext(_Recording):
         """
         # Built here rather than by ``StepContext(...)`` or a helper: this runs for every step,
         # and each call costs (``StepContext.step`` sets the parent it gives afterwards).
-        parent = _current_step.get()
+        parent = _get_step()
         order = next(self._order)
-        trace_id = self.record["trace_id"]
+        trace_id = self._id
         # a copy of a dict of the same keys: faster than a literal; its "metadata" only for a
         # store of one's own (see _LEAN_STEP_RECORD)
         kept = self._kept
@@ -418,10 +423,8 @@ class TraceContext(_Recording):
         record["trace_id"] = trace_id
         if parent is not None and parent.trace is self:
             record["parent_id"] = parent.record["step_id"]
-        try:  # _name(name), its common case inlined: see _CHECKED_NAMES
-            record["name"] = name if _CHECKED_NAMES.get(name, _UNCHECKED) is name else _name(name)
-        except Exception:  # noqa: BLE001 - an unhashable name (or one whose __eq__ raises)
-            record["name"] = _name(name)
+        # _name(name), its common case inlined: see _CHECKED_NAMES
+        record["name"] = name if type(name) is str and name in _CHECKED_NAMES else _name(name)
         record["step_order"] = order
         if input is not None:  # serialize.snapshot(input), its common case inlined
             try:
@@ -431,7 +434,7 @@ class TraceContext(_Recording):
             else:
                 record["input"] = (
                     b"%b" % text
-                    if len(text) <= SHORT_TEXT and not text.partition(b"null")[1]
+                    if len(text) <= SHORT_TEXT and text.replace(b"null", b"") is text
                     else snapshot_of(input, text)
                 )
         if not kept:
@@ -468,7 +471,7 @@ class StepContext(_Recording):
         return self.record["step_id"]
 
     def __enter__(self) -> Self:
-        self._token = _current_step.set(self)
+        self._token = _set_step(self)
         self._started = started = _perf_counter()
         # The trace's wall-clock time at this perf_counter value: one clock read, not two.
         self.record["start_time"] = started + self.trace._clock
@@ -491,7 +494,7 @@ class StepContext(_Recording):
         else:
             self._finish(self._started, exc)
         try:
-            _current_step.reset(self._token)
+            _reset_step(self._token)
         except ValueError:  # left in another context than the one it entered
             _current_step.set(None)
         trace._entry.append(record)
@@ -529,7 +532,7 @@ class StepContext(_Recording):
             return
         self.record["output"] = (
             b"%b" % text
-            if len(text) <= SHORT_TEXT and not text.partition(b"null")[1]
+            if len(text) <= SHORT_TEXT and text.replace(b"null", b"") is text
             else snapshot_of(data, text)
         )
 
@@ -638,14 +641,13 @@ def _text(value: Any) -> str:
     return converted if type(converted) is str else to_jsonable(str(converted))
 
 
-#: trace and step names found to be plain ASCII text within MAX_STRING, each its own key and
-#: value. A name that *is* one of these objects (a literal: the same object at every call) is
-#: recorded as it is after one dict look-up instead of three checks; an equal name of another
-#: object or type (a str subclass such as a StrEnum member, whose text may differ) is not, and
-#: goes through :func:`_name`. Bounded: names are few, and a program making a new one per call
-#: only fills it once.
-_CHECKED_NAMES: dict[str, str] = {}
-_UNCHECKED = object()  # the look-up's default: no name is this object (None may be a name)
+#: trace and step names found to be plain ASCII text within MAX_STRING. A plain ``str`` equal
+#: to one of these is the same text, so it is recorded as it is after a type test and one set
+#: look-up instead of three checks; a name of another type (a str subclass such as a StrEnum
+#: member, whose text may differ, or an unhashable object) is not looked up, and goes through
+#: :func:`_name`. Bounded: names are few, and a program making a new one per call only fills it
+#: once.
+_CHECKED_NAMES: set[str] = set()
 
 
 def _name(value: Any) -> str:
@@ -653,7 +655,7 @@ def _name(value: Any) -> str:
     MAX_STRING (remembered in _CHECKED_NAMES), else its text, or its repr if ``str()`` raises."""
     if type(value) is str and value.isascii() and len(value) <= MAX_STRING:
         if len(_CHECKED_NAMES) < 1024:
-            _CHECKED_NAMES[value] = value
+            _CHECKED_NAMES.add(value)
         return value
     try:
         return _text(str(value))
@@ -856,4 +858,4 @@ def current_trace() -> TraceContext | None:
 
 def current_step() -> StepContext | None:
     """The innermost step being recorded in this thread or task, if any."""
-    return _current_step.get()
+    return _get_step()

@@ -153,7 +153,9 @@ def test_a_name_equal_to_one_seen_before_is_still_recorded_as_its_own_text(
         __hash__ = str.__hash__
 
     with xr.trace("search") as trace:
-        names = ("search", Stage.SEARCH, "search", Loud("search"), ["search"], None, "s" * 20_000)
+        built = "".join(("sea", "rch"))  # equal to a name seen before, another object
+        names = ("search", Stage.SEARCH, "search", Loud("search"), ["search"], None, "s" * 20_000,
+                 built)  # fmt: skip
         for name in names:
             with trace.step(name):  # type: ignore[arg-type]
                 pass
@@ -163,7 +165,7 @@ def test_a_name_equal_to_one_seen_before_is_still_recorded_as_its_own_text(
     assert stored is not None
     recorded = [s.name for s in stored.steps]
     assert recorded[:6] == ["search", str(Stage.SEARCH), "search", "search", "['search']", "None"]
-    assert recorded[6] == "s" * 10_000 + "...<truncated: 20000 chars>"
+    assert recorded[6] == "s" * 10_000 + "...<truncated: 20000 chars>" and recorded[7] == "search"
     assert all(type(name) is str for name in recorded)
     again_stored = memory.get_trace(again.trace_id)
     assert again_stored is not None and again_stored.name == str(Stage.SEARCH)
@@ -542,6 +544,72 @@ def test_a_spy_on_one_memory_store_sees_every_trace_start_and_step(
     assert stored is not None and [s.name for s in stored.steps] == ["a", "b"]
 
 
+def test_a_spy_set_or_removed_between_traces_is_seen_from_the_next_trace() -> None:
+    # The recorder reads one attribute a trace (store._begin), which assignment and deletion of
+    # this very store's start_trace / save_step / end_trace keep up to date.
+    store = xray.MemoryStore()
+    recorder = xray.XRay(store=store)
+    with recorder.trace("before"), recorder.trace("before") as first:
+        pass  # a nested trace too: both kept without a call of save_step
+    seen: list[str] = []
+    save = store.save_step
+    store.save_step = lambda r: (seen.append(r["name"]), save(r))[1]  # type: ignore[method-assign]
+    with recorder.trace("spied") as spied, spied.step("a"):
+        pass
+    assert seen == ["a"]
+    assert store._begin is None
+    del store.save_step
+    assert store._begin is xray.MemoryStore._begin_trace
+    with recorder.trace("after") as after, after.step("b"):
+        pass
+    assert seen == ["a"]  # the store's own way in again: its list, no save_step call
+    for trace, names in ((first, []), (spied, ["a"]), (after, ["b"])):
+        stored = store.get_trace(trace.trace_id)
+        assert stored is not None and [s.name for s in stored.steps] == names
+    end, start = store.end_trace, store.start_trace
+    store.end_trace = lambda r: end(r)  # type: ignore[method-assign]
+    store.start_trace = lambda r: start(r)  # type: ignore[method-assign]
+    del store.end_trace
+    assert store._begin is None  # start_trace is still replaced
+    store.start_trace = start  # type: ignore[method-assign]  # put back, as monkeypatch undoes
+    assert store._begin is xray.MemoryStore._begin_trace  # its own method, bound to it
+
+
+class _SpiedFromItsInit(xray.MemoryStore):
+    """Replaces its save_step on the instance before the base class's __init__ runs."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.save_step = self._seeing  # type: ignore[method-assign]
+        super().__init__()
+
+    def _seeing(self, record: dict[str, Any]) -> None:
+        self.names.append(record["name"])
+        xray.MemoryStore.save_step(self, record)
+
+
+def test_a_method_replaced_before_the_store_s_init_is_called_for_every_step() -> None:
+    store = _SpiedFromItsInit()
+    with xray.XRay(store=store).trace("t") as trace, trace.step("a"), trace.step("b"):
+        pass
+    assert store.names == ["b", "a"]
+    stored = store.get_trace(trace.trace_id)
+    assert stored is not None and [s.name for s in stored.steps] == ["a", "b"]
+
+
+def test_a_spy_by_mock_patch_sees_every_step_and_is_undone() -> None:
+    from unittest import mock
+
+    store = xray.MemoryStore()
+    with mock.patch.object(store, "save_step", wraps=store.save_step) as spy:
+        with xray.XRay(store=store).trace("t") as trace, trace.step("a"), trace.step("b"):
+            pass
+    assert [c.args[0]["name"] for c in spy.call_args_list] == ["b", "a"]
+    assert store._begin is xray.MemoryStore._begin_trace
+    stored = store.get_trace(trace.trace_id)
+    assert stored is not None and [s.name for s in stored.steps] == ["a", "b"]
+
+
 @pytest.mark.parametrize("max_traces", [None, 3])
 def test_a_memory_store_keeps_each_step_as_it_ends(max_traces: int | None) -> None:
     store = xray.MemoryStore(max_traces=max_traces)
@@ -703,3 +771,27 @@ def test_a_memory_store_keeps_records_without_metadata_untracked_by_the_collecto
     plain, rich = trace.steps
     assert not gc.is_tracked(trace.record) and not gc.is_tracked(plain)
     assert gc.is_tracked(rich) and rich["metadata"] == {"k": 1}
+
+
+class _DuckStore:
+    """A store that is no ``Store`` subclass, only the three methods the recorder calls."""
+
+    def __init__(self) -> None:
+        self.given: list[tuple[str, list[str]]] = []
+
+    def start_trace(self, record: dict[str, Any]) -> None:
+        self.given.append(("start", list(record)))
+
+    def save_step(self, record: dict[str, Any]) -> None:
+        self.given.append(("step", list(record)))
+
+    def end_trace(self, record: dict[str, Any]) -> None:
+        self.given.append(("end", list(record)))
+
+
+def test_a_store_that_is_no_store_subclass_receives_every_record_with_every_key() -> None:
+    store = _DuckStore()
+    _record_pipeline(xray.XRay(store=store))  # type: ignore[arg-type]
+    assert [what for what, _ in store.given] == ["start", "step", "step", "end"]
+    assert all("metadata" in keys for _, keys in store.given)
+    assert store.given[1][1] == list(xray.recorder._STEP_RECORD)

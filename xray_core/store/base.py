@@ -118,6 +118,9 @@ class Store(abc.ABC):
 
     strict: bool = False
     errors: int = 0
+    #: the recorder's own way into the store, read once a trace: None (every trace and step
+    #: through the methods below) but for a MemoryStore (see ``MemoryStore._begin``)
+    _begin: Any = None
 
     # -- recording (hot path: records are the recorder's dicts, see xray_core.recorder) --
     @abc.abstractmethod

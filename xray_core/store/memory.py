@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from .base import RUN_TEST_COLUMNS, RunRecord, Store, TraceQuery, check_query
 
+#: the methods the recorder calls on a store of one's own (see MemoryStore._begin)
+_RECORDING_METHODS = frozenset(("start_trace", "save_step", "end_trace"))
+
 if TYPE_CHECKING:  # recording keeps plain dicts: pydantic is imported by the first read
     from ..models import Run, RunStatus, Trace
 
@@ -28,6 +31,39 @@ class MemoryStore(Store):
         self._traces: dict[str, list[dict[str, Any]]] = {} if max_traces is None else OrderedDict()
         self._runs: dict[str, tuple[Run, list[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
+        # What the recorder reads (store._begin, a function kept as data: read without binding):
+        # this store's _begin_trace, or None while one of this very store's start_trace,
+        # save_step or end_trace is replaced (a test's spy: it then sees every call). Kept up to
+        # date by __setattr__ and __delattr__, so the recorder reads one attribute a trace.
+        # Looking through the instance's __dict__ instead cost about 1,500 instructions a trace,
+        # most of it after the look-up: a __dict__ once asked for makes every attribute of the
+        # store slower to read (_own_way_in never asks for it). Store._begin (None) for a subclass
+        # whose __init__ does not call this one.
+        self._begin = self._own_way_in()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _RECORDING_METHODS:  # a spy on this very store, or the method put back
+            object.__setattr__(self, "_begin", self._own_way_in())
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        if name in _RECORDING_METHODS:  # a spy removed
+            object.__setattr__(self, "_begin", self._own_way_in())
+
+    def _own_way_in(
+        self,
+    ) -> Callable[[MemoryStore, list[dict[str, Any]]], list[dict[str, Any]]] | None:
+        """This store's class's :attr:`_begin_trace`, or None if one of its ``start_trace``,
+        ``save_step`` and ``end_trace`` is not its class's own method bound to it."""
+        cls = type(self)
+        for name in _RECORDING_METHODS:
+            found = getattr(self, name)
+            if getattr(found, "__self__", None) is not self or getattr(
+                found, "__func__", None
+            ) is not getattr(cls, name):
+                return None
+        return cls._begin_trace
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -69,9 +105,7 @@ class MemoryStore(Store):
     #: kept, as ``save_step`` drops it; the trace's end stores it again, as :meth:`end_trace`
     #: does. None in a subclass with a ``start_trace``, ``save_step`` or ``end_trace`` of its
     #: own, which the recorder then calls.
-    _begin_trace: Callable[[MemoryStore, list[dict[str, Any]]], list[dict[str, Any]]] | None = (
-        _keep
-    )
+    _begin_trace: Callable[[MemoryStore, list[dict[str, Any]]], list[dict[str, Any]]] | None = _keep
 
     def _put(self, record: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Keep a trace as the newest, dropping the oldest beyond ``max_traces``; returns its
