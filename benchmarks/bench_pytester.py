@@ -32,6 +32,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -127,12 +128,16 @@ def build_environment(folder: Path) -> tuple[Path, Path]:
 
     Returns the venv's python and the folder to put on ``PYTHONPATH`` to install the plugin.
     """
-    venv, overlay = folder / "venv", folder / "installed"
+    venv, overlay, source = folder / "venv", folder / "installed", folder / "source"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
     python = venv / "bin" / "python"
+    # built from a copy: pip builds in the source tree, and a checkout left with a
+    # decisiontracex.egg-info would have pytest, run from it, rewrite our modules
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".*", "build", "dist", "*.egg-info", "__pycache__", "test-artifacts"))  # fmt: skip
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     for command in ([*pip, *requirements()],
-                    [*pip, "--no-deps", "--target", str(overlay), str(ROOT)]):  # fmt: skip
+                    [*pip, "--no-deps", "--target", str(overlay), str(source)]):  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
