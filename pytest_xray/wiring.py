@@ -43,7 +43,11 @@ def pytest_configure(config: pytest.Config) -> None:
             # pytester's inline sessions drop every module first imported during them, and
             # keep the dropped copies alive: what their ends use is imported now, once, by the
             # session that runs them (tests/plugin/test_nested_sessions.py). Any other session
-            # imports it at its end, and only what there is to do.
+            # imports it at its end, and only what there is to do. The recorder too: `xray_core`
+            # keeps the names it hands out, so a later inline session would record with a
+            # dropped copy of it while the fixture asked a new one which trace is running.
+            from xray_core import ambient, recorder  # noqa: F401 - see below
+
             from . import dashboard, finish, history, start, writer  # noqa: F401
             from .baseline import check  # noqa: F401 - pytest-xdist workers' verdicts
 

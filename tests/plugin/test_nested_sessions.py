@@ -133,3 +133,49 @@ def test_no_session_is_kept_alive(pytester: pytest.Pytester) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "plugin loaded in each session: [True, True, True]" in done.stdout
     assert "live XraySession objects: 0" in done.stdout, done.stdout
+
+
+RECORDING_OUTER = '''
+RECORDS = """
+import xray_core
+
+def test_records():
+    with xray_core.trace("first"):
+        pass
+"""
+
+ASKS_INSIDE = """
+import xray_core
+
+def test_asks(xray):
+    with xray_core.trace("checkout"):
+        xray.step("pay")
+"""
+
+
+def test_an_inline_session_that_records(pytester):
+    pytester.makepyfile(test_a=RECORDS)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_later_one_asks_the_recorder_it_records_with(pytester):
+    pytester.makepyfile(test_b=ASKS_INSIDE)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*has no finished trace: trace 'checkout' is still running*"])
+'''
+
+
+def test_inline_sessions_record_with_the_recorder_the_fixture_asks(
+    pytester: pytest.Pytester,
+) -> None:
+    """The first inline session to record imports the recorder, and ``xray_core`` keeps the
+    names it handed out (``trace``) after pytester dropped that copy of the module: the plugin
+    imports the recorder up front in a session configured with pytester (``-p pytester``, or
+    ``pytest_plugins`` in a root conftest), so a later session's fixture asks the recorder its
+    traces run in."""
+    pytester.makepyfile(test_outer=RECORDING_OUTER)
+    result = pytester.runpytest_subprocess(
+        "-p", "pytester", "-p", "no:cacheprovider", *blocked_plugins()
+    )
+    result.assert_outcomes(passed=2)
