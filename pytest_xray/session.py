@@ -18,6 +18,7 @@ import pytest
 
 from xray_core.surrogates import escape_surrogates
 
+from .captured import Captured
 from .collected import Collected
 from .constants import DB_INPUT_KEY, RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
 from .nodeids import test_id
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from xray_core.recorder import TraceContext
 
     from .baseline.check import BaselineResult
-    from .captured import Captured
     from .keeper import Keeper
     from .summary import XraySummary
     from .writer import RunWriter
@@ -96,8 +96,6 @@ class XraySession:
 
     def trace_finished(self, context: TraceContext) -> None:
         """Keep a finished trace under its test and tell ``pytest_xray_trace_captured``."""
-        from .captured import Captured
-
         captured = Captured(context.record, context.steps)
         self.traces.append(captured)
         test = captured.test_id

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from .captured import Captured
 from .constants import DB_INPUT_KEY, RUN_ID_INPUT_KEY, WORKER_OUTPUT_KEY
 
 if TYPE_CHECKING:
@@ -50,15 +51,12 @@ class XdistController:
 def merge_worker(state: XraySession, payload: str) -> None:
     """Add what a pytest-xdist worker captured (see :meth:`XraySession.worker_payload`)."""
     data = json.loads(payload)  # "{}" from a worker that had nothing to hand over
-    if data.get("traces"):
-        from .captured import Captured
-
-        for record, steps in data["traces"]:
-            record["run_id"] = state.run_id
-            captured = Captured(record, steps, own=False)
-            state.traces.append(captured)
-            if captured.test_id is not None:
-                state.by_test.setdefault(captured.test_id, []).append(captured)
+    for record, steps in data.get("traces", ()):
+        record["run_id"] = state.run_id
+        captured = Captured(record, steps, own=False)
+        state.traces.append(captured)
+        if captured.test_id is not None:
+            state.by_test.setdefault(captured.test_id, []).append(captured)
     if data.get("baselines"):  # a session that checked no baseline does not import the checker
         from .baseline.check import BaselineResult
 

@@ -156,7 +156,7 @@ NOT_IN_A_WORKER = (
     "pytest_xray.summary", "pytest_xray.dashboard", "pytest_xray.history", "pytest_xray.writer",
     "pytest_xray.fixture", "xray_core.atomic", "xray_core.models", "xray_core.store.sqlite",
     "xray_core.recorder", "xray_core.serialize", "xray_core.report", "pytest_xray.baseline",
-    "pytest_xray.captured", "pytest_xray.start",
+    "pytest_xray.start",
 )
 
 
@@ -290,7 +290,7 @@ def pytest_unconfigure(config):  # after the plugin's session end
 # controller's side of the transport; not its end (nothing to write, check or say)
 UNUSED_SESSION_MODULES = {
     "pytest_xray", "pytest_xray.plugin", "pytest_xray.wiring", "pytest_xray.hooks",
-    "pytest_xray.session", "pytest_xray.collected", "pytest_xray.constants",
+    "pytest_xray.session", "pytest_xray.captured", "pytest_xray.collected", "pytest_xray.constants",
     "pytest_xray.nodeids", "pytest_xray.options", "xray_core", "xray_core.lazy",
     "xray_core.observers", "xray_core.surrogates", "pytest_xray.xdist",
 }  # fmt: skip
