@@ -8,9 +8,9 @@ each run would import them again (and assertion-rewrite hypothesis, the package 
 from __future__ import annotations
 
 import compileall
-import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import hypothesis.internal.observability  # noqa: F401 - hypothesis' terminal summary needs it
 import pytest
@@ -20,6 +20,14 @@ import xray_core
 import xray_core.diff  # noqa: F401
 import xray_core.report  # noqa: F401
 import xray_core.store.sqlite  # noqa: F401
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for every browser test of the session (tests/chromium.py)."""
+    from tests.chromium import launch
+
+    yield from launch()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -45,15 +53,12 @@ def our_bytecode_written() -> None:
 WITHOUT_HYPOTHESIS = "-p no:hypothesispytest"
 
 
-def _addopts(current: str | None) -> str:
-    return f"{current} {WITHOUT_HYPOTHESIS}" if current else WITHOUT_HYPOTHESIS
-
-
 @pytest.fixture(scope="session", autouse=True)
 def inner_sessions_without_hypothesis_plugin() -> Iterator[None]:
-    """The pytest sessions started by session- and module-scoped fixtures and by tests."""
+    """The pytest sessions started by session- and module-scoped fixtures and by tests (whose
+    own ``PYTEST_ADDOPTS`` is this, not the outer session's: pytester does the same)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTEST_ADDOPTS", _addopts(os.environ.get("PYTEST_ADDOPTS")))
+        patch.setenv("PYTEST_ADDOPTS", WITHOUT_HYPOTHESIS)
         yield
 
 
