@@ -77,7 +77,8 @@ def _commit(repo: Path, min_price: float, message: str) -> str:
 
 
 def _pytest(repo: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "XRAY_"))}
+    env = {k: v for k, v in os.environ.items()  # the suite's PYTEST_ADDOPTS kept
+           if not k.startswith(("PYTEST_", "XRAY_")) or k == "PYTEST_ADDOPTS"}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "xray", "-p", "no:cacheprovider",
          "--xray-db=.xray/runs.db", "tests"],

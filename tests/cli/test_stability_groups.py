@@ -4,6 +4,7 @@ inputs per example) reports no flips; the same input deciding differently does."
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -46,9 +47,12 @@ def test_flaky_on_one_input():
 def db(tmp_path_factory: pytest.TempPathFactory) -> str:
     root = tmp_path_factory.mktemp("stability")
     (root / "test_pricing.py").write_text(TESTS)
+    # a hypothesis test as a user runs it: with hypothesis' pytest plugin, which the suite's
+    # PYTEST_ADDOPTS leaves out of the sessions it starts (tests/conftest.py)
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "--xray-db=runs.db"], cwd=root, capture_output=True, text=True,
-                          timeout=300, check=False)  # fmt: skip
+                          timeout=300, check=False, env=env)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     return str(root / "runs.db")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import os
 import subprocess
 import sys
 import threading
@@ -19,34 +18,18 @@ from xray_core import Run, XRay, diff_runs, diff_traces
 from xray_core.report import Panel, ReportData, TestResult, render_report, write_report
 from xray_core.stability import decision_stability
 
+from tests.chromium import ARTIFACTS, require_playwright
+
 from .recording import CATALOG, HOSTILE, select_competitors
 from .test_plugin_report import PIPELINE
 from .test_render import MARKUP_FAILURE, hostile_data
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium", pytrace=False)
-    pytest.skip(
-        f"{CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True
-    )
-
-if os.environ.get("CI"):
-    from playwright import sync_api  # in CI a missing Playwright is an error, not a skip
-else:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: the `test` extra has it")
+require_playwright()  # skips this module without Chromium or Playwright (an error in CI)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
+@pytest.fixture
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 @dataclass

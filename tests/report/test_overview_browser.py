@@ -21,7 +21,7 @@ from .recording import CATALOG, HOSTILE, select_competitors
 from . import test_browser
 from .test_browser import ARTIFACTS, Watched
 
-# the browser tests' fixtures: a Chromium per module, a page watched for errors and dialogs
+# the browser tests' fixtures: the session's Chromium, a page watched for errors and dialogs
 browser = test_browser.browser
 watched = test_browser.watched
 

@@ -4,7 +4,6 @@ history followed across commits, the stability; with the pages' own Content-Secu
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,34 +14,19 @@ import pytest
 
 from xray_core import Run
 
+from tests.chromium import ARTIFACTS, require_playwright
+
 from .conftest import Served
 from .histories import FLIP_AT, HOSTILE, TEST_PICK, TEST_REPEAT
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 History = tuple[Path, list[Run]]
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)",
-                allow_module_level=True)  # fmt: skip
-
-if os.environ.get("CI"):
-    from playwright import sync_api
-else:
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="Playwright is not installed: the `test` extra has it")  # fmt: skip
+require_playwright()  # skips this module without Chromium or Playwright (an error in CI)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
+@pytest.fixture
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 @dataclass

@@ -289,7 +289,8 @@ def test_a_database_being_recorded_into_is_served_and_new_runs_appear(tmp_path: 
             done = subprocess.run(
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--xray-db={db}",
                  "test_suite.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
+                env={k: v for k, v in os.environ.items()  # the suite's PYTEST_ADDOPTS kept
+                     if not k.startswith("PYTEST_") or k == "PYTEST_ADDOPTS"},
             )  # fmt: skip
             assert done.returncode == 0, done.stdout + done.stderr
     finally:

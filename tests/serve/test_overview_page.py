@@ -12,7 +12,7 @@ from .conftest import Served
 from .histories import TEST_PICK, TEST_REPEAT
 from .test_browser import Watched
 
-# the serve browser tests' fixtures: a Chromium per module, a page watched for errors
+# the serve browser tests' fixtures: the session's Chromium, a page watched for errors
 browser = test_browser.browser
 watched = test_browser.watched
 
