@@ -183,7 +183,7 @@ def run(quick: bool = False) -> list[Figure]:
     if quick:  # building the environment alone takes longer than every other quick figure
         return [Figure(GROUP, "not run with --quick: it builds a venv (30-60 s of pip); run "
                        "python -m benchmarks --only pytester", None, "")]  # fmt: skip
-    sessions, repeat = 50, 3
+    sessions, repeat = 50, 4
     early = sessions // 5
     with tempfile.TemporaryDirectory(prefix="xray-bench-pytester-") as tmp:
         folder = Path(tmp)
@@ -200,8 +200,8 @@ def run(quick: bool = False) -> list[Figure]:
         cpus: dict[str, list[float]] = {name: [] for name in contenders}
         last: dict[str, list[float]] = {name: [] for name in contenders}
         first: dict[str, list[float]] = {name: [] for name in contenders}
-        for _ in range(repeat):
-            for name, path in contenders.items():
+        for round_ in range(repeat):  # each contender first in every other round
+            for name, path in list(contenders.items())[:: 1 if round_ % 2 == 0 else -1]:
                 elapsed, cpu, peaks = outer_session(python, suite, path, path is overlay,
                                                     rss_log, sessions)  # fmt: skip
                 times[name].append(elapsed)
