@@ -42,6 +42,8 @@ class Collected:
         #: module path -> {baseline stem: node id}, sent by pytest-xdist workers
         self.merged: dict[str, dict[str, str]] = {}
         self._found: dict[str, pytest.Item] = {}
+        #: what :meth:`module_dirs` found, until the items change
+        self._dirs: dict[Path, bool] | None = None
         self._deselected: set[str] = set()
 
     def found(self, report: pytest.CollectReport) -> None:
@@ -56,6 +58,7 @@ class Collected:
         """Deselected tests keep their baselines: remember them as owners."""
         self._deselected.update(test_id(i) for i in items)
         self.items.extend(items)
+        self._dirs = None
         self.mark_partial(f"{_tests(len(items))} deselected")
 
     def select(self, items: Sequence[pytest.Item]) -> None:
@@ -67,6 +70,7 @@ class Collected:
             if nodeid not in self.selected and nodeid not in self._deselected
         ]  # fmt: skip
         self.items.extend(dropped)
+        self._dirs = None
         if dropped:
             self.mark_partial(
                 f"{_tests(len(dropped))} left out without pytest_deselected "
@@ -88,18 +92,30 @@ class Collected:
             self.baseline_dirs.add(str(directory))
 
     def module_dirs(self) -> dict[Path, bool]:
-        """Each collected test's directory -> whether it holds baselines."""
+        """Each collected test's directory -> whether it holds baselines (looked up once: the
+        end asks whether the session is idle, then which baselines are unused)."""
+        if self._dirs is not None:
+            return self._dirs
         dirs: dict[Path, bool] = {}
         # by module first: the items of a module share one path object, whose hash is cached
         # (``.parent`` makes a new one per call: a thousand items, a thousand hashes)
         for module in dict.fromkeys(item.path for item in self.items):
             if module.parent not in dirs:
                 dirs[module.parent] = (module.parent / BASELINE_DIR).is_dir()
+        self._dirs = dirs
         return dirs
 
     def holds_baselines(self) -> bool:
         """Whether any collected directory holds baselines (or a pytest-xdist worker's did)."""
         return bool(self.baseline_dirs or self.merged) or any(self.module_dirs().values())
+
+    def merge(self, other: dict[str, Any]) -> None:
+        """Merge what a pytest-xdist worker collected (see :meth:`as_dict`)."""
+        for module, stems in other.get("modules", {}).items():
+            self.merged.setdefault(module, {}).update(stems)
+        for reason in other.get("reasons", []):
+            self.mark_partial(reason)
+        self.baseline_dirs.update(other.get("baseline_dirs", []))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form, for pytest-xdist (see :func:`pytest_xray.xdist.merge_worker`)."""

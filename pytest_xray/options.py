@@ -49,7 +49,7 @@ def add_options(parser: pytest.Parser) -> None:
         dest="xray_unused",
         metavar="POLICY",
         default=None,
-        choices=("report", "fail", "ignore"),
+        choices=UNUSED_POLICIES,
         help="unused baselines: report (default), fail (exit 1) or ignore.",
     )
     group.addoption(

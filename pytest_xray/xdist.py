@@ -63,12 +63,7 @@ def merge_worker(state: XraySession, payload: str) -> None:
         for nodeid, results in data["baselines"].items():
             for result in results:
                 state.record_baseline(nodeid, BaselineResult(**result))
-    collected = data.get("collected", {})
-    for module, stems in collected.get("modules", {}).items():
-        state.collected.merged.setdefault(module, {}).update(stems)
-    for reason in collected.get("reasons", []):
-        state.collected.mark_partial(reason)
-    state.collected.baseline_dirs.update(collected.get("baseline_dirs", []))
+    state.collected.merge(data.get("collected", {}))
     for error, where in data.get("hook_errors", {}).items():
         state.hook_errors.setdefault(error, where)
     if data.get("db_error"):
