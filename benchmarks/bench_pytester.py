@@ -14,7 +14,10 @@ puts decisiontracex itself, built from this checkout. The two contenders differ 
 inherited by the xdist workers, so they see the same. Each session checks that the plugin is
 loaded, or not, as its contender expects, in the outer process and in the workers.
 
-Measured, medians of interleaved repeats of both contenders:
+Measured in rounds where the two contenders run **side by side**, started together (5 rounds):
+each meets the same load from the rest of the machine, whose speed here drifts by a fifth and
+more between runs made a minute apart, more than the target. Each round gives its own ratio;
+the figure is the median of those (and its values the medians of each contender):
 
 - the wall time of the whole outer process (target <= 1.05x);
 - the CPU time of all its processes, the outer one and every xdist worker (the same target): what
@@ -24,14 +27,17 @@ Measured, medians of interleaved repeats of both contenders:
 - whether memory grows with the number of sessions: the peak after the last session against the
   peak after the first fifth of them, installed and (for reference) not installed.
 
+Then, for reference, 2 rounds of each contender run alone, one after the other (each first in
+one round): the wall and CPU times a user would see, and how far they stray.
+
 Building the environment takes pip 30-60 s (from its cache), on top of the sessions.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -39,9 +45,10 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from .harness import Figure, check
+from .harness import Figure, check, side_by_side
 
 GROUP = "pytester"
 ROOT = Path(__file__).parents[1]
@@ -157,77 +164,116 @@ def write_suite(folder: Path, sessions: int, rss_log: Path) -> Path:
 def outer_session(python: Path, suite: Path, path: Path, installed: bool, rss_log: Path,
                   sessions: int) -> tuple[float, float, list[int]]:  # fmt: skip
     """Run the outer suite once; its wall time (s), the CPU time of all its processes (s: the
-    outer one and every xdist worker it started) and the peak RSS (KiB) after each session."""
+    outer one and every xdist worker it started) and the peak RSS (KiB) after each session.
+
+    The CPU time is what ``wait4`` reports for the outer process, which includes the workers it
+    reaped: it holds while another outer suite runs beside this one (see :func:`run`).
+    """
     rss_log.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items()
            if k not in ("XRAY_DB", "XRAY_ENABLED", "PYTEST_ADDOPTS", "PYTHONPATH")}  # fmt: skip
     env.update(PYTHONPATH=str(path), BENCH_XRAY_INSTALLED="1" if installed else "0")
     command = [str(python), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=suite, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers were reaped by the outer
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    if done.returncode != 0 or f"{sessions + 1} passed" not in done.stdout:
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=suite, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        output.seek(0)
+        text = output.read()
+    cpu = usage.ru_utime + usage.ru_stime
+    if process.returncode != 0 or f"{sessions + 1} passed" not in text:
         raise RuntimeError(f"the outer suite failed ({'with' if installed else 'without'} the "
-                           f"plugin):\n{done.stdout[-3000:]}{done.stderr[-2000:]}")  # fmt: skip
+                           f"plugin):\n{text[-5000:]}")  # fmt: skip
     peaks = [int(line) for line in rss_log.read_text(encoding="utf-8").split()]
     if len(peaks) != sessions:
         raise RuntimeError(f"{len(peaks)} peaks logged for {sessions} sessions")
     return elapsed, cpu, peaks
 
 
+#: one run of the outer suite: wall time (s), CPU time of all its processes (s), peak RSS (KiB)
+#: after each inline session
+Run = tuple[float, float, list[int]]
+#: one figure of a round (both contenders' runs by name)
+Measure = Callable[[dict[str, Run]], float]
+
+
 def run(quick: bool = False) -> list[Figure]:
-    """Wall time and peak memory, installed vs not installed (see the module docstring)."""
+    """Wall time, CPU time and peak memory, installed vs not installed (see the module
+    docstring): judged on rounds where the two contenders run side by side; two rounds where
+    they run alone, one after the other, are printed for reference."""
     if quick:  # building the environment alone takes longer than every other quick figure
         return [Figure(GROUP, "not run with --quick: it builds a venv (30-60 s of pip); run "
                        "python -m benchmarks --only pytester", None, "")]  # fmt: skip
-    sessions, repeat = 50, 4
-    early = sessions // 5
+    sessions, paired_rounds, alone_rounds = 50, 5, 2
     with tempfile.TemporaryDirectory(prefix="xray-bench-pytester-") as tmp:
         folder = Path(tmp)
         python, overlay = build_environment(folder)
-        empty = folder / "empty"
-        empty.mkdir()
-        rss_log = folder / "rss.log"
-        suite = write_suite(folder / "suite", sessions, rss_log)
-        warm_up = write_suite(folder / "warm-up", 2, rss_log)
-        contenders = {"installed": overlay, "not installed": empty}
-        for path in contenders.values():  # byte-compile, fill the OS caches, check the set-up
-            outer_session(python, warm_up, path, path is overlay, rss_log, 2)
-        times: dict[str, list[float]] = {name: [] for name in contenders}
-        cpus: dict[str, list[float]] = {name: [] for name in contenders}
-        last: dict[str, list[float]] = {name: [] for name in contenders}
-        first: dict[str, list[float]] = {name: [] for name in contenders}
-        for round_ in range(repeat):  # each contender first in every other round
-            for name, path in list(contenders.items())[:: 1 if round_ % 2 == 0 else -1]:
-                elapsed, cpu, peaks = outer_session(python, suite, path, path is overlay,
-                                                    rss_log, sessions)  # fmt: skip
-                times[name].append(elapsed)
-                cpus[name].append(cpu)
-                last[name].append(peaks[-1] / 1024)
-                first[name].append(peaks[early - 1] / 1024)
-    wall = {name: statistics.median(values) for name, values in times.items()}
-    cpu = {name: statistics.median(values) for name, values in cpus.items()}
-    peak = {name: statistics.median(values) for name, values in last.items()}
-    early_peak = {name: statistics.median(values) for name, values in first.items()}
+        (folder / "empty").mkdir()
+        contenders = {"installed": overlay, "not installed": folder / "empty"}
+
+        def runner(name: str, sessions: int) -> Callable[[], Run]:
+            """One contender's outer suite of ``sessions``: its own folder and log, so that
+            the two contenders can run at the same time."""
+            slug = f"{name.replace(' ', '-')}-{sessions}"
+            log = folder / f"rss-{slug}.log"
+            suite = write_suite(folder / f"suite-{slug}", sessions, log)
+            path = contenders[name]
+            return functools.partial(outer_session, python, suite, path, path is overlay, log,
+                                     sessions)  # fmt: skip
+
+        for name in contenders:  # byte-compile, fill the OS caches, check the set-up
+            runner(name, 2)()
+        runs = {name: runner(name, sessions) for name in contenders}
+        paired = [side_by_side(runs) for _ in range(paired_rounds)]
+        alone: list[dict[str, Run]] = []
+        for round_ in range(alone_rounds):  # each contender first in every other round
+            order = list(contenders)[:: 1 if round_ % 2 == 0 else -1]
+            alone.append({name: runs[name]() for name in order})
+    return figures(paired, alone, sessions)
+
+
+def figures(paired: list[dict[str, Run]], alone: list[dict[str, Run]], sessions: int
+            ) -> list[Figure]:  # fmt: skip
+    """The figures of :func:`run`'s rounds: medians, and the median of each round's own ratio."""
+    early = sessions // 5
     label = f"{sessions} inline pytester -n 2 sessions"
-    peer = "same, decisiontracex not installed"
+
+    def figure(what: str, unit: str, rounds: list[dict[str, Run]], mine: Measure,
+               theirs: Measure, target: float | None = None,
+               peer: str = "same, decisiontracex not installed") -> Figure:  # fmt: skip
+        ratio = statistics.median(mine(r) / theirs(r) for r in rounds)
+        return Figure(GROUP, f"{label}: {what}", statistics.median(map(mine, rounds)), unit,
+                      peer, statistics.median(map(theirs, rounds)),
+                      None if target is None else f"<= {target}x",
+                      None if target is None else check(ratio, "<=", target), paired=ratio)  # fmt: skip
+
+    def wall(name: str) -> Measure:
+        return lambda round_: round_[name][0]
+
+    def cpu(name: str) -> Measure:
+        return lambda round_: round_[name][1]
+
+    def peak(name: str, after: int) -> Measure:  # MB, after that many sessions
+        return lambda round_: round_[name][2][after - 1] / 1024
+
+    yes, no = "installed", "not installed"
+    side = f"side by side, {len(paired)} rounds"
+    one_after = f"alone, one after the other, {len(alone)} rounds (reference)"
     after = f"peak RSS after {sessions} sessions"
     return [
-        Figure(GROUP, f"{label}: wall time, installed", wall["installed"], "s", peer,
-               wall["not installed"], "<= 1.05x",
-               check(wall["installed"] / wall["not installed"], "<=", 1.05)),
-        Figure(GROUP, f"{label}: CPU time of every process, installed", cpu["installed"], "s",
-               peer, cpu["not installed"], "<= 1.05x",
-               check(cpu["installed"] / cpu["not installed"], "<=", 1.05)),
-        Figure(GROUP, f"{label}: outer {after}, installed", peak["installed"], "MB", peer,
-               peak["not installed"], "<= 1.2x",
-               check(peak["installed"] / peak["not installed"], "<=", 1.2)),
-        Figure(GROUP, f"{label}: {after}, installed", peak["installed"], "MB",
-               f"after {early} sessions", early_peak["installed"], "<= 1.05x",
-               check(peak["installed"] / early_peak["installed"], "<=", 1.05)),
-        Figure(GROUP, f"{label}: {after}, not installed (reference)", peak["not installed"],
-               "MB", f"after {early} sessions", early_peak["not installed"]),
-    ]  # fmt: skip
+        figure(f"wall time, installed, {side}", "s", paired, wall(yes), wall(no), 1.05),
+        figure(f"CPU time of every process, installed, {side}", "s", paired, cpu(yes), cpu(no),
+               1.05),  # fmt: skip
+        figure(f"wall time, installed, {one_after}", "s", alone, wall(yes), wall(no)),
+        figure(f"CPU time of every process, installed, {one_after}", "s", alone, cpu(yes),
+               cpu(no)),  # fmt: skip
+        figure(f"outer {after}, installed", "MB", paired, peak(yes, sessions),
+               peak(no, sessions), 1.2),  # fmt: skip
+        figure(f"{after}, installed", "MB", paired, peak(yes, sessions), peak(yes, early), 1.05,
+               f"after {early} sessions"),  # fmt: skip
+        figure(f"{after}, not installed (reference)", "MB", paired, peak(no, sessions),
+               peak(no, early), None, f"after {early} sessions"),  # fmt: skip
+    ]

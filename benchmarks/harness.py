@@ -5,7 +5,11 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -14,7 +18,9 @@ class Figure:
 
     ``ratio`` is ``value / peer_value``; ``target`` states the goal as text (for example
     ``"<= 0.25x"``) and ``met`` whether the ratio meets it. ``value`` is None for a figure that
-    was not measured in this run (its name says why).
+    was not measured in this run (its name says why). ``paired`` is set where the two were run
+    side by side (see :func:`side_by_side`): the median of each round's own ratio, which is then
+    the ratio (the values stay the medians of each).
     """
 
     group: str
@@ -25,9 +31,12 @@ class Figure:
     peer_value: float | None = None
     target: str | None = None
     met: bool | None = None
+    paired: float | None = None
 
     @property
     def ratio(self) -> float | None:
+        if self.paired is not None:
+            return self.paired
         if self.value is None or self.peer_value is None or self.peer_value == 0:
             return None
         return self.value / self.peer_value
@@ -98,6 +107,20 @@ def interleaved_wall_and_cpu(
         {name: statistics.median(values) for name, values in wall.items()},
         {name: statistics.median(values) for name, values in cpu.items()},
     )
+
+
+def side_by_side(calls: Mapping[str, Callable[[], T]]) -> dict[str, T]:
+    """Run every call at the same time, each in its own thread; their results by name (the
+    first error raised, once all have returned).
+
+    For contenders that are whole processes: run together, each meets the same load from the
+    rest of a shared machine, whose speed drifts by a fifth and more between runs made a minute
+    apart; a round's own ratio then compares like with like, where medians of runs made one
+    after the other compare different minutes.
+    """
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = {name: pool.submit(call) for name, call in calls.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def compile_our_packages() -> None:

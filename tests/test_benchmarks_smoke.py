@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -104,6 +106,41 @@ def test_pytester_workload_logs_the_peak_after_each_inline_session(tmp_path: Pat
     # ... and the suite notices when that is not what the contender expects (-x: fails fast)
     with pytest.raises(RuntimeError, match="without the plugin"):
         outer_session(Path(sys.executable), suite, empty, False, log, 1)
+
+
+def test_pytester_figures_are_the_medians_of_each_round_s_own_ratio() -> None:
+    from benchmarks.bench_pytester import figures
+
+    def run(seconds: float, peak_kib: int) -> tuple[float, float, list[int]]:
+        return seconds, seconds * 2, [1024] * 4 + [peak_kib]
+
+    # the rounds' own ratios are 2, 0.9 and 1.1; the ratio of the medians would be 9 / 10
+    paired = [{"installed": run(2, 2048), "not installed": run(1, 1024)},
+              {"installed": run(9, 1024), "not installed": run(10, 1024)},
+              {"installed": run(11, 1024), "not installed": run(10, 1024)}]  # fmt: skip
+    alone = [{"installed": run(5, 1024), "not installed": run(4, 1024)}]
+    wall, cpu, wall_alone, _, outer_peak, growth, _ = figures(paired, alone, 5)
+    assert (wall.value, wall.peer_value, wall.ratio, wall.met) == (9, 10, 1.1, False)
+    assert (cpu.value, cpu.ratio, cpu.target) == (18, 1.1, "<= 1.05x")
+    assert "side by side, 3 rounds" in wall.name and "alone" in wall_alone.name
+    assert (wall_alone.ratio, wall_alone.target, wall_alone.met) == (1.25, None, None)
+    assert (outer_peak.value, outer_peak.ratio) == (1.0, 1.0)
+    assert (growth.peer, growth.ratio) == ("after 1 sessions", 1.0)
+
+
+def test_side_by_side_runs_every_call_at_the_same_time() -> None:
+    from benchmarks.harness import side_by_side
+
+    barrier = threading.Barrier(3, timeout=30)  # passed only once all three are waiting
+
+    def call(name: str) -> Callable[[], str]:
+        return lambda: f"{name}{barrier.wait()}"
+
+    results = side_by_side({n: call(n) for n in "abc"})  # one after the other: BrokenBarrierError
+    assert sorted(results) == ["a", "b", "c"] and all(results[n][0] == n for n in results)
+    assert sorted(value[1] for value in results.values()) == ["0", "1", "2"]
+    with pytest.raises(ZeroDivisionError):
+        side_by_side({"ok": lambda: 1, "fails": lambda: 1 / 0})
 
 
 def test_quick_run_says_why_the_pytester_figures_are_missing() -> None:
