@@ -116,7 +116,8 @@ def to_json(value: Any) -> str | None:
     except Exception:  # noqa: BLE001, S110 - not plain JSON data: the general path below
         pass
     else:  # orjson writes NaN and infinities as null: a text with null is checked for them
-        if not (text.partition(b"null")[1] and has_nonfinite(value)):
+        # (replace() returns the very object when there is none: see serialize.snapshot)
+        if text.replace(b"null", b"") is text or not has_nonfinite(value):
             return text.decode("utf-8")
     if _fast_encode is not None:
         try:
