@@ -18,9 +18,9 @@ class Figure:
 
     ``ratio`` is ``value / peer_value``; ``target`` states the goal as text (for example
     ``"<= 0.25x"``) and ``met`` whether the ratio meets it. ``value`` is None for a figure that
-    was not measured in this run (its name says why). ``paired`` is set where the two were run
-    side by side (see :func:`side_by_side`): the median of each round's own ratio, which is then
-    the ratio (the values stay the medians of each).
+    was not measured in this run (its name says why). ``paired``, where set, is the median of
+    each round's own ratio (the contenders compared round by round, as :func:`side_by_side`
+    runs them), and is then the ratio; the values stay the medians of each.
     """
 
     group: str
